@@ -1,0 +1,35 @@
+# dmct: two commands do all set-up on a fresh machine (python3, pip, git, make):
+#   make demo   run both standard packs against the virtual lab's default DMC and print the verdict
+#   make test   run the project's own tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+WORKERS ?= 2
+
+.PHONY: demo test lint typecheck check clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dmct run --lab labs/virtual.yaml -n $(WORKERS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) results/* *.egg-info .mypy_cache .ruff_cache

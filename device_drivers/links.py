@@ -1,0 +1,150 @@
+"""Links: every byte stream to a device opens from a pyserial URL.
+
+``/dev/ttyUSB0`` (opened exclusively, so two runs can never share a real port), ``socket://host:port``,
+``rfc2217://host:port`` (ser2net) and ``loop://`` all go through :func:`serial.serial_for_url`, so a
+simulator behind ``socket://`` exercises exactly the code path hardware does. ``virtual://rig/dev/iface``
+names an interface of the virtual lab and is resolved to its ``socket://`` endpoint before opening.
+Every byte in either direction goes to the test's transcript.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import serial
+
+from device_drivers.errors import LinkDown, LinkTimeout
+from device_drivers.transcript import Transcript
+
+
+def resolve_url(url: str, endpoints: Mapping[str, str], device: str) -> str:
+    """Map a ``virtual://`` URL to the endpoint the running virtual lab serves it on."""
+    if not url.startswith("virtual://"):
+        return url
+    try:
+        return endpoints[url]
+    except KeyError:
+        raise LinkDown(device, f"{url} is not served (is the virtual lab running? `dmct lab up`)") from None
+
+
+def read_endpoints(path: Path) -> dict[str, str]:
+    """Read the endpoints file written by ``dmct lab up``; missing file means no virtual lab is up."""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    endpoints = data.get("endpoints", {}) if isinstance(data, dict) else {}
+    return {str(k): str(v) for k, v in endpoints.items()}
+
+
+class Link:
+    """A byte stream to one device interface, with timeouts and a transcript."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        device: str,
+        timeout: float = 2.0,
+        transcript: Transcript | None = None,
+        endpoints: Mapping[str, str] | None = None,
+    ) -> None:
+        self.device = device
+        self.url = url
+        self.resolved_url = resolve_url(url, endpoints or {}, device)
+        self.timeout = timeout
+        self.transcript = transcript
+        self._port: Any = None
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def open(self) -> Link:
+        try:
+            port = serial.serial_for_url(self.resolved_url, timeout=self.timeout, do_not_open=True)
+            if self.resolved_url.startswith("/dev/") or self.resolved_url.upper().startswith("COM"):
+                port.exclusive = True
+            port.open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise LinkDown(self.device, f"cannot open {self.resolved_url}: {exc}") from None
+        self._port = port
+        self._note(
+            f"opened {self.resolved_url}" + (f" ({self.url})" if self.url != self.resolved_url else "")
+        )
+        return self
+
+    def close(self) -> None:
+        if self._port is not None:
+            try:
+                self._port.close()
+            finally:
+                self._port = None
+                self._note("closed")
+
+    def __enter__(self) -> Link:
+        return self.open() if self._port is None else self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    # -- bytes -----------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        port = self._require()
+        if self.transcript:
+            self.transcript.record(self.device, "tx", data)
+        try:
+            port.write(data)
+            port.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkDown(self.device, f"write failed: {exc}") from None
+
+    def read_until(self, terminator: bytes, max_size: int = 65536) -> bytes:
+        """Read up to and including ``terminator``; a timeout before it arrives is :class:`LinkTimeout`."""
+        port = self._require()
+        try:
+            data: bytes = port.read_until(terminator, max_size)
+        except (serial.SerialException, OSError) as exc:
+            raise LinkDown(self.device, f"read failed: {exc}") from None
+        if data and self.transcript:
+            self.transcript.record(self.device, "rx", data)
+        if not data.endswith(terminator):
+            what = "no answer" if not data else f"incomplete answer ({len(data)} bytes)"
+            raise LinkTimeout(self.device, f"{what} within {self.timeout:g} s")
+        return data
+
+    def read_exact(self, size: int) -> bytes:
+        port = self._require()
+        try:
+            data: bytes = port.read(size)
+        except (serial.SerialException, OSError) as exc:
+            raise LinkDown(self.device, f"read failed: {exc}") from None
+        if data and self.transcript:
+            self.transcript.record(self.device, "rx", data)
+        if len(data) < size:
+            raise LinkTimeout(self.device, f"got {len(data)} of {size} bytes within {self.timeout:g} s")
+        return data
+
+    def discard_input(self) -> None:
+        """Drop stale bytes (e.g. a late reply to a timed-out request) before a new exchange."""
+        port = self._require()
+        try:
+            port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise LinkDown(self.device, f"reset failed: {exc}") from None
+
+    def _require(self) -> Any:
+        if self._port is None:
+            raise LinkDown(self.device, "link is not open")
+        return self._port
+
+    def _note(self, text: str) -> None:
+        if self.transcript:
+            self.transcript.note(self.device, text)

@@ -1,0 +1,1 @@
+"""Device protocols spoken over a :class:`device_drivers.links.Link`."""

@@ -1,0 +1,89 @@
+"""``dmct lab check|up``: validate a lab inventory and probe its links; run the virtual lab."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+ORDER = 30
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("lab", help="check a lab file; run the virtual lab")
+    lab_sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+
+    check = lab_sub.add_parser("check", help="validate a lab file and probe every link")
+    check.add_argument("file", type=Path)
+    check.add_argument("--no-probe", action="store_true", help="validate only; do not open links")
+    check.set_defaults(func=_check)
+
+    up = lab_sub.add_parser("up", help="serve every simulated device of a virtual lab until stopped")
+    up.add_argument("file", type=Path)
+    up.add_argument("--endpoints", type=Path, help="where to write the endpoints file")
+    up.add_argument(
+        "--exit-with-stdin", action="store_true", help="stop when stdin closes (used by `dmct run`)"
+    )
+    up.set_defaults(func=_up)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from device_drivers.errors import InfrastructureFault
+    from device_drivers.links import Link, read_endpoints
+    from harness.lab import load_lab
+    from harness.paths import endpoints_file
+
+    lab = load_lab(args.file)
+    endpoints = read_endpoints(endpoints_file(lab.lab))
+    table = Table(title=f"lab {lab.lab}: {len(lab.rigs)} rig(s), {len(lab.entries)} entr(ies)")
+    for col in ("rig", "DMC", "role", "model", "firmware", "link", "url", "probe"):
+        table.add_column(col)
+    failures = 0
+    for rig in lab.rigs:
+        for device in rig.devices:
+            links = device.links.items() or [("-", None)]
+            for iface, spec in links:
+                probe = "-"
+                if spec is not None and not args.no_probe:
+                    try:
+                        Link(
+                            spec.url,
+                            device=f"{rig.id}/{device.role}",
+                            timeout=spec.timeout,
+                            endpoints=endpoints,
+                        ).open().close()
+                        probe = "[green]ok[/]"
+                    except InfrastructureFault as exc:
+                        failures += 1
+                        probe = f"[red]{exc}[/]"
+                table.add_row(
+                    rig.id,
+                    rig.dmc,
+                    device.role,
+                    device.model,
+                    device.firmware_version,
+                    iface,
+                    spec.url if spec else "-",
+                    probe,
+                )
+    Console().print(table)
+    return 1 if failures else 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from harness.lab import load_lab
+    from harness.paths import endpoints_file
+    from labs.virtual.process import serve_lab
+
+    lab = load_lab(args.file)
+    if not lab.virtual:
+        from harness.errors import DmctInputError
+
+        raise DmctInputError(str(args.file), "not a virtual lab (set `virtual: true`)", field="virtual")
+    asyncio.run(serve_lab(lab, args.endpoints or endpoints_file(lab.lab), watch_stdin=args.exit_with_stdin))
+    return 0

@@ -1,0 +1,234 @@
+"""Lab inventory: which rigs a lab has, the devices on each, how they are reached, what they serve.
+
+A lab engineer describes a lab once in ``labs/<lab>.yaml``; everything downstream (drivers, rig
+selection, reports' 20.34 (a) environment item) reads this validated model. Validation is strict
+(unknown fields are errors) because a typo in a lab file otherwise shows up hours later as a mysterious
+device failure.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from harness.errors import DmctInputError
+from harness.yamlio import fail_at, load_model
+
+Role = Literal["ch", "esme", "gsme", "ppmid", "ihd"]
+#: Roles every DMC has; PPMID and IHD are optional extras of a rig (SMETS1-notes: DMC = CH+ESME+GSME).
+DMC_ROLES: tuple[Role, ...] = ("ch", "esme", "gsme")
+
+_URL = re.compile(
+    r"""^(?:
+        /dev/\S+                                   # a local serial port
+      | COM\d+                                     # a Windows serial port
+      | socket://[^\s:/]+:\d{1,5}(?:/?\?\S*)?      # raw TCP
+      | rfc2217://[^\s:/]+:\d{1,5}(?:/?\?\S*)?     # RFC 2217 (ser2net)
+      | loop://\S*                                 # pyserial loopback, for tests
+      | virtual://[\w.-]+/[\w.-]+/[\w.-]+          # served by `dmct lab up`, resolved at run time
+    )$""",
+    re.VERBOSE,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinkSpec(_Strict):
+    """One byte stream to a device interface, as a pyserial URL (or ``virtual://rig/device/iface``)."""
+
+    url: str
+    timeout: float = Field(default=2.0, gt=0, le=600)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if not _URL.match(url):
+            raise ValueError(
+                f"not a usable link URL: {url!r} (expected /dev/..., socket://host:port, "
+                "rfc2217://host:port or virtual://rig/device/interface)"
+            )
+        return url
+
+
+class DeviceModel(_Strict):
+    """A device model at one firmware version: what the EPCL lists for each device of a DMC."""
+
+    manufacturer: str = Field(min_length=1, max_length=30)
+    model: str = Field(min_length=1, max_length=30)
+    hardware_version: str = Field(min_length=1)
+    firmware_version: str = Field(min_length=1)
+
+
+class VirtualDeviceConfig(_Strict):
+    """How the virtual lab simulates a device (ignored for real hardware)."""
+
+    defects: list[str] = Field(default_factory=list)
+    load_w: float = Field(default=1000.0, ge=0)
+    clock_rate: float = Field(default=1.0, gt=0)
+    initial_kwh: list[float] = Field(default_factory=lambda: [1000.0, 200.0, 300.0, 400.0])
+    manufacturer_flag: str = Field(default="DMC", pattern=r"^[A-Za-z]{3}$")
+    serial: str = "00000000"
+
+
+class DeviceSpec(DeviceModel):
+    """One physical (or simulated) device on a rig."""
+
+    role: Role
+    serial: str | None = None
+    links: dict[str, LinkSpec] = Field(default_factory=dict)
+    virtual: VirtualDeviceConfig | None = None
+
+
+class DmcSpec(_Strict):
+    """A Device Model Combination: CH + ESME + GSME (+ optional PPMID/IHD), each a model at a version."""
+
+    id: str = Field(min_length=1)
+    ch: DeviceModel
+    esme: DeviceModel
+    gsme: DeviceModel | None = None
+    ppmid: DeviceModel | None = None
+    ihd: DeviceModel | None = None
+
+    def model_for(self, role: Role) -> DeviceModel | None:
+        value: DeviceModel | None = getattr(self, role)
+        return value
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        return tuple(r for r in ("ch", "esme", "gsme", "ppmid", "ihd") if getattr(self, r) is not None)
+
+
+class EntrySpec(_Strict):
+    """A planned EPCL entry this lab can test: a DMC for one installation type (20.28 (a))."""
+
+    id: str = Field(min_length=1)
+    dmc: str
+    installation: Literal["dormant", "active", "mixed"] = "dormant"
+    mt_under_mtad: bool = False
+
+
+class RigSpec(_Strict):
+    """A rig: one set of devices realising one DMC, leased as a unit."""
+
+    id: str = Field(min_length=1, pattern=r"^[\w.-]+$")
+    dmc: str
+    devices: list[DeviceSpec]
+
+    def device(self, role: Role) -> DeviceSpec | None:
+        return next((d for d in self.devices if d.role == role), None)
+
+
+class DccSystem(_Strict):
+    name: str
+    version: str
+
+
+class Environment(_Strict):
+    """The DCC systems and environments tested against: 20.34 (a) of the DMCT Testing Report."""
+
+    name: str = "unspecified"
+    dcc_systems: list[DccSystem] = Field(default_factory=list)
+
+
+class Lab(_Strict):
+    """A validated lab inventory."""
+
+    lab: str = Field(min_length=1, pattern=r"^[\w.-]+$")
+    description: str = ""
+    virtual: bool = False
+    environment: Environment = Environment()
+    default_entry: str | None = None
+    dmcs: list[DmcSpec]
+    entries: list[EntrySpec]
+    rigs: list[RigSpec]
+
+    def problems(self) -> list[tuple[list[int | str], str]]:
+        """Cross-reference problems the schema cannot see, each with the field path it is about."""
+        out: list[tuple[list[int | str], str]] = []
+        for what, ids in (
+            ("dmcs", [d.id for d in self.dmcs]),
+            ("entries", [e.id for e in self.entries]),
+            ("rigs", [r.id for r in self.rigs]),
+        ):
+            for index, i in enumerate(ids):
+                if i in ids[:index]:
+                    out.append(([what, index, "id"], f"duplicate id {i!r}"))
+        dmcs = {d.id: d for d in self.dmcs}
+        for index, entry in enumerate(self.entries):
+            if entry.dmc not in dmcs:
+                out.append((["entries", index, "dmc"], f"unknown DMC {entry.dmc!r}"))
+            elif not self.rigs_for(entry.dmc):
+                out.append((["entries", index, "dmc"], f"no rig hosts DMC {entry.dmc!r}"))
+        for index, rig in enumerate(self.rigs):
+            out.extend((["rigs", index, *loc], msg) for loc, msg in _rig_problems(rig, dmcs, self.virtual))
+        hosted = {r.dmc for r in self.rigs}
+        for index, dmc in enumerate(self.dmcs):
+            if dmc.id not in hosted:
+                out.append((["dmcs", index, "id"], f"DMC {dmc.id!r} is not hosted by any rig"))
+        if self.default_entry is not None and self.default_entry not in {e.id for e in self.entries}:
+            out.append((["default_entry"], f"{self.default_entry!r} is not one of the lab's entries"))
+        return out
+
+    # -- queries ---------------------------------------------------------------------------------
+    def dmc(self, dmc_id: str) -> DmcSpec:
+        return next(d for d in self.dmcs if d.id == dmc_id)
+
+    def entry(self, entry_id: str, source: str = "--entry") -> EntrySpec:
+        for e in self.entries:
+            if e.id == entry_id:
+                return e
+        known = ", ".join(e.id for e in self.entries)
+        raise DmctInputError(source, f"unknown entry {entry_id!r} (this lab serves: {known})")
+
+    def rigs_for(self, dmc_id: str) -> list[RigSpec]:
+        return [r for r in self.rigs if r.dmc == dmc_id]
+
+    def select_entries(self, wanted: list[str] | None) -> list[EntrySpec]:
+        """The entries a run covers: those asked for, else the default, else the first."""
+        if wanted:
+            return [self.entry(e) for e in wanted]
+        return [self.entry(self.default_entry) if self.default_entry else self.entries[0]]
+
+
+def _rig_problems(rig: RigSpec, dmcs: dict[str, DmcSpec], virtual: bool) -> list[tuple[list[int | str], str]]:
+    dmc = dmcs.get(rig.dmc)
+    if dmc is None:
+        return [(["dmc"], f"unknown DMC {rig.dmc!r}")]
+    out: list[tuple[list[int | str], str]] = []
+    roles = [d.role for d in rig.devices]
+    for index, device in enumerate(rig.devices):
+        here: list[int | str] = ["devices", index]
+        if device.role in roles[:index]:
+            out.append(([*here, "role"], f"second {device.role} device on rig {rig.id!r}"))
+        expected = dmc.model_for(device.role)
+        for name in DeviceModel.model_fields:
+            if expected is not None and getattr(device, name) != getattr(expected, name):
+                out.append(
+                    (
+                        [*here, name],
+                        f"{getattr(device, name)!r} does not match DMC {dmc.id!r} "
+                        f"({device.role} {name} {getattr(expected, name)!r})",
+                    )
+                )
+        for iface, link in device.links.items():
+            if link.url.startswith("virtual://") and not virtual:
+                out.append(([*here, "links", iface, "url"], "virtual:// URL in a lab not marked virtual"))
+    for role in dmc.roles:
+        if role not in roles:
+            out.append((["devices"], f"rig {rig.id!r} lacks the {role} its DMC {dmc.id!r} needs"))
+    return out
+
+
+def load_lab(path: Path) -> Lab:
+    """Load and validate a lab inventory; any problem is one :class:`DmctInputError` line."""
+    lab = load_model(Lab, path)
+    problems = lab.problems()
+    if problems:
+        loc, message = problems[0]
+        raise fail_at(path, loc, message)
+    return lab

@@ -1,0 +1,459 @@
+"""The dmct pytest plugin: lab options, markers, fixtures, and the results journal.
+
+Registered once through the ``pytest11`` entry point. Inert unless ``--lab`` is given, so it costs
+nothing in projects (including this one's own tests) that merely have dmct installed.
+
+With ``--lab`` it:
+- validates the lab file and the chosen entry (bad input is one ``UsageError`` line, no traceback);
+- creates ``results/<run-id>/`` and writes ``plan.json`` (from the pack manifests) and ``run.json``
+  (lab, environment, device versions: the facts a DMCT Testing Report needs, 20.34 (a));
+- gives tests the fixtures ``lab``, ``dmct_entry``, ``dmc``, ``rig``, ``transcript``, ``esme``;
+- records every test execution as one line of ``results.jsonl`` in the interchange format, with its
+  requirements, SRV, rig, duration and transcript path. Under pytest-xdist only the controller writes,
+  from the reports workers send as each test finishes, so every result is written exactly once and a
+  crashed worker loses nothing already finished;
+- reports a test whose failure is an :class:`~device_drivers.errors.InfrastructureFault` as
+  *blocked* (lab trouble), never *failed* (a product failure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import sys
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from device_drivers.errors import InfrastructureFault
+from device_drivers.links import Link, read_endpoints
+from device_drivers.roles import EsmeDriver
+from device_drivers.transcript import Transcript
+from harness.errors import DmctInputError
+from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord, format_at
+from harness.journal import JournalWriter
+from harness.lab import DmcSpec, EntrySpec, Lab, RigSpec, load_lab
+from harness.packs import PackManifest, discover, find_pack_root, test_id
+from harness.paths import endpoints_file, new_run_id, results_dir
+
+MARKERS = {
+    "requirement": "requirement(*ids): TTM requirement ids this test covers",
+    "srv": "srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
+    "group": "group(name): the TTM functional group",
+    "roles": "roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
+}
+
+_PROP = "dmct"  # user_properties key carrying a test's metadata to the controller
+_BLOCKED = "dmct_blocked"
+_EVIDENCE = "dmct_evidence"
+
+
+@dataclass
+class _Run:
+    """Per-session state of an active dmct run."""
+
+    lab: Lab
+    lab_file: Path
+    entry: EntrySpec
+    run_id: str
+    run_dir: Path
+    packs: dict[Path, PackManifest]
+    endpoints: dict[str, str] = field(default_factory=dict)
+    journal: JournalWriter | None = None
+    phases: dict[str, list[pytest.TestReport]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+_RUN_KEY = pytest.StashKey[_Run]()
+
+
+# ------------------------------------------------------------------------------------------ options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dmct", "SMETS1 DMC testing (dmct)")
+    group.addoption("--lab", metavar="FILE", help="lab inventory (labs/*.yaml); enables dmct")
+    group.addoption("--entry", metavar="ID", action="append", help="planned EPCL entry to test")
+    group.addoption("--run-id", metavar="ID", help="run id (default: UTC time + random suffix)")
+    group.addoption("--results-dir", metavar="DIR", help="where runs are written (default results/)")
+    group.addoption("--lab-endpoints", metavar="FILE", help="endpoints file of a running virtual lab")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS.values():
+        config.addinivalue_line("markers", line)
+    lab_opt = config.getoption("--lab")
+    if not lab_opt:
+        return
+    try:
+        run = _start_run(config, Path(lab_opt))
+    except DmctInputError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[_RUN_KEY] = run
+
+
+def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
+    lab = load_lab(lab_file)
+    entries = lab.select_entries(config.getoption("--entry"))
+    if len(entries) > 1:
+        raise DmctInputError("--entry", "one entry per session for now; run once per entry")
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        run_id, run_dir = workerinput["dmct_run_id"], Path(workerinput["dmct_run_dir"])
+    else:
+        run_id = config.getoption("--run-id") or new_run_id()
+        if not re.fullmatch(r"[\w.-]+", run_id):
+            raise DmctInputError("--run-id", f"{run_id!r}: use letters, digits, '.', '_' or '-'")
+        run_dir = results_dir(config.getoption("--results-dir")) / run_id
+    packs = discover(Path(a.split("::")[0]) for a in config.args)
+    ep_file = config.getoption("--lab-endpoints")
+    endpoints = read_endpoints(
+        Path(ep_file) if ep_file else endpoints_file(lab.lab, results_dir(config.getoption("--results-dir")))
+    )
+    run = _Run(lab, lab_file, entries[0], run_id, run_dir.resolve(), packs, endpoints)
+    if workerinput is None:
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
+        _write_json(run.run_dir / "run.json", _run_facts(run, config))
+        run.journal = JournalWriter(run.run_dir / "results.jsonl")
+    return run
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand every worker the run id and directory (workers never invent their own)."""
+    run = node.config.stash.get(_RUN_KEY, None)
+    if run is not None:
+        node.workerinput["dmct_run_id"] = run.run_id
+        node.workerinput["dmct_run_dir"] = str(run.run_dir)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN_KEY, None)
+    if run is None or run.journal is None:
+        return
+    run.journal.close()
+    facts = json.loads((run.run_dir / "run.json").read_text())
+    facts["finished"] = format_at(datetime.now(UTC))
+    facts["counts"] = run.counts
+    _write_json(run.run_dir / "run.json", facts)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    run = config.stash.get(_RUN_KEY, None)
+    if run is None:
+        return None
+    return [f"dmct: lab {run.lab.lab}, entry {run.entry.id} (DMC {run.entry.dmc}), run {run.run_dir}"]
+
+
+# --------------------------------------------------------------------------------- plan and facts
+
+
+def _plan(run: _Run) -> Plan:
+    """The plan this run is judged against: every known pack's planned tests, for the chosen entry."""
+    packs = {m.id: PackPlan(tests=m.tests, min_pass_rate=m.min_pass_rate) for m in run.packs.values()}
+    e = run.entry
+    entry = PlanEntry(id=e.id, dmc=e.dmc, installation=e.installation, mt_under_mtad=e.mt_under_mtad)
+    return Plan(profile="dmct", packs=packs, entries=[entry])
+
+
+def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:
+    from harness.cli import _version
+
+    dmc = run.lab.dmc(run.entry.dmc)
+    return {
+        "run_id": run.run_id,
+        "started": format_at(datetime.now(UTC)),
+        "dmct_version": _version(),
+        "python": platform.python_version(),
+        "host": platform.node(),
+        "argv": sys.argv,
+        "lab": run.lab.lab,
+        "lab_file": str(run.lab_file),
+        "environment": run.lab.environment.model_dump(),
+        "entry": run.entry.model_dump(),
+        "dmc": dmc.model_dump(exclude_none=True),
+        "rigs": [r.id for r in run.lab.rigs_for(dmc.id)],
+        "packs": {
+            m.id: {
+                "name": m.name,
+                "version": m.version,
+                "capability_release": m.capability_release,
+                "standard": m.standard,
+            }
+            for m in run.packs.values()
+        },
+        "workers": config.getoption("numprocesses", None)
+        if config.pluginmanager.has_plugin("xdist")
+        else None,
+    }
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------------- collection
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = config.stash.get(_RUN_KEY, None)
+    if run is None:
+        return
+    for item in items:
+        root = find_pack_root(Path(item.path))
+        if root is None or root.resolve() not in run.packs:
+            continue
+        pack = run.packs[root.resolve()]
+        meta = {
+            "entry": run.entry.id,
+            "pack": pack.id,
+            "test": test_id(Path(item.path), root.resolve(), item.nodeid),
+            "requirements": [r for m in item.iter_markers("requirement") for r in m.args],
+            "srv": next((str(m.args[0]) for m in item.iter_markers("srv") if m.args), None),
+            "group": next((str(m.args[0]) for m in item.iter_markers("group") if m.args), None),
+            "nodeid": item.nodeid,
+        }
+        item.user_properties.append((_PROP, meta))
+
+
+# ------------------------------------------------------------------------------------ reporting
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
+        report.user_properties.append((_BLOCKED, str(call.excinfo.value)))
+    return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    if report.failed and any(k == _BLOCKED for k, _ in report.user_properties):
+        return "blocked", "B", "BLOCKED"
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the phases of each test; on teardown, write its one journal line (controller only)."""
+    meta = _prop(report, _PROP)
+    if meta is None:
+        return
+    run = _current_run
+    if run is None or run.journal is None:
+        return
+    phases = run.phases.setdefault(report.nodeid, [])
+    phases.append(report)
+    if report.when != "teardown":
+        return
+    del run.phases[report.nodeid]
+    outcome, reason = _outcome(phases)
+    extra: dict[str, Any] = {
+        "run": run.run_id,
+        "nodeid": meta["nodeid"],
+        "requirements": meta["requirements"],
+        "duration_s": round(sum(p.duration for p in phases), 6),
+        "rig": _prop(report, "dmct_rig"),
+        "worker": _worker_of(report),
+    }
+    for key in ("srv", "group"):
+        if meta.get(key):
+            extra[key] = meta[key]
+    if reason:
+        extra["reason"] = reason
+    evidence = _prop(report, _EVIDENCE)
+    if evidence:
+        extra["evidence"] = [evidence]
+    extra = {k: v for k, v in extra.items() if v is not None}
+    record = ResultRecord(meta["entry"], meta["pack"], meta["test"], outcome, datetime.now(UTC), extra)
+    run.journal.append(record)
+    run.counts[outcome.value] = run.counts.get(outcome.value, 0) + 1
+
+
+def _outcome(phases: list[pytest.TestReport]) -> tuple[Outcome, str | None]:
+    """Fold setup/call/teardown reports into one outcome (and a reason when not passed)."""
+    for rep in phases:
+        blocked = _prop(rep, _BLOCKED)
+        if blocked:
+            return Outcome.BLOCKED, str(blocked)
+    by_when = {rep.when: rep for rep in phases}
+    setup, call, teardown = by_when.get("setup"), by_when.get("call"), by_when.get("teardown")
+    if setup is not None and setup.failed:
+        return Outcome.ERROR, f"set-up error: {_short(setup)}"
+    if setup is not None and setup.skipped:
+        return Outcome.SKIPPED, _skip_reason(setup)
+    if call is not None and call.skipped:
+        return Outcome.SKIPPED, _skip_reason(call)
+    if call is not None and call.failed:
+        return Outcome.FAILED, _short(call)
+    if teardown is not None and teardown.failed:
+        return Outcome.ERROR, f"teardown error: {_short(teardown)}"
+    if call is None:
+        return Outcome.ERROR, "test did not run its call phase"
+    return Outcome.PASSED, None
+
+
+def _short(rep: pytest.TestReport) -> str:
+    crash = getattr(rep.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(rep.longrepr)
+    return text.strip().splitlines()[0][:300] if text.strip() else "failed"
+
+
+def _skip_reason(rep: pytest.TestReport) -> str:
+    if isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
+        return str(rep.longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+def _worker_of(report: pytest.TestReport) -> str | None:
+    """The xdist worker that ran the test (the controller attaches ``node`` to relayed reports)."""
+    node = getattr(report, "node", None)
+    workerinput = getattr(node, "workerinput", None)
+    return (
+        str(workerinput["workerid"]) if isinstance(workerinput, dict) and "workerid" in workerinput else None
+    )
+
+
+def _prop(report: pytest.TestReport, key: str) -> Any:
+    return next((v for k, v in report.user_properties if k == key), None)
+
+
+# The controller's run, for the logreport hook (which receives no config).
+_current_run: _Run | None = None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _current_run
+    _current_run = session.config.stash.get(_RUN_KEY, None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _current_run
+    run = _current_run
+    if run is not None and run.journal is not None:
+        # A test with no teardown report (its worker crashed) still gets its line: blocked.
+        for phases in list(run.phases.values()):
+            phases.append(_synthetic_teardown(phases[-1]))
+            pytest_runtest_logreport(phases[-1])
+    _current_run = None
+
+
+def _synthetic_teardown(last: pytest.TestReport) -> pytest.TestReport:
+    props = [*last.user_properties, (_BLOCKED, "the worker running this test stopped before it finished")]
+    return pytest.TestReport(
+        last.nodeid, last.location, {}, "failed", None, "teardown", user_properties=props
+    )
+
+
+# ------------------------------------------------------------------------------------- fixtures
+
+
+def _run_of(request: pytest.FixtureRequest) -> _Run:
+    run = request.config.stash.get(_RUN_KEY, None)
+    if run is None:
+        pytest.fail("this test needs a lab: run pytest with --lab labs/<lab>.yaml", pytrace=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest) -> Lab:
+    """The validated lab inventory given with ``--lab``."""
+    return _run_of(request).lab
+
+
+@pytest.fixture(scope="session")
+def dmct_entry(request: pytest.FixtureRequest) -> EntrySpec:
+    """The planned EPCL entry under test (``--entry``, else the lab's default)."""
+    return _run_of(request).entry
+
+
+@pytest.fixture(scope="session")
+def dmc(lab: Lab, dmct_entry: EntrySpec) -> DmcSpec:
+    """The Device Model Combination of the entry under test: the models and firmware expected."""
+    return lab.dmc(dmct_entry.dmc)
+
+
+@pytest.fixture(scope="session")
+def rig(lab: Lab, dmc: DmcSpec) -> RigSpec:
+    """A rig realising the DMC. Exclusive leases across workers and sessions come with the lab issue."""
+    return lab.rigs_for(dmc.id)[0]
+
+
+@pytest.fixture
+def transcript(request: pytest.FixtureRequest) -> Iterator[Transcript]:
+    """Every byte exchanged with devices during this test; saved as evidence when the test ends."""
+    run = _run_of(request)
+    record = Transcript()
+    yield record
+    if record.entries:
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-180:]
+        path = record.write(run.run_dir / "transcripts" / run.entry.id / f"{name}.jsonl")
+        request.node.user_properties.append((_EVIDENCE, os.path.relpath(path, run.run_dir)))
+
+
+class LinkPool:
+    """Links stay open for the whole session (one per device interface per worker).
+
+    Opening per test would be wasteful and, for ``socket://``, slow: pyserial sleeps 0.3 s in every
+    close "in case of quick reconnects". Each test borrows a link with its own transcript; protocols
+    discard stale input before every exchange, so one test's leftovers never reach the next.
+    """
+
+    def __init__(self, endpoints: dict[str, str]) -> None:
+        self.endpoints = endpoints
+        self._links: dict[tuple[str, str, str], Link] = {}
+
+    @contextlib.contextmanager
+    def borrow(self, rig: RigSpec, role: str, iface: str, transcript: Transcript) -> Iterator[Link]:
+        device = rig.device(role)  # type: ignore[arg-type]
+        if device is None or iface not in device.links:
+            pytest.skip(f"not applicable: rig {rig.id} has no {role} {iface} link")
+        key = (rig.id, role, iface)
+        link = self._links.get(key)
+        if link is None:
+            spec = device.links[iface]
+            link = Link(spec.url, device=f"{rig.id}/{role}", timeout=spec.timeout, endpoints=self.endpoints)
+            self._links[key] = link
+        link.transcript = transcript
+        try:
+            yield link
+        except InfrastructureFault:
+            link.close()  # reopen cleanly on next use
+            raise
+        finally:
+            link.transcript = None
+
+    def close(self) -> None:
+        for link in self._links.values():
+            link.close()
+        self._links.clear()
+
+
+@pytest.fixture(scope="session")
+def links(request: pytest.FixtureRequest) -> Iterator[LinkPool]:
+    """The session's open links to device interfaces."""
+    pool = LinkPool(_run_of(request).endpoints)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def esme(
+    request: pytest.FixtureRequest, rig: RigSpec, links: LinkPool, transcript: Transcript
+) -> Iterator[EsmeDriver]:
+    """The rig's electricity meter, reached through its optical port link."""
+    request.node.user_properties.append(("dmct_rig", rig.id))
+    with links.borrow(rig, "esme", "optical", transcript) as link:
+        yield EsmeDriver(f"{rig.id}/esme", link)

@@ -1,0 +1,115 @@
+"""Reading YAML/JSON documents with errors that point at a line and a field.
+
+Loading is fast (libyaml when present, ``json`` for ``.json``); only when validation fails do we compose
+the document a second time to find the line of the offending field, so good files pay nothing for
+good error messages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from harness.errors import DmctInputError
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_document(path: Path) -> Any:
+    """Parse a YAML or JSON file into plain Python data, or raise a one-line :class:`DmctInputError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DmctInputError(str(path), "file not found") from None
+    except OSError as exc:
+        raise DmctInputError(str(path), f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise DmctInputError(str(path), "not UTF-8 text") from None
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DmctInputError(str(path), f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise DmctInputError(str(path), f"invalid YAML: {exc.problem}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise DmctInputError(str(path), f"invalid YAML: {exc}") from None
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """Render a pydantic error location as ``rigs[0].devices[1].role``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(document)"
+
+
+def line_of(path: Path, loc: Sequence[int | str]) -> int | None:
+    """Best-effort 1-based line of the node at ``loc`` (or its nearest existing parent) in ``path``."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    child = value
+                    line = key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            child = node.value[part]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _message(err: dict[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid value"))
+    if err.get("type") == "extra_forbidden":
+        return "unknown field"
+    if err.get("type") == "missing":
+        return "required field is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def validate(model: type[M] | TypeAdapter[Any], data: Any, path: Path) -> Any:
+    """Validate ``data`` read from ``path`` into ``model``; the first error becomes one line."""
+    try:
+        if isinstance(model, TypeAdapter):
+            return model.validate_python(data)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        raise DmctInputError(
+            str(path), _message(dict(err)), field=field_path(loc), line=line_of(path, loc)
+        ) from None
+
+
+def load_model(model: type[M], path: Path) -> M:
+    """Read and validate a YAML/JSON document in one step."""
+    result: M = validate(model, read_document(path), path)
+    return result
+
+
+def fail_at(path: Path, loc: Sequence[int | str], message: str) -> DmctInputError:
+    """An error for a rule that spans records (a duplicate id), pointing at the record's field."""
+    return DmctInputError(str(path), message, field=field_path(loc), line=line_of(path, loc))

@@ -1,0 +1,1 @@
+"""Standard Dormant DMCT Migration Test Pack (DMCT MT, clause 20.15 (a))."""

@@ -1,0 +1,1 @@
+"""The project's own tests (unit, integration against the virtual lab, plugin tests) — not the packs."""

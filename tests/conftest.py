@@ -1,0 +1,102 @@
+"""Fixtures shared by the project's own tests: lab files and a running virtual lab."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+VIRTUAL_LAB = REPO / "labs" / "virtual.yaml"
+
+
+def virtual_lab_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(VIRTUAL_LAB.read_text())
+    return data
+
+
+@pytest.fixture
+def lab_file(tmp_path: Path) -> Callable[..., Path]:
+    """Write a variant of ``labs/virtual.yaml``: ``lab_file(edit)`` where ``edit(data)`` mutates it."""
+
+    def make(edit: Callable[[dict[str, Any]], None] | None = None, name: str = "lab.yaml") -> Path:
+        data = virtual_lab_data()
+        if edit is not None:
+            edit(data)
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        return path
+
+    return make
+
+
+def esme_of(data: dict[str, Any], rig: int = 0) -> dict[str, Any]:
+    device: dict[str, Any] = next(d for d in data["rigs"][rig]["devices"] if d["role"] == "esme")
+    return device
+
+
+class RunningLab:
+    def __init__(self, lab: Path, endpoints: Path, proc: subprocess.Popen[bytes]) -> None:
+        self.lab, self.endpoints, self.proc = lab, endpoints, proc
+
+    def endpoint_map(self) -> dict[str, str]:
+        from device_drivers.links import read_endpoints
+
+        return read_endpoints(self.endpoints)
+
+
+def start_lab(lab: Path, endpoints: Path) -> RunningLab:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "lab",
+            "up",
+            str(lab),
+            "--endpoints",
+            str(endpoints),
+            "--exit-with-stdin",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith(b"dmct lab: ready"):
+        proc.kill()
+        raise RuntimeError(f"virtual lab failed to start: {line!r} {proc.stdout.read()!r}")
+    return RunningLab(lab, endpoints, proc)
+
+
+def stop_lab(running: RunningLab) -> None:
+    proc = running.proc
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def virtual_lab(tmp_path: Path) -> Iterator[Callable[[Path], RunningLab]]:
+    """Start ``dmct lab up`` for a lab file (one or more per test); every lab is stopped afterwards."""
+    started: list[RunningLab] = []
+
+    def up(lab: Path = VIRTUAL_LAB) -> RunningLab:
+        running = start_lab(lab, tmp_path / f"endpoints-{len(started)}-{time.monotonic_ns()}.json")
+        started.append(running)
+        return running
+
+    yield up
+    for running in started:
+        stop_lab(running)

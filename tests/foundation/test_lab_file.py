@@ -1,0 +1,120 @@
+"""Lab inventory validation: good files load; each kind of bad file is one line naming file and field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.errors import DmctInputError
+from harness.lab import load_lab
+from tests.conftest import VIRTUAL_LAB, esme_of
+
+
+def test_shipped_virtual_lab_is_valid() -> None:
+    lab = load_lab(VIRTUAL_LAB)
+    assert lab.virtual
+    entry = lab.select_entries(None)[0]
+    assert entry.id == lab.default_entry
+    assert lab.rigs_for(entry.dmc), "the default entry's DMC must be hosted by a rig"
+    assert lab.dmc(entry.dmc).esme.firmware_version
+
+
+def _set_role(d: dict[str, Any]) -> None:
+    esme_of(d)["role"] = "toaster"
+
+
+def _dup_rig(d: dict[str, Any]) -> None:
+    d["rigs"].append(dict(d["rigs"][0]))
+
+
+def _bad_url(d: dict[str, Any]) -> None:
+    esme_of(d)["links"]["optical"]["url"] = "http://example/meter"
+
+
+def _no_firmware(d: dict[str, Any]) -> None:
+    del esme_of(d)["firmware_version"]
+
+
+def _orphan_dmc(d: dict[str, Any]) -> None:
+    d["dmcs"].append({**d["dmcs"][0], "id": "LONELY"})
+
+
+def _wrong_firmware(d: dict[str, Any]) -> None:
+    esme_of(d)["firmware_version"] = "9.9.9"
+
+
+def _entry_unknown_dmc(d: dict[str, Any]) -> None:
+    d["entries"][0]["dmc"] = "NOPE"
+
+
+def _unknown_field(d: dict[str, Any]) -> None:
+    d["rigs"][0]["colour"] = "blue"
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "words"),
+    [
+        (_set_role, "rigs[0].devices[1].role", "esme"),
+        (_dup_rig, "rigs[1].id", "duplicate"),
+        (_bad_url, "rigs[0].devices[1].links.optical.url", "not a usable link URL"),
+        (_no_firmware, "rigs[0].devices[1].firmware_version", "missing"),
+        (_orphan_dmc, "dmcs[1].id", "not hosted by any rig"),
+        (_wrong_firmware, "rigs[0].devices[1].firmware_version", "does not match DMC"),
+        (_entry_unknown_dmc, "entries[0].dmc", "unknown DMC"),
+        (_unknown_field, "rigs[0].colour", "unknown field"),
+    ],
+)
+def test_malformed_lab_names_file_line_and_field(
+    lab_file: Callable[..., Path], edit: Callable[[dict[str, Any]], None], field: str, words: str
+) -> None:
+    path = lab_file(edit)
+    with pytest.raises(DmctInputError) as info:
+        load_lab(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:"), message
+    assert info.value.line is not None and info.value.line > 1
+    assert f": {field}: " in message, message
+    assert words in message
+    assert "\n" not in message
+
+
+def test_cli_bad_lab_is_one_line_exit_2(
+    lab_file: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = lab_file(_set_role)
+    assert main(["lab", "check", str(path), "--no-probe"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert str(path) in err and "rigs[0].devices[1].role" in err
+
+
+def test_cli_missing_lab_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lab", "check", str(tmp_path / "nope.yaml")]) == 2
+    assert capsys.readouterr().err == f"dmct: error: {tmp_path / 'nope.yaml'}: file not found\n"
+
+
+def test_cli_broken_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("lab: x\nrigs: [\n  - id: a\n")
+    assert main(["lab", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dmct: error: {path}:") and "invalid YAML" in err and err.count("\n") == 1
+
+
+def test_unknown_entry_is_named() -> None:
+    lab = load_lab(VIRTUAL_LAB)
+    with pytest.raises(DmctInputError, match="unknown entry 'EPCL-NOPE'"):
+        lab.select_entries(["EPCL-NOPE"])
+
+
+def test_dmct_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "verdict", "lab"):
+        assert f"    {command} " in out, out

@@ -1,0 +1,170 @@
+"""The plugin under pytester: one journal line per test execution, right outcomes, also with xdist."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.interchange import Outcome, iter_results, load_plan
+from tests.conftest import VIRTUAL_LAB
+
+PACK = """
+id: toy
+name: Toy pack
+version: 0.0.1
+capability_release: IOC
+tests:
+  - test_toy.py::test_passes
+  - test_toy.py::test_fails
+  - test_toy.py::test_lab_trouble
+  - test_toy.py::test_setup_breaks
+  - test_toy.py::test_skipped
+  - test_toy.py::test_param[a]
+  - test_toy.py::test_param[b]
+"""
+
+TESTS = """
+import pytest
+from device_drivers.errors import LinkTimeout
+
+@pytest.mark.requirement("REQ-1", "REQ-2")
+@pytest.mark.srv("4.1.1")
+@pytest.mark.group("Reads")
+def test_passes(dmct_entry):
+    assert dmct_entry.id == "EPCL-VDMC1-D"
+
+def test_fails():
+    assert 1 == 2, "device said 2"
+
+def test_lab_trouble():
+    raise LinkTimeout("rig-1/esme", "no answer within 2 s")
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture exploded")
+
+def test_setup_breaks(broken):
+    pass
+
+def test_skipped():
+    pytest.skip("not applicable here")
+
+@pytest.mark.parametrize("x", ["a", "b"])
+def test_param(x):
+    assert x
+"""
+
+
+@pytest.fixture
+def toy(pytester: pytest.Pytester) -> Path:
+    pack = pytester.mkdir("toy")
+    (pack / "pack.yaml").write_text(PACK)
+    (pack / "test_toy.py").write_text(TESTS)
+    return pack
+
+
+def _run_dir(results: Path) -> Path:
+    (run,) = [p for p in results.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return run
+
+
+EXPECTED = {
+    "test_toy.py::test_passes": Outcome.PASSED,
+    "test_toy.py::test_fails": Outcome.FAILED,
+    "test_toy.py::test_lab_trouble": Outcome.BLOCKED,
+    "test_toy.py::test_setup_breaks": Outcome.ERROR,
+    "test_toy.py::test_skipped": Outcome.SKIPPED,
+    "test_toy.py::test_param[a]": Outcome.PASSED,
+    "test_toy.py::test_param[b]": Outcome.PASSED,
+}
+
+
+def _check_journal(run: Path) -> list[Any]:
+    records = list(iter_results(run / "results.jsonl"))
+    toy = [r for r in records if r.pack == "toy"]
+    assert len(toy) == len(records) == len(EXPECTED), [r.test for r in records]
+    assert {r.test: r.outcome for r in toy} == EXPECTED
+    by_test = {r.test: r for r in toy}
+    passed = by_test["test_toy.py::test_passes"]
+    assert passed.entry == "EPCL-VDMC1-D"
+    assert passed.extra["requirements"] == ["REQ-1", "REQ-2"]
+    assert passed.extra["srv"] == "4.1.1" and passed.extra["group"] == "Reads"
+    assert passed.extra["run"] == run.name
+    assert "no answer within 2 s" in by_test["test_toy.py::test_lab_trouble"].extra["reason"]
+    assert "fixture exploded" in by_test["test_toy.py::test_setup_breaks"].extra["reason"]
+    assert by_test["test_toy.py::test_skipped"].extra["reason"] == "not applicable here"
+    assert "device said 2" in by_test["test_toy.py::test_fails"].extra["reason"]
+    return records
+
+
+def test_journal_records_each_outcome(pytester: pytest.Pytester, toy: Path) -> None:
+    results = pytester.path / "results"
+    out = pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(results))
+    assert out.parseoutcomes() == {"passed": 3, "failed": 1, "errors": 1, "skipped": 1, "blocked": 1}
+    run = _run_dir(results)
+    _check_journal(run)
+    plan = load_plan(run / "plan.json")
+    assert plan.packs["toy"].tests == list(EXPECTED)
+    assert {"srvt", "dormant-mt", "toy"} <= set(plan.packs)
+    assert [e.id for e in plan.entries] == ["EPCL-VDMC1-D"]
+    facts = json.loads((run / "run.json").read_text())
+    assert facts["counts"] == {"passed": 3, "failed": 1, "blocked": 1, "error": 1, "skipped": 1}
+    assert facts["dmc"]["esme"]["firmware_version"] == "1.4.2"
+    assert facts["environment"]["dcc_systems"]
+
+
+def test_journal_under_xdist_has_each_result_once(pytester: pytest.Pytester, toy: Path) -> None:
+    results = pytester.path / "results"
+    out = pytester.runpytest_subprocess(
+        "toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(results), "-n", "2", "-p", "no:cacheprovider"
+    )
+    assert out.ret == 1
+    run = _run_dir(results)
+    records = _check_journal(run)
+    workers = {r.extra.get("worker") for r in records}
+    assert workers <= {"gw0", "gw1"} and workers, workers
+
+
+def test_crashed_worker_loses_no_finished_result(pytester: pytest.Pytester) -> None:
+    pack = pytester.mkdir("crashy")
+    (pack / "pack.yaml").write_text(
+        "id: crashy\nname: c\nversion: '1'\ncapability_release: IOC\n"
+        "tests: [test_c.py::test_before, test_c.py::test_crash]\n"
+    )
+    (pack / "test_c.py").write_text(
+        "import os\n\ndef test_before():\n    pass\n\ndef test_crash():\n    os._exit(3)\n"
+    )
+    results = pytester.path / "results"
+    pytester.runpytest_subprocess(
+        "crashy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(results), "-n", "1", "-p", "no:randomly"
+    )
+    records = {r.test: r for r in iter_results(_run_dir(results) / "results.jsonl")}
+    assert records["test_c.py::test_before"].outcome is Outcome.PASSED
+    crash = records["test_c.py::test_crash"]
+    assert crash.outcome is Outcome.BLOCKED, crash
+    assert "worker" in crash.extra["reason"]
+    assert len(records) == 2
+
+
+def test_plugin_is_inert_without_lab(pytester: pytest.Pytester, toy: Path) -> None:
+    out = pytester.runpytest("toy", "-k", "param")
+    out.assert_outcomes(passed=2)
+    assert not (pytester.path / "results").exists()
+
+
+def test_bad_lab_is_a_one_line_usage_error(pytester: pytest.Pytester, toy: Path) -> None:
+    bad = pytester.path / "bad.yaml"
+    bad.write_text("lab: x\ndmcs: []\nentries: []\nrigs: [{id: r, dmc: D, devices: [{role: oven}]}]\n")
+    out = pytester.runpytest("toy", "--lab", str(bad))
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    err = out.stderr.str()
+    assert "Traceback" not in err and f"{bad}:" in err and "rigs[0].devices[0]" in err
+
+
+def test_unknown_entry_is_a_usage_error(pytester: pytest.Pytester, toy: Path) -> None:
+    out = pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--entry", "EPCL-NOPE")
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unknown entry 'EPCL-NOPE'" in out.stderr.str()

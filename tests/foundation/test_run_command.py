@@ -1,0 +1,178 @@
+"""``dmct run`` end to end: lab up, packs in parallel, verdict, report — and no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.interchange import Outcome, iter_results
+from tests.conftest import REPO
+
+DMCT = [sys.executable, "-m", "harness.cli"]
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_gone(text: str, timeout: float = 10.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = _processes_mentioning(text)
+        if not left:
+            return []
+        time.sleep(0.1)
+    return _processes_mentioning(text)
+
+
+def test_run_default_entry_end_to_end(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    run_id = "e2e-run"
+    proc = subprocess.run(
+        [
+            *DMCT,
+            "run",
+            "--lab",
+            str(REPO / "labs/virtual.yaml"),
+            "-n",
+            "2",
+            "--results-dir",
+            str(results),
+            "--run-id",
+            run_id,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run = results / run_id
+    records = list(iter_results(run / "results.jsonl"))
+    assert {r.pack for r in records} == {"srvt", "dormant-mt"}
+    assert all(r.outcome is Outcome.PASSED for r in records), records
+    verdict = json.loads((run / "verdict.json").read_text())
+    entry = verdict["entries"]["EPCL-VDMC1-D"]
+    assert entry["status"] == "successful" and entry["executed"] == entry["planned"] == len(records)
+    assert "EPCL-VDMC1-D" in proc.stdout and "successful" in proc.stdout
+    assert f"report: {run / 'report.md'}" in proc.stdout.replace("\n", "") or "report.md" in proc.stdout
+    report = (run / "report.md").read_text()
+    assert "20.34 (a)" in report and "successful" in report
+    assert _wait_gone(run_id) == []
+
+
+def test_run_with_seeded_defect_fails_and_verdict_shows_it(tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    text = (REPO / "labs/virtual.yaml").read_text()
+    lab.write_text(text.replace("load_w: 2000,", "load_w: 2000, defects: [wrong_firmware_reported],"))
+    results = tmp_path / "results"
+    proc = subprocess.run(
+        [*DMCT, "run", "--lab", str(lab), "-n", "0", "--results-dir", str(results), "--run-id", "defect"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    outcomes = {r.test: r.outcome for r in iter_results(results / "defect" / "results.jsonl")}
+    assert outcomes["test_device_testing.py::test_esme_identity_matches_epcl_entry"] is Outcome.FAILED
+    assert (results / "defect" / "verdict.json").exists()
+
+
+def test_run_bad_lab_is_one_line(tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    lab.write_text("lab: x\n")
+    proc = subprocess.run([*DMCT, "run", "--lab", str(lab)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and str(lab) in proc.stderr
+
+
+def test_interrupt_leaves_no_process_behind(tmp_path: Path) -> None:
+    pack = tmp_path / "slowpack"
+    pack.mkdir()
+    (pack / "pack.yaml").write_text(
+        "id: slow\nname: s\nversion: '1'\ncapability_release: IOC\ntests: [test_slow.py::test_slow]\n"
+    )
+    (pack / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(60)\n")
+    run_id = "interrupted-run"
+    proc = subprocess.Popen(
+        [
+            *DMCT,
+            "run",
+            "--lab",
+            str(REPO / "labs/virtual.yaml"),
+            "-n",
+            "2",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--run-id",
+            run_id,
+            "--pack",
+            str(pack),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if b"dmct run:" in line:
+            break
+    time.sleep(2.0)  # pytest and its workers are up and the slow test is running
+    assert len(_processes_mentioning(run_id)) >= 3, "expected dmct run, the lab and pytest"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    proc.wait(30)
+    assert _wait_gone(run_id) == []
+
+
+def test_killed_run_takes_lab_and_pytest_down(tmp_path: Path) -> None:
+    pack = tmp_path / "slowpack"
+    pack.mkdir()
+    (pack / "pack.yaml").write_text(
+        "id: slow\nname: s\nversion: '1'\ncapability_release: IOC\ntests: [test_slow.py::test_slow]\n"
+    )
+    (pack / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(60)\n")
+    run_id = "killed-run"
+    proc = subprocess.Popen(
+        [
+            *DMCT,
+            "run",
+            "--lab",
+            str(REPO / "labs/virtual.yaml"),
+            "-n",
+            "0",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--run-id",
+            run_id,
+            "--pack",
+            str(pack),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    while b"dmct run:" not in proc.stdout.readline():
+        pass
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait()
+    assert _wait_gone(run_id) == []

@@ -10,6 +10,7 @@ Every byte in either direction goes to the test's transcript.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -39,6 +40,22 @@ def read_endpoints(path: Path) -> dict[str, str]:
         return {}
     endpoints = data.get("endpoints", {}) if isinstance(data, dict) else {}
     return {str(k): str(v) for k, v in endpoints.items()}
+
+
+def probe(url: str, *, device: str, timeout: float = 2.0, endpoints: Mapping[str, str] | None = None) -> None:
+    """Check that a link can be opened (a rig health check); raise :class:`LinkDown` if not.
+
+    ``socket://`` is probed with a plain TCP connect: pyserial's handler sleeps 0.3 s on close.
+    """
+    resolved = resolve_url(url, endpoints or {}, device)
+    if resolved.startswith("socket://"):
+        host, _, port = resolved.removeprefix("socket://").split("?")[0].rstrip("/").rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=timeout).close()
+        except OSError as exc:
+            raise LinkDown(device, f"cannot connect to {resolved}: {exc}") from None
+        return
+    Link(url, device=device, timeout=timeout, endpoints=endpoints).open().close()
 
 
 class Link:

@@ -31,15 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
-from device_drivers.errors import InfrastructureFault
-from device_drivers.links import Link, read_endpoints
+from device_drivers.errors import InfrastructureFault, LeaseLost, RigUnhealthy
+from device_drivers.links import Link, probe, read_endpoints
 from device_drivers.roles import EsmeDriver
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord, format_at
 from harness.journal import JournalWriter
 from harness.lab import DmcSpec, EntrySpec, Lab, RigSpec, load_lab
+from harness.leases import RigBusy, RigLease
 from harness.packs import PackManifest, discover, find_pack_root, test_id
 from harness.paths import endpoints_file, new_run_id, results_dir
 
@@ -66,6 +68,10 @@ class _Run:
     run_dir: Path
     packs: dict[Path, PackManifest]
     endpoints: dict[str, str] = field(default_factory=dict)
+    usable_rigs: list[str] = field(default_factory=list)
+    rigs_out: dict[str, str] = field(default_factory=dict)  # rig id -> why it is not used
+    worker_rig: str | None = None
+    leases: list[RigLease] = field(default_factory=list)
     journal: JournalWriter | None = None
     phases: dict[str, list[pytest.TestReport]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -84,6 +90,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", metavar="ID", help="run id (default: UTC time + random suffix)")
     group.addoption("--results-dir", metavar="DIR", help="where runs are written (default results/)")
     group.addoption("--lab-endpoints", metavar="FILE", help="endpoints file of a running virtual lab")
+    group.addoption(
+        "--lease-wait",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="how long to wait for a rig leased by another session (default 30; 0 = refuse at once)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,11 +132,82 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     )
     run = _Run(lab, lab_file, entries[0], run_id, run_dir.resolve(), packs, endpoints)
     if workerinput is None:
+        _lease_rigs(run, config.getoption("--lease-wait"))
         run.run_dir.mkdir(parents=True, exist_ok=True)
         _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
         _write_json(run.run_dir / "run.json", _run_facts(run, config))
         run.journal = JournalWriter(run.run_dir / "results.jsonl")
+        run.worker_rig = run.usable_rigs[0] if run.usable_rigs else None
+    else:
+        run.usable_rigs = list(workerinput["dmct_rigs"])
+        run.rigs_out = dict(workerinput["dmct_rigs_out"])
+        run.worker_rig = workerinput["dmct_rig"]
     return run
+
+
+def _lease_rigs(run: _Run, wait_s: float) -> None:
+    """Lease every rig hosting the entry's DMC, then health-check the leased ones (controller only).
+
+    A rig leased by another session is waited for (``--lease-wait``); if none can be had the session
+    is refused cleanly. A leased rig failing its health check is released and left out, with the
+    reason; if no healthy rig remains, the tests are blocked with that reason (a lab fault).
+    """
+    candidates = run.lab.rigs_for(run.entry.dmc)
+    busy: list[str] = []
+    for rig in candidates:
+        lease = RigLease(run.lab.lab, rig.id, run.run_id)
+        try:
+            lease.acquire(wait_s=wait_s if not run.leases else 0.0)
+        except RigBusy as exc:
+            busy.append(str(exc))
+            run.rigs_out[rig.id] = str(exc)
+            continue
+        run.leases.append(lease)
+        problem = _health(run, rig)
+        if problem:
+            lease.release()
+            run.leases.remove(lease)
+            run.rigs_out[rig.id] = f"rig {rig.id} failed its health check: {problem}"
+        else:
+            run.usable_rigs.append(rig.id)
+    if not run.leases and busy:
+        raise DmctInputError("--lab", f"no rig for entry {run.entry.id} can be leased: {busy[0]}")
+
+
+def _health(run: _Run, rig: RigSpec) -> str | None:
+    """Every link of every device on the rig must open; the first failure is the reason."""
+    for device in rig.devices:
+        for iface, link in device.links.items():
+            try:
+                probe(
+                    link.url,
+                    device=f"{rig.id}/{device.role}/{iface}",
+                    timeout=link.timeout,
+                    endpoints=run.endpoints,
+                )
+            except InfrastructureFault as exc:
+                return str(exc)
+    return None
+
+
+def _release_leases(run: _Run) -> None:
+    for lease in run.leases:
+        lease.release()
+    run.leases.clear()
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` means one worker per rig that hosts the entry's DMC."""
+    lab_opt = config.getoption("--lab", None)
+    if not lab_opt:
+        return None
+    try:
+        lab = load_lab(Path(lab_opt))
+        entry = lab.select_entries(config.getoption("--entry"))[0]
+    except DmctInputError:
+        return None  # reported properly by pytest_configure
+    return max(1, len(lab.rigs_for(entry.dmc)))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -131,14 +215,22 @@ def pytest_configure_node(node: Any) -> None:
     """xdist controller: hand every worker the run id and directory (workers never invent their own)."""
     run = node.config.stash.get(_RUN_KEY, None)
     if run is not None:
+        index = int(str(node.gateway.id).removeprefix("gw") or 0)
         node.workerinput["dmct_run_id"] = run.run_id
         node.workerinput["dmct_run_dir"] = str(run.run_dir)
+        node.workerinput["dmct_rigs"] = run.usable_rigs
+        node.workerinput["dmct_rigs_out"] = run.rigs_out
+        # Workers are handed rigs round-robin; more workers than rigs share via a per-test mutex.
+        node.workerinput["dmct_rig"] = (
+            run.usable_rigs[index % len(run.usable_rigs)] if run.usable_rigs else None
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(_RUN_KEY, None)
     if run is None or run.journal is None:
         return
+    _release_leases(run)
     run.journal.close()
     facts = json.loads((run.run_dir / "run.json").read_text())
     facts["finished"] = format_at(datetime.now(UTC))
@@ -180,7 +272,11 @@ def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:
         "environment": run.lab.environment.model_dump(),
         "entry": run.entry.model_dump(),
         "dmc": dmc.model_dump(exclude_none=True),
-        "rigs": [r.id for r in run.lab.rigs_for(dmc.id)],
+        "rigs": run.usable_rigs,
+        "rigs_out": run.rigs_out,
+        "leases_reclaimed": {
+            lease.rig: lease.reclaimed_from.describe() for lease in run.leases if lease.reclaimed_from
+        },
         "packs": {
             m.id: {
                 "name": m.name,
@@ -385,10 +481,27 @@ def dmc(lab: Lab, dmct_entry: EntrySpec) -> DmcSpec:
     return lab.dmc(dmct_entry.dmc)
 
 
-@pytest.fixture(scope="session")
-def rig(lab: Lab, dmc: DmcSpec) -> RigSpec:
-    """A rig realising the DMC. Exclusive leases across workers and sessions come with the lab issue."""
-    return lab.rigs_for(dmc.id)[0]
+@pytest.fixture
+def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
+    """This worker's rig, held exclusively for the test.
+
+    The session's lease (held by the controller, heartbeated) keeps other sessions away; a per-test
+    mutex in the run directory keeps two workers of this session off one rig. A rig with no usable
+    lease or a failed health check blocks the test with the reason, never fails it.
+    """
+    run = _run_of(request)
+    if run.worker_rig is None:
+        reason = "; ".join(run.rigs_out.values()) or f"no rig hosts DMC {run.entry.dmc}"
+        raise RigUnhealthy("rig", reason)
+    spec = next(r for r in lab.rigs if r.id == run.worker_rig)
+    holder = RigLease(lab.lab, spec.id, run.run_id).holder()
+    if holder is None or holder.run != run.run_id:
+        raise LeaseLost(spec.id, f"lease is held by {holder.describe() if holder else 'nobody'}")
+    request.node.user_properties.append(("dmct_rig", spec.id))
+    mutex = FileLock(str(run.run_dir / ".rig-mutex" / f"{spec.id}.lock"))
+    (run.run_dir / ".rig-mutex").mkdir(exist_ok=True)
+    with mutex:
+        yield spec
 
 
 @pytest.fixture
@@ -454,6 +567,5 @@ def esme(
     request: pytest.FixtureRequest, rig: RigSpec, links: LinkPool, transcript: Transcript
 ) -> Iterator[EsmeDriver]:
     """The rig's electricity meter, reached through its optical port link."""
-    request.node.user_properties.append(("dmct_rig", rig.id))
     with links.borrow(rig, "esme", "optical", transcript) as link:
         yield EsmeDriver(f"{rig.id}/esme", link)

@@ -33,13 +33,8 @@ def run_issues(run_dir: Path) -> list[Issue]:
             return load_issues(run_dir / name)
     from harness.store import open_store
 
-    store = open_store(None, results_dir=run_dir.parent)
-    try:
+    with open_store(None, results_dir=run_dir.parent) as store:
         return store.export_issues()
-    finally:
-        close = getattr(store, "dispose", None)
-        if callable(close):
-            close()
 
 
 def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:

@@ -16,6 +16,12 @@ REPO = Path(__file__).resolve().parent.parent
 VIRTUAL_LAB = REPO / "labs" / "virtual.yaml"
 
 
+@pytest.fixture(autouse=True)
+def _private_lease_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test leases rigs in its own directory, so parallel tests never contend for 'virtual/rig-1'."""
+    monkeypatch.setenv("DMCT_LEASE_DIR", str(tmp_path_factory.mktemp("leases")))
+
+
 def virtual_lab_data() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(VIRTUAL_LAB.read_text())
     return data
@@ -34,6 +40,17 @@ def lab_file(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+def add_rig(data: dict[str, Any], rig_id: str, esme_url: str | None = None) -> None:
+    """Append a copy of the first rig under a new id, with its own ESME link."""
+    import copy
+
+    rig = copy.deepcopy(data["rigs"][0])
+    rig["id"] = rig_id
+    esme = next(d for d in rig["devices"] if d["role"] == "esme")
+    esme["links"]["optical"]["url"] = esme_url or f"virtual://{rig_id}/esme/optical"
+    data["rigs"].append(rig)
 
 
 def esme_of(data: dict[str, Any], rig: int = 0) -> dict[str, Any]:

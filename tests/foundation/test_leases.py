@@ -1,0 +1,263 @@
+"""Rig leases: exclusive across workers and sessions, reclaimed when the holder dies, never when alive."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.interchange import Outcome, iter_results
+from harness.leases import RigBusy, RigLease
+from tests.conftest import REPO, RunningLab, add_rig
+
+
+def test_second_lease_is_refused_naming_the_holder(tmp_path: Path) -> None:
+    with RigLease("lab", "rig-1", "run-A", directory=tmp_path):
+        with pytest.raises(RigBusy) as info:
+            RigLease("lab", "rig-1", "run-B", directory=tmp_path).acquire(wait_s=0.2)
+        message = str(info.value)
+        assert "run run-A" in message and f"pid {os.getpid()}" in message and "alive" in message
+    # released: now it can be had
+    with RigLease("lab", "rig-1", "run-B", directory=tmp_path) as lease:
+        assert lease.held and lease.holder() is not None and lease.holder().run == "run-B"  # type: ignore[union-attr]
+
+
+def test_lease_waits_until_released(tmp_path: Path) -> None:
+    holder = RigLease("lab", "rig-1", "run-A", directory=tmp_path).acquire()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from harness.leases import RigLease\n"
+            f"t=time.monotonic(); l=RigLease('lab','rig-1','run-B',directory=Path({str(tmp_path)!r})).acquire(10)\n"
+            "print(round(time.monotonic()-t, 2)); l.release()",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    time.sleep(1.0)
+    holder.release()
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and 0.8 <= float(out) < 5, out
+
+
+def test_killed_holder_is_reclaimed_within_seconds(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from pathlib import Path; from harness.leases import RigLease\n"
+            f"RigLease('lab','rig-1','dead-run',directory=Path({str(tmp_path)!r})).acquire()\n"
+            "print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    with pytest.raises(RigBusy, match="dead-run"):
+        RigLease("lab", "rig-1", "run-B", directory=tmp_path).acquire(wait_s=0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    start = time.monotonic()
+    lease = RigLease("lab", "rig-1", "run-B", directory=tmp_path).acquire(wait_s=5)
+    assert time.monotonic() - start < 2.0
+    assert lease.reclaimed_from is not None and lease.reclaimed_from.run == "dead-run"
+    lease.release()
+
+
+def test_live_holder_keeps_its_lease_past_the_stale_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.leases as leases
+
+    monkeypatch.setattr(leases, "HEARTBEAT_S", 0.1)
+    with RigLease("lab", "rig-1", "run-A", directory=tmp_path) as lease:
+        first = lease.holder()
+        time.sleep(0.5)
+        later = lease.holder()
+        assert first is not None and later is not None and later.heartbeat > first.heartbeat
+        with pytest.raises(RigBusy):
+            RigLease("lab", "rig-1", "run-B", directory=tmp_path).acquire(wait_s=0.3)
+        lease.check()
+
+
+def test_removed_lock_file_is_noticed_as_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.leases as leases
+    from device_drivers.errors import LeaseLost
+
+    monkeypatch.setattr(leases, "HEARTBEAT_S", 0.05)
+    lease = RigLease("lab", "rig-1", "run-A", directory=tmp_path).acquire()
+    lease.lock_path.unlink()
+    time.sleep(0.3)
+    with pytest.raises(LeaseLost, match="removed"):
+        lease.check()
+    lease.release()
+
+
+# ------------------------------------------------------------------- the plugin with several rigs
+
+TIMING_PACK = {
+    "pack.yaml": "id: timing\nname: t\nversion: '1'\ncapability_release: IOC\ntests: [{tests}]\n",
+    "test_timing.py": """
+import json, os, time
+import pytest
+
+@pytest.mark.parametrize("i", range({n}))
+def test_uses_rig(i, rig, esme):
+    start = time.time()
+    esme.identity()
+    time.sleep(0.15)
+    with open(os.environ["TIMING_LOG"], "a") as log:
+        log.write(json.dumps({{"worker": os.environ.get("PYTEST_XDIST_WORKER"), "rig": rig.id,
+                              "start": start, "end": time.time()}}) + "\\n")
+""",
+}
+
+
+def _timing_pack(tmp_path: Path, n: int) -> Path:
+    pack = tmp_path / "timing"
+    pack.mkdir()
+    tests = ", ".join(f"'test_timing.py::test_uses_rig[{i}]'" for i in range(n))
+    (pack / "pack.yaml").write_text(TIMING_PACK["pack.yaml"].format(tests=tests))
+    (pack / "test_timing.py").write_text(TIMING_PACK["test_timing.py"].format(n=n))
+    return pack
+
+
+def _pytest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def _overlaps(log: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    rows = [json.loads(line) for line in log.read_text().splitlines()]
+    problems = []
+    for a in rows:
+        for b in rows:
+            if a is not b and a["rig"] == b["rig"] and a["start"] < b["end"] and b["start"] < a["end"]:
+                problems.append(f"{a['worker']} and {b['worker']} overlapped on {a['rig']}")
+    return rows, problems
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_workers_never_share_a_rig_at_once(
+    tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab], workers: int
+) -> None:
+    lab = lab_file(lambda d: add_rig(d, "rig-2"))
+    running = virtual_lab(lab)
+    log = tmp_path / "timing.jsonl"
+    pack = _timing_pack(tmp_path, 8)
+    out = _pytest(
+        [
+            str(pack),
+            "--lab",
+            str(lab),
+            "--lab-endpoints",
+            str(running.endpoints),
+            "-n",
+            str(workers),
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--run-id",
+            "r",
+        ],
+        {"TIMING_LOG": str(log)},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows, problems = _overlaps(log)
+    assert len(rows) == 8 and problems == []
+    assert {r["rig"] for r in rows} == {"rig-1", "rig-2"}, "tests of the entry spread over every rig"
+    records = list(iter_results(tmp_path / "results" / "r" / "results.jsonl"))
+    assert {r.extra["rig"] for r in records} == {"rig-1", "rig-2"}
+
+
+def test_auto_workers_is_one_per_rig(
+    tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab]
+) -> None:
+    lab = lab_file(lambda d: (add_rig(d, "rig-2"), add_rig(d, "rig-3")))
+    running = virtual_lab(lab)
+    pack = _timing_pack(tmp_path, 3)
+    out = _pytest(
+        [
+            str(pack),
+            "--lab",
+            str(lab),
+            "--lab-endpoints",
+            str(running.endpoints),
+            "-n",
+            "auto",
+            "--results-dir",
+            str(tmp_path / "results"),
+        ],
+        {"TIMING_LOG": str(tmp_path / "log.jsonl")},
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 workers" in out.stdout, out.stdout
+
+
+def test_second_session_refuses_a_leased_rig_cleanly(
+    tmp_path: Path, virtual_lab: Callable[..., RunningLab]
+) -> None:
+    running = virtual_lab()
+    lease = RigLease("virtual", "rig-1", "someone-else").acquire()
+    try:
+        out = _pytest(
+            [
+                "test_packs",
+                "--lab",
+                "labs/virtual.yaml",
+                "--lab-endpoints",
+                str(running.endpoints),
+                "--lease-wait",
+                "0.5",
+                "--results-dir",
+                str(tmp_path / "results"),
+            ],
+            {},
+        )
+    finally:
+        lease.release()
+    assert out.returncode == pytest.ExitCode.USAGE_ERROR, out.stdout + out.stderr
+    assert "rig rig-1 is leased by run someone-else" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_unhealthy_rig_is_taken_out_and_its_tests_blocked(
+    tmp_path: Path, lab_file: Callable[..., Path]
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"socket://127.0.0.1:{s.getsockname()[1]}"
+
+    def edit(d: dict[str, Any]) -> None:
+        esme = next(x for x in d["rigs"][0]["devices"] if x["role"] == "esme")
+        esme["links"]["optical"]["url"] = dead
+
+    lab = lab_file(edit)
+    out = _pytest(
+        ["test_packs", "--lab", str(lab), "--results-dir", str(tmp_path / "results"), "--run-id", "sick"],
+        {},
+    )
+    assert out.returncode == 1, out.stdout + out.stderr
+    records = list(iter_results(tmp_path / "results" / "sick" / "results.jsonl"))
+    assert records and all(r.outcome is Outcome.BLOCKED for r in records)
+    assert all("failed its health check" in r.extra["reason"] for r in records), records[0].extra
+    facts = json.loads((tmp_path / "results" / "sick" / "run.json").read_text())
+    assert "rig-1" in facts["rigs_out"] and facts["rigs"] == []

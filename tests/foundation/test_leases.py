@@ -37,7 +37,8 @@ def test_lease_waits_until_released(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from harness.leases import RigLease\n"
-            f"t=time.monotonic(); l=RigLease('lab','rig-1','run-B',directory=Path({str(tmp_path)!r})).acquire(10)\n"
+            f"t=time.monotonic(); d=Path({str(tmp_path)!r})\n"
+            "l=RigLease('lab','rig-1','run-B',directory=d).acquire(10)\n"
             "print(round(time.monotonic()-t, 2)); l.release()",
         ],
         stdout=subprocess.PIPE,

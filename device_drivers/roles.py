@@ -42,10 +42,10 @@ class MeterDriver:
 
     role = "meter"
 
-    def __init__(self, name: str, optical: Link, *, attempts: int = 3) -> None:
+    def __init__(self, name: str, optical: Link, *, attempts: int = 3, backoff_s: float = 0.05) -> None:
         self.name = name
         self.optical = optical
-        self._readout = ReadoutClient(optical, attempts=attempts)
+        self._readout = ReadoutClient(optical, attempts=attempts, backoff_s=backoff_s)
 
     def readout(self) -> Readout:
         if not self.optical.is_open:

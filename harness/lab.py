@@ -39,10 +39,16 @@ class _Strict(BaseModel):
 
 
 class LinkSpec(_Strict):
-    """One byte stream to a device interface, as a pyserial URL (or ``virtual://rig/device/iface``)."""
+    """One byte stream to a device interface, as a pyserial URL (or ``virtual://rig/device/iface``).
+
+    ``attempts`` and ``backoff_s`` are the retry policy for damaged or missing answers on this link;
+    every retry is noted in the test's transcript.
+    """
 
     url: str
     timeout: float = Field(default=2.0, gt=0, le=600)
+    attempts: int = Field(default=3, ge=1, le=20)
+    backoff_s: float = Field(default=0.05, ge=0, le=60)
 
     @field_validator("url")
     @classmethod
@@ -73,6 +79,20 @@ class VirtualDeviceConfig(_Strict):
     initial_kwh: list[float] = Field(default_factory=lambda: [1000.0, 200.0, 300.0, 400.0])
     manufacturer_flag: str = Field(default="DMC", pattern=r"^[A-Za-z]{3}$")
     serial: str = "00000000"
+    #: Faults injected from the start (see labs/virtual/faults.py): latency_ms, jitter_ms, drop, ...
+    faults: dict[str, float | bool] = Field(default_factory=dict)
+
+    @field_validator("faults")
+    @classmethod
+    def _faults(cls, faults: dict[str, float | bool]) -> dict[str, float | bool]:
+        known = {"latency_ms", "jitter_ms", "drop", "corrupt", "disconnect"}
+        unknown = sorted(set(faults) - known)
+        if unknown:
+            raise ValueError(f"unknown fault {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        for name in ("drop", "corrupt"):
+            if name in faults and not 0 <= float(faults[name]) <= 1:
+                raise ValueError(f"{name} must be a probability between 0 and 1")
+        return faults
 
 
 class DeviceSpec(DeviceModel):

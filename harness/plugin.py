@@ -568,4 +568,11 @@ def esme(
 ) -> Iterator[EsmeDriver]:
     """The rig's electricity meter, reached through its optical port link."""
     with links.borrow(rig, "esme", "optical", transcript) as link:
-        yield EsmeDriver(f"{rig.id}/esme", link)
+        spec = rig.device("esme")
+        policy = spec.links["optical"] if spec else None
+        yield EsmeDriver(
+            f"{rig.id}/esme",
+            link,
+            attempts=policy.attempts if policy else 3,
+            backoff_s=policy.backoff_s if policy else 0.05,
+        )

@@ -24,6 +24,14 @@ def register(sub: Any) -> None:
     up.add_argument(
         "--exit-with-stdin", action="store_true", help="stop when stdin closes (used by `dmct run`)"
     )
+    up.add_argument(
+        "--rigs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve N copies of every rig (rig-1, rig-1.2, ...); the expanded lab file is written "
+        "beside the endpoints file and named in the readiness line",
+    )
     up.set_defaults(func=_up)
 
 
@@ -85,5 +93,10 @@ def _up(args: argparse.Namespace) -> int:
         from harness.errors import DmctInputError
 
         raise DmctInputError(str(args.file), "not a virtual lab (set `virtual: true`)", field="virtual")
-    asyncio.run(serve_lab(lab, args.endpoints or endpoints_file(lab.lab), watch_stdin=args.exit_with_stdin))
+    if args.rigs < 1:
+        from harness.errors import DmctInputError
+
+        raise DmctInputError("--rigs", "must be at least 1")
+    endpoints = args.endpoints or endpoints_file(lab.lab)
+    asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs))
     return 0

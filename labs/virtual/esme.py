@@ -55,6 +55,10 @@ class EsmeModel:
             t = datetime.fromtimestamp(seg_end, now.tzinfo)
         self._last = now
 
+    def reboot(self) -> None:
+        """Power cycle: registers are non-volatile; accumulation restarts from the clock's now."""
+        self.advance()
+
     def rate_index(self, when: datetime) -> int:
         return when.hour * len(self.tou_kwh) // 24
 

@@ -1,28 +1,31 @@
 """Run every simulated device of a lab in one asyncio process (``dmct lab up``).
 
 Each ``virtual://rig/device/interface`` link of the lab file gets a TCP listener on 127.0.0.1 with an
-OS-chosen port; the mapping is written (atomically) to an endpoints file that the harness reads, and a
-readiness line is printed. The process stops cleanly on SIGTERM/SIGINT and, when started with
-``watch_stdin``, as soon as its parent closes our stdin — so a killed parent never leaves a lab behind.
+OS-chosen port; the mapping is written (atomically) to an endpoints file that the harness reads, with
+the address of the control API (:mod:`labs.virtual.control`), and a readiness line is printed. The
+process stops cleanly on SIGTERM/SIGINT and, when started with ``watch_stdin``, as soon as its parent
+closes our stdin — so a killed parent never leaves a lab behind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import functools
 import json
 import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from harness.lab import DeviceSpec, Lab, RigSpec
 from labs.virtual.clock import SimClock
 from labs.virtual.esme import EsmeModel
+from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import serve_readout
 
 HOST = "127.0.0.1"
@@ -30,16 +33,36 @@ HOST = "127.0.0.1"
 
 @dataclass
 class VirtualDevice:
-    rig: str
+    """One simulated device: its behaviour model, fault injector and open connections."""
+
+    name: str  # "<rig>/<role>"
     spec: DeviceSpec
     model: EsmeModel
+    faults: FaultInjector
+    connections: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    def cut(self) -> None:
+        """Drop every open connection (a disconnect fault or a reboot)."""
+        for writer in list(self.connections):
+            writer.close()
+        self.connections.clear()
 
 
-def build_esme(rig: RigSpec, spec: DeviceSpec) -> EsmeModel:
+@dataclass
+class VirtualLab:
+    lab: Lab
+    devices: dict[str, VirtualDevice]
+    log: FaultLog
+    servers: list[asyncio.Server] = field(default_factory=list)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    control: str = ""
+
+
+def build_esme(spec: DeviceSpec, clock: SimClock | None = None) -> EsmeModel:
     cfg = spec.virtual
     assert cfg is not None
     return EsmeModel(
-        clock=SimClock(rate=cfg.clock_rate),
+        clock=clock or SimClock(rate=cfg.clock_rate),
         model=spec.model,
         firmware_version=spec.firmware_version,
         serial=spec.serial or cfg.serial,
@@ -50,44 +73,118 @@ def build_esme(rig: RigSpec, spec: DeviceSpec) -> EsmeModel:
     )
 
 
-async def _start(lab: Lab) -> tuple[list[asyncio.Server], dict[str, str]]:
-    servers: list[asyncio.Server] = []
-    endpoints: dict[str, str] = {}
-    for rig in lab.rigs:
+def expand_rigs(lab: Lab, copies: int) -> Lab:
+    """The lab with each rig repeated ``copies`` times (``rig-1`` → ``rig-1``, ``rig-1.2`` ...)."""
+    if copies <= 1:
+        return lab
+    data: dict[str, Any] = lab.model_dump(mode="json")
+    rigs = []
+    for rig in data["rigs"]:
+        for n in range(1, copies + 1):
+            clone = copy.deepcopy(rig)
+            if n > 1:
+                clone["id"] = f"{rig['id']}.{n}"
+                for device in clone["devices"]:
+                    for link in device.get("links", {}).values():
+                        link["url"] = link["url"].replace(
+                            f"virtual://{rig['id']}/", f"virtual://{clone['id']}/"
+                        )
+            rigs.append(clone)
+    data["rigs"] = rigs
+    return Lab.model_validate(data)
+
+
+def build_lab(lab: Lab, log: FaultLog) -> VirtualLab:
+    devices: dict[str, VirtualDevice] = {}
+    for index, rig in enumerate(lab.rigs):
         for spec in rig.devices:
             if spec.virtual is None:
                 continue
             if spec.role != "esme":
                 raise ValueError(f"rig {rig.id}: the virtual lab cannot simulate a {spec.role} yet")
-            model = build_esme(rig, spec)
-            for iface, link in spec.links.items():
-                if iface != "optical" or not link.url.startswith("virtual://"):
-                    continue
-                handler = functools.partial(
-                    serve_readout,
-                    manufacturer_flag=model.manufacturer_flag,
-                    identification=lambda m=model: m.model,  # type: ignore[misc]
-                    datasets=model.readout,
-                )
-                server = await asyncio.start_server(handler, HOST, 0)
-                servers.append(server)
-                port = server.sockets[0].getsockname()[1]
-                endpoints[link.url] = f"socket://{HOST}:{port}"
-    return servers, endpoints
+            name = f"{rig.id}/{spec.role}"
+            faults = FaultInjector(name, log, FaultConfig.from_dict(spec.virtual.faults), seed=index)
+            devices[name] = VirtualDevice(name, spec, build_esme(spec), faults)
+    return VirtualLab(lab, devices, log)
 
 
-def write_endpoints(path: Path, lab: Lab, endpoints: dict[str, str]) -> None:
+async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) -> None:
+    for iface, link in device.spec.links.items():
+        if iface != "optical" or not link.url.startswith("virtual://"):
+            continue
+        model = device.model
+        handler = functools.partial(
+            serve_readout,
+            manufacturer_flag=model.manufacturer_flag,
+            identification=lambda m=model: m.model,  # type: ignore[misc]
+            datasets=model.readout,
+            faults=device.faults,
+        )
+
+        async def accept(
+            reader: asyncio.StreamReader,
+            writer: asyncio.StreamWriter,
+            d: VirtualDevice = device,
+            h: Any = handler,
+        ) -> None:
+            if d.faults.config.disconnect:
+                d.faults.log.add(d.name, "disconnect", "connection refused")
+                writer.close()
+                return
+            d.connections.add(writer)
+            try:
+                await h(reader, writer)
+            finally:
+                d.connections.discard(writer)
+
+        server = await asyncio.start_server(accept, HOST, 0)
+        lab.servers.append(server)
+        lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+
+
+async def start(lab: VirtualLab) -> None:
+    for rig in lab.lab.rigs:
+        for spec in rig.devices:
+            device = lab.devices.get(f"{rig.id}/{spec.role}")
+            if device is not None:
+                await _serve_device(lab, rig, device)
+    from labs.virtual.control import serve_control
+
+    server = await serve_control(lab, HOST)
+    lab.servers.append(server)
+    lab.control = f"{HOST}:{server.sockets[0].getsockname()[1]}"
+
+
+def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"lab": lab.lab, "pid": os.getpid(), "endpoints": endpoints}, indent=1))
+    data = {"lab": lab.lab.lab, "pid": os.getpid(), "control": lab.control, "endpoints": lab.endpoints}
+    if lab_file is not None:
+        data["lab_file"] = str(lab_file)
+    tmp.write_text(json.dumps(data, indent=1))
     tmp.replace(path)
 
 
 async def serve_lab(
-    lab: Lab, endpoints_file: Path, *, watch_stdin: bool = False, out: TextIO = sys.stdout
+    lab: Lab,
+    endpoints_file: Path,
+    *,
+    watch_stdin: bool = False,
+    rigs: int = 1,
+    out: TextIO = sys.stdout,
 ) -> None:
     """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file."""
-    servers, endpoints = await _start(lab)
+    expanded_file: Path | None = None
+    if rigs > 1:
+        lab = expand_rigs(lab, rigs)
+        expanded_file = endpoints_file.with_suffix(".lab.yaml")
+        import yaml
+
+        expanded_file.parent.mkdir(parents=True, exist_ok=True)
+        expanded_file.write_text(
+            yaml.safe_dump(lab.model_dump(mode="json", exclude_none=True), sort_keys=False)
+        )
+    virtual = build_lab(lab, FaultLog(endpoints_file.with_suffix(".faults.jsonl")))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -96,16 +193,21 @@ async def serve_lab(
         # A daemon thread, not the loop's executor: a blocked read must never delay shutdown.
         threading.Thread(target=_wait_stdin_eof, args=(loop, stop), daemon=True).start()
     try:
-        write_endpoints(endpoints_file, lab, endpoints)
+        await start(virtual)
+        write_endpoints(endpoints_file, virtual, expanded_file)
+        extra = f" lab_file={expanded_file}" if expanded_file else ""
         print(
-            f"dmct lab: ready lab={lab.lab} endpoints={endpoints_file} ({len(endpoints)} served)",
+            f"dmct lab: ready lab={lab.lab} endpoints={endpoints_file} "
+            f"({len(virtual.endpoints)} served, control {virtual.control}){extra}",
             file=out,
             flush=True,
         )
         await stop.wait()
     finally:
-        for server in servers:
+        for server in virtual.servers:
             server.close()
+        for device in virtual.devices.values():
+            device.cut()
         with contextlib.suppress(FileNotFoundError):
             endpoints_file.unlink()
         print(f"dmct lab: stopped lab={lab.lab}", file=out, flush=True)

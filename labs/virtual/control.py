@@ -1,0 +1,142 @@
+"""The virtual lab's control API: change faults and device state of a running lab.
+
+A tiny JSON Lines protocol on a loopback TCP port (its address is the ``control`` field of the
+endpoints file): one JSON object per line in, one per line out, so any language (or ``nc``) can drive
+it. Requests:
+
+``{"op": "status"}``
+    devices and their current fault settings.
+``{"op": "fault", "device": "rig-1/esme" | "*", "set": {"drop": 0.05, "corrupt": 0.01, ...}}``
+    merge fault settings (see :class:`labs.virtual.faults.FaultConfig`); ``"clear": true`` resets.
+    ``"disconnect": true`` also cuts the device's open connections.
+``{"op": "reboot", "device": ...}``
+    cut connections and restart the device model's volatile state.
+``{"op": "clock", "device": ..., "offset_s": 3600, "rate": 1.0}``
+    move a device clock (drift injection).
+``{"op": "log"}``
+    every fault injected so far.
+
+Answers are ``{"ok": true, ...}`` or ``{"ok": false, "error": "..."}``; a bad request never stops the
+lab. :class:`LabControl` is the Python client used by tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from labs.virtual.faults import FaultConfig
+
+if TYPE_CHECKING:
+    from labs.virtual.process import VirtualDevice, VirtualLab
+
+MAX_LINE = 1 << 16
+
+
+def handle(lab: VirtualLab, request: Any) -> dict[str, Any]:
+    """Apply one control request to the lab and return the answer (pure apart from the lab state)."""
+    if not isinstance(request, dict) or not isinstance(request.get("op"), str):
+        return {"ok": False, "error": "request must be a JSON object with an 'op'"}
+    op = request["op"]
+    try:
+        if op == "status":
+            return {"ok": True, "devices": {n: asdict(d.faults.config) for n, d in lab.devices.items()}}
+        if op == "log":
+            return {"ok": True, "log": lab.log.entries}
+        targets = _targets(lab, request.get("device"))
+        if op == "fault":
+            for device in targets:
+                base = None if request.get("clear") else device.faults.config
+                device.faults.set(FaultConfig.from_dict(request.get("set") or {}, base))
+                if device.faults.config.disconnect:
+                    device.cut()
+            return {"ok": True, "devices": [d.name for d in targets]}
+        if op == "reboot":
+            for device in targets:
+                device.cut()
+                device.model.reboot()
+                lab.log.add(device.name, "reboot")
+            return {"ok": True}
+        if op == "clock":
+            for device in targets:
+                clock = device.model.clock
+                clock.set(
+                    clock.now() + timedelta(seconds=float(request.get("offset_s", 0))),
+                    rate=request.get("rate"),
+                )
+                lab.log.add(
+                    device.name, "clock", json.dumps({k: request.get(k) for k in ("offset_s", "rate")})
+                )
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+    except (ValueError, TypeError, KeyError) as exc:
+        return {"ok": False, "error": str(exc)}
+
+
+def _targets(lab: VirtualLab, device: Any) -> list[VirtualDevice]:
+    if device == "*":
+        return list(lab.devices.values())
+    if not isinstance(device, str) or device not in lab.devices:
+        raise KeyError(f"unknown device {device!r} (known: {', '.join(lab.devices)})")
+    return [lab.devices[device]]
+
+
+async def serve_control(lab: VirtualLab, host: str) -> asyncio.Server:
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                try:
+                    answer = handle(lab, json.loads(line))
+                except json.JSONDecodeError as exc:
+                    answer = {"ok": False, "error": f"invalid JSON: {exc.msg}"}
+                writer.write(json.dumps(answer).encode() + b"\n")
+                await writer.drain()
+        except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(client, host, 0, limit=MAX_LINE)
+
+
+class LabControl:
+    """Client for a running lab's control API (found through its endpoints file)."""
+
+    def __init__(self, endpoints_file: Path, timeout: float = 5.0) -> None:
+        data = json.loads(endpoints_file.read_text(encoding="utf-8"))
+        host, _, port = str(data["control"]).rpartition(":")
+        self._sock = socket.create_connection((host, int(port)), timeout=timeout)
+        self._file = self._sock.makefile("rwb")
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        self._file.write(json.dumps(request).encode() + b"\n")
+        self._file.flush()
+        answer: dict[str, Any] = json.loads(self._file.readline())
+        if not answer.get("ok"):
+            raise RuntimeError(f"lab control: {answer.get('error')}")
+        return answer
+
+    def fault(self, device: str, *, clear: bool = False, **settings: Any) -> None:
+        self.call({"op": "fault", "device": device, "set": settings, "clear": clear})
+
+    def reboot(self, device: str) -> None:
+        self.call({"op": "reboot", "device": device})
+
+    def log(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = self.call({"op": "log"})["log"]
+        return entries
+
+    def close(self) -> None:
+        self._file.close()
+        self._sock.close()
+
+    def __enter__(self) -> LabControl:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,844 @@
+"""DLMS/COSEM server (IEC 62056-5-3 over IEC 62056-46 HDLC) for the virtual lab's optical ports.
+
+One asyncio process serves many simulated meters: each :class:`DlmsEndpoint` (object model, HDLC
+address, LLS password) listens on its own loopback TCP port, and every accepted connection gets its own
+:class:`~labs.virtual.hdlc.HdlcServerLink` and :class:`DlmsSession`, so a misbehaving client can only
+ever break its own connection.
+
+Layering, so each part can be tested without sockets:
+
+* :class:`DlmsSession` - application layer, sans-I/O: one APDU in, one APDU out.  ACSE (AARQ/AARE,
+  RLRQ/RLRE) is parsed and built with ``dlms_cosem.protocol.acse`` / ``xdlms``; GET/SET/ACTION requests
+  and responses are parsed and encoded here because dlms-cosem 25.1 is client-only (its
+  ``GetResponseNormal.to_bytes()`` is broken, set/action responses with data are missing) and the hot path
+  should not allocate attrs objects.
+* :class:`DlmsServerProtocol` - asyncio glue: bytes in, bytes out, idle timeout, transcript hook.
+* :func:`serve_dlms` / :func:`serve_endpoint` - the embeddable API; :class:`DlmsServerThread` runs them
+  in a background thread for synchronous callers (pytest, the harness CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import logging
+import os
+import threading
+import tty
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dlms_cosem import enumerations as dlms_enums
+from dlms_cosem.protocol import acse, xdlms
+from dlms_cosem.protocol.xdlms.conformance import Conformance
+
+from labs.virtual.cosem import (
+    AccessContext,
+    AuthLevel,
+    AxdrDecodeError,
+    CosemError,
+    CosemModel,
+    CosemValue,
+    DataAccessResult,
+    SelectiveAccess,
+    decode,
+    decode_at,
+)
+from labs.virtual.hdlc import DEFAULT_PARAMETERS, HdlcParameters, HdlcServerLink, ServerAddress
+
+__all__ = [
+    "SUPPORTED_CONFORMANCE",
+    "DlmsEndpoint",
+    "DlmsServerProtocol",
+    "DlmsServerThread",
+    "DlmsSession",
+    "DlmsStats",
+    "serve_dlms",
+    "serve_dlms_on_fd",
+    "serve_endpoint",
+]
+
+log = logging.getLogger(__name__)
+
+TranscriptCallback = Callable[[Literal["tx", "rx"], bytes], None]
+
+# xDLMS APDU tags
+AARQ, AARE, RLRQ, RLRE = 0x60, 0x61, 0x62, 0x63
+GET_REQUEST, SET_REQUEST, ACTION_REQUEST = 0xC0, 0xC1, 0xC3
+GET_RESPONSE, SET_RESPONSE, ACTION_RESPONSE = 0xC4, 0xC5, 0xC7
+EXCEPTION_RESPONSE = 0xD8
+
+# ExceptionResponse codes (state-error, service-error)
+SERVICE_NOT_ALLOWED, SERVICE_UNKNOWN = 1, 2
+OPERATION_NOT_POSSIBLE, SERVICE_NOT_SUPPORTED, OTHER_REASON, PDU_TOO_LONG = 1, 2, 3, 4
+
+LN_NO_CIPHERING = 1  # application-context-name id for logical-name referencing without ciphering
+MIN_PDU = 12  # smallest client-max-receive-pdu-size we accept (a GET response header needs it)
+
+SUPPORTED_CONFORMANCE = Conformance(
+    get=True,
+    set=True,
+    action=True,
+    selective_access=True,
+    multiple_references=True,  # GET with list
+    block_transfer_with_get_or_read=True,
+)
+
+
+class _Malformed(ValueError):
+    """A request APDU does not follow its A-XDR definition."""
+
+
+@dataclass(slots=True)
+class DlmsStats:
+    """Counters per endpoint, for tests and the benchmark (mutated on the event loop only)."""
+
+    connections: int = 0
+    requests: int = 0
+    associations: int = 0
+    rejected_associations: int = 0
+    dropped_frames: int = 0
+    internal_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DlmsEndpoint:
+    """One simulated meter's optical port.
+
+    ``password`` is the LLS secret; ``None`` disables LLS (AARQs asking for it are rejected with
+    authentication-mechanism-name-not-recognised).  ``allow_no_security`` lets clients associate with the
+    lowest security level (the "public client").  ``physical_address=None`` answers to any lower HDLC
+    address.  ``max_pdu_size`` is both the server-max-receive-pdu-size announced in the AARE and the cap
+    on response APDUs (longer GET responses use block transfer).  ``hdlc`` holds the largest HDLC
+    parameters the server accepts in SNRM negotiation.
+    """
+
+    model: CosemModel
+    password: bytes | None = None
+    logical_address: int = 1
+    physical_address: int | None = None
+    allow_no_security: bool = True
+    max_pdu_size: int = 1024
+    hdlc: HdlcParameters = DEFAULT_PARAMETERS
+    inactivity_timeout: float | None = 120.0
+    name: str = "dlms"
+    on_bytes: TranscriptCallback | None = None
+    stats: DlmsStats = field(default_factory=DlmsStats)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure encoders for responses
+# --------------------------------------------------------------------------------------------------
+
+
+def exception_response(state_error: int, service_error: int) -> bytes:
+    return bytes([EXCEPTION_RESPONSE, state_error, service_error])
+
+
+def _length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _get_data_result(result: bytes | int) -> bytes:
+    """Get-Data-Result ::= CHOICE { data [0] Data, data-access-result [1] Data-Access-Result }."""
+    if isinstance(result, bytes):
+        return b"\x00" + result
+    return bytes([1, result])
+
+
+def _block_response(invoke: int, last: bool, block: int, raw: bytes | int) -> bytes:
+    head = bytes([GET_RESPONSE, 2, invoke, 1 if last else 0]) + block.to_bytes(4, "big")
+    if isinstance(raw, int):
+        return head + bytes([1, raw])
+    return head + b"\x00" + _length(len(raw)) + raw
+
+
+# --------------------------------------------------------------------------------------------------
+# Request parsing helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _descriptor(apdu: bytes, pos: int) -> tuple[int, bytes, int, int]:
+    """Cosem-Attribute/Method-Descriptor: class-id (2), instance-id (6), attribute/method id (Integer8)."""
+    if pos + 9 > len(apdu):
+        raise _Malformed("truncated descriptor")
+    class_id = int.from_bytes(apdu[pos : pos + 2], "big")
+    index = int.from_bytes(apdu[pos + 8 : pos + 9], "big", signed=True)
+    return class_id, apdu[pos + 2 : pos + 8], index, pos + 9
+
+
+def _selection(apdu: bytes, pos: int) -> tuple[SelectiveAccess | None, int]:
+    if pos >= len(apdu):
+        raise _Malformed("missing access-selection flag")
+    flag = apdu[pos]
+    pos += 1
+    if flag == 0:
+        return None, pos
+    if flag != 1 or pos >= len(apdu):
+        raise _Malformed("bad access-selection")
+    selector = apdu[pos]
+    try:
+        params, pos = decode_at(apdu, pos + 1)
+    except AxdrDecodeError as exc:
+        raise _Malformed(f"access parameters: {exc}") from exc
+    return SelectiveAccess(selector, params), pos
+
+
+def _length_at(apdu: bytes, pos: int) -> tuple[int, int]:
+    if pos >= len(apdu):
+        raise _Malformed("truncated quantity")
+    first = apdu[pos]
+    if first < 0x80:
+        return first, pos + 1
+    count = first & 0x7F
+    if not 0 < count <= 2 or pos + 1 + count > len(apdu):
+        raise _Malformed("bad quantity")
+    return int.from_bytes(apdu[pos + 1 : pos + 1 + count], "big"), pos + 1 + count
+
+
+def _ber_fields(data: bytes) -> dict[int, bytes]:
+    """Top-level TLVs of an ACSE APDU body (single-byte tags, short or long lengths)."""
+    fields: dict[int, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if pos + 2 > len(data):
+            raise _Malformed("truncated BER field")
+        tag, first = data[pos], data[pos + 1]
+        pos += 2
+        if first & 0x80:
+            count = first & 0x7F
+            if not 0 < count <= 2 or pos + count > len(data):
+                raise _Malformed("bad BER length")
+            first = int.from_bytes(data[pos : pos + count], "big")
+            pos += count
+        if pos + first > len(data):
+            raise _Malformed("BER field overruns APDU")
+        fields[tag] = data[pos : pos + first]
+        pos += first
+    return fields
+
+
+def _acse_body(apdu: bytes) -> bytes:
+    if len(apdu) < 2:
+        raise _Malformed("ACSE APDU too short")
+    n, pos = _length_at(apdu, 1)
+    if pos + n != len(apdu):
+        raise _Malformed("ACSE length mismatch")
+    return apdu[pos:]
+
+
+def _context_id(aarq_fields: dict[int, bytes]) -> int | None:
+    """application-context-name [1] = OBJECT IDENTIFIER 2.16.756.5.8.1.x: return x."""
+    name = aarq_fields.get(0xA1)
+    prefix = b"\x06\x07\x60\x85\x74\x05\x08\x01"
+    if name is None or len(name) != 9 or not name.startswith(prefix):
+        return None
+    return name[8]
+
+
+def _negotiate_conformance(proposed: Conformance) -> Conformance:
+    return Conformance(
+        **{
+            name: bool(getattr(proposed, name)) and bool(getattr(SUPPORTED_CONFORMANCE, name))
+            for name in Conformance.conformance_bit_position
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Application layer
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _LongGet:
+    invoke: int
+    raw: bytes
+    offset: int
+    block: int
+
+
+class DlmsSession:
+    """Association state machine and service dispatch for one HDLC connection (sans-I/O).
+
+    Implements :class:`labs.virtual.hdlc.ApduHandler`.  Never raises: malformed or unsupported APDUs get
+    an ExceptionResponse, model errors the matching Data-Access-Result / Action-Result, and unexpected
+    exceptions from the model other-reason (logged with traceback).
+    """
+
+    def __init__(self, endpoint: DlmsEndpoint) -> None:
+        self.endpoint = endpoint
+        self.client_address: int | None = None
+        self.ctx: AccessContext | None = None  # set while associated
+        self.conformance = SUPPORTED_CONFORMANCE
+        self.client_max_pdu = endpoint.max_pdu_size
+        self._long_get: _LongGet | None = None
+
+    @property
+    def associated(self) -> bool:
+        return self.ctx is not None
+
+    # -- ApduHandler --------------------------------------------------------------------------
+
+    def link_reset(self, client_address: int | None = None) -> None:
+        self.client_address = client_address
+        self.ctx = None
+        self._long_get = None
+
+    def handle_apdu(self, apdu: bytes) -> bytes | None:
+        if not apdu:
+            return None
+        self.endpoint.stats.requests += 1
+        tag = apdu[0]
+        try:
+            if tag == AARQ:
+                return self._aarq(apdu)
+            if tag == RLRQ:
+                return self._rlrq(apdu)
+            if tag not in (GET_REQUEST, SET_REQUEST, ACTION_REQUEST):
+                return exception_response(SERVICE_UNKNOWN, SERVICE_NOT_SUPPORTED)
+            if not self.associated:
+                return exception_response(SERVICE_NOT_ALLOWED, OPERATION_NOT_POSSIBLE)
+            if len(apdu) > self.endpoint.max_pdu_size:
+                return exception_response(SERVICE_NOT_ALLOWED, PDU_TOO_LONG)
+            if tag == GET_REQUEST:
+                return self._get(apdu)
+            self._long_get = None  # any other service aborts a long GET
+            if tag == SET_REQUEST:
+                return self._set(apdu)
+            return self._action(apdu)
+        except _Malformed as exc:
+            log.debug("%s: malformed APDU %s: %s", self.endpoint.name, apdu[:32].hex(), exc)
+            return exception_response(SERVICE_NOT_ALLOWED, OTHER_REASON)
+        except Exception:
+            self.endpoint.stats.internal_errors += 1
+            log.exception("%s: internal error on APDU %s", self.endpoint.name, apdu[:32].hex())
+            return exception_response(SERVICE_NOT_ALLOWED, OTHER_REASON)
+
+    # -- ACSE -----------------------------------------------------------------------------------
+
+    def _aare(
+        self,
+        result: int,
+        diagnostic: int,
+        *,
+        mechanism: int | None = None,
+        user_information: Any = None,
+    ) -> bytes:
+        aare = acse.ApplicationAssociationResponse(
+            result=dlms_enums.AssociationResult(result),
+            result_source_diagnostics=dlms_enums.AcseServiceUserDiagnostics(diagnostic),
+            authentication=dlms_enums.AuthenticationMechanism(mechanism) if mechanism else None,
+            user_information=acse.UserInformation(content=user_information) if user_information else None,
+        )
+        out: bytes = aare.to_bytes()
+        return out
+
+    def _reject(
+        self, diagnostic: int, initiate_error: int | None = None, *, transient: bool = False
+    ) -> bytes:
+        self.endpoint.stats.rejected_associations += 1
+        info = None
+        if initiate_error is not None:
+            info = xdlms.ConfirmedServiceError(dlms_enums.InitiateError(initiate_error))
+        return self._aare(2 if transient else 1, diagnostic, user_information=info)
+
+    def _aarq(self, apdu: bytes) -> bytes:
+        diag = dlms_enums.AcseServiceUserDiagnostics
+        try:
+            fields = _ber_fields(_acse_body(apdu))
+        except _Malformed:
+            return self._reject(diag.NO_REASON_GIVEN)
+        if _context_id(fields) != LN_NO_CIPHERING:
+            return self._reject(diag.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
+        if self.associated:
+            # An AA already exists on this connection; the client must release it first.
+            return self._reject(diag.NO_REASON_GIVEN, transient=True)
+        try:
+            aarq = acse.ApplicationAssociationRequest.from_bytes(apdu)
+        except Exception as exc:  # dlms-cosem raises ValueError, IndexError, KeyError, ...
+            log.debug("%s: unparseable AARQ %s: %s", self.endpoint.name, apdu.hex(), exc)
+            return self._reject(diag.NO_REASON_GIVEN)
+
+        mechanism = int(aarq.authentication or 0)
+        ep = self.endpoint
+        if mechanism == AuthLevel.NONE:
+            if not ep.allow_no_security:
+                return self._reject(diag.AUTHENTICATION_REQUIRED)
+        elif mechanism == AuthLevel.LLS:
+            if ep.password is None:
+                return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+            given = bytes(aarq.authentication_value or b"")
+            if not hmac.compare_digest(given, ep.password):
+                return self._reject(diag.AUTHENTICATION_FAILED)
+        else:
+            return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+
+        request = aarq.user_information.content
+        if not isinstance(request, xdlms.InitiateRequest):
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
+        if request.proposed_dlms_version_number < 6:
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.DLMS_VERSION_TOO_LOW)
+        client_pdu = request.client_max_receive_pdu_size or 0xFFFF
+        if client_pdu < MIN_PDU:
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.PDU_SIZE_TOO_SHORT)
+        conformance = _negotiate_conformance(request.proposed_conformance)
+        if not (conformance.get or conformance.set or conformance.action):
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.INCOMPATIBLE_CONFORMANCE)
+
+        self.conformance = conformance
+        self.client_max_pdu = client_pdu
+        self.ctx = AccessContext(
+            client_address=self.client_address if self.client_address is not None else 0,
+            mechanism=AuthLevel(mechanism),
+        )
+        ep.stats.associations += 1
+        log.debug("%s: associated client %s with %s", ep.name, self.client_address, self.ctx.mechanism.name)
+        response = xdlms.InitiateResponse(
+            negotiated_conformance=conformance, server_max_receive_pdu_size=ep.max_pdu_size
+        )
+        return self._aare(0, diag.NULL, mechanism=mechanism or None, user_information=response)
+
+    def _rlrq(self, apdu: bytes) -> bytes:
+        try:
+            fields = _ber_fields(_acse_body(apdu))
+        except _Malformed:
+            fields = {}
+        self.ctx = None
+        self._long_get = None
+        body = b"\x80\x01\x00"  # reason: normal
+        if 0xBE in fields:
+            # The RLRQ carried an InitiateRequest: answer with the negotiated InitiateResponse.
+            response = xdlms.InitiateResponse(
+                negotiated_conformance=self.conformance,
+                server_max_receive_pdu_size=self.endpoint.max_pdu_size,
+            )
+            user_info: bytes = acse.UserInformation(content=response).to_bytes()
+            body += b"\xbe" + _length(len(user_info)) + user_info
+        return bytes([RLRE]) + _length(len(body)) + body
+
+    # -- GET ------------------------------------------------------------------------------------
+
+    @property
+    def _response_limit(self) -> int:
+        return min(self.client_max_pdu, self.endpoint.max_pdu_size)
+
+    def _read(
+        self, class_id: int, obis: bytes, attribute: int, selector: SelectiveAccess | None
+    ) -> bytes | int:
+        """Encoded Data or a Data-Access-Result code."""
+        if selector is not None and not self.conformance.selective_access:
+            return DataAccessResult.OTHER_REASON
+        try:
+            value = self.endpoint.model.get(class_id, obis, attribute, self.ctx, selector)
+            if not isinstance(value, CosemValue):
+                raise TypeError(f"model returned {type(value).__name__}, not a CosemValue")
+            return value.to_bytes()
+        except CosemError as exc:
+            return int(exc.code)
+        except Exception:
+            self.endpoint.stats.internal_errors += 1
+            log.exception("%s: model.get(%d, %s, %d)", self.endpoint.name, class_id, obis.hex(), attribute)
+            return DataAccessResult.OTHER_REASON
+
+    def _respond_get(self, invoke: int, normal: bytes, raw: bytes) -> bytes:
+        """Send ``normal`` if it fits the client's PDU size, else start a block transfer of ``raw``."""
+        limit = self._response_limit
+        if len(normal) <= limit:
+            return normal
+        if not self.conformance.block_transfer_with_get_or_read:
+            if normal[1] == 1:  # get-response-normal: report the failure for that attribute
+                return bytes([GET_RESPONSE, 1, invoke]) + _get_data_result(DataAccessResult.OTHER_REASON)
+            return exception_response(SERVICE_NOT_ALLOWED, PDU_TOO_LONG)
+        self._long_get = _LongGet(invoke, raw, 0, 0)
+        return self._next_block()
+
+    def _next_block(self) -> bytes:
+        lg = self._long_get
+        assert lg is not None
+        size = max(1, self._response_limit - 12)
+        chunk = lg.raw[lg.offset : lg.offset + size]
+        lg.offset += len(chunk)
+        lg.block += 1
+        last = lg.offset >= len(lg.raw)
+        if last:
+            self._long_get = None
+        return _block_response(lg.invoke, last, lg.block, chunk)
+
+    def _get(self, apdu: bytes) -> bytes:
+        if len(apdu) < 3:
+            raise _Malformed("short GET")
+        kind, invoke = apdu[1], apdu[2]
+        if kind == 2:  # get-request-next
+            if len(apdu) != 7:
+                raise _Malformed("get-request-next length")
+            block = int.from_bytes(apdu[3:7], "big")
+            lg = self._long_get
+            if lg is None:
+                return _block_response(invoke, True, block, DataAccessResult.NO_LONG_GET_IN_PROGRESS)
+            if block != lg.block:
+                self._long_get = None
+                return _block_response(invoke, True, block, DataAccessResult.DATA_BLOCK_NUMBER_INVALID)
+            return self._next_block()
+        self._long_get = None
+        if not self.conformance.get:
+            return exception_response(SERVICE_NOT_ALLOWED, SERVICE_NOT_SUPPORTED)
+        if kind == 1:
+            class_id, obis, attribute, pos = _descriptor(apdu, 3)
+            selector, pos = _selection(apdu, pos)
+            if pos != len(apdu):
+                raise _Malformed("trailing bytes in GET")
+            result = self._read(class_id, obis, attribute, selector)
+            normal = bytes([GET_RESPONSE, 1, invoke]) + _get_data_result(result)
+            return self._respond_get(invoke, normal, result if isinstance(result, bytes) else b"")
+        if kind == 3:
+            if not self.conformance.multiple_references:
+                return exception_response(SERVICE_NOT_ALLOWED, SERVICE_NOT_SUPPORTED)
+            count, pos = _length_at(apdu, 3)
+            results = []
+            for _ in range(count):
+                class_id, obis, attribute, pos = _descriptor(apdu, pos)
+                selector, pos = _selection(apdu, pos)
+                results.append(_get_data_result(self._read(class_id, obis, attribute, selector)))
+            if pos != len(apdu):
+                raise _Malformed("trailing bytes in GET with list")
+            raw = _length(count) + b"".join(results)
+            return self._respond_get(invoke, bytes([GET_RESPONSE, 3, invoke]) + raw, raw)
+        return exception_response(SERVICE_NOT_ALLOWED, SERVICE_NOT_SUPPORTED)
+
+    # -- SET ------------------------------------------------------------------------------------
+
+    def _set(self, apdu: bytes) -> bytes:
+        if len(apdu) < 3:
+            raise _Malformed("short SET")
+        kind, invoke = apdu[1], apdu[2]
+        if kind != 1 or not self.conformance.set:
+            return exception_response(SERVICE_NOT_ALLOWED, SERVICE_NOT_SUPPORTED)
+        class_id, obis, attribute, pos = _descriptor(apdu, 3)
+        selector, pos = _selection(apdu, pos)
+        result: int = DataAccessResult.SUCCESS
+        try:
+            value = decode(apdu[pos:])
+        except AxdrDecodeError:
+            result = DataAccessResult.TYPE_UNMATCHED
+        else:
+            if selector is not None:
+                result = DataAccessResult.OTHER_REASON
+            else:
+                result = self._write(class_id, obis, attribute, value)
+        return bytes([SET_RESPONSE, 1, invoke, result])
+
+    def _write(self, class_id: int, obis: bytes, attribute: int, value: CosemValue) -> int:
+        try:
+            self.endpoint.model.set(class_id, obis, attribute, value, self.ctx)
+        except CosemError as exc:
+            return int(exc.code)
+        except Exception:
+            self.endpoint.stats.internal_errors += 1
+            log.exception("%s: model.set(%d, %s, %d)", self.endpoint.name, class_id, obis.hex(), attribute)
+            return DataAccessResult.OTHER_REASON
+        return DataAccessResult.SUCCESS
+
+    # -- ACTION ---------------------------------------------------------------------------------
+
+    def _action(self, apdu: bytes) -> bytes:
+        if len(apdu) < 3:
+            raise _Malformed("short ACTION")
+        kind, invoke = apdu[1], apdu[2]
+        if kind != 1 or not self.conformance.action:
+            return exception_response(SERVICE_NOT_ALLOWED, SERVICE_NOT_SUPPORTED)
+        class_id, obis, method, pos = _descriptor(apdu, 3)
+        if pos >= len(apdu):
+            raise _Malformed("missing method-invocation-parameters flag")
+        parameter: CosemValue | None = None
+        head = bytes([ACTION_RESPONSE, 1, invoke])
+        if apdu[pos] == 1:
+            try:
+                parameter = decode(apdu[pos + 1 :])
+            except AxdrDecodeError:
+                return head + bytes([DataAccessResult.TYPE_UNMATCHED, 0])
+        elif apdu[pos] != 0 or pos + 1 != len(apdu):
+            raise _Malformed("bad method-invocation-parameters")
+        try:
+            returned = self.endpoint.model.action(class_id, obis, method, parameter, self.ctx)
+            encoded = None if returned is None else returned.to_bytes()
+        except CosemError as exc:
+            return head + bytes([int(exc.code), 0])
+        except Exception:
+            self.endpoint.stats.internal_errors += 1
+            log.exception("%s: model.action(%d, %s, %d)", self.endpoint.name, class_id, obis.hex(), method)
+            return head + bytes([DataAccessResult.OTHER_REASON, 0])
+        if encoded is None:
+            return head + b"\x00\x00"
+        return head + b"\x00\x01\x00" + encoded
+
+
+# --------------------------------------------------------------------------------------------------
+# asyncio glue
+# --------------------------------------------------------------------------------------------------
+
+
+class DlmsServerProtocol(asyncio.Protocol):
+    """One client connection: bytes → HDLC link → DLMS session → bytes.
+
+    Any unexpected exception closes this connection only; the listening server and other connections
+    are unaffected.
+    """
+
+    def __init__(self, endpoint: DlmsEndpoint, registry: set[DlmsServerProtocol] | None = None) -> None:
+        self.endpoint = endpoint
+        self.registry = registry
+        self.session = DlmsSession(endpoint)
+        self.link = HdlcServerLink(
+            ServerAddress(endpoint.logical_address, endpoint.physical_address),
+            self.session,
+            limits=endpoint.hdlc,
+            max_apdu=0xFFFF,  # the session answers pdu-too-long above max_pdu_size
+            on_frame_dropped=self._frame_dropped,
+        )
+        self.transport: asyncio.BaseTransport | None = None
+        self._write: Callable[[bytes], Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_activity = 0.0
+        self._idle_handle: asyncio.TimerHandle | None = None
+
+    def _frame_dropped(self, reason: str) -> None:
+        self.endpoint.stats.dropped_frames += 1
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self._write = getattr(transport, "write", None)
+        if self.registry is not None:
+            self.registry.add(self)
+        self.endpoint.stats.connections += 1
+        self._loop = loop = asyncio.get_running_loop()
+        if self.endpoint.inactivity_timeout:
+            self._last_activity = loop.time()
+            self._idle_handle = loop.call_later(self.endpoint.inactivity_timeout, self._check_idle)
+
+    def _check_idle(self) -> None:
+        timeout = self.endpoint.inactivity_timeout
+        if self.transport is None or not timeout:
+            return
+        loop = asyncio.get_running_loop()
+        remaining = self._last_activity + timeout - loop.time()
+        if remaining <= 0:
+            log.debug("%s: closing idle connection", self.endpoint.name)
+            self.transport.close()
+            return
+        self._idle_handle = loop.call_later(remaining, self._check_idle)
+
+    def data_received(self, data: bytes) -> None:
+        ep = self.endpoint
+        if ep.on_bytes is not None:
+            ep.on_bytes("rx", data)
+        if self._idle_handle is not None and self._loop is not None:
+            self._last_activity = self._loop.time()
+        try:
+            replies = self.link.receive(data)
+        except Exception:
+            ep.stats.internal_errors += 1
+            log.exception("%s: internal error, dropping this connection", ep.name)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        if replies and self._write is not None:
+            out = replies[0] if len(replies) == 1 else b"".join(replies)
+            if ep.on_bytes is not None:
+                ep.on_bytes("tx", out)
+            self._write(out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_handle is not None:
+            self._idle_handle.cancel()
+        self.transport = None
+        self.session.link_reset(None)
+        if self.registry is not None:
+            self.registry.discard(self)
+
+
+def _check_loopback(host: str) -> None:
+    """The lab's simulated meters must never be reachable from another machine.  Names (even
+    "localhost") are refused so that no resolver configuration can widen the exposure."""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ValueError(f"DLMS simulator may only listen on a loopback address, not {host!r}")
+
+
+async def serve_endpoint(
+    endpoint: DlmsEndpoint,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    registry: set[DlmsServerProtocol] | None = None,
+) -> asyncio.Server:
+    """Listen for DLMS/HDLC clients of ``endpoint``; ``port=0`` picks a free port (see ``sockets``).
+
+    Live connections are added to ``registry`` if given, so an owner can close them on shutdown
+    (``Server.close()`` only stops listening).
+    """
+    _check_loopback(host)
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: DlmsServerProtocol(endpoint, registry), host, port)
+
+
+async def serve_dlms(
+    model: CosemModel,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    password: bytes | None,
+    logical_address: int = 1,
+    physical_address: int | None = None,
+    allow_no_security: bool = True,
+    max_pdu_size: int = 1024,
+    hdlc: HdlcParameters = DEFAULT_PARAMETERS,
+    inactivity_timeout: float | None = 120.0,
+    name: str = "dlms",
+    on_bytes: TranscriptCallback | None = None,
+) -> asyncio.Server:
+    """Serve one simulated meter's optical port on a loopback TCP port.
+
+    ``password`` is keyword-only and required so that "no LLS" is always a deliberate choice.
+    The port actually bound is ``server.sockets[0].getsockname()[1]``.
+    """
+    endpoint = DlmsEndpoint(
+        model=model,
+        password=password,
+        logical_address=logical_address,
+        physical_address=physical_address,
+        allow_no_security=allow_no_security,
+        max_pdu_size=max_pdu_size,
+        hdlc=hdlc,
+        inactivity_timeout=inactivity_timeout,
+        name=name,
+        on_bytes=on_bytes,
+    )
+    return await serve_endpoint(endpoint, host, port)
+
+
+class _FdWriter(asyncio.Protocol):
+    pass
+
+
+async def serve_dlms_on_fd(endpoint: DlmsEndpoint, fd: int) -> Callable[[], None]:
+    """Serve ``endpoint`` on a character device fd, typically the master side of a pty, so a client
+    can use the slave path like a real serial port.  Returns a function that stops serving (the caller
+    keeps ownership of ``fd``).
+    """
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(OSError):  # not a tty: nothing to configure
+        tty.setraw(fd)
+    protocol = DlmsServerProtocol(endpoint)
+    read_file = os.fdopen(os.dup(fd), "rb", buffering=0)
+    write_file = os.fdopen(os.dup(fd), "wb", buffering=0)
+    write_transport, _ = await loop.connect_write_pipe(_FdWriter, write_file)
+    read_transport, _ = await loop.connect_read_pipe(lambda: protocol, read_file)
+    protocol._write = write_transport.write
+
+    def stop() -> None:
+        read_transport.close()
+        write_transport.close()
+
+    return stop
+
+
+# --------------------------------------------------------------------------------------------------
+# Background thread for synchronous callers
+# --------------------------------------------------------------------------------------------------
+
+
+class DlmsServerThread:
+    """An event loop in a daemon thread serving any number of endpoints.
+
+    For pytest and synchronous harness code::
+
+        with DlmsServerThread() as lab:
+            port = lab.add(model, password=b"12345678")
+            ... connect to socket://127.0.0.1:{port} ...
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="dlms-server", daemon=True)
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[DlmsServerProtocol] = set()
+        self.endpoints: list[DlmsEndpoint] = []
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def start(self) -> DlmsServerThread:
+        self._thread.start()
+        return self
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` on the server's loop (models are not thread-safe) and return its result."""
+
+        async def run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result()
+
+    def add_endpoint(self, endpoint: DlmsEndpoint, host: str = "127.0.0.1", port: int = 0) -> int:
+        future: Future[asyncio.Server] = asyncio.run_coroutine_threadsafe(
+            serve_endpoint(endpoint, host, port, registry=self._connections), self.loop
+        )
+        server = future.result()
+        self._servers.append(server)
+        self.endpoints.append(endpoint)
+        port_bound: int = server.sockets[0].getsockname()[1]
+        return port_bound
+
+    def add(
+        self,
+        model: CosemModel,
+        *,
+        password: bytes | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        **options: Any,
+    ) -> int:
+        """Serve ``model``; ``options`` are :class:`DlmsEndpoint` fields.  Returns the TCP port."""
+        return self.add_endpoint(DlmsEndpoint(model=model, password=password, **options), host, port)
+
+    def add_many(self, endpoints: Sequence[DlmsEndpoint]) -> list[int]:
+        return [self.add_endpoint(ep) for ep in endpoints]
+
+    def stop(self) -> None:
+        async def shutdown() -> None:
+            for server in self._servers:
+                server.close()
+            for protocol in list(self._connections):
+                if protocol.transport is not None:
+                    protocol.transport.close()
+            for server in self._servers:
+                await server.wait_closed()
+            await asyncio.sleep(0)  # let connection_lost callbacks run
+
+        if self._thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=5)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=5)
+        self.loop.close()
+
+    def __enter__(self) -> DlmsServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def iter_stats(self) -> Iterator[DlmsStats]:
+        return (ep.stats for ep in self.endpoints)

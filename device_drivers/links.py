@@ -45,11 +45,12 @@ def read_endpoints(path: Path) -> dict[str, str]:
 def probe(url: str, *, device: str, timeout: float = 2.0, endpoints: Mapping[str, str] | None = None) -> None:
     """Check that a link can be opened (a rig health check); raise :class:`LinkDown` if not.
 
-    ``socket://`` is probed with a plain TCP connect: pyserial's handler sleeps 0.3 s on close.
+    ``socket://`` and ``tcp://`` (Modbus TCP) are probed with a plain TCP connect: pyserial's handler
+    sleeps 0.3 s on close.
     """
     resolved = resolve_url(url, endpoints or {}, device)
-    if resolved.startswith("socket://"):
-        host, _, port = resolved.removeprefix("socket://").split("?")[0].rstrip("/").rpartition(":")
+    if resolved.startswith(("socket://", "tcp://")):
+        host, _, port = resolved.split("://", 1)[1].split("?")[0].rstrip("/").rpartition(":")
         try:
             socket.create_connection((host, int(port)), timeout=timeout).close()
         except OSError as exc:
@@ -121,6 +122,7 @@ class Link:
             port.write(data)
             port.flush()
         except (serial.SerialException, OSError) as exc:
+            self._lost()
             raise LinkDown(self.device, f"write failed: {exc}") from None
 
     def read_until(self, terminator: bytes, max_size: int = 65536) -> bytes:
@@ -129,6 +131,7 @@ class Link:
         try:
             data: bytes = port.read_until(terminator, max_size)
         except (serial.SerialException, OSError) as exc:
+            self._lost()
             raise LinkDown(self.device, f"read failed: {exc}") from None
         if data and self.transcript:
             self.transcript.record(self.device, "rx", data)
@@ -142,6 +145,7 @@ class Link:
         try:
             data: bytes = port.read(size)
         except (serial.SerialException, OSError) as exc:
+            self._lost()
             raise LinkDown(self.device, f"read failed: {exc}") from None
         if data and self.transcript:
             self.transcript.record(self.device, "rx", data)
@@ -155,12 +159,33 @@ class Link:
         try:
             port.reset_input_buffer()
         except (serial.SerialException, OSError) as exc:
+            self._lost()
             raise LinkDown(self.device, f"reset failed: {exc}") from None
+
+    def ensure_open(self) -> Link:
+        """Open the link if it is closed (first use, or after it was lost)."""
+        return self if self._port is not None else self.open()
 
     def _require(self) -> Any:
         if self._port is None:
             raise LinkDown(self.device, "link is not open")
         return self._port
+
+    def _lost(self) -> None:
+        """The far end went away: forget the port so the next exchange reopens it."""
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                sock = getattr(port, "_socket", None)  # socket://: skip pyserial's 0.3 s close sleep
+                if sock is not None:
+                    sock.close()
+                    port._socket = None
+                    port.is_open = False
+                else:
+                    port.close()
+            except (serial.SerialException, OSError):
+                pass
+        self._note("link lost; will reopen on next use")
 
     def _note(self, text: str) -> None:
         if self.transcript:

@@ -48,8 +48,6 @@ class MeterDriver:
         self._readout = ReadoutClient(optical, attempts=attempts, backoff_s=backoff_s)
 
     def readout(self) -> Readout:
-        if not self.optical.is_open:
-            self.optical.open()
         return self._readout.readout()
 
     def identity(self) -> Identity:

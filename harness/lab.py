@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from device_drivers.protocols.modbus import InstrumentsConfig
 from harness.errors import DmctInputError
 from harness.yamlio import fail_at, load_model
 
@@ -133,11 +134,13 @@ class EntrySpec(_Strict):
 
 
 class RigSpec(_Strict):
-    """A rig: one set of devices realising one DMC, leased as a unit."""
+    """A rig: one set of devices realising one DMC, leased as a unit, with its lab instruments."""
 
     id: str = Field(min_length=1, pattern=r"^[\w.-]+$")
     dmc: str
     devices: list[DeviceSpec]
+    #: Power relays, load source, gas flow: a Modbus bank described by its register map (no code).
+    instruments: InstrumentsConfig | None = None
 
     def device(self, role: Role) -> DeviceSpec | None:
         return next((d for d in self.devices if d.role == role), None)
@@ -238,6 +241,8 @@ def _rig_problems(rig: RigSpec, dmcs: dict[str, DmcSpec], virtual: bool) -> list
         for iface, link in device.links.items():
             if link.url.startswith("virtual://") and not virtual:
                 out.append(([*here, "links", iface, "url"], "virtual:// URL in a lab not marked virtual"))
+    if rig.instruments is not None and rig.instruments.url.startswith("virtual://") and not virtual:
+        out.append((["instruments", "url"], "virtual:// URL in a lab not marked virtual"))
     for role in dmc.roles:
         if role not in roles:
             out.append((["devices"], f"rig {rig.id!r} lacks the {role} its DMC {dmc.id!r} needs"))

@@ -35,6 +35,7 @@ from filelock import FileLock
 
 from device_drivers.errors import InfrastructureFault, LeaseLost, RigUnhealthy
 from device_drivers.links import Link, probe, read_endpoints
+from device_drivers.protocols.modbus import Instruments
 from device_drivers.roles import EsmeDriver
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
@@ -175,7 +176,17 @@ def _lease_rigs(run: _Run, wait_s: float) -> None:
 
 
 def _health(run: _Run, rig: RigSpec) -> str | None:
-    """Every link of every device on the rig must open; the first failure is the reason."""
+    """Every device link and the instruments of the rig must open; the first failure is the reason."""
+    if rig.instruments is not None:
+        try:
+            probe(
+                rig.instruments.url,
+                device=f"{rig.id}/instruments",
+                timeout=rig.instruments.timeout,
+                endpoints=run.endpoints,
+            )
+        except InfrastructureFault as exc:
+            return str(exc)
     for device in rig.devices:
         for iface, link in device.links.items():
             try:
@@ -576,3 +587,22 @@ def esme(
             attempts=policy.attempts if policy else 3,
             backoff_s=policy.backoff_s if policy else 0.05,
         )
+
+
+@pytest.fixture
+def instruments(
+    request: pytest.FixtureRequest, rig: RigSpec, transcript: Transcript
+) -> Iterator[Instruments]:
+    """The rig's lab instruments: power relays, load source, gas flow (Modbus, map from the lab file)."""
+    if rig.instruments is None:
+        pytest.skip(f"not applicable: rig {rig.id} has no instruments")
+    bank = Instruments.from_config(
+        rig.instruments,
+        transcript=transcript,
+        device=f"{rig.id}/instruments",
+        endpoints=_run_of(request).endpoints,
+    )
+    try:
+        yield bank
+    finally:
+        bank.close()

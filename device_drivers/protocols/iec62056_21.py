@@ -6,7 +6,8 @@ ETX and a block check character (XOR of everything after STX up to and including
 packs to verify what a meter holds independently of the service route.
 
 Parsing is pure (functions over bytes); :class:`ReadoutClient` does the exchange and retries damaged
-or missing answers under a tenacity policy, noting every retry in the transcript. Baud-rate switching
+or missing answers, and lost links (reopened), under a tenacity policy, noting every retry in the
+transcript. Baud-rate switching
 is acknowledged but not performed: on ``socket://``/``rfc2217://`` links the serial server owns it.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from device_drivers.errors import FrameError, LinkTimeout
+from device_drivers.errors import FrameError, LinkDown, LinkTimeout
 from device_drivers.links import Link
 
 STX, ETX, ACK = b"\x02", b"\x03", b"\x06"
@@ -96,7 +97,7 @@ class ReadoutClient:
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_fixed(self.backoff_s),
-            retry=retry_if_exception_type((FrameError, LinkTimeout)),
+            retry=retry_if_exception_type((FrameError, LinkTimeout, LinkDown)),
             before_sleep=self._log_retry,
             reraise=True,
         )
@@ -104,7 +105,7 @@ class ReadoutClient:
         return result
 
     def _readout_once(self) -> Readout:
-        link = self.link
+        link = self.link.ensure_open()  # reopens a link lost on an earlier attempt (e.g. a power cycle)
         link.discard_input()
         link.write(SIGN_ON)
         flag, baud, ident = parse_identification(link.read_until(b"\r\n", 64), link.device)

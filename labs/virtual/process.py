@@ -40,6 +40,7 @@ class VirtualDevice:
     model: EsmeModel
     faults: FaultInjector
     connections: set[asyncio.StreamWriter] = field(default_factory=set)
+    powered: bool = True
 
     def cut(self) -> None:
         """Drop every open connection (a disconnect fault or a reboot)."""
@@ -48,12 +49,59 @@ class VirtualDevice:
         self.connections.clear()
 
 
+class VirtualRigPlant:
+    """Couples a rig's instrument bank to its simulated devices (the :class:`RigPlant` protocol).
+
+    A relay switched off takes the device off the air (connections cut and refused); switched on it
+    reboots. The load source drives the ESME's consumption; measured power is that load only while
+    the ESME is powered.
+    """
+
+    def __init__(self, rig: str, devices: dict[str, VirtualDevice]) -> None:
+        self.rig = rig
+        self.devices = devices
+        self.flow_lph = 0.0
+
+    def _device(self, role: str) -> VirtualDevice | None:
+        return self.devices.get(f"{self.rig}/{role}")
+
+    def set_power(self, role: str, on: bool) -> None:
+        device = self._device(role)
+        if device is None:
+            return
+        if not on:
+            device.powered = False
+            device.cut()
+            device.faults.log.add(device.name, "power", "off")
+        elif not device.powered:
+            device.powered = True
+            device.model.reboot()
+            device.faults.log.add(device.name, "power", "on (reboot)")
+
+    def apply_load(self, watts: float) -> None:
+        esme = self._device("esme")
+        if esme is not None:
+            esme.model.advance()  # energy so far at the old load
+            esme.model.load_w = watts
+
+    def measured_power(self) -> float:
+        esme = self._device("esme")
+        return esme.model.load_w if esme is not None and esme.powered else 0.0
+
+    def set_gas_flow(self, lph: float) -> None:
+        self.flow_lph = lph
+
+    def measured_gas_flow(self) -> float:
+        return self.flow_lph if self._device("gsme") is not None else 0.0
+
+
 @dataclass
 class VirtualLab:
     lab: Lab
     devices: dict[str, VirtualDevice]
     log: FaultLog
     servers: list[asyncio.Server] = field(default_factory=list)
+    banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
     endpoints: dict[str, str] = field(default_factory=dict)
     control: str = ""
 
@@ -127,8 +175,10 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             d: VirtualDevice = device,
             h: Any = handler,
         ) -> None:
-            if d.faults.config.disconnect:
-                d.faults.log.add(d.name, "disconnect", "connection refused")
+            if d.faults.config.disconnect or not d.powered:
+                d.faults.log.add(
+                    d.name, "disconnect", "refused: " + ("no power" if not d.powered else "fault")
+                )
                 writer.close()
                 return
             d.connections.add(writer)
@@ -148,11 +198,26 @@ async def start(lab: VirtualLab) -> None:
             device = lab.devices.get(f"{rig.id}/{spec.role}")
             if device is not None:
                 await _serve_device(lab, rig, device)
+    await _serve_instruments(lab)
     from labs.virtual.control import serve_control
 
     server = await serve_control(lab, HOST)
     lab.servers.append(server)
     lab.control = f"{HOST}:{server.sockets[0].getsockname()[1]}"
+
+
+async def _serve_instruments(lab: VirtualLab) -> None:
+    from labs.virtual.instruments import InstrumentBank
+
+    for rig in lab.lab.rigs:
+        config = rig.instruments
+        if config is None or not config.url.startswith("virtual://"):
+            continue
+        plant = VirtualRigPlant(rig.id, lab.devices)
+        bank = InstrumentBank(plant, config.map, device_id=config.device_id, name=f"{rig.id}/instruments")
+        await bank.start(HOST)
+        lab.banks.append(bank)
+        lab.endpoints[config.url] = bank.endpoint
 
 
 def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -> None:
@@ -206,6 +271,8 @@ async def serve_lab(
     finally:
         for server in virtual.servers:
             server.close()
+        for bank in virtual.banks:
+            await bank.stop()
         for device in virtual.devices.values():
             device.cut()
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,89 @@
+"""Instruments through the plugin fixture against the virtual lab: relays, load, and what the meter sees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.interchange import Outcome, iter_results
+from tests.conftest import REPO, VIRTUAL_LAB, RunningLab
+
+PACK_TEST = """
+import time
+import pytest
+from device_drivers.errors import InfrastructureFault
+
+def test_load_drives_measured_power_and_energy(instruments, esme):
+    instruments.set_load(3000)
+    assert abs(instruments.measured_power() - 3000) < 0.5
+    first = esme.read_import_registers().total
+    time.sleep(0.3)
+    second = esme.read_import_registers().total
+    # 3 kW at 3600x simulated time: ~0.25 kWh per real 0.3 s
+    assert second - first > 0.1
+
+def test_power_off_takes_the_meter_off_the_air(instruments, esme):
+    instruments.power("esme", False)
+    try:
+        assert instruments.measured_power() == 0
+        assert not instruments.is_powered("esme")
+        with pytest.raises(InfrastructureFault):
+            esme.identity()
+    finally:
+        instruments.power("esme", True)
+    assert esme.identity().firmware_version == "1.4.2"
+
+def test_power_cycle(instruments, esme):
+    instruments.power_cycle("esme", off_s=0.1)
+    assert instruments.is_powered("esme")
+    assert esme.identity().model == "VESME-1P"
+"""
+
+
+def test_instruments_fixture_against_virtual_lab(
+    tmp_path: Path, virtual_lab: Callable[..., RunningLab]
+) -> None:
+    running = virtual_lab()
+    pack = tmp_path / "instr"
+    pack.mkdir()
+    names = [
+        "test_load_drives_measured_power_and_energy",
+        "test_power_off_takes_the_meter_off_the_air",
+        "test_power_cycle",
+    ]
+    tests = ", ".join(f"'test_i.py::{n}'" for n in names)
+    (pack / "pack.yaml").write_text(
+        f"id: instr\nname: i\nversion: '1'\ncapability_release: IOC\ntests: [{tests}]\n"
+    )
+    (pack / "test_i.py").write_text(PACK_TEST)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            str(pack),
+            "--lab",
+            str(VIRTUAL_LAB),
+            "--lab-endpoints",
+            str(running.endpoints),
+            "--results-dir",
+            str(tmp_path / "r"),
+            "--run-id",
+            "i",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    records = list(iter_results(tmp_path / "r" / "i" / "results.jsonl"))
+    assert {r.outcome for r in records} == {Outcome.PASSED} and len(records) == 3
+    transcripts = list((tmp_path / "r" / "i" / "transcripts").rglob("*.jsonl"))
+    assert any("rig-1/instruments" in p.read_text() for p in transcripts)

@@ -26,18 +26,32 @@ REPO = Path(__file__).resolve().parent.parent
 def make_pack(root: Path, n: int) -> Path:
     pack = root / f"trivial{n}"
     pack.mkdir()
-    lines = ["import pytest", "", f"@pytest.mark.parametrize('i', range({n}))", "def test_trivial(i):",
-             "    assert i >= 0", ""]
+    lines = [
+        "import pytest",
+        "",
+        f"@pytest.mark.parametrize('i', range({n}))",
+        "def test_trivial(i):",
+        "    assert i >= 0",
+        "",
+    ]
     (pack / "test_trivial.py").write_text("\n".join(lines))
     tests = "\n".join(f"  - test_trivial.py::test_trivial[{i}]" for i in range(n))
-    (pack / "pack.yaml").write_text(f"id: trivial\nname: t\nversion: '1'\ncapability_release: IOC\ntests:\n{tests}\n")
+    (pack / "pack.yaml").write_text(
+        f"id: trivial\nname: t\nversion: '1'\ncapability_release: IOC\ntests:\n{tests}\n"
+    )
     return pack
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=REPO,
-                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     return time.perf_counter() - start
 
 
@@ -53,8 +67,14 @@ def main() -> None:
         modes = {
             "plain pytest": ["-p", "no:dmct"],
             "dmct plugin": ["--lab", str(REPO / "labs/virtual.yaml"), "--results-dir", str(root / "r")],
-            "dmct + allure": ["--lab", str(REPO / "labs/virtual.yaml"), "--results-dir", str(root / "r"),
-                              "--alluredir", str(root / "allure")],
+            "dmct + allure": [
+                "--lab",
+                str(REPO / "labs/virtual.yaml"),
+                "--results-dir",
+                str(root / "r"),
+                "--alluredir",
+                str(root / "allure"),
+            ],
         }
         times: dict[tuple[str, Path], list[float]] = {}
         for _ in range(args.repeat):
@@ -67,8 +87,10 @@ def main() -> None:
             t_small = statistics.median(times[(name, small)])
             t_large = statistics.median(times[(name, large)])
             slope[name] = (t_large - t_small) / (n_large - n_small) * 1000
-            print(f"{name:14s}: {t_small:6.2f} s for {n_small}, {t_large:6.2f} s for {n_large} tests "
-                  f"-> {slope[name]:.3f} ms/test")
+            print(
+                f"{name:14s}: {t_small:6.2f} s for {n_small}, {t_large:6.2f} s for {n_large} tests "
+                f"-> {slope[name]:.3f} ms/test"
+            )
         base = slope["plain pytest"]
         print(f"dmct plugin overhead: {slope['dmct plugin'] - base:+.3f} ms/test (goal <= 0.3)")
         print(f"allure-pytest adds:   {slope['dmct + allure'] - slope['dmct plugin']:+.3f} ms/test")

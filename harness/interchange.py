@@ -103,13 +103,16 @@ class Plan(_Strict):
             if entry.id in seen:
                 raise ValueError(f"duplicate entry id {entry.id!r}")
             seen.add(entry.id)
+            if self.profile != "dmct":
+                continue  # the required standard packs (20.14) are a DMCT rule only
             for pack in entry.required_packs():
                 if pack not in self.packs and not (entry.tests and pack in entry.tests):
                     raise ValueError(f"entry {entry.id!r} requires pack {pack!r}, which the plan lacks")
         return self
 
     def planned_tests(self, entry: PlanEntry) -> dict[str, list[str]]:
-        """Planned tests of each required pack for ``entry``; its own list overrides the pack's (20.17)."""
+        """Planned tests of each required pack (20.14) for ``entry``; its own list overrides the pack's
+        (20.17). Profiles without required packs plan differently: see :func:`harness.verdict.planned_tests`."""
         own = entry.tests or {}
         return {p: list(own[p]) if p in own else list(self.packs[p].tests) for p in entry.required_packs()}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.interchange import Issue, ResultRecord, iter_results, latest_results, load_issues, load_plan
+from harness.interchange import Issue, ResultRecord, load_issues, load_plan
 from harness.verdict import Verdict
 
 
@@ -38,26 +38,28 @@ def run_issues(run_dir: Path) -> list[Issue]:
 
 
 def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
-    from harness.commands.verdict import render_table
+    from harness.commands.verdict import render_table, stream_results
     from harness.profiles import load_profile
     from harness.verdict import compute_verdict
 
     plan = load_plan(run_dir / "plan.json")
-    results = list(iter_results(run_dir / "results.jsonl"))
+    index = stream_results(plan, [run_dir / "results.jsonl"], keep_records=True)
     issues = run_issues(run_dir)
-    verdict = compute_verdict(plan, results, issues, load_profile(plan.profile))
+    verdict = compute_verdict(plan, index, issues, load_profile(plan.profile))
     data = verdict.to_json()
     verdict_path = run_dir / "verdict.json"
     _atomic_write(verdict_path, json.dumps(data, indent=1) + "\n")
     facts = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     report_path = run_dir / "report.md"
-    _atomic_write(report_path, render_markdown(facts, results, data))
+    _atomic_write(report_path, render_markdown(facts, index.latest(), data))
     if console is not None:
         render_table(verdict, console)
     return RunOutcome(verdict, verdict_path, report_path)
 
 
-def render_markdown(facts: dict[str, Any], results: list[ResultRecord], verdict: dict[str, Any]) -> str:
+def render_markdown(
+    facts: dict[str, Any], latest: dict[tuple[str, str, str], ResultRecord], verdict: dict[str, Any]
+) -> str:
     """A plain run summary: what was tested against what, each test's latest outcome, the verdict."""
     entry = facts.get("entry", {})
     lines = [
@@ -94,7 +96,7 @@ def render_markdown(facts: dict[str, Any], results: list[ResultRecord], verdict:
         "| pack | test | outcome | requirements | reason |",
         "|---|---|---|---|---|",
     ]
-    for (_, pack, test), rec in sorted(latest_results(results).items()):
+    for (_, pack, test), rec in sorted(latest.items()):
         reqs = ", ".join(rec.extra.get("requirements", []))
         reason = str(rec.extra.get("reason", "")).replace("|", "\\|")
         lines.append(f"| {pack} | `{test}` | {rec.outcome.value} | {reqs} | {reason} |")

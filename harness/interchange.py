@@ -112,7 +112,8 @@ class Plan(_Strict):
 
     def planned_tests(self, entry: PlanEntry) -> dict[str, list[str]]:
         """Planned tests of each required pack (20.14) for ``entry``; its own list overrides the pack's
-        (20.17). Profiles without required packs plan differently: see :func:`harness.verdict.planned_tests`."""
+        (20.17). Profiles without required packs plan differently (:func:`harness.verdict.planned_tests`).
+        """
         own = entry.tests or {}
         return {p: list(own[p]) if p in own else list(self.packs[p].tests) for p in entry.required_packs()}
 

@@ -1,0 +1,26 @@
+"""Firmware-dependent behaviour settings of a device model (the catalogue's ``behaviour`` blocks).
+
+Kept apart from seeded defects on purpose: a behaviour difference is legitimate (an older firmware
+holds fewer TOU rates, or cannot future-date), a defect is a bug a pack must catch.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Behaviour(BaseModel):
+    """Every field has the value a fully capable SMETS1 device would have."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_tou_rates: int = Field(default=48, ge=1, le=48, description="TOU rates the tariff may use")
+    default_tou_rates: int = Field(default=4, ge=1, le=48, description="TOU rates of the factory tariff")
+    future_dating: bool = Field(default=True, description="accepts future-dated commands at all")
+    load_limiting: bool = Field(default=True, description="ESME: supports SRV 6.4.1 load limiting")
+    clock_tolerance_s: float = Field(default=10.0, gt=0, description="SRV 6.11 synchronise tolerance")
+    event_log_capacity: int = Field(default=100, ge=1)
+    security_log_capacity: int = Field(default=100, ge=1)
+    wake_interval_s: float = Field(default=1800.0, gt=0, description="GSME: seconds between HAN wakes")
+    awake_window_s: float = Field(default=5.0, gt=0, description="GSME: seconds it listens per wake")
+    low_battery_pct: float = Field(default=10.0, ge=0, le=100, description="GSME: 0x8F1F level")

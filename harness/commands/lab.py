@@ -84,19 +84,19 @@ def _check(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     import asyncio
 
+    from harness.errors import DmctInputError
     from harness.lab import load_lab
     from harness.paths import endpoints_file
-    from labs.virtual.process import serve_lab
+    from labs.virtual.process import LabBuildError, serve_lab
 
     lab = load_lab(args.file)
     if not lab.virtual:
-        from harness.errors import DmctInputError
-
         raise DmctInputError(str(args.file), "not a virtual lab (set `virtual: true`)", field="virtual")
     if args.rigs < 1:
-        from harness.errors import DmctInputError
-
         raise DmctInputError("--rigs", "must be at least 1")
     endpoints = args.endpoints or endpoints_file(lab.lab)
-    asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs))
+    try:
+        asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs))
+    except LabBuildError as exc:
+        raise DmctInputError(str(args.file), str(exc)) from None
     return 0

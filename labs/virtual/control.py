@@ -11,8 +11,8 @@ it. Requests:
     ``"disconnect": true`` also cuts the device's open connections.
 ``{"op": "reboot", "device": ...}``
     cut connections and restart the device model's volatile state.
-``{"op": "clock", "device": ..., "offset_s": 3600, "rate": 1.0}``
-    move a device clock (drift injection).
+``{"op": "clock", "device": ..., "offset_s": 3600, "drift_ppm": 50}``
+    step a device clock and/or make it drift (clock faults); the rig's reference time is untouched.
 ``{"op": "log"}``
     every fault injected so far.
 

@@ -22,11 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.lab import DeviceSpec, Lab, RigSpec
+from harness.lab import DeviceSpec, Lab, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
-from labs.virtual.esme import EsmeModel
+from labs.virtual.devices.base import Device
+from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
+from labs.virtual.devices.esme import Esme
+from labs.virtual.devices.factory import DeviceSettings, build_device
+from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import serve_readout
+
+#: How often the lab lets every model catch up with its clock, so alerts appear while nobody asks.
+TICK_S = 1.0
 
 HOST = "127.0.0.1"
 
@@ -37,7 +44,7 @@ class VirtualDevice:
 
     name: str  # "<rig>/<role>"
     spec: DeviceSpec
-    model: EsmeModel
+    model: Device
     faults: FaultInjector
     connections: set[asyncio.StreamWriter] = field(default_factory=set)
     powered: bool = True
@@ -72,27 +79,32 @@ class VirtualRigPlant:
         if not on:
             device.powered = False
             device.cut()
+            device.model.power_off()
             device.faults.log.add(device.name, "power", "off")
         elif not device.powered:
             device.powered = True
-            device.model.reboot()
+            device.model.power_on()
             device.faults.log.add(device.name, "power", "on (reboot)")
 
     def apply_load(self, watts: float) -> None:
         esme = self._device("esme")
-        if esme is not None:
-            esme.model.advance()  # energy so far at the old load
-            esme.model.load_w = watts
+        if esme is not None and isinstance(esme.model, Esme):
+            esme.model.apply_load(watts)
 
     def measured_power(self) -> float:
         esme = self._device("esme")
-        return esme.model.load_w if esme is not None and esme.powered else 0.0
+        return esme.model.measured_power() if esme is not None and isinstance(esme.model, Esme) else 0.0
 
     def set_gas_flow(self, lph: float) -> None:
-        self.flow_lph = lph
+        gsme = self._device("gsme")
+        if gsme is not None and isinstance(gsme.model, Gsme):
+            gsme.model.apply_flow(lph / 1000.0)  # the instrument speaks l/h, the meter m³/h
 
     def measured_gas_flow(self) -> float:
-        return self.flow_lph if self._device("gsme") is not None else 0.0
+        gsme = self._device("gsme")
+        if gsme is None or not isinstance(gsme.model, Gsme):
+            return 0.0
+        return gsme.model.measured_flow() * 1000.0
 
 
 @dataclass
@@ -106,19 +118,16 @@ class VirtualLab:
     control: str = ""
 
 
-def build_esme(spec: DeviceSpec, clock: SimClock | None = None) -> EsmeModel:
-    cfg = spec.virtual
-    assert cfg is not None
-    return EsmeModel(
-        clock=clock or SimClock(rate=cfg.clock_rate),
-        model=spec.model,
-        firmware_version=spec.firmware_version,
-        serial=spec.serial or cfg.serial,
-        manufacturer_flag=cfg.manufacturer_flag,
-        load_w=cfg.load_w,
-        tou_kwh=list(cfg.initial_kwh),
-        defects=frozenset(cfg.defects),
-    )
+def build_model(spec: DeviceSpec, clock: SimClock) -> Device:
+    """The behaviour model of a simulated device, from the virtual device catalogue."""
+    config = spec.virtual or VirtualDeviceConfig()
+    catalogue = load_catalogue()
+    entry = catalogue.find(spec.manufacturer, spec.model, spec.hardware_version)
+    defects = catalogue.resolve_defects(entry, spec.firmware_version, config.defects)
+    settings = DeviceSettings.pick(config.model_dump())
+    if spec.serial:
+        settings["serial"] = spec.serial
+    return build_device(entry, spec.firmware_version, defects, clock, catalogue=catalogue, **settings)
 
 
 def expand_rigs(lab: Lab, copies: int) -> Lab:
@@ -143,24 +152,39 @@ def expand_rigs(lab: Lab, copies: int) -> Lab:
 
 
 def build_lab(lab: Lab, log: FaultLog) -> VirtualLab:
+    """Every device of a virtual lab, simulated: models from the catalogue, one reference clock per rig.
+
+    A device the catalogue does not know is a lab-file error naming the rig and device.
+    """
     devices: dict[str, VirtualDevice] = {}
     for index, rig in enumerate(lab.rigs):
-        for spec in rig.devices:
-            if spec.virtual is None:
-                continue
-            if spec.role != "esme":
-                raise ValueError(f"rig {rig.id}: the virtual lab cannot simulate a {spec.role} yet")
+        rate = next((d.virtual.clock_rate for d in rig.devices if d.virtual is not None), 1.0)
+        clock = SimClock(rate=rate)
+        for number, spec in enumerate(rig.devices):
             name = f"{rig.id}/{spec.role}"
-            faults = FaultInjector(name, log, FaultConfig.from_dict(spec.virtual.faults), seed=index)
-            devices[name] = VirtualDevice(name, spec, build_esme(spec), faults)
+            try:
+                model = build_model(spec, clock)
+            except (CatalogueError, ValueError) as exc:
+                raise LabBuildError(f"rigs[{index}].devices[{number}] ({name}): {exc}") from None
+            config = spec.virtual or VirtualDeviceConfig()
+            faults = FaultInjector(name, log, FaultConfig.from_dict(config.faults), seed=index)
+            devices[name] = VirtualDevice(name, spec, model, faults)
     return VirtualLab(lab, devices, log)
+
+
+class LabBuildError(ValueError):
+    """The lab file asks for a device the virtual lab cannot simulate."""
 
 
 async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) -> None:
     for iface, link in device.spec.links.items():
-        if iface != "optical" or not link.url.startswith("virtual://"):
+        if not link.url.startswith("virtual://"):
             continue
         model = device.model
+        if iface != "optical" or not isinstance(model, Esme):
+            raise LabBuildError(
+                f"{device.name}: the virtual lab serves no {iface!r} interface for this device"
+            )
         handler = functools.partial(
             serve_readout,
             manufacturer_flag=model.manufacturer_flag,
@@ -259,6 +283,7 @@ async def serve_lab(
         threading.Thread(target=_wait_stdin_eof, args=(loop, stop), daemon=True).start()
     try:
         await start(virtual)
+        ticker = asyncio.create_task(_tick(virtual))
         write_endpoints(endpoints_file, virtual, expanded_file)
         extra = f" lab_file={expanded_file}" if expanded_file else ""
         print(
@@ -268,6 +293,7 @@ async def serve_lab(
             flush=True,
         )
         await stop.wait()
+        ticker.cancel()
     finally:
         for server in virtual.servers:
             server.close()
@@ -278,6 +304,14 @@ async def serve_lab(
         with contextlib.suppress(FileNotFoundError):
             endpoints_file.unlink()
         print(f"dmct lab: stopped lab={lab.lab}", file=out, flush=True)
+
+
+async def _tick(lab: VirtualLab) -> None:
+    """Let every model catch up with its clock regularly (TOU switches, daily logs, alerts)."""
+    while True:
+        await asyncio.sleep(TICK_S)
+        for device in lab.devices.values():
+            device.model.advance()
 
 
 def _wait_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:

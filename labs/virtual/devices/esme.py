@@ -1,8 +1,8 @@
 """Behaviour model of a simulated SMETS1 electricity meter (ESME).
 
-Supersedes ``labs/virtual/esme.py``: same defect names for the foundation's three
-(``tou_rate_misapplied``, ``wrong_firmware_reported``, ``register_runs_backwards``) and the same
-IEC 62056-21 readout data sets, plus everything :class:`~.meter.Meter` models. ESME-only parts:
+Keeps the defect names of the project's first ESME model (``tou_rate_misapplied``,
+``wrong_firmware_reported``, ``register_runs_backwards``) and its IEC 62056-21 readout data sets, plus
+everything :class:`~.meter.Meter` models. ESME-only parts:
 
 * active power from the load a lab instrument applies (``apply_load``); the meter measures it only
   while mains power is on and the contactor is closed (supply enabled);

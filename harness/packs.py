@@ -19,6 +19,16 @@ from harness.yamlio import load_model
 MANIFEST = "pack.yaml"
 
 
+class PlannedTest(BaseModel):
+    """A planned test with what it needs: the device roles (a DMC lacking one makes it not applicable)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    roles: list[Literal["ch", "esme", "gsme", "ppmid", "ihd"]] = Field(default_factory=list)
+    requirements: list[str] = Field(default_factory=list)
+
+
 class PackManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,8 +37,25 @@ class PackManifest(BaseModel):
     version: str
     capability_release: Literal["IOC", "MOC", "FOC"]
     standard: bool = True
-    tests: list[str]
+    tests: list[str | PlannedTest]
     min_pass_rate: float | None = Field(default=None, ge=0, le=1)
+
+    @property
+    def planned(self) -> list[PlannedTest]:
+        """Every planned test as a :class:`PlannedTest` (a bare string is a test needing no role)."""
+        return [t if isinstance(t, PlannedTest) else PlannedTest(id=t) for t in self.tests]
+
+    @property
+    def test_ids(self) -> list[str]:
+        return [t.id for t in self.planned]
+
+    def applicable(self, roles: Iterable[str]) -> list[str]:
+        """The planned tests a DMC with ``roles`` can execute (the others are not applicable to it)."""
+        have = set(roles)
+        return [t.id for t in self.planned if set(t.roles) <= have]
+
+    def roles_of(self, test: str) -> list[str]:
+        return next((list(t.roles) for t in self.planned if t.id == test), [])
 
 
 def standard_packs_dir() -> Path:

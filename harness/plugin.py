@@ -56,6 +56,7 @@ MARKERS = {
 _PROP = "dmct"  # user_properties key carrying a test's metadata to the controller
 _BLOCKED = "dmct_blocked"
 _EVIDENCE = "dmct_evidence"
+_NOT_APPLICABLE = "dmct_not_applicable"
 
 
 @dataclass
@@ -260,10 +261,18 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 def _plan(run: _Run) -> Plan:
-    """The plan this run is judged against: every known pack's planned tests, for the chosen entry."""
-    packs = {m.id: PackPlan(tests=m.tests, min_pass_rate=m.min_pass_rate) for m in run.packs.values()}
+    """The plan this run is judged against: every known pack's planned tests, for the chosen entry.
+
+    Tests needing a device role the entry's DMC lacks (a DMC without a GSME) are not applicable to it,
+    so the entry gets its own test list for such packs (interchange ``entries[].tests``, 20.17).
+    """
+    packs = {m.id: PackPlan(tests=m.test_ids, min_pass_rate=m.min_pass_rate) for m in run.packs.values()}
     e = run.entry
-    entry = PlanEntry(id=e.id, dmc=e.dmc, installation=e.installation, mt_under_mtad=e.mt_under_mtad)
+    roles = run.lab.dmc(e.dmc).roles
+    own = {m.id: m.applicable(roles) for m in run.packs.values() if m.applicable(roles) != m.test_ids}
+    entry = PlanEntry(
+        id=e.id, dmc=e.dmc, installation=e.installation, mt_under_mtad=e.mt_under_mtad, tests=own or None
+    )
     return Plan(profile="dmct", packs=packs, entries=[entry])
 
 
@@ -313,24 +322,51 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Attach each pack test's metadata; refuse tests the pack's manifest does not plan (20.16)."""
     run = config.stash.get(_RUN_KEY, None)
     if run is None:
         return
+    roots: dict[Path, Path | None] = {}  # test directory -> pack root, found once per directory
+    unplanned: list[str] = []
+    dmc_roles = set(run.lab.dmc(run.entry.dmc).roles)
     for item in items:
-        root = find_pack_root(Path(item.path))
-        if root is None or root.resolve() not in run.packs:
+        directory = Path(item.path).parent
+        if directory not in roots:
+            found = find_pack_root(directory)
+            roots[directory] = found.resolve() if found is not None else None
+        root = roots[directory]
+        if root is None or root not in run.packs:
             continue
-        pack = run.packs[root.resolve()]
+        pack = run.packs[root]
+        tid = test_id(Path(item.path), root, item.nodeid)
+        if tid not in pack.test_ids:
+            unplanned.append(f"{pack.id}: {tid} is not planned in pack.yaml")
+            continue
+        roles = pack.roles_of(tid)
+        marked = sorted({r for m in item.iter_markers("roles") for r in m.args} - set(roles))
+        if marked:
+            unplanned.append(
+                f"{pack.id}: {tid} is marked with role(s) {', '.join(marked)} its manifest entry lacks"
+            )
+            continue
         meta = {
             "entry": run.entry.id,
             "pack": pack.id,
-            "test": test_id(Path(item.path), root.resolve(), item.nodeid),
+            "test": tid,
             "requirements": [r for m in item.iter_markers("requirement") for r in m.args],
             "srv": next((str(m.args[0]) for m in item.iter_markers("srv") if m.args), None),
             "group": next((str(m.args[0]) for m in item.iter_markers("group") if m.args), None),
             "nodeid": item.nodeid,
         }
         item.user_properties.append((_PROP, meta))
+        missing = [r for r in roles if r not in dmc_roles]
+        if missing:
+            reason = f"not applicable: DMC {run.entry.dmc} has no {', '.join(missing)}"
+            item.user_properties.append((_NOT_APPLICABLE, reason))
+            item.add_marker(pytest.mark.skip(reason=reason))
+    if unplanned:
+        more = f" (and {len(unplanned) - 1} more)" if len(unplanned) > 1 else ""
+        raise pytest.UsageError(f"collected tests disagree with their pack manifest: {unplanned[0]}{more}")
 
 
 # ------------------------------------------------------------------------------------ reporting
@@ -349,6 +385,8 @@ def pytest_runtest_makereport(
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     if report.failed and any(k == _BLOCKED for k, _ in report.user_properties):
         return "blocked", "B", "BLOCKED"
+    if report.skipped and any(k == _NOT_APPLICABLE for k, _ in report.user_properties):
+        return "not_applicable", "n", "N/A"
     return None
 
 
@@ -379,6 +417,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             extra[key] = meta[key]
     if reason:
         extra["reason"] = reason
+    if outcome is Outcome.SKIPPED and _prop(report, _NOT_APPLICABLE):
+        extra["not_applicable"] = True
     evidence = _prop(report, _EVIDENCE)
     if evidence:
         extra["evidence"] = [evidence]

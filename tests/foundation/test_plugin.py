@@ -168,3 +168,54 @@ def test_unknown_entry_is_a_usage_error(pytester: pytest.Pytester, toy: Path) ->
     out = pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--entry", "EPCL-NOPE")
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "unknown entry 'EPCL-NOPE'" in out.stderr.str()
+
+
+def test_test_missing_from_manifest_is_refused(pytester: pytest.Pytester, toy: Path) -> None:
+    (toy / "test_extra.py").write_text("def test_sneaked_in():\n    pass\n")
+    out = pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "disagree with their pack manifest: toy: test_extra.py::test_sneaked_in is not planned" in (
+        out.stderr.str()
+    )
+
+
+def test_test_needing_an_absent_role_is_not_applicable(pytester: pytest.Pytester) -> None:
+    import yaml
+
+    data = yaml.safe_load(VIRTUAL_LAB.read_text())
+    data["dmcs"][0].pop("gsme")
+    data["rigs"][0]["devices"] = [d for d in data["rigs"][0]["devices"] if d["role"] != "gsme"]
+    lab = pytester.path / "nogas.yaml"
+    lab.write_text(yaml.safe_dump(data))
+    pack = pytester.mkdir("gaspack")
+    (pack / "pack.yaml").write_text(
+        "id: gaspack\nname: g\nversion: '1'\ncapability_release: IOC\ntests:\n"
+        "  - {id: test_g.py::test_gas, roles: [gsme]}\n  - {id: test_g.py::test_marked_gas, roles: [gsme]}\n"
+        "  - test_g.py::test_any\n"
+    )
+    (pack / "test_g.py").write_text(
+        "import pytest\n\ndef test_gas():\n    pass\n\n"
+        "@pytest.mark.roles('gsme')\ndef test_marked_gas():\n    pass\n\ndef test_any():\n    pass\n"
+    )
+    results = pytester.path / "results"
+    out = pytester.runpytest("gaspack", "--lab", str(lab), "--results-dir", str(results))
+    assert out.parseoutcomes() == {"passed": 1, "not_applicable": 2}
+    run = _run_dir(results)
+    records = {r.test: r for r in iter_results(run / "results.jsonl")}
+    gas = records["test_g.py::test_gas"]
+    assert gas.outcome is Outcome.SKIPPED and gas.extra["not_applicable"] is True
+    assert "has no gsme" in gas.extra["reason"]
+    plan = load_plan(run / "plan.json")
+    # not applicable to this DMC: planned out of its entry (20.17), so they do not hold the verdict
+    assert plan.entries[0].tests is not None and plan.entries[0].tests["gaspack"] == ["test_g.py::test_any"]
+
+
+def test_role_marker_must_agree_with_the_manifest(pytester: pytest.Pytester) -> None:
+    pack = pytester.mkdir("rolepack")
+    (pack / "pack.yaml").write_text(
+        "id: rp\nname: r\nversion: '1'\ncapability_release: IOC\ntests: [test_r.py::test_x]\n"
+    )
+    (pack / "test_r.py").write_text("import pytest\n\n@pytest.mark.roles('gsme')\ndef test_x():\n    pass\n")
+    out = pytester.runpytest("rolepack", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "rp: test_r.py::test_x is marked with role(s) gsme its manifest entry lacks" in out.stderr.str()

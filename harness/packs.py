@@ -57,6 +57,9 @@ class PackManifest(BaseModel):
     def roles_of(self, test: str) -> list[str]:
         return next((list(t.roles) for t in self.planned if t.id == test), [])
 
+    def requirements_of(self, test: str) -> list[str]:
+        return next((list(t.requirements) for t in self.planned if t.id == test), [])
+
 
 def standard_packs_dir() -> Path:
     import test_packs

@@ -45,6 +45,8 @@ from harness.lab import DmcSpec, EntrySpec, Lab, RigSpec, load_lab
 from harness.leases import RigBusy, RigLease
 from harness.packs import PackManifest, discover, find_pack_root, test_id
 from harness.paths import endpoints_file, new_run_id, results_dir
+from harness.ttm import Catalogue as TtmCatalogue
+from harness.ttm import load_catalogue as load_ttm
 
 MARKERS = {
     "requirement": "requirement(*ids): TTM requirement ids this test covers",
@@ -69,6 +71,7 @@ class _Run:
     run_id: str
     run_dir: Path
     packs: dict[Path, PackManifest]
+    ttm: TtmCatalogue
     endpoints: dict[str, str] = field(default_factory=dict)
     usable_rigs: list[str] = field(default_factory=list)
     rigs_out: dict[str, str] = field(default_factory=dict)  # rig id -> why it is not used
@@ -132,7 +135,7 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     endpoints = read_endpoints(
         Path(ep_file) if ep_file else endpoints_file(lab.lab, results_dir(config.getoption("--results-dir")))
     )
-    run = _Run(lab, lab_file, entries[0], run_id, run_dir.resolve(), packs, endpoints)
+    run = _Run(lab, lab_file, entries[0], run_id, run_dir.resolve(), packs, load_ttm(packs), endpoints)
     if workerinput is None:
         _lease_rigs(run, config.getoption("--lease-wait"))
         run.run_dir.mkdir(parents=True, exist_ok=True)
@@ -329,6 +332,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     roots: dict[Path, Path | None] = {}  # test directory -> pack root, found once per directory
     unplanned: list[str] = []
     dmc_roles = set(run.lab.dmc(run.entry.dmc).roles)
+    known_reqs = run.ttm.by_id()
     for item in items:
         directory = Path(item.path).parent
         if directory not in roots:
@@ -342,6 +346,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if tid not in pack.test_ids:
             unplanned.append(f"{pack.id}: {tid} is not planned in pack.yaml")
             continue
+        reqs = [r for m in item.iter_markers("requirement") for r in m.args]
+        unknown = [r for r in reqs if r not in known_reqs]
+        if unknown:
+            unplanned.append(f"{pack.id}: {tid} names requirement {unknown[0]!r} the TTM lacks")
+            continue
+        listed = pack.requirements_of(tid)
+        if listed and sorted(listed) != sorted(reqs):
+            unplanned.append(
+                f"{pack.id}: {tid} marks requirements {reqs} but its manifest entry lists {listed}"
+            )
+            continue
         roles = pack.roles_of(tid)
         marked = sorted({r for m in item.iter_markers("roles") for r in m.args} - set(roles))
         if marked:
@@ -353,9 +368,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "entry": run.entry.id,
             "pack": pack.id,
             "test": tid,
-            "requirements": [r for m in item.iter_markers("requirement") for r in m.args],
+            "requirements": reqs,
             "srv": next((str(m.args[0]) for m in item.iter_markers("srv") if m.args), None),
-            "group": next((str(m.args[0]) for m in item.iter_markers("group") if m.args), None),
+            "group": next((str(m.args[0]) for m in item.iter_markers("group") if m.args), None)
+            or next((known_reqs[r].group for r in reqs), None),
             "nodeid": item.nodeid,
         }
         item.user_properties.append((_PROP, meta))
@@ -383,9 +399,10 @@ def pytest_runtest_makereport(
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
-    if report.failed and any(k == _BLOCKED for k, _ in report.user_properties):
+    props = getattr(report, "user_properties", ())  # collection reports have none
+    if report.failed and any(k == _BLOCKED for k, _ in props):
         return "blocked", "B", "BLOCKED"
-    if report.skipped and any(k == _NOT_APPLICABLE for k, _ in report.user_properties):
+    if report.skipped and any(k == _NOT_APPLICABLE for k, _ in props):
         return "not_applicable", "n", "N/A"
     return None
 

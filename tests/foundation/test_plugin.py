@@ -58,10 +58,19 @@ def test_param(x):
 """
 
 
+TOY_TTM = """
+requirements:
+  - {id: REQ-1, source: {kind: svtad, ref: "20.17"}, text: first toy requirement, group: Reads}
+  - {id: REQ-2, source: {kind: svtad, ref: "20.17"}, text: second toy requirement, group: Reads}
+"""
+
+
 @pytest.fixture
 def toy(pytester: pytest.Pytester) -> Path:
+    """A non-standard pack (20.17) with its own TTM requirements beside its manifest."""
     pack = pytester.mkdir("toy")
     (pack / "pack.yaml").write_text(PACK)
+    (pack / "requirements.yaml").write_text(TOY_TTM)
     (pack / "test_toy.py").write_text(TESTS)
     return pack
 
@@ -219,3 +228,10 @@ def test_role_marker_must_agree_with_the_manifest(pytester: pytest.Pytester) -> 
     out = pytester.runpytest("rolepack", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "rp: test_r.py::test_x is marked with role(s) gsme its manifest entry lacks" in out.stderr.str()
+
+
+def test_requirement_the_ttm_lacks_is_refused(pytester: pytest.Pytester, toy: Path) -> None:
+    (toy / "test_toy.py").write_text(TESTS.replace('"REQ-2"', '"REQ-404"'))
+    out = pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "toy: test_toy.py::test_passes names requirement 'REQ-404' the TTM lacks" in out.stderr.str()

@@ -1,0 +1,123 @@
+"""``dmct ttm``: Test Traceability Matrix coverage of the packs (and of a run's results)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ORDER = 40
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "ttm", help="traceability: requirements with no test, unknown requirements, planned tests not run"
+    )
+    parser.add_argument("packs", nargs="*", type=Path, help="pack directories (default: the standard packs)")
+    parser.add_argument("--run", type=Path, help="a run directory: also list planned tests not executed")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(func=_ttm)
+
+
+class _Collector:
+    """A pytest plugin that records each collected pack test's requirement marks."""
+
+    def __init__(self, manifests: dict[Path, Any]) -> None:
+        self.manifests = manifests
+        self.marks: list[Any] = []
+
+    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+        from harness.packs import find_pack_root, test_id
+        from harness.ttm import TestMarks
+
+        for item in items:
+            root = find_pack_root(Path(item.path))
+            if root is None or root.resolve() not in self.manifests:
+                continue
+            manifest = self.manifests[root.resolve()]
+            reqs = tuple(r for m in item.iter_markers("requirement") for r in m.args)
+            self.marks.append(
+                TestMarks(manifest.id, test_id(Path(item.path), root.resolve(), item.nodeid), reqs)
+            )
+
+
+def collect_marks(paths: list[Path], manifests: dict[Path, Any]) -> list[Any]:
+    """Collect (without running) the tests under ``paths`` and return their requirement marks."""
+    import pytest
+
+    from harness.errors import DmctInputError
+
+    collector = _Collector(manifests)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = pytest.main(
+            ["--collect-only", "-q", "-p", "no:cacheprovider", *map(str, paths)], plugins=[collector]
+        )
+    if status not in (0, 5):
+        last = out.getvalue().strip().splitlines()[-1:] or ["collection failed"]
+        raise DmctInputError(", ".join(map(str, paths)), f"could not collect the packs: {last[0]}")
+    return collector.marks
+
+
+def _ttm(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from harness.packs import discover, standard_packs_dir
+    from harness.ttm import coverage, load_catalogue
+
+    paths = args.packs or [standard_packs_dir()]
+    manifests = discover(paths)
+    catalogue = load_catalogue(manifests)
+    marks = collect_marks(list(manifests), manifests)
+    results = None
+    if args.run is not None:
+        from harness.commands.verdict import stream_results
+        from harness.interchange import load_plan
+
+        plan = load_plan(args.run / "plan.json")
+        results = stream_results(plan, [args.run / "results.jsonl"]).latest()
+    report = coverage(catalogue, marks, manifests.values(), results)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "requirements": len(catalogue.requirements),
+                    "uncovered": report.uncovered,
+                    "unknown": [{"pack": p, "test": t, "requirement": r} for p, t, r in report.unknown],
+                    "untraced": [{"pack": p, "test": t} for p, t in report.untraced],
+                    "not_executed": [{"pack": p, "test": t} for p, t in report.not_executed],
+                    "groups": {g: vars(c) for g, c in sorted(report.groups.items())},
+                },
+                indent=1,
+            )
+        )
+        return 0 if report.ok else 1
+    console = Console()
+    table = Table(title=f"TTM coverage: {len(catalogue.requirements)} requirements")
+    for col in ("functional group", "requirements", "covered", "planned tests", "executed"):
+        table.add_column(col, justify="left" if col == "functional group" else "right")
+    for name, c in sorted(report.groups.items()):
+        table.add_row(
+            name,
+            str(c.requirements),
+            str(c.covered),
+            str(c.tests),
+            str(c.executed) if results is not None else "-",
+        )
+    console.print(table)
+    console.print(f"requirements with no test: {len(report.uncovered)}")
+    for pack, test, req in report.unknown:
+        console.print(f"[red]error[/]: {pack}:{test} names requirement {req!r} the TTM lacks")
+    for pack, test in report.untraced:
+        console.print(f"[yellow]warning[/]: {pack}:{test} names no requirement")
+    if results is not None:
+        console.print(f"planned tests not executed: {len(report.not_executed)}")
+    if not report.ok:
+        print("dmct ttm: tests name requirements the TTM lacks", file=sys.stderr)
+    return 0 if report.ok else 1

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from device_drivers.errors import DeviceError
+from device_drivers.errors import DeviceError, LinkDown
 from device_drivers.links import Link
 from device_drivers.protocols.iec62056_21 import Readout, ReadoutClient
+from device_drivers.protocols.meter_optical import MeterOptical
 
 #: IEC 62056-21 / OBIS addresses used in optical readouts (C.1.0 = meter serial, 0.2.0 = firmware).
 SERIAL, FIRMWARE, IMPORT_TOTAL = "C.1.0", "0.2.0", "1.8.0"
@@ -38,16 +39,38 @@ class ImportRegisters:
 
 
 class MeterDriver:
-    """Common optical-port behaviour of ESME and GSME."""
+    """Common optical-port behaviour of ESME and GSME.
+
+    A meter's optical port answers IEC 62056-21 readouts (``readout`` link) and DLMS/COSEM over HDLC
+    (``dlms`` link, reached as ``meter.optical``: clock, supply state, logs, ...). A rig may wire
+    either or both; asking for one it lacks is a lab fault naming the missing link.
+    """
 
     role = "meter"
 
-    def __init__(self, name: str, optical: Link, *, attempts: int = 3, backoff_s: float = 0.05) -> None:
+    def __init__(
+        self,
+        name: str,
+        readout: Link | None = None,
+        *,
+        optical: MeterOptical | None = None,
+        attempts: int = 3,
+        backoff_s: float = 0.05,
+    ) -> None:
         self.name = name
-        self.optical = optical
-        self._readout = ReadoutClient(optical, attempts=attempts, backoff_s=backoff_s)
+        self._optical = optical
+        self._readout = ReadoutClient(readout, attempts=attempts, backoff_s=backoff_s) if readout else None
+
+    @property
+    def optical(self) -> MeterOptical:
+        """The DLMS/COSEM client of the optical port (``esme.optical.supply_state()``)."""
+        if self._optical is None:
+            raise LinkDown(self.name, "the rig wires no DLMS optical link ('dlms') for this meter")
+        return self._optical
 
     def readout(self) -> Readout:
+        if self._readout is None:
+            raise LinkDown(self.name, "the rig wires no IEC 62056-21 readout link ('optical') for this meter")
         return self._readout.readout()
 
     def identity(self) -> Identity:
@@ -94,3 +117,10 @@ class EsmeDriver(MeterDriver):
                 raise DeviceError(self.name, f"{address} unit {rate_unit!r} differs from 1.8.0 unit {unit!r}")
             tou.append(value)
         return ImportRegisters(total, tuple(tou), unit or "")
+
+
+class GsmeDriver(MeterDriver):
+    """Gas meter (GSME): battery powered and asleep between wake-ups on its HAN side, but its optical
+    port answers locally (the lab's independent view of what the meter holds)."""
+
+    role = "gsme"

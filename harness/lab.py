@@ -50,6 +50,8 @@ class LinkSpec(_Strict):
     timeout: float = Field(default=2.0, gt=0, le=600)
     attempts: int = Field(default=3, ge=1, le=20)
     backoff_s: float = Field(default=0.05, ge=0, le=60)
+    #: DLMS low-level-security secret of an optical port (a lab secret: keep real ones out of git).
+    password: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -189,6 +191,19 @@ class Lab(_Strict):
                 out.append((["entries", index, "dmc"], f"no rig hosts DMC {entry.dmc!r}"))
         for index, rig in enumerate(self.rigs):
             out.extend((["rigs", index, *loc], msg) for loc, msg in _rig_problems(rig, dmcs, self.virtual))
+        used: dict[str, str] = {}
+        for r_index, rig in enumerate(self.rigs):
+            for d_index, device in enumerate(rig.devices):
+                for iface, link in device.links.items():
+                    where = f"{rig.id}/{device.role}/{iface}"
+                    if link.url in used:
+                        out.append(
+                            (
+                                ["rigs", r_index, "devices", d_index, "links", iface, "url"],
+                                f"{link.url} is also the link of {used[link.url]}",
+                            )
+                        )
+                    used.setdefault(link.url, where)
         hosted = {r.dmc for r in self.rigs}
         for index, dmc in enumerate(self.dmcs):
             if dmc.id not in hosted:

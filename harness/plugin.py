@@ -28,20 +28,21 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from filelock import FileLock
 
 from device_drivers.errors import InfrastructureFault, LeaseLost, RigUnhealthy
 from device_drivers.links import Link, probe, read_endpoints
+from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.protocols.modbus import Instruments
-from device_drivers.roles import EsmeDriver
+from device_drivers.roles import EsmeDriver, GsmeDriver, MeterDriver
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord, format_at
 from harness.journal import JournalWriter
-from harness.lab import DmcSpec, EntrySpec, Lab, RigSpec, load_lab
+from harness.lab import DeviceSpec, DmcSpec, EntrySpec, Lab, RigSpec, Role, load_lab
 from harness.leases import RigBusy, RigLease
 from harness.packs import PackManifest, discover, find_pack_root, test_id
 from harness.paths import endpoints_file, new_run_id, results_dir
@@ -83,6 +84,7 @@ class _Run:
 
 
 _RUN_KEY = pytest.StashKey[_Run]()
+M = TypeVar("M", bound=MeterDriver)
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -585,65 +587,108 @@ def transcript(request: pytest.FixtureRequest) -> Iterator[Transcript]:
 
 
 class LinkPool:
-    """Links stay open for the whole session (one per device interface per worker).
+    """Device connections stay open for the whole session (one per interface per worker).
 
-    Opening per test would be wasteful and, for ``socket://``, slow: pyserial sleeps 0.3 s in every
-    close "in case of quick reconnects". Each test borrows a link with its own transcript; protocols
-    discard stale input before every exchange, so one test's leftovers never reach the next.
+    Opening per test would be wasteful: a DLMS association costs several round trips, and pyserial's
+    ``socket://`` close sleeps 0.3 s "in case of quick reconnects". Each test borrows the meter's
+    connections with its own transcript; protocols discard stale input before every exchange, and a
+    connection that failed is dropped and reopened on next use, so one test's trouble never leaks
+    into the next.
     """
 
     def __init__(self, endpoints: dict[str, str]) -> None:
         self.endpoints = endpoints
-        self._links: dict[tuple[str, str, str], Link] = {}
+        self._links: dict[tuple[str, str], Link] = {}
+        self._optical: dict[tuple[str, str], MeterOptical] = {}
+
+    def _readout(self, rig: RigSpec, device: DeviceSpec) -> Link | None:
+        spec = device.links.get("optical")
+        if spec is None:
+            return None
+        key = (rig.id, device.role)
+        if key not in self._links:
+            self._links[key] = Link(
+                spec.url, device=f"{rig.id}/{device.role}", timeout=spec.timeout, endpoints=self.endpoints
+            )
+        return self._links[key]
+
+    def _dlms(self, rig: RigSpec, device: DeviceSpec) -> MeterOptical | None:
+        spec = device.links.get("dlms")
+        if spec is None:
+            return None
+        key = (rig.id, device.role)
+        if key not in self._optical:
+            self._optical[key] = MeterOptical(
+                spec.url,
+                device=f"{rig.id}/{device.role}",
+                password=spec.password.encode() if spec.password else None,
+                timeout=spec.timeout,
+                attempts=spec.attempts,
+                backoff_s=spec.backoff_s,
+                endpoints=self.endpoints,
+            )
+        return self._optical[key]
 
     @contextlib.contextmanager
-    def borrow(self, rig: RigSpec, role: str, iface: str, transcript: Transcript) -> Iterator[Link]:
-        device = rig.device(role)  # type: ignore[arg-type]
-        if device is None or iface not in device.links:
-            pytest.skip(f"not applicable: rig {rig.id} has no {role} {iface} link")
-        key = (rig.id, role, iface)
-        link = self._links.get(key)
-        if link is None:
-            spec = device.links[iface]
-            link = Link(spec.url, device=f"{rig.id}/{role}", timeout=spec.timeout, endpoints=self.endpoints)
-            self._links[key] = link
-        link.transcript = transcript
+    def meter(self, rig: RigSpec, role: Role, transcript: Transcript, kind: type[M]) -> Iterator[M]:
+        """A role driver for the rig's ``role`` meter over its readout and DLMS connections."""
+        device = rig.device(role)
+        if device is None:
+            pytest.skip(f"not applicable: rig {rig.id} has no {role}")
+        readout, optical = self._readout(rig, device), self._dlms(rig, device)
+        if readout is None and optical is None:
+            pytest.skip(f"not applicable: rig {rig.id} wires no optical port for its {role}")
+        policy = device.links.get("optical") or device.links["dlms"]
+        for conn in (readout, optical):
+            if conn is not None:
+                conn.transcript = transcript
         try:
-            yield link
+            yield kind(
+                f"{rig.id}/{role}",
+                readout,
+                optical=optical,
+                attempts=policy.attempts,
+                backoff_s=policy.backoff_s,
+            )
         except InfrastructureFault:
-            link.close()  # reopen cleanly on next use
+            for conn in (readout, optical):
+                if conn is not None:
+                    conn.close()  # reopened cleanly on next use
             raise
         finally:
-            link.transcript = None
+            for conn in (readout, optical):
+                if conn is not None:
+                    conn.transcript = None
 
     def close(self) -> None:
         for link in self._links.values():
             link.close()
+        for optical in self._optical.values():
+            optical.close()
         self._links.clear()
+        self._optical.clear()
 
 
 @pytest.fixture(scope="session")
 def links(request: pytest.FixtureRequest) -> Iterator[LinkPool]:
-    """The session's open links to device interfaces."""
+    """The session's open connections to device interfaces."""
     pool = LinkPool(_run_of(request).endpoints)
     yield pool
     pool.close()
 
 
 @pytest.fixture
-def esme(
-    request: pytest.FixtureRequest, rig: RigSpec, links: LinkPool, transcript: Transcript
-) -> Iterator[EsmeDriver]:
-    """The rig's electricity meter, reached through its optical port link."""
-    with links.borrow(rig, "esme", "optical", transcript) as link:
-        spec = rig.device("esme")
-        policy = spec.links["optical"] if spec else None
-        yield EsmeDriver(
-            f"{rig.id}/esme",
-            link,
-            attempts=policy.attempts if policy else 3,
-            backoff_s=policy.backoff_s if policy else 0.05,
-        )
+def esme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[EsmeDriver]:
+    """The rig's electricity meter, through its optical port (IEC 62056-21 readout and DLMS/COSEM)."""
+    with links.meter(rig, "esme", transcript, EsmeDriver) as driver:
+        yield driver
+
+
+@pytest.fixture
+def gsme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[GsmeDriver]:
+    """The rig's gas meter, through its optical port (DLMS/COSEM)."""
+    with links.meter(rig, "gsme", transcript, GsmeDriver) as driver:
+        yield driver
 
 
 @pytest.fixture

@@ -43,13 +43,20 @@ def lab_file(tmp_path: Path) -> Callable[..., Path]:
 
 
 def add_rig(data: dict[str, Any], rig_id: str, esme_url: str | None = None) -> None:
-    """Append a copy of the first rig under a new id, with its own ESME link."""
+    """Append a copy of the first rig under a new id, every virtual link renamed to it."""
     import copy
 
-    rig = copy.deepcopy(data["rigs"][0])
+    first = data["rigs"][0]
+    rig = copy.deepcopy(first)
     rig["id"] = rig_id
-    esme = next(d for d in rig["devices"] if d["role"] == "esme")
-    esme["links"]["optical"]["url"] = esme_url or f"virtual://{rig_id}/esme/optical"
+    old, new = f"virtual://{first['id']}/", f"virtual://{rig_id}/"
+    for device in rig["devices"]:
+        for link in device.get("links", {}).values():
+            link["url"] = link["url"].replace(old, new)
+    if rig.get("instruments"):
+        rig["instruments"]["url"] = rig["instruments"]["url"].replace(old, new)
+    if esme_url:
+        next(d for d in rig["devices"] if d["role"] == "esme")["links"]["optical"]["url"] = esme_url
     data["rigs"].append(rig)
 
 

@@ -145,7 +145,12 @@ def _start_lab(lab_file: Path, endpoints: Path) -> subprocess.Popen[bytes]:
             _drain(proc.stdout)
             return proc
     _stop_lab(proc)
-    raise RuntimeError(f"the virtual lab did not become ready (exit status {proc.returncode})")
+    from harness.errors import DmctInputError
+
+    # the lab has already printed its own one-line reason on stderr
+    raise DmctInputError(
+        str(lab_file), f"the virtual lab did not become ready (exit status {proc.returncode})"
+    )
 
 
 def _drain(stream: IO[bytes]) -> None:

@@ -128,6 +128,10 @@ class DlmsEndpoint:
     name: str = "dlms"
     on_bytes: TranscriptCallback | None = None
     stats: DlmsStats = field(default_factory=DlmsStats)
+    #: Lab hooks: ``on_connection(transport, opened)`` may refuse a new connection by returning False
+    #: (a device without power); ``send(write, data)`` replaces ``write(data)`` (fault injection).
+    on_connection: Callable[[asyncio.BaseTransport, bool], bool] | None = None
+    send: Callable[[Callable[[bytes], Any], bytes], None] | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -613,6 +617,10 @@ class DlmsServerProtocol(asyncio.Protocol):
         self.endpoint.stats.dropped_frames += 1
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        hook = self.endpoint.on_connection
+        if hook is not None and not hook(transport, True):
+            transport.close()
+            return
         self.transport = transport
         self._write = getattr(transport, "write", None)
         if self.registry is not None:
@@ -653,9 +661,14 @@ class DlmsServerProtocol(asyncio.Protocol):
             out = replies[0] if len(replies) == 1 else b"".join(replies)
             if ep.on_bytes is not None:
                 ep.on_bytes("tx", out)
-            self._write(out)
+            if ep.send is not None:
+                ep.send(self._write, out)
+            else:
+                self._write(out)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.endpoint.on_connection is not None and self.transport is not None:
+            self.endpoint.on_connection(self.transport, False)
         if self._idle_handle is not None:
             self._idle_handle.cancel()
         self.transport = None

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.lab import DeviceSpec, Lab, RigSpec, VirtualDeviceConfig
+from harness.lab import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
 from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
@@ -46,8 +46,24 @@ class VirtualDevice:
     spec: DeviceSpec
     model: Device
     faults: FaultInjector
-    connections: set[asyncio.StreamWriter] = field(default_factory=set)
+    connections: set[asyncio.StreamWriter | asyncio.BaseTransport] = field(default_factory=set)
     powered: bool = True
+
+    def admit(self, connection: asyncio.StreamWriter | asyncio.BaseTransport) -> bool:
+        """Accept a new connection unless the device is unpowered or its link is faulted down."""
+        if self.faults.config.disconnect or not self.powered:
+            self.faults.log.add(
+                self.name, "disconnect", "refused: " + ("no power" if not self.powered else "fault")
+            )
+            return False
+        self.connections.add(connection)
+        return True
+
+    def on_dlms_connection(self, transport: asyncio.BaseTransport, opened: bool) -> bool:
+        if opened:
+            return self.admit(transport)
+        self.connections.discard(transport)
+        return True
 
     def cut(self) -> None:
         """Drop every open connection (a disconnect fault or a reboot)."""
@@ -181,6 +197,9 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
         if not link.url.startswith("virtual://"):
             continue
         model = device.model
+        if iface == "dlms":
+            await _serve_dlms(lab, device, link)
+            continue
         if iface != "optical" or not isinstance(model, Esme):
             raise LabBuildError(
                 f"{device.name}: the virtual lab serves no {iface!r} interface for this device"
@@ -199,13 +218,9 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             d: VirtualDevice = device,
             h: Any = handler,
         ) -> None:
-            if d.faults.config.disconnect or not d.powered:
-                d.faults.log.add(
-                    d.name, "disconnect", "refused: " + ("no power" if not d.powered else "fault")
-                )
+            if not d.admit(writer):
                 writer.close()
                 return
-            d.connections.add(writer)
             try:
                 await h(reader, writer)
             finally:
@@ -214,6 +229,27 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
         server = await asyncio.start_server(accept, HOST, 0)
         lab.servers.append(server)
         lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+
+
+async def _serve_dlms(lab: VirtualLab, device: VirtualDevice, link: LinkSpec) -> None:
+    """The meter's DLMS/COSEM object list over HDLC (docs/virtual-lab.md), faults and power applied."""
+    from labs.virtual.dlms_server import DlmsEndpoint, serve_endpoint
+    from labs.virtual.meter_objects import meter_objects
+
+    model = device.model
+    if not isinstance(model, Esme | Gsme):
+        raise LabBuildError(f"{device.name}: only meters have a DLMS optical port")
+    config = device.spec.virtual or VirtualDeviceConfig()
+    endpoint = DlmsEndpoint(
+        meter_objects(model, manufacturer_flag=config.manufacturer_flag),
+        password=link.password.encode() if link.password else None,
+        name=device.name,
+        on_connection=device.on_dlms_connection,
+        send=device.faults.send,
+    )
+    server = await serve_endpoint(endpoint, HOST, 0)
+    lab.servers.append(server)
+    lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
 async def start(lab: VirtualLab) -> None:

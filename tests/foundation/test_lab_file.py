@@ -51,6 +51,11 @@ def _entry_unknown_dmc(d: dict[str, Any]) -> None:
     d["entries"][0]["dmc"] = "NOPE"
 
 
+def _shared_port(d: dict[str, Any]) -> None:
+    gsme = next(x for x in d["rigs"][0]["devices"] if x["role"] == "gsme")
+    gsme["links"]["dlms"]["url"] = esme_of(d)["links"]["dlms"]["url"]
+
+
 def _unknown_field(d: dict[str, Any]) -> None:
     d["rigs"][0]["colour"] = "blue"
 
@@ -66,6 +71,7 @@ def _unknown_field(d: dict[str, Any]) -> None:
         (_wrong_firmware, "rigs[0].devices[1].firmware_version", "does not match DMC"),
         (_entry_unknown_dmc, "entries[0].dmc", "unknown DMC"),
         (_unknown_field, "rigs[0].colour", "unknown field"),
+        (_shared_port, "rigs[0].devices[2].links.dlms.url", "also the link of rig-1/esme/dlms"),
     ],
 )
 def test_malformed_lab_names_file_line_and_field(

@@ -133,6 +133,7 @@ def test_interrupt_leaves_no_process_behind(tmp_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
+        assert line, "dmct run ended before starting the packs"
         if b"dmct run:" in line:
             break
     time.sleep(2.0)  # pytest and its workers are up and the slow test is running
@@ -170,9 +171,28 @@ def test_killed_run_takes_lab_and_pytest_down(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     assert proc.stdout is not None
-    while b"dmct run:" not in proc.stdout.readline():
-        pass
+    while True:
+        line = proc.stdout.readline()
+        assert line, "dmct run ended before starting the packs"
+        if b"dmct run:" in line:
+            break
     time.sleep(1.0)
     proc.kill()
     proc.wait()
     assert _wait_gone(run_id) == []
+
+
+def test_lab_that_cannot_start_is_one_line(tmp_path: Path) -> None:
+    lab = tmp_path / "lab.yaml"
+    text = (REPO / "labs/virtual.yaml").read_text()
+    lab.write_text(text.replace("model: VGSME-G4", "model: NO-SUCH-GSME"))
+    proc = subprocess.run(
+        [*DMCT, "run", "--lab", str(lab), "--results-dir", str(tmp_path / "r")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "NO-SUCH-GSME" in proc.stderr
+    assert "did not become ready" in proc.stderr

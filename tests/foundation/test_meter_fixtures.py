@@ -37,7 +37,8 @@ def test_meter_fixtures_over_dlms(tmp_path: Path, virtual_lab: Callable[..., Run
     pack.mkdir()
     (pack / "pack.yaml").write_text(
         "id: meters\nname: m\nversion: '1'\ncapability_release: IOC\ntests:\n"
-        "  - {id: test_m.py::test_esme_dlms, roles: [esme]}\n  - {id: test_m.py::test_gsme_dlms, roles: [gsme]}\n"
+        "  - {id: test_m.py::test_esme_dlms, roles: [esme]}\n"
+        "  - {id: test_m.py::test_gsme_dlms, roles: [gsme]}\n"
     )
     (pack / "test_m.py").write_text(PACK_TEST)
     out = subprocess.run(

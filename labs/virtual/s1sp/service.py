@@ -1,0 +1,893 @@
+"""The virtual S1SP: request validation, the DSP/DCO gates, execution through the CH, alerts, inventory.
+
+One :class:`S1spService` serves every rig's installation (one CH with its meters and displays). It is
+transport-free: :mod:`.server` feeds it decoded messages and gives it a ``reply`` callable per
+connection; everything it sends goes through :meth:`S1spService.sign` so every answer carries the S1SP
+signature. Checks run in a fixed order and a request is acted on only after all of them passed (the
+route never acts on a request it rejected):
+
+E4 unknown SRV → E13 not SMETS1-applicable → E5 unknown device → E9/E8/E10 signer, signature, replay
+(the DCO gate for critical SRVs) → E7 role → E6 parameters / future date → E13 firmware → E14 status.
+
+Time: the route's own clock (a :class:`~labs.virtual.clock.SimClock`) stamps alerts, runs DSP-held
+future-dated requests and DCC schedules; HAN and WAN latency are simulated seconds slept at the clock's
+rate, so a fast lab clock makes the route fast too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from labs.virtual.clock import SimClock
+from labs.virtual.devices import (
+    CommandResult,
+    CommsHub,
+    DeviceCommandError,
+    Esme,
+    Gsme,
+    Ihd,
+    KeyRef,
+    PendingCommand,
+    Ppmid,
+    RejectCode,
+)
+from labs.virtual.devices import alerts as A
+from labs.virtual.devices.base import Device
+
+from . import executors as X
+from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
+from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
+from .keys import DEFAULT_USERS, KeyMaterial, TrustedUser, load_or_create, verify
+from .wire import MAX_PAYLOAD, VERSION, WireError, canonical
+
+log = logging.getLogger(__name__)
+InstallationType = Literal["dormant", "active", "mixed"]
+Reply = Callable[[dict[str, Any]], None]
+SMSO_KEY = KeyRef("SMSO-1")
+#: Keys the S1SP installs at commissioning, per device credential role.
+S1SP_KEYS: dict[str, KeyRef] = {
+    "smso": KeyRef("S1SP", 1),
+    "supplier": KeyRef("S1SP-SUPPLIER", 1),
+    "network_operator": KeyRef("S1SP-NETWORK_OPERATOR", 1),
+}
+REJECT_TO_CODE: dict[RejectCode, str] = {
+    RejectCode.UNREACHABLE: "E12",
+    RejectCode.WAN_UNAVAILABLE: "E12",
+    RejectCode.NOT_POWERED: "E12",
+    RejectCode.NOT_SUPPORTED: "E13",
+}
+
+
+def reject_code(code: RejectCode) -> str:
+    """The route's answer for a device rejection: unreachable → E12, unsupported → E13, else E11."""
+    return REJECT_TO_CODE.get(code, "E11")
+
+
+@dataclass
+class RouteInstallation:
+    """One rig's SMETS1 installation as the lead's lab process hands it to the route.
+
+    ``installation`` is the migration type; ``master_keys_available`` False models an SMSO that did not
+    hand over the installation's keys; ``commissioned`` True starts the installation as already migrated
+    (inventory Commissioned, S1SP credentials installed) for packs that test SRVs only.
+    """
+
+    rig_id: str
+    ch: CommsHub
+    esme: Esme
+    gsme: Gsme | None = None
+    ppmid: Ppmid | None = None
+    ihd: Ihd | None = None
+    installation: InstallationType = "active"
+    master_keys_available: bool = True
+    commissioned: bool = False
+    supplier: str = DEFAULT_USERS[0].user_id
+    network_operator: str = DEFAULT_USERS[1].user_id
+
+
+@dataclass(frozen=True)
+class RetryStrategy:
+    """Migration Error Handling and Retry Strategy: attempts before exclusion, simulated backoff."""
+
+    max_attempts: int = 5
+    backoff_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    han_latency_s: float = 1.0  # simulated seconds per Instruction on the HAN
+    wan_latency_s: float = 0.5  # simulated seconds per command to the CH itself
+    gsme_timeout_wakes: int = 4  # give up on a queued GSME command after this many wake intervals
+    tick_s: float = 0.01  # real seconds between housekeeping passes (alerts, queues, schedules)
+    retry: RetryStrategy = field(default_factory=RetryStrategy)
+    max_payload: int = MAX_PAYLOAD
+
+
+@dataclass
+class Installation:
+    spec: RouteInstallation
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    migrating: bool = False
+
+    @property
+    def rig_id(self) -> str:
+        return self.spec.rig_id
+
+    @property
+    def ch(self) -> CommsHub:
+        return self.spec.ch
+
+    def devices(self) -> list[Device]:
+        s = self.spec
+        return [d for d in (s.ch, s.esme, s.gsme, s.ppmid, s.ihd) if d is not None]
+
+
+@dataclass
+class Pending:
+    """A request answered I99 whose GSME Instructions wait at the CH."""
+
+    ctx: X.Ctx
+    plan: X.Plan
+    outcomes: list[dict[str, Any]]
+    tickets: dict[int, PendingCommand]
+    deadline: datetime
+
+
+@dataclass
+class Deferred:
+    """A DSP-future-dated request held until its execution date."""
+
+    ctx: X.Ctx
+    due: datetime
+
+
+@dataclass
+class Schedule:
+    schedule_id: str
+    device_id: str
+    srv: str
+    params: dict[str, Any]
+    start: datetime
+    period: timedelta
+    user: str
+    role: str
+    reply: Reply | None
+    next_due: datetime
+    runs: int = 0
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "schedule_id": self.schedule_id,
+            "srv": self.srv,
+            "params": self.params,
+            "start": self.start.isoformat(),
+            "period_s": int(self.period.total_seconds()),
+            "next_due": self.next_due.isoformat(),
+            "runs": self.runs,
+        }
+
+
+class Schedules:
+    """DCC-held schedules (SRV 5.1-5.3); the route runs each at its times and sends the responses."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Schedule] = {}
+        self._ids = itertools.count(1)
+
+    def create(self, ctx: X.Ctx, p: X.ScheduleP) -> str:
+        sid = f"S{next(self._ids)}"
+        self.items[sid] = Schedule(
+            sid,
+            ctx.device.device_id,
+            p.srv,
+            dict(p.params),
+            p.start,
+            timedelta(seconds=p.period_s),
+            ctx.user,
+            ctx.role,
+            ctx.reply_to,
+            p.start,
+        )
+        return sid
+
+    def view(self, device_id: str, sid: str | None) -> list[dict[str, Any]]:
+        return [
+            s.view()
+            for s in self.items.values()
+            if s.device_id == device_id and (sid is None or s.schedule_id == sid)
+        ]
+
+    def delete(self, device_id: str, sid: str) -> bool:
+        s = self.items.get(sid)
+        if s is None or s.device_id != device_id:
+            return False
+        del self.items[sid]
+        return True
+
+
+class S1spService:
+    def __init__(
+        self,
+        installations: Sequence[RouteInstallation],
+        *,
+        clock: SimClock,
+        keys: KeyMaterial,
+        catalogue: SrvCatalogue,
+        epcl: Sequence[Any],
+        config: ServiceConfig,
+    ) -> None:
+        from .migration import EpclEntry, MigrationFault
+
+        self.clock = clock
+        self.keys = keys
+        self.catalogue = catalogue
+        self.config = config
+        self.epcl: list[EpclEntry] = [
+            e if isinstance(e, EpclEntry) else EpclEntry.model_validate(e) for e in epcl
+        ]
+        self.installations: dict[str, Installation] = {}
+        self.devices: dict[str, tuple[Installation, Device]] = {}
+        self.inventory = Inventory()
+        self.restrictions: dict[str, datetime] = {}
+        self.schedules = Schedules()
+        self.subscribers: set[Reply] = set()
+        self.counters: dict[str, int] = {}
+        self.pending: list[Pending] = []
+        self.deferred: list[Deferred] = []
+        self.future: dict[tuple[str, int], tuple[str, int, int, Callable[[object], None] | None]] = {}
+        self.migration_faults: dict[str, list[MigrationFault]] = {}
+        self.alert_log: list[dict[str, Any]] = []
+        self.handled = 0
+        self._alert_ids = itertools.count(1)
+        self._route_keys: dict[str, dict[str, KeyRef]] = {}
+        self._ticker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        for spec in installations:
+            self._install(spec)
+
+    # -- set-up ----------------------------------------------------------------------------------------------
+    def _install(self, spec: RouteInstallation) -> None:
+        if spec.rig_id in self.installations:
+            raise ValueError(f"two installations for rig {spec.rig_id}")
+        inst = Installation(spec)
+        self.installations[spec.rig_id] = inst
+        ch = spec.ch
+        for device in inst.devices():
+            if device.device_id in self.devices:
+                raise ValueError(f"device {device.device_id} is in two installations")
+            self.devices[device.device_id] = (inst, device)
+            self._route_keys[device.device_id] = {"smso": SMSO_KEY} if spec.master_keys_available else {}
+            if device is not ch:
+                ch.attach(device)
+                if device.device_id not in ch.device_log:
+                    ch.update_device_log({device.device_id: device.role})  # type: ignore[dict-item]
+                if device.device_id not in ch.joined:
+                    with contextlib.suppress(DeviceCommandError):
+                        ch.join(device.device_id)
+        if spec.commissioned:
+            now = self.clock.now()
+            for device in inst.devices():
+                self.inventory.add(self.entry_for(inst, device))
+                walk: tuple[Status, ...] = (
+                    "Pending",
+                    "Whitelisted",
+                    "InstalledNotCommissioned",
+                    "Commissioned",
+                )
+                for status in walk:
+                    self.inventory.move(device.device_id, status, now)
+                self.commission_keys(device)
+                self.link(inst, device.device_id)
+        for device in inst.devices():
+            device.drain_alerts()  # installation history, not the route's to report
+
+    def entry_for(self, inst: Installation, device: Device) -> InventoryEntry:
+        return InventoryEntry(
+            device.device_id,
+            ROLE_TO_TYPE[device.role],
+            device.manufacturer,
+            device.model,
+            device.firmware.running,
+            inst.rig_id,
+            inst.spec.installation,
+        )
+
+    def commission_keys(self, device: Device) -> None:
+        """Install the S1SP's credentials (commissioning) directly on the model."""
+        for role, key in S1SP_KEYS.items():
+            device.update_credentials(role, [key])
+            self._route_keys[device.device_id][role] = key
+
+    def link(self, inst: Installation, device_id: str) -> None:
+        entry = self.inventory.get(device_id)
+        entry.s1sp, entry.region = self.catalogue.s1sp_id, self.catalogue.region
+        entry.supplier, entry.network_operator = inst.spec.supplier, inst.spec.network_operator
+
+    def route_key(self, device_id: str, role: str) -> KeyRef:
+        """The key the S1SP signs ``role`` commands with for this device (SMSO key before migration)."""
+        keys = self._route_keys.get(device_id, {})
+        return keys.get(role) or keys.get("smso") or KeyRef("NO-KEY", 0)
+
+    def set_route_key(self, device_id: str, role: str, key: KeyRef) -> None:
+        self._route_keys.setdefault(device_id, {})[role] = key
+
+    def move(self, device_id: str, status: Status, *, route_code: str = "E14") -> None:
+        try:
+            self.inventory.move(device_id, status, self.clock.now())
+        except InventoryError as exc:
+            raise X.RouteSideError(route_code, str(exc)) from None
+
+    # -- outgoing messages -----------------------------------------------------------------------------------
+    def sign(self, message: dict[str, Any]) -> dict[str, Any]:
+        body = {k: v for k, v in message.items() if k != "sig"}
+        return body | {"sig": self.keys.sign(canonical(body))}
+
+    def now_iso(self) -> str:
+        return self.clock.now().isoformat()
+
+    def response(
+        self,
+        rid: str | None,
+        code: str,
+        text: str = "",
+        *,
+        srv: str | None = None,
+        device: str | None = None,
+        final: bool = True,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        msg: dict[str, Any] = {
+            "type": "response",
+            "id": rid,
+            "code": code,
+            "final": final,
+            "text": text,
+            "srv": srv,
+            "device": device,
+            "at": self.now_iso(),
+        }
+        msg.update(extra)
+        return self.sign(msg)
+
+    def _broadcast(self, alert: dict[str, Any]) -> None:
+        signed = self.sign(alert)
+        self.alert_log.append(signed)
+        del self.alert_log[:-1000]
+        for send in list(self.subscribers):
+            send(signed)
+
+    def _alert(
+        self,
+        kind: str,
+        code: str,
+        name: str,
+        device: str | None,
+        rig: str | None,
+        details: dict[str, Any],
+        request_id: str | None,
+        **extra: Any,
+    ) -> None:
+        self._broadcast(
+            {
+                "type": "alert",
+                "alert_id": next(self._alert_ids),
+                "kind": kind,
+                "code": code,
+                "name": name,
+                "device": device,
+                "rig": rig,
+                "at": self.now_iso(),
+                "details": X.jsonable(details),
+                "request_id": request_id,
+            }
+            | extra
+        )
+
+    def dcc_alert(
+        self,
+        code: str,
+        device: str | None,
+        rig: str | None,
+        details: dict[str, Any],
+        request_id: str | None = None,
+    ) -> None:
+        info = self.catalogue.dcc_alerts.get(code)
+        self._alert("dcc", code, info.name if info else code, device, rig, details, request_id)
+
+    def s1sp_alert(
+        self,
+        code: str,
+        device: str | None,
+        rig: str | None,
+        details: dict[str, Any],
+        request_id: str | None = None,
+        utrn: str | None = None,
+    ) -> None:
+        """S1SP alerts carry a free-text code and an optional 20-digit UTRN (SMETS1 notes)."""
+        self._alert("s1sp", code, code, device, rig, details, request_id, utrn=utrn)
+
+    def _device_alerts(self) -> None:
+        for inst in self.installations.values():
+            for device in inst.devices():
+                for alert in device.drain_alerts():
+                    extra: dict[str, Any] = {"request_id": None}
+                    number = alert.details.get("instruction")
+                    if alert.code in (A.FUTURE_DATED_ACTIONED, A.FUTURE_DATED_NOT_ACTIONED) and isinstance(
+                        number, int
+                    ):
+                        hit = self.future.pop((device.device_id, number), None)
+                        if hit is not None:
+                            rid, n, total, after = hit
+                            extra = {"request_id": rid, "instruction": n, "total_instructions": total}
+                            if after is not None and alert.code == A.FUTURE_DATED_ACTIONED:
+                                after(None)
+                    self._broadcast(
+                        {
+                            "type": "alert",
+                            "alert_id": next(self._alert_ids),
+                            "kind": "device",
+                            "code": alert.hex_code,
+                            "name": alert.name,
+                            "device": alert.device,
+                            "rig": inst.rig_id,
+                            "at": alert.at.isoformat() if alert.at else None,
+                            "details": X.jsonable(dict(alert.details)),
+                        }
+                        | extra
+                    )
+
+    # -- incoming messages -----------------------------------------------------------------------------------
+    async def handle(self, msg: dict[str, Any], reply: Reply) -> None:
+        """Answer one decoded message; never raises (an internal failure is E16, not a crash)."""
+        rid = msg.get("id") if isinstance(msg.get("id"), str) else None
+        try:
+            kind = msg["type"]
+            if kind == "hello":
+                reply(
+                    self.sign(
+                        {
+                            "type": "welcome",
+                            "id": rid,
+                            "s1sp": self.catalogue.s1sp_id,
+                            "version": VERSION,
+                            "max_payload": self.config.max_payload,
+                            "at": self.now_iso(),
+                        }
+                    )
+                )
+            elif kind == "request":
+                await self._request(msg, reply)
+            elif kind == "migrate":
+                from .migration import handle_migrate
+
+                await handle_migrate(self, msg, reply)
+            else:
+                raise WireError("E1", f"unknown message type {kind!r}", rid)
+        except WireError as exc:
+            reply(self.response(exc.request_id or rid, exc.code, exc.message))
+        except X.RouteSideError as exc:
+            reply(self.response(rid, exc.code, str(exc)))
+        except Exception as exc:  # the route must survive anything a request provokes
+            log.exception("request %s failed inside the route", rid)
+            reply(self.response(rid, "E16", f"internal failure: {type(exc).__name__}: {exc}"))
+        finally:
+            self.handled += 1
+
+    def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
+        """DSP authentication and, for critical requests, the DCO gate: signer, signature, counter."""
+        user_id = msg.get("user")
+        trusted = self.keys.trust.get(user_id) if isinstance(user_id, str) else None
+        if trusted is None:
+            raise WireError("E9", f"unknown signer {user_id!r}", rid)
+        sig = msg.get("sig")
+        if sig is None:
+            if required:
+                raise WireError("E8", "a critical request must be signed", rid)
+            return trusted
+        counter = msg.get("counter")
+        if (
+            not isinstance(sig, str)
+            or not isinstance(counter, int)
+            or isinstance(counter, bool)
+            or counter < 0
+        ):
+            raise WireError(
+                "E8", "a signed request needs sig (base64) and a non-negative integer counter", rid
+            )
+        body = {k: v for k, v in msg.items() if k != "sig"}
+        if not verify(trusted.public_key, canonical(body), sig):
+            raise WireError("E8", "signature does not verify against the User's certificate", rid)
+        last = self.counters.get(trusted.user_id, -1)
+        if counter <= last:
+            raise WireError("E10", f"counter {counter} is not greater than {last}", rid)
+        self.counters[trusted.user_id] = counter
+        return trusted
+
+    def pick_role(self, msg: dict[str, Any], user: TrustedUser, entry: SrvEntry, dtype: str, rid: str) -> str:
+        """The role the request is sent in: as stated, else the User's first role eligible for the SRV
+        and the device type (a supplier holding IS and GS acts as IS on an ESME, GS on a GSME)."""
+        role = msg.get("role")
+        if role is None:
+            eligible = sorted(
+                r for r in user.roles if r in entry.roles and self.catalogue.may_act_on(r, dtype)
+            )
+            if not eligible:
+                raise WireError(
+                    "E7", f"none of the User's roles {sorted(user.roles)} may send this SRV here", rid
+                )
+            return eligible[0]
+        if not isinstance(role, str) or role not in user.roles:
+            raise WireError("E7", f"the User does not hold role {role!r}", rid)
+        if role not in entry.roles:
+            raise WireError(
+                "E7", f"role {role} may not send this SRV (eligible: {' '.join(entry.roles)})", rid
+            )
+        return role
+
+    async def _request(self, msg: dict[str, Any], reply: Reply) -> None:
+        rid = msg.get("id")
+        if not isinstance(rid, str) or not 1 <= len(rid) <= 64:
+            raise WireError("E1", "a request needs an id (string of 1-64 characters)")
+        srv = msg.get("srv")
+        entry = self.catalogue.srvs.get(srv) if isinstance(srv, str) else None
+        if entry is None or not isinstance(srv, str):
+            raise WireError("E4", f"unknown SRV {srv!r}", rid)
+        if not entry.applicable:
+            raise WireError("E13", f"SRV {srv} does not apply to SMETS1 ({entry.smets1})", rid)
+        device_id = msg.get("device")
+        hit = self.devices.get(device_id.upper()) if isinstance(device_id, str) else None
+        if hit is None:
+            raise WireError("E5", f"unknown device {device_id!r}", rid)
+        inst, device = hit
+        dtype = ROLE_TO_TYPE[device.role]
+        user = self.authenticate(msg, rid, required=entry.critical)
+        role = self.pick_role(msg, user, entry, dtype, rid)
+        if dtype not in entry.targets or not self.catalogue.may_act_on(role, dtype):
+            raise WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid)
+        model = X.EXECUTORS[srv][0]
+        params = msg.get("params", {})
+        try:
+            parsed = model.model_validate(params if params is not None else {})
+        except ValidationError as exc:
+            raise WireError("E6", f"invalid params: {_first_error(exc)}", rid) from None
+        at = self._future_date(msg, entry, rid)
+        if srv not in X.ROUTE_SIDE and srv not in device.profile.srvs:
+            raise WireError(
+                "E13", f"{device.model} firmware {device.firmware.running} does not support SRV {srv}", rid
+            )
+        if srv not in X.ANY_STATUS:
+            status = self.inventory.entries.get(device.device_id)
+            if status is None or status.status != "Commissioned":
+                raise WireError(
+                    "E14", f"device status is {status.status if status else 'not in inventory'}", rid
+                )
+        ctx = X.Ctx(self, inst, device, dtype, srv, parsed, role, user.user_id, at, rid, reply)
+        if at is not None and entry.future_dating == "dsp":
+            self.deferred.append(Deferred(ctx, at))
+            reply(
+                self.response(
+                    rid,
+                    "I99",
+                    f"held by the DSP until {at.isoformat()}",
+                    srv=srv,
+                    device=device.device_id,
+                    final=False,
+                )
+            )
+            return
+        await self.execute(ctx, reply)
+
+    def _future_date(self, msg: dict[str, Any], entry: SrvEntry, rid: str) -> datetime | None:
+        raw = msg.get("future_date")
+        if raw is None:
+            return None
+        if not entry.future_datable:
+            raise WireError("E6", "this SRV cannot be future-dated", rid)
+        try:
+            at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            raise WireError("E6", "future_date must be an ISO 8601 date-time with a time zone", rid)
+        if at <= self.clock.now():
+            raise WireError("E6", "future_date is not in the future", rid)
+        return at
+
+    # -- execution -------------------------------------------------------------------------------------------
+    async def execute(self, ctx: X.Ctx, reply: Reply) -> None:
+        srv, eui = ctx.srv, ctx.device.device_id
+        try:
+            plan = X.EXECUTORS[srv][1](ctx)
+        except X.ParamError as exc:
+            reply(self.response(ctx.request_id, "E6", str(exc), srv=srv, device=eui))
+            return
+        except InventoryError as exc:
+            reply(self.response(ctx.request_id, "E14", str(exc), srv=srv, device=eui))
+            return
+        if plan.route_result is not None:
+            reply(
+                self.response(
+                    ctx.request_id, "I0", "answered by the DCC", srv=srv, device=eui, result=plan.route_result
+                )
+            )
+            return
+        total = len(plan.instructions)
+        outcomes: list[dict[str, Any]] = []
+        tickets: dict[int, PendingCommand] = {}
+        stop = False
+        async with ctx.inst.lock:
+            for n, ins in enumerate(plan.instructions, 1):
+                base = {"number": n, "total": total, "command": ins.command, "target": ins.target.device_id}
+                if stop:
+                    outcomes.append(base | {"outcome": "not_sent"})
+                    continue
+                if not plan.cached:
+                    await self.sleep_sim(
+                        self.config.wan_latency_s if ins.target is ctx.inst.ch else self.config.han_latency_s
+                    )
+                try:
+                    value = self.send(ctx.inst, ins)
+                except DeviceCommandError as exc:
+                    outcomes.append(base | _failure(exc))
+                    stop = not plan.independent
+                    continue
+                if isinstance(value, PendingCommand):
+                    tickets[n - 1] = value
+                    outcomes.append(base | {"outcome": "queued", "queued_at": value.queued_at.isoformat()})
+                else:
+                    outcomes.append(base | self.actioned(ctx, ins, n, total, value))
+        if tickets:
+            gsme = ctx.inst.spec.gsme
+            interval = gsme.wake_interval if gsme is not None else timedelta(seconds=1800)
+            deadline = ctx.device.clock.now() + interval * self.config.gsme_timeout_wakes
+            self.pending.append(Pending(ctx, plan, outcomes, tickets, deadline))
+            reply(
+                self.response(
+                    ctx.request_id,
+                    "I99",
+                    "queued at the CH until the GSME wakes",
+                    srv=srv,
+                    device=eui,
+                    final=False,
+                    instructions=outcomes,
+                )
+            )
+            return
+        self.finish(ctx, plan, outcomes, reply)
+
+    def send(self, inst: Installation, ins: X.Instruction) -> object:
+        """Deliver one Instruction through the CH (the CH itself needs its WAN)."""
+        ch, target = inst.ch, ins.target
+        if target is ch:
+            if not ch.wan_connected:
+                raise DeviceCommandError(RejectCode.WAN_UNAVAILABLE, "the CH has no WAN connection")
+            if not ch.powered:
+                raise DeviceCommandError(RejectCode.NOT_POWERED, "the CH has no power")
+            return ins.action()
+        if isinstance(target, Gsme):
+            return ch.send_to_gsme(target.device_id, ins.command, ins.action)
+        return ch.send_now(target.device_id, ins.action)
+
+    def actioned(self, ctx: X.Ctx, ins: X.Instruction, n: int, total: int, value: object) -> dict[str, Any]:
+        if isinstance(value, CommandResult) and not value.executed and value.instruction is not None:
+            self.future[(ins.target.device_id, value.instruction)] = (ctx.request_id, n, total, ins.after)
+            return {
+                "outcome": "scheduled",
+                "scheduled_for": value.scheduled_for.isoformat() if value.scheduled_for else None,
+                "device_instruction": value.instruction,
+            }
+        if ins.after is not None:
+            ins.after(value)
+        out: dict[str, Any] = {"outcome": "actioned"}
+        if value is not None:
+            out["result"] = X.jsonable(value)
+        return out
+
+    def finish(self, ctx: X.Ctx, plan: X.Plan, outcomes: list[dict[str, Any]], reply: Reply) -> None:
+        code, warnings = overall(outcomes)
+        warnings = [{"code": c, "text": t} for c, t in plan.warnings] + warnings
+        extra: dict[str, Any] = {"instructions": outcomes, "warnings": warnings}
+        if len(outcomes) == 1 and "result" in outcomes[0]:
+            extra["result"] = outcomes[0]["result"]
+        failed = next((o for o in outcomes if o["outcome"] == "failed"), None)
+        text = failed.get("message", "") if failed and code.startswith("E") else ""
+        reply(self.response(ctx.request_id, code, text, srv=ctx.srv, device=ctx.device.device_id, **extra))
+
+    async def sleep_sim(self, seconds: float) -> None:
+        if seconds > 0 and self.clock.rate > 0:
+            await asyncio.sleep(seconds / self.clock.rate)
+
+    # -- housekeeping ---------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the housekeeping task (idempotent; needs a running loop)."""
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._ticker, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._ticker = None
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # keep serving whatever a model does
+                log.exception("route housekeeping failed")
+            await asyncio.sleep(self.config.tick_s)
+
+    def tick(self) -> None:
+        self._complete_pending()
+        now = self.clock.now()
+        due, self.deferred = (
+            [d for d in self.deferred if d.due <= now],
+            [d for d in self.deferred if d.due > now],
+        )
+        for d in due:
+            if d.ctx.reply_to is not None:
+                self.spawn(self.execute(d.ctx, d.ctx.reply_to))
+        for sched in list(self.schedules.items.values()):
+            if sched.next_due <= now:
+                sched.runs += 1
+                sched.next_due += sched.period
+                self.spawn(self._run_schedule(sched))
+        self._device_alerts()
+
+    def _complete_pending(self) -> None:
+        for p in list(self.pending):
+            gsme = p.ctx.inst.spec.gsme
+            now = p.ctx.device.clock.now()
+            for gsme_dev in [gsme] if gsme is not None else []:
+                gsme_dev.advance()
+            if all(t.done for t in p.tickets.values()):
+                self.pending.remove(p)
+                for index, ticket in p.tickets.items():
+                    o = p.outcomes[index]
+                    base = {k: o[k] for k in ("number", "total", "command", "target")}
+                    if ticket.error is not None:
+                        p.outcomes[index] = base | _failure(ticket.error)
+                    else:
+                        ins = p.plan.instructions[index]
+                        p.outcomes[index] = base | self.actioned(
+                            p.ctx, ins, o["number"], o["total"], ticket.result
+                        )
+                    p.outcomes[index]["delivered_at"] = (
+                        ticket.delivered_at.isoformat() if ticket.delivered_at else None
+                    )
+                if p.ctx.reply_to is not None:
+                    self.finish(p.ctx, p.plan, p.outcomes, p.ctx.reply_to)
+                continue
+            han_error = p.ctx.inst.ch.han_error(gsme.device_id) if gsme is not None else None
+            if han_error is not None or now >= p.deadline:
+                self.pending.remove(p)
+                code, reason = ("E12", han_error) if han_error else ("E15", "timeout")
+                for index, ticket in p.tickets.items():
+                    if not ticket.done and gsme is not None and ticket in gsme.pending:
+                        gsme.pending.remove(ticket)
+                    o = p.outcomes[index]
+                    p.outcomes[index] = {k: o[k] for k in ("number", "total", "command", "target")} | {
+                        "outcome": "failed",
+                        "code": code,
+                        "reason": reason,
+                        "message": f"GSME not heard on the HAN (HAN error {han_error})"
+                        if han_error
+                        else "GSME did not wake in time",
+                    }
+                if han_error:
+                    self.s1sp_alert(
+                        "HanErrorGT01",
+                        gsme.device_id if gsme else None,
+                        p.ctx.inst.rig_id,
+                        {"srv": p.ctx.srv},
+                        p.ctx.request_id,
+                    )
+                if p.ctx.reply_to is not None:
+                    self.finish(p.ctx, p.plan, p.outcomes, p.ctx.reply_to)
+
+    async def _run_schedule(self, sched: Schedule) -> None:
+        hit = self.devices.get(sched.device_id)
+        if hit is None or sched.reply is None:
+            return
+        inst, device = hit
+        model, _ = X.EXECUTORS[sched.srv]
+        rid = f"{sched.schedule_id}#{sched.runs}"
+
+        def reply(message: dict[str, Any]) -> None:
+            assert sched.reply is not None
+            sched.reply(self.sign(message | {"schedule_id": sched.schedule_id}))
+
+        try:
+            params = model.model_validate(sched.params)
+        except ValidationError as exc:
+            reply(self.response(rid, "E6", _first_error(exc), srv=sched.srv, device=sched.device_id))
+            return
+        ctx = X.Ctx(
+            self,
+            inst,
+            device,
+            ROLE_TO_TYPE[device.role],
+            sched.srv,
+            params,
+            sched.role,
+            sched.user,
+            None,
+            rid,
+            reply,
+        )
+        await self.execute(ctx, reply)
+
+
+def _failure(exc: DeviceCommandError) -> dict[str, Any]:
+    return {
+        "outcome": "failed",
+        "code": reject_code(exc.code),
+        "reason": exc.code.value,
+        "message": exc.message,
+    }
+
+
+def overall(outcomes: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
+    """Request code from per-Instruction outcomes: all done → I0; none → the first failure's code;
+    some → I0 with warning W1 (the per-Instruction outcomes say which)."""
+    done = [o for o in outcomes if o["outcome"] in ("actioned", "scheduled")]
+    if len(done) == len(outcomes):
+        return "I0", []
+    if not done:
+        failed = next((o for o in outcomes if o["outcome"] == "failed"), None)
+        return (failed["code"] if failed else "E11"), []
+    bad = [str(o["number"]) for o in outcomes if o["outcome"] not in ("actioned", "scheduled")]
+    return "I0", [{"code": "W1", "text": f"instructions not actioned: {', '.join(bad)}"}]
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "params"
+    return f"{where}: {err['msg']}"
+
+
+def build_service(
+    installations: Sequence[RouteInstallation],
+    *,
+    clock: SimClock,
+    keys_dir: Path,
+    epcl: Sequence[Any] | None = None,
+    config: ServiceConfig | None = None,
+    catalogue: SrvCatalogue | None = None,
+) -> S1spService:
+    """The virtual S1SP over the given installations.
+
+    Key material is loaded from (or created in) ``keys_dir``. ``epcl`` lists the EPCL entries data
+    validation checks installations against (``EpclEntry`` or plain mappings); ``None`` derives one
+    entry per installation from its devices as they are (see :func:`.migration.epcl_from_installations`).
+    """
+    from .migration import epcl_from_installations
+
+    keys = load_or_create(keys_dir)
+    entries = list(epcl) if epcl is not None else epcl_from_installations(installations)
+    return S1spService(
+        installations,
+        clock=clock,
+        keys=keys,
+        catalogue=catalogue or load_srv_catalogue(),
+        epcl=entries,
+        config=config or ServiceConfig(),
+    )

@@ -32,13 +32,18 @@ def resolve_url(url: str, endpoints: Mapping[str, str], device: str) -> str:
         raise LinkDown(device, f"{url} is not served (is the virtual lab running? `dmct lab up`)") from None
 
 
-def read_endpoints(path: Path) -> dict[str, str]:
-    """Read the endpoints file written by ``dmct lab up``; missing file means no virtual lab is up."""
+def read_runtime(path: Path) -> dict[str, Any]:
+    """The whole endpoints file of a running virtual lab (endpoints, control, route keys); ``{}`` if none."""
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return {}
-    endpoints = data.get("endpoints", {}) if isinstance(data, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_endpoints(path: Path) -> dict[str, str]:
+    """The ``virtual://`` → ``socket://`` map of a running virtual lab; empty when none is up."""
+    endpoints = read_runtime(path).get("endpoints", {})
     return {str(k): str(v) for k, v in endpoints.items()}
 
 

@@ -128,6 +128,9 @@ class ServiceRoute(abc.ABC):
     """What packs may ask of a service route. Errors: transport trouble → ``InfrastructureFault``
     subclasses (test blocked); an E-code answer → :class:`RouteError` (``check=True``) ."""
 
+    #: Where exchanges are recorded; the harness sets a fresh one for every test.
+    transcript: Transcript | None = None
+
     def open(self) -> ServiceRoute:
         return self
 
@@ -203,6 +206,14 @@ class VirtualServiceRoute(ServiceRoute):
         self.link = Link(url, device=device, timeout=poll_s, transcript=transcript, endpoints=endpoints)
         self.client = ServiceRouteClient(self.link, RouteKeys.load(Path(keys_dir)), max_payload=max_payload)
         self._requests: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
+
+    @property
+    def transcript(self) -> Transcript | None:
+        return self.link.transcript
+
+    @transcript.setter
+    def transcript(self, value: Transcript | None) -> None:
+        self.link.transcript = value
 
     def open(self) -> VirtualServiceRoute:
         if self.client.welcome is None or not self.link.is_open:

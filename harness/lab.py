@@ -56,12 +56,17 @@ class LinkSpec(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
-        if not _URL.match(url):
-            raise ValueError(
-                f"not a usable link URL: {url!r} (expected /dev/..., socket://host:port, "
-                "rfc2217://host:port or virtual://rig/device/interface)"
-            )
-        return url
+        return check_url(url)
+
+
+def check_url(url: str) -> str:
+    """A byte-stream URL the link layer can open (pyserial URL or ``virtual://``), else ValueError."""
+    if not _URL.match(url):
+        raise ValueError(
+            f"not a usable link URL: {url!r} (expected /dev/..., socket://host:port, "
+            "rfc2217://host:port or virtual://rig/device/interface)"
+        )
+    return url
 
 
 class DeviceModel(_Strict):
@@ -99,10 +104,11 @@ class VirtualDeviceConfig(_Strict):
 
 
 class DeviceSpec(DeviceModel):
-    """One physical (or simulated) device on a rig."""
+    """One physical (or simulated) device on a rig; ``eui64`` is its Device ID in the inventory."""
 
     role: Role
     serial: str | None = None
+    eui64: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
     links: dict[str, LinkSpec] = Field(default_factory=dict)
     virtual: VirtualDeviceConfig | None = None
 
@@ -148,6 +154,23 @@ class RigSpec(_Strict):
         return next((d for d in self.devices if d.role == role), None)
 
 
+class RouteSpec(_Strict):
+    """How the lab reaches the SMETS1 service route (S1SP/DCO): a route ``kind`` (``virtual``, or a
+    lab's own bridge registered under the ``dmct.routes`` entry-point group) and its settings."""
+
+    kind: str = Field(default="virtual", min_length=1)
+    url: str
+    timeout: float = Field(default=10.0, gt=0, le=600)
+    #: Where the Users' signing keys are; a virtual lab publishes its own in the endpoints file.
+    keys_dir: str | None = None
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        return check_url(url)
+
+
 class DccSystem(_Strict):
     name: str
     version: str
@@ -168,6 +191,7 @@ class Lab(_Strict):
     virtual: bool = False
     environment: Environment = Environment()
     default_entry: str | None = None
+    route: RouteSpec | None = None
     dmcs: list[DmcSpec]
     entries: list[EntrySpec]
     rigs: list[RigSpec]
@@ -192,8 +216,19 @@ class Lab(_Strict):
         for index, rig in enumerate(self.rigs):
             out.extend((["rigs", index, *loc], msg) for loc, msg in _rig_problems(rig, dmcs, self.virtual))
         used: dict[str, str] = {}
+        device_ids: dict[str, str] = {}
         for r_index, rig in enumerate(self.rigs):
             for d_index, device in enumerate(rig.devices):
+                if device.eui64:
+                    eui = device.eui64.upper()
+                    if eui in device_ids:
+                        out.append(
+                            (
+                                ["rigs", r_index, "devices", d_index, "eui64"],
+                                f"{device.eui64} is also the Device ID of {device_ids[eui]}",
+                            )
+                        )
+                    device_ids.setdefault(eui, f"{rig.id}/{device.role}")
                 for iface, link in device.links.items():
                     where = f"{rig.id}/{device.role}/{iface}"
                     if link.url in used:

@@ -33,11 +33,12 @@ from typing import Any, TypeVar
 import pytest
 from filelock import FileLock
 
-from device_drivers.errors import InfrastructureFault, LeaseLost, RigUnhealthy
-from device_drivers.links import Link, probe, read_endpoints
+from device_drivers.errors import InfrastructureFault, LeaseLost, LinkDown, RigUnhealthy
+from device_drivers.links import Link, probe, read_runtime
 from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.protocols.modbus import Instruments
 from device_drivers.roles import EsmeDriver, GsmeDriver, MeterDriver
+from device_drivers.route import ServiceRoute, load_route
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord, format_at
@@ -74,6 +75,7 @@ class _Run:
     packs: dict[Path, PackManifest]
     ttm: TtmCatalogue
     endpoints: dict[str, str] = field(default_factory=dict)
+    route_keys: str | None = None  # the virtual route's published test keys
     usable_rigs: list[str] = field(default_factory=list)
     rigs_out: dict[str, str] = field(default_factory=dict)  # rig id -> why it is not used
     worker_rig: str | None = None
@@ -134,10 +136,12 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
         run_dir = results_dir(config.getoption("--results-dir")) / run_id
     packs = discover(Path(a.split("::")[0]) for a in config.args)
     ep_file = config.getoption("--lab-endpoints")
-    endpoints = read_endpoints(
+    runtime = read_runtime(
         Path(ep_file) if ep_file else endpoints_file(lab.lab, results_dir(config.getoption("--results-dir")))
     )
+    endpoints = {str(k): str(v) for k, v in runtime.get("endpoints", {}).items()}
     run = _Run(lab, lab_file, entries[0], run_id, run_dir.resolve(), packs, load_ttm(packs), endpoints)
+    run.route_keys = runtime.get("route_keys")
     if workerinput is None:
         _lease_rigs(run, config.getoption("--lease-wait"))
         run.run_dir.mkdir(parents=True, exist_ok=True)
@@ -708,3 +712,31 @@ def instruments(
         yield bank
     finally:
         bank.close()
+
+
+@pytest.fixture(scope="session")
+def _route_session(request: pytest.FixtureRequest, lab: Lab) -> Iterator[ServiceRoute]:
+    spec = lab.route
+    if spec is None:
+        pytest.skip(f"not applicable: lab {lab.lab} describes no service route")
+    run = _run_of(request)
+    keys_dir = spec.keys_dir or run.route_keys
+    try:
+        route = load_route(
+            spec.kind, url=spec.url, keys_dir=keys_dir, endpoints=run.endpoints, timeout=spec.timeout,
+            **spec.options,
+        )  # fmt: skip
+    except (LookupError, TypeError, OSError, ValueError) as exc:
+        raise LinkDown("route", f"cannot set up service route {spec.kind!r}: {exc}") from None
+    yield route
+    route.close()
+
+
+@pytest.fixture
+def route(_route_session: ServiceRoute, transcript: Transcript) -> Iterator[ServiceRoute]:
+    """The SMETS1 service route (S1SP, DCO) as the lab file names it; one session per worker."""
+    _route_session.transcript = transcript
+    try:
+        yield _route_session
+    finally:
+        _route_session.transcript = None

@@ -53,6 +53,10 @@ def add_rig(data: dict[str, Any], rig_id: str, esme_url: str | None = None) -> N
     for device in rig["devices"]:
         for link in device.get("links", {}).values():
             link["url"] = link["url"].replace(old, new)
+        if device.get("eui64"):  # a distinct device in the inventory
+            groups = device["eui64"].split("-")
+            groups[5] = f"{len(data['rigs']) + 0x10:02X}"
+            device["eui64"] = "-".join(groups)
     if rig.get("instruments"):
         rig["instruments"]["url"] = rig["instruments"]["url"].replace(old, new)
     if esme_url:

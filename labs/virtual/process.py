@@ -128,7 +128,9 @@ class VirtualLab:
     lab: Lab
     devices: dict[str, VirtualDevice]
     log: FaultLog
+    clock: SimClock = field(default_factory=SimClock)
     servers: list[asyncio.Server] = field(default_factory=list)
+    route_keys: Path | None = None
     banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
     endpoints: dict[str, str] = field(default_factory=dict)
     control: str = ""
@@ -143,11 +145,16 @@ def build_model(spec: DeviceSpec, clock: SimClock) -> Device:
     settings = DeviceSettings.pick(config.model_dump())
     if spec.serial:
         settings["serial"] = spec.serial
+    if spec.eui64:
+        settings["device_id"] = spec.eui64.upper()
     return build_device(entry, spec.firmware_version, defects, clock, catalogue=catalogue, **settings)
 
 
 def expand_rigs(lab: Lab, copies: int) -> Lab:
-    """The lab with each rig repeated ``copies`` times (``rig-1`` → ``rig-1``, ``rig-1.2`` ...)."""
+    """The lab with each rig repeated ``copies`` times (``rig-1`` → ``rig-1``, ``rig-1.2`` ...).
+
+    Every copy is a distinct rig: its virtual links, instruments, serials and EUI-64s are renamed.
+    """
     if copies <= 1:
         return lab
     data: dict[str, Any] = lab.model_dump(mode="json")
@@ -157,25 +164,34 @@ def expand_rigs(lab: Lab, copies: int) -> Lab:
             clone = copy.deepcopy(rig)
             if n > 1:
                 clone["id"] = f"{rig['id']}.{n}"
+                old, new = f"virtual://{rig['id']}/", f"virtual://{clone['id']}/"
                 for device in clone["devices"]:
                     for link in device.get("links", {}).values():
-                        link["url"] = link["url"].replace(
-                            f"virtual://{rig['id']}/", f"virtual://{clone['id']}/"
-                        )
+                        link["url"] = link["url"].replace(old, new)
+                    if device.get("eui64"):
+                        groups = device["eui64"].split("-")
+                        groups[5] = f"{n:02X}"
+                        device["eui64"] = "-".join(groups)
+                    if device.get("serial"):
+                        device["serial"] = f"{device['serial']}.{n}"
+                if clone.get("instruments"):
+                    clone["instruments"]["url"] = clone["instruments"]["url"].replace(old, new)
             rigs.append(clone)
     data["rigs"] = rigs
     return Lab.model_validate(data)
 
 
 def build_lab(lab: Lab, log: FaultLog) -> VirtualLab:
-    """Every device of a virtual lab, simulated: models from the catalogue, one reference clock per rig.
+    """Every device of a virtual lab, simulated: models from the catalogue, on one reference clock.
 
     A device the catalogue does not know is a lab-file error naming the rig and device.
     """
     devices: dict[str, VirtualDevice] = {}
+    # One reference clock for the whole lab (its rate: the first ``clock_rate`` in the file), so the
+    # route's HAN latencies and every rig's devices share one notion of time; devices drift on top.
+    rate = next((d.virtual.clock_rate for r in lab.rigs for d in r.devices if d.virtual is not None), 1.0)
+    clock = SimClock(rate=rate)
     for index, rig in enumerate(lab.rigs):
-        rate = next((d.virtual.clock_rate for d in rig.devices if d.virtual is not None), 1.0)
-        clock = SimClock(rate=rate)
         for number, spec in enumerate(rig.devices):
             name = f"{rig.id}/{spec.role}"
             try:
@@ -185,7 +201,7 @@ def build_lab(lab: Lab, log: FaultLog) -> VirtualLab:
             config = spec.virtual or VirtualDeviceConfig()
             faults = FaultInjector(name, log, FaultConfig.from_dict(config.faults), seed=index)
             devices[name] = VirtualDevice(name, spec, model, faults)
-    return VirtualLab(lab, devices, log)
+    return VirtualLab(lab, devices, log, clock)
 
 
 class LabBuildError(ValueError):
@@ -252,13 +268,49 @@ async def _serve_dlms(lab: VirtualLab, device: VirtualDevice, link: LinkSpec) ->
     lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
-async def start(lab: VirtualLab) -> None:
+async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
+    """The virtual S1SP/DCO over every rig's installation, with its test keys written to ``keys_dir``."""
+    spec = lab.lab.route
+    if spec is None or not spec.url.startswith("virtual://"):
+        return
+    from labs.virtual.devices.ch import CommsHub
+    from labs.virtual.devices.han import Ihd, Ppmid
+    from labs.virtual.s1sp import RouteInstallation, build_service, serve_route
+
+    installations = []
+    for rig in lab.lab.rigs:
+        models = {d.spec.role: d.model for d in lab.devices.values() if d.name.startswith(f"{rig.id}/")}
+        ch, esme, gsme = models.get("ch"), models.get("esme"), models.get("gsme")
+        ppmid, ihd = models.get("ppmid"), models.get("ihd")
+        if not isinstance(ch, CommsHub) or not isinstance(esme, Esme):
+            raise LabBuildError(f"rig {rig.id}: the virtual route needs a simulated CH and ESME")
+        entry = next((e for e in lab.lab.entries if e.dmc == rig.dmc), None)
+        installations.append(
+            RouteInstallation(
+                rig.id,
+                ch=ch,
+                esme=esme,
+                gsme=gsme if isinstance(gsme, Gsme) else None,
+                ppmid=ppmid if isinstance(ppmid, Ppmid) else None,
+                ihd=ihd if isinstance(ihd, Ihd) else None,
+                installation=entry.installation if entry else "dormant",
+            )
+        )
+    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
+    server = await serve_route(service, HOST, 0, faults=FaultInjector("route", lab.log))
+    lab.servers.append(server)
+    lab.route_keys = keys_dir
+    lab.endpoints[spec.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+
+
+async def start(lab: VirtualLab, keys_dir: Path) -> None:
     for rig in lab.lab.rigs:
         for spec in rig.devices:
             device = lab.devices.get(f"{rig.id}/{spec.role}")
             if device is not None:
                 await _serve_device(lab, rig, device)
     await _serve_instruments(lab)
+    await _serve_route(lab, keys_dir)
     from labs.virtual.control import serve_control
 
     server = await serve_control(lab, HOST)
@@ -283,7 +335,14 @@ async def _serve_instruments(lab: VirtualLab) -> None:
 def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    data = {"lab": lab.lab.lab, "pid": os.getpid(), "control": lab.control, "endpoints": lab.endpoints}
+    data: dict[str, Any] = {
+        "lab": lab.lab.lab,
+        "pid": os.getpid(),
+        "control": lab.control,
+        "endpoints": lab.endpoints,
+    }
+    if lab.route_keys is not None:
+        data["route_keys"] = str(lab.route_keys.resolve())
     if lab_file is not None:
         data["lab_file"] = str(lab_file)
     tmp.write_text(json.dumps(data, indent=1))
@@ -318,7 +377,7 @@ async def serve_lab(
         # A daemon thread, not the loop's executor: a blocked read must never delay shutdown.
         threading.Thread(target=_wait_stdin_eof, args=(loop, stop), daemon=True).start()
     try:
-        await start(virtual)
+        await start(virtual, endpoints_file.with_suffix(".route-keys"))
         ticker = asyncio.create_task(_tick(virtual))
         write_endpoints(endpoints_file, virtual, expanded_file)
         extra = f" lab_file={expanded_file}" if expanded_file else ""

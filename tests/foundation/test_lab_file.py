@@ -56,6 +56,11 @@ def _shared_port(d: dict[str, Any]) -> None:
     gsme["links"]["dlms"]["url"] = esme_of(d)["links"]["dlms"]["url"]
 
 
+def _shared_eui(d: dict[str, Any]) -> None:
+    gsme = next(x for x in d["rigs"][0]["devices"] if x["role"] == "gsme")
+    gsme["eui64"] = esme_of(d)["eui64"]
+
+
 def _unknown_field(d: dict[str, Any]) -> None:
     d["rigs"][0]["colour"] = "blue"
 
@@ -72,6 +77,7 @@ def _unknown_field(d: dict[str, Any]) -> None:
         (_entry_unknown_dmc, "entries[0].dmc", "unknown DMC"),
         (_unknown_field, "rigs[0].colour", "unknown field"),
         (_shared_port, "rigs[0].devices[2].links.dlms.url", "also the link of rig-1/esme/dlms"),
+        (_shared_eui, "rigs[0].devices[2].eui64", "also the Device ID of rig-1/esme"),
     ],
 )
 def test_malformed_lab_names_file_line_and_field(

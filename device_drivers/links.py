@@ -64,6 +64,17 @@ def probe(url: str, *, device: str, timeout: float = 2.0, endpoints: Mapping[str
     Link(url, device=device, timeout=timeout, endpoints=endpoints).open().close()
 
 
+def rfc2217_options(url: str) -> str:
+    """Add ``ign_set_control`` to an ``rfc2217://`` URL that does not say otherwise.
+
+    ser2net serving a pty cannot set modem control lines and never confirms them, and pyserial's
+    RFC 2217 client then times out on open; meters' optical heads do not use those lines anyway.
+    """
+    if not url.startswith("rfc2217://") or "ign_set_control" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "ign_set_control"
+
+
 class Link:
     """A byte stream to one device interface, with timeouts and a transcript."""
 
@@ -78,7 +89,7 @@ class Link:
     ) -> None:
         self.device = device
         self.url = url
-        self.resolved_url = resolve_url(url, endpoints or {}, device)
+        self.resolved_url = rfc2217_options(resolve_url(url, endpoints or {}, device))
         self.timeout = timeout
         self.transcript = transcript
         self._port: Any = None

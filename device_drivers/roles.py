@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from device_drivers.errors import DeviceError, LinkDown
 from device_drivers.links import Link
 from device_drivers.protocols.iec62056_21 import Readout, ReadoutClient
 from device_drivers.protocols.meter_optical import MeterOptical
+from device_drivers.route import ServiceRoute
 
 #: IEC 62056-21 / OBIS addresses used in optical readouts (C.1.0 = meter serial, 0.2.0 = firmware).
 SERIAL, FIRMWARE, IMPORT_TOTAL = "C.1.0", "0.2.0", "1.8.0"
@@ -124,3 +126,27 @@ class GsmeDriver(MeterDriver):
     port answers locally (the lab's independent view of what the meter holds)."""
 
     role = "gsme"
+
+
+class ChDriver:
+    """Communications hub (CH): it has no local port a lab uses, so it is reached through the service
+    route by its Device ID (EUI-64), as the S1SP reaches it."""
+
+    role = "ch"
+
+    def __init__(self, name: str, route: ServiceRoute, device_id: str, *, user: str = "supplier") -> None:
+        self.name = name
+        self.route = route
+        self.device_id = device_id
+        self.user = user
+
+    def device_log(self) -> list[dict[str, Any]]:
+        """The HAN device log (whitelist) as SRV 8.9 Read Device Log returns it."""
+        result = self.route.submit("8.9", self.device_id, {}, user=self.user).result or {}
+        devices: list[dict[str, Any]] = list(result.get("devices", []))
+        return devices
+
+    def firmware_version(self) -> str:
+        """SRV 11.2 Read Firmware Version."""
+        result = self.route.submit("11.2", self.device_id, {}, user=self.user).result or {}
+        return str(result.get("firmware_version", ""))

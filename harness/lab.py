@@ -107,6 +107,8 @@ class DeviceSpec(DeviceModel):
     """One physical (or simulated) device on a rig; ``eui64`` is its Device ID in the inventory."""
 
     role: Role
+    #: Role driver by name from the ``dmct.devices`` entry points (default: the role's own driver).
+    driver: str | None = None
     serial: str | None = None
     eui64: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
     links: dict[str, LinkSpec] = Field(default_factory=dict)

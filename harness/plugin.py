@@ -37,7 +37,8 @@ from device_drivers.errors import InfrastructureFault, LeaseLost, LinkDown, RigU
 from device_drivers.links import Link, probe, read_runtime
 from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.protocols.modbus import Instruments
-from device_drivers.roles import EsmeDriver, GsmeDriver, MeterDriver
+from device_drivers.registry import driver_class
+from device_drivers.roles import ChDriver, EsmeDriver, GsmeDriver, MeterDriver
 from device_drivers.route import ServiceRoute, load_route
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
@@ -635,10 +636,21 @@ class LinkPool:
 
     @contextlib.contextmanager
     def meter(self, rig: RigSpec, role: Role, transcript: Transcript, kind: type[M]) -> Iterator[M]:
-        """A role driver for the rig's ``role`` meter over its readout and DLMS connections."""
+        """A role driver for the rig's ``role`` meter over its readout and DLMS connections.
+
+        ``kind`` is the role's driver; a device naming another ``driver`` (a ``dmct.devices`` entry
+        point) gets that one, which must extend it.
+        """
         device = rig.device(role)
         if device is None:
             pytest.skip(f"not applicable: rig {rig.id} has no {role}")
+        if device.driver and device.driver != role:
+            chosen = driver_class(device.driver)
+            if not issubclass(chosen, kind):
+                raise pytest.UsageError(
+                    f"rig {rig.id} {role}: driver {device.driver!r} is not a {kind.__name__}"
+                )
+            kind = chosen
         readout, optical = self._readout(rig, device), self._dlms(rig, device)
         if readout is None and optical is None:
             pytest.skip(f"not applicable: rig {rig.id} wires no optical port for its {role}")
@@ -740,3 +752,12 @@ def route(_route_session: ServiceRoute, transcript: Transcript) -> Iterator[Serv
         yield _route_session
     finally:
         _route_session.transcript = None
+
+
+@pytest.fixture
+def ch(rig: RigSpec, route: ServiceRoute) -> ChDriver:
+    """The rig's comms hub, reached through the service route by its Device ID."""
+    device = rig.device("ch")
+    if device is None or not device.eui64:
+        pytest.skip(f"not applicable: rig {rig.id} names no CH Device ID (eui64)")
+    return ChDriver(f"{rig.id}/ch", route, device.eui64)

@@ -136,3 +136,21 @@ def test_silent_device_is_a_timeout(fake_meter: Callable[[list[bytes]], str]) ->
 def test_parse_rejects_malformed_data_messages(frame: bytes) -> None:
     with pytest.raises(FrameError):
         parse_data_message(frame, "esme")
+
+
+def test_rfc2217_urls_ignore_set_control_unless_told() -> None:
+    from device_drivers.links import rfc2217_options
+
+    assert rfc2217_options("rfc2217://127.0.0.1:2000") == "rfc2217://127.0.0.1:2000?ign_set_control"
+    assert rfc2217_options("rfc2217://h:1?logging=debug") == "rfc2217://h:1?logging=debug&ign_set_control"
+    assert rfc2217_options("rfc2217://h:1?ign_set_control") == "rfc2217://h:1?ign_set_control"
+    assert rfc2217_options("socket://h:1") == "socket://h:1"
+
+
+def test_device_families_come_from_entry_points() -> None:
+    from device_drivers.registry import driver_class
+    from device_drivers.roles import ChDriver, GsmeDriver
+
+    assert driver_class("gsme") is GsmeDriver and driver_class("ch") is ChDriver
+    with pytest.raises(LookupError, match="no device driver 'toaster'"):
+        driver_class("toaster")

@@ -26,6 +26,16 @@ def test_migrate_then_read(route, esme):
     assert srv.result, srv
     optical_total = esme.read_import_registers().total
     assert optical_total > 0
+
+def test_ch_through_route(route, ch):
+    from device_drivers.route import RouteError
+    try:
+        route.migrate("rig-1", user="supplier")
+    except RouteError as exc:  # the other test of this session migrated it already
+        assert exc.code == "E14", exc
+    assert ch.firmware_version() == "2.1.0"
+    ids = {d.get("eui") for d in ch.device_log()}
+    assert "00-1A-2B-FF-FE-00-00-02" in ids, ids
 """
 
 
@@ -36,6 +46,7 @@ def test_route_fixture_against_virtual_lab(tmp_path: Path, virtual_lab: Callable
     (pack / "pack.yaml").write_text(
         "id: routepack\nname: r\nversion: '1'\ncapability_release: IOC\ntests:\n"
         "  - {id: test_rp.py::test_migrate_then_read, roles: [esme]}\n"
+        "  - {id: test_rp.py::test_ch_through_route, roles: [ch]}\n"
     )
     (pack / "test_rp.py").write_text(PACK_TEST)
     out = subprocess.run(
@@ -44,7 +55,7 @@ def test_route_fixture_against_virtual_lab(tmp_path: Path, virtual_lab: Callable
         cwd=REPO, capture_output=True, text=True, timeout=120, env=os.environ,
     )  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
-    (record,) = iter_results(tmp_path / "r" / "rt" / "results.jsonl")
-    assert record.outcome is Outcome.PASSED
+    records = list(iter_results(tmp_path / "r" / "rt" / "results.jsonl"))
+    assert len(records) == 2 and {r.outcome for r in records} == {Outcome.PASSED}
     transcript = "".join(p.read_text() for p in (tmp_path / "r" / "rt" / "transcripts").rglob("*.jsonl"))
     assert "service-route" in transcript

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: demo test lint typecheck check clean venv
+.PHONY: demo test lint typecheck check clean venv report
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
+
+# Optional: the demo run with allure results, rendered to one HTML file by the npm package `allure`
+# (Allure 3; needs node/npx). Labels: pack (epic), functional group (feature), SRV (story),
+# requirement ids, entry and DMC; each test's transcript is attached.
+report: $(STAMP)
+	$(BIN)/dmct run --lab labs/virtual.yaml -n $(WORKERS) -- --alluredir results/allure
+	npx --yes allure@3 generate --single-file results/allure -o results/allure-report
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -28,7 +28,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pytest
 from filelock import FileLock
@@ -395,6 +395,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ------------------------------------------------------------------------------------ reporting
 
 
+def _allure_on(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "allure_report_dir", None))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With ``--alluredir``: label the test the way a lab browses (pack → group → SRV, requirements)."""
+    run = item.config.stash.get(_RUN_KEY, None)
+    meta = cast("dict[str, Any] | None", next((v for k, v in item.user_properties if k == _PROP), None))
+    if run is None or meta is None or not _allure_on(item.config):
+        return
+    import allure
+
+    manifest = next(m for m in run.packs.values() if m.id == meta["pack"])
+    allure.dynamic.epic(manifest.name)
+    if meta.get("group"):
+        allure.dynamic.feature(meta["group"])
+    if meta.get("srv"):
+        allure.dynamic.story(f"SRV {meta['srv']}")
+    for requirement in meta["requirements"]:
+        allure.dynamic.label("requirement", requirement)
+    allure.dynamic.label("entry", run.entry.id)
+    allure.dynamic.label("dmc", run.entry.dmc)
+    allure.dynamic.parameter("pack version", manifest.version)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
@@ -589,6 +614,12 @@ def transcript(request: pytest.FixtureRequest) -> Iterator[Transcript]:
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-180:]
         path = record.write(run.run_dir / "transcripts" / run.entry.id / f"{name}.jsonl")
         request.node.user_properties.append((_EVIDENCE, os.path.relpath(path, run.run_dir)))
+        if _allure_on(request.config):
+            import allure
+
+            allure.attach.file(
+                str(path), name="transcript", attachment_type="application/json", extension="jsonl"
+            )
 
 
 class LinkPool:

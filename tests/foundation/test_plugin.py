@@ -235,3 +235,36 @@ def test_requirement_the_ttm_lacks_is_refused(pytester: pytest.Pytester, toy: Pa
     out = pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "toy: test_toy.py::test_passes names requirement 'REQ-404' the TTM lacks" in out.stderr.str()
+
+
+def test_allure_results_are_labelled_and_carry_transcripts(pytester: pytest.Pytester, toy: Path) -> None:
+    (toy / "test_toy.py").write_text(
+        TESTS
+        + "\ndef test_with_transcript(transcript):\n"
+        + "    transcript.record('rig-1/esme', 'tx', b'/?!\\r\\n')\n"
+    )
+    (toy / "pack.yaml").write_text(PACK + "  - test_toy.py::test_with_transcript\n")
+    allure_dir = pytester.path / "allure"
+    pytester.runpytest(
+        "toy",
+        "--lab",
+        str(VIRTUAL_LAB),
+        "--results-dir",
+        str(pytester.path / "r"),
+        "--alluredir",
+        str(allure_dir),
+    )
+    results = [json.loads(p.read_text()) for p in allure_dir.glob("*-result.json")]
+    passed = next(r for r in results if r["name"] == "test_passes")
+    labels = {(lab["name"], lab["value"]) for lab in passed["labels"]}
+    assert {("epic", "Toy pack"), ("feature", "Reads"), ("story", "SRV 4.1.1")} <= labels
+    assert {("requirement", "REQ-1"), ("requirement", "REQ-2"), ("entry", "EPCL-VDMC1-D")} <= labels
+    with_transcript = next(r for r in results if r["name"] == "test_with_transcript")
+    attachments = [
+        a
+        for step in [with_transcript, *with_transcript.get("steps", [])]
+        for a in step.get("attachments", [])
+    ]
+    containers = [json.loads(p.read_text()) for p in allure_dir.glob("*-container.json")]
+    attachments += [a for c in containers for t in c.get("afters", []) for a in t.get("attachments", [])]
+    assert any(a["name"] == "transcript" for a in attachments), (with_transcript, containers)

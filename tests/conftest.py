@@ -69,6 +69,42 @@ def esme_of(data: dict[str, Any], rig: int = 0) -> dict[str, Any]:
     return device
 
 
+def write_pack(
+    root: Path, pack_id: str, source: str, tests: list[str | dict[str, Any]], *, module: str = "test_pack.py"
+) -> Path:
+    """A small pack directory: ``pack.yaml`` planning ``tests`` (ids relative to the pack, or
+    ``{id, roles, requirements}``) and one test module holding ``source``."""
+    pack = root / pack_id
+    pack.mkdir()
+    manifest = {"id": pack_id, "name": pack_id, "version": "1", "capability_release": "IOC", "tests": tests}
+    (pack / "pack.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+    (pack / module).write_text(source)
+    return pack
+
+
+def run_pack(
+    pack: Path,
+    results: Path,
+    run_id: str,
+    *,
+    lab: Path = VIRTUAL_LAB,
+    endpoints: Path | None = None,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run pytest on ``pack`` with the dmct plugin in a subprocess (as a lab engineer would)."""
+    import os
+
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(pack), "--lab", str(lab),
+            "--results-dir", str(results), "--run-id", run_id, *extra]  # fmt: skip
+    if endpoints is not None:
+        args += ["--lab-endpoints", str(endpoints)]
+    return subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+
+
 class RunningLab:
     def __init__(self, lab: Path, endpoints: Path, proc: subprocess.Popen[bytes]) -> None:
         self.lab, self.endpoints, self.proc = lab, endpoints, proc

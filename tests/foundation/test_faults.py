@@ -4,9 +4,6 @@ a dead link blocks tests instead of failing them."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,7 @@ import pytest
 
 from harness.interchange import Outcome, iter_results
 from labs.virtual.control import LabControl
-from tests.conftest import REPO, RunningLab, esme_of
+from tests.conftest import RunningLab, esme_of, run_pack, write_pack
 
 READOUT_PACK = """
 import pytest
@@ -30,14 +27,8 @@ def test_registers_consistent(i, esme):
 
 
 def _pack(tmp_path: Path) -> Path:
-    pack = tmp_path / "readouts"
-    pack.mkdir()
-    tests = ", ".join(f"'test_r.py::test_registers_consistent[{i}]'" for i in range(30))
-    (pack / "pack.yaml").write_text(
-        f"id: readouts\nname: r\nversion: '1'\ncapability_release: IOC\ntests: [{tests}]\n"
-    )
-    (pack / "test_r.py").write_text(READOUT_PACK)
-    return pack
+    tests = [f"test_pack.py::test_registers_consistent[{i}]" for i in range(30)]
+    return write_pack(tmp_path, "readouts", READOUT_PACK, list(tests))
 
 
 def _lab(lab_file: Callable[..., Path], faults: dict[str, Any], name: str) -> Path:
@@ -50,29 +41,7 @@ def _lab(lab_file: Callable[..., Path], faults: dict[str, Any], name: str) -> Pa
 
 
 def _run(pack: Path, lab: Path, running: RunningLab, results: Path, run_id: str) -> dict[str, Outcome]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            str(pack),
-            "--lab",
-            str(lab),
-            "--lab-endpoints",
-            str(running.endpoints),
-            "--results-dir",
-            str(results),
-            "--run-id",
-            run_id,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ,
-    )
+    out = run_pack(pack, results, run_id, lab=lab, endpoints=running.endpoints)
     assert out.returncode in (0, 1), out.stdout + out.stderr
     return {r.test: r.outcome for r in iter_results(results / run_id / "results.jsonl")}
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.interchange import Outcome, iter_results
-from tests.conftest import REPO, VIRTUAL_LAB, RunningLab
+from tests.conftest import RunningLab, run_pack, write_pack
 
 PACK_TEST = """
 import time
@@ -47,41 +44,13 @@ def test_instruments_fixture_against_virtual_lab(
     tmp_path: Path, virtual_lab: Callable[..., RunningLab]
 ) -> None:
     running = virtual_lab()
-    pack = tmp_path / "instr"
-    pack.mkdir()
     names = [
         "test_load_drives_measured_power_and_energy",
         "test_power_off_takes_the_meter_off_the_air",
         "test_power_cycle",
     ]
-    tests = ", ".join(f"'test_i.py::{n}'" for n in names)
-    (pack / "pack.yaml").write_text(
-        f"id: instr\nname: i\nversion: '1'\ncapability_release: IOC\ntests: [{tests}]\n"
-    )
-    (pack / "test_i.py").write_text(PACK_TEST)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            str(pack),
-            "--lab",
-            str(VIRTUAL_LAB),
-            "--lab-endpoints",
-            str(running.endpoints),
-            "--results-dir",
-            str(tmp_path / "r"),
-            "--run-id",
-            "i",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ,
-    )
+    pack = write_pack(tmp_path, "instr", PACK_TEST, [f"test_pack.py::{n}" for n in names])
+    out = run_pack(pack, tmp_path / "r", "i", endpoints=running.endpoints, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     records = list(iter_results(tmp_path / "r" / "i" / "results.jsonl"))
     assert {r.outcome for r in records} == {Outcome.PASSED} and len(records) == 3

@@ -16,7 +16,7 @@ import pytest
 
 from harness.interchange import Outcome, iter_results
 from harness.leases import RigBusy, RigLease
-from tests.conftest import REPO, RunningLab, add_rig
+from tests.conftest import REPO, RunningLab, add_rig, run_pack, write_pack
 
 
 def test_second_lease_is_refused_naming_the_holder(tmp_path: Path) -> None:
@@ -107,9 +107,7 @@ def test_removed_lock_file_is_noticed_as_lost(tmp_path: Path, monkeypatch: pytes
 
 # ------------------------------------------------------------------- the plugin with several rigs
 
-TIMING_PACK = {
-    "pack.yaml": "id: timing\nname: t\nversion: '1'\ncapability_release: IOC\ntests: [{tests}]\n",
-    "test_timing.py": """
+TIMING_TEST = """
 import json, os, time
 import pytest
 
@@ -121,28 +119,12 @@ def test_uses_rig(i, rig, esme):
     with open(os.environ["TIMING_LOG"], "a") as log:
         log.write(json.dumps({{"worker": os.environ.get("PYTEST_XDIST_WORKER"), "rig": rig.id,
                               "start": start, "end": time.time()}}) + "\\n")
-""",
-}
+"""
 
 
 def _timing_pack(tmp_path: Path, n: int) -> Path:
-    pack = tmp_path / "timing"
-    pack.mkdir()
-    tests = ", ".join(f"'test_timing.py::test_uses_rig[{i}]'" for i in range(n))
-    (pack / "pack.yaml").write_text(TIMING_PACK["pack.yaml"].format(tests=tests))
-    (pack / "test_timing.py").write_text(TIMING_PACK["test_timing.py"].format(n=n))
-    return pack
-
-
-def _pytest(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=REPO,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    tests: list[str | dict[str, Any]] = [f"test_pack.py::test_uses_rig[{i}]" for i in range(n)]
+    return write_pack(tmp_path, "timing", TIMING_TEST.format(n=n), tests)
 
 
 def _overlaps(log: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -163,22 +145,8 @@ def test_workers_never_share_a_rig_at_once(
     running = virtual_lab(lab)
     log = tmp_path / "timing.jsonl"
     pack = _timing_pack(tmp_path, 8)
-    out = _pytest(
-        [
-            str(pack),
-            "--lab",
-            str(lab),
-            "--lab-endpoints",
-            str(running.endpoints),
-            "-n",
-            str(workers),
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--run-id",
-            "r",
-        ],
-        {"TIMING_LOG": str(log)},
-    )
+    out = run_pack(pack, tmp_path / "results", "r", lab=lab, endpoints=running.endpoints,
+                   extra=("-n", str(workers)), env={"TIMING_LOG": str(log)})  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     rows, problems = _overlaps(log)
     assert len(rows) == 8 and problems == []
@@ -193,20 +161,8 @@ def test_auto_workers_is_one_per_rig(
     lab = lab_file(lambda d: (add_rig(d, "rig-2"), add_rig(d, "rig-3")))
     running = virtual_lab(lab)
     pack = _timing_pack(tmp_path, 3)
-    out = _pytest(
-        [
-            str(pack),
-            "--lab",
-            str(lab),
-            "--lab-endpoints",
-            str(running.endpoints),
-            "-n",
-            "auto",
-            "--results-dir",
-            str(tmp_path / "results"),
-        ],
-        {"TIMING_LOG": str(tmp_path / "log.jsonl")},
-    )
+    out = run_pack(pack, tmp_path / "results", "auto", lab=lab, endpoints=running.endpoints,
+                   extra=("-n", "auto"), env={"TIMING_LOG": str(tmp_path / "log.jsonl")})  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     assert "3 workers" in out.stdout, out.stdout
 
@@ -217,20 +173,8 @@ def test_second_session_refuses_a_leased_rig_cleanly(
     running = virtual_lab()
     lease = RigLease("virtual", "rig-1", "someone-else").acquire()
     try:
-        out = _pytest(
-            [
-                "test_packs",
-                "--lab",
-                "labs/virtual.yaml",
-                "--lab-endpoints",
-                str(running.endpoints),
-                "--lease-wait",
-                "0.5",
-                "--results-dir",
-                str(tmp_path / "results"),
-            ],
-            {},
-        )
+        out = run_pack(REPO / "test_packs", tmp_path / "results", "refused", endpoints=running.endpoints,
+                       extra=("--lease-wait", "0.5"))  # fmt: skip
     finally:
         lease.release()
     assert out.returncode == pytest.ExitCode.USAGE_ERROR, out.stdout + out.stderr
@@ -252,10 +196,7 @@ def test_unhealthy_rig_is_taken_out_and_its_tests_blocked(
         esme["links"]["optical"]["url"] = dead
 
     lab = lab_file(edit)
-    out = _pytest(
-        ["test_packs", "--lab", str(lab), "--results-dir", str(tmp_path / "results"), "--run-id", "sick"],
-        {},
-    )
+    out = run_pack(REPO / "test_packs", tmp_path / "results", "sick", lab=lab)
     assert out.returncode == 1, out.stdout + out.stderr
     records = list(iter_results(tmp_path / "results" / "sick" / "results.jsonl"))
     assert records and all(r.outcome is Outcome.BLOCKED for r in records)

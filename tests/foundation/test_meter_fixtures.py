@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.interchange import Outcome, iter_results
-from tests.conftest import REPO, VIRTUAL_LAB, RunningLab
+from tests.conftest import RunningLab, run_pack, write_pack
 
 PACK_TEST = """
 def test_esme_dlms(esme):
@@ -33,19 +30,11 @@ def test_gsme_dlms(gsme):
 
 def test_meter_fixtures_over_dlms(tmp_path: Path, virtual_lab: Callable[..., RunningLab]) -> None:
     running = virtual_lab()
-    pack = tmp_path / "meters"
-    pack.mkdir()
-    (pack / "pack.yaml").write_text(
-        "id: meters\nname: m\nversion: '1'\ncapability_release: IOC\ntests:\n"
-        "  - {id: test_m.py::test_esme_dlms, roles: [esme]}\n"
-        "  - {id: test_m.py::test_gsme_dlms, roles: [gsme]}\n"
-    )
-    (pack / "test_m.py").write_text(PACK_TEST)
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(pack), "--lab", str(VIRTUAL_LAB),
-         "--lab-endpoints", str(running.endpoints), "--results-dir", str(tmp_path / "r"), "--run-id", "m"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, env=os.environ,
-    )  # fmt: skip
+    pack = write_pack(tmp_path, "meters", PACK_TEST, [
+        {"id": "test_pack.py::test_esme_dlms", "roles": ["esme"]},
+        {"id": "test_pack.py::test_gsme_dlms", "roles": ["gsme"]},
+    ])  # fmt: skip
+    out = run_pack(pack, tmp_path / "r", "m", endpoints=running.endpoints, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     records = list(iter_results(tmp_path / "r" / "m" / "results.jsonl"))
     assert len(records) == 2 and {r.outcome for r in records} == {Outcome.PASSED}

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.interchange import Outcome, iter_results
-from tests.conftest import REPO, VIRTUAL_LAB, RunningLab
+from tests.conftest import RunningLab, run_pack, write_pack
 
 PACK_TEST = """
 from decimal import Decimal
@@ -41,19 +38,11 @@ def test_ch_through_route(route, ch):
 
 def test_route_fixture_against_virtual_lab(tmp_path: Path, virtual_lab: Callable[..., RunningLab]) -> None:
     running = virtual_lab()
-    pack = tmp_path / "routepack"
-    pack.mkdir()
-    (pack / "pack.yaml").write_text(
-        "id: routepack\nname: r\nversion: '1'\ncapability_release: IOC\ntests:\n"
-        "  - {id: test_rp.py::test_migrate_then_read, roles: [esme]}\n"
-        "  - {id: test_rp.py::test_ch_through_route, roles: [ch]}\n"
-    )
-    (pack / "test_rp.py").write_text(PACK_TEST)
-    out = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(pack), "--lab", str(VIRTUAL_LAB),
-         "--lab-endpoints", str(running.endpoints), "--results-dir", str(tmp_path / "r"), "--run-id", "rt"],
-        cwd=REPO, capture_output=True, text=True, timeout=120, env=os.environ,
-    )  # fmt: skip
+    pack = write_pack(tmp_path, "routepack", PACK_TEST, [
+        {"id": "test_pack.py::test_migrate_then_read", "roles": ["esme"]},
+        {"id": "test_pack.py::test_ch_through_route", "roles": ["ch"]},
+    ])  # fmt: skip
+    out = run_pack(pack, tmp_path / "r", "rt", endpoints=running.endpoints, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
     records = list(iter_results(tmp_path / "r" / "rt" / "results.jsonl"))
     assert len(records) == 2 and {r.outcome for r in records} == {Outcome.PASSED}

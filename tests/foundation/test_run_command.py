@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from harness.interchange import Outcome, iter_results
-from tests.conftest import REPO
+from tests.conftest import REPO, write_pack
 
 DMCT = [sys.executable, "-m", "harness.cli"]
 
@@ -101,34 +101,24 @@ def test_run_bad_lab_is_one_line(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and str(lab) in proc.stderr
 
 
+SLOW_TEST = "import time\n\ndef test_slow():\n    time.sleep(60)\n"
+
+
+def _start_run(
+    pack: Path, tmp_path: Path, run_id: str, *, workers: int, start_new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """``dmct run`` of a slow pack in the background, its output piped for the test to follow."""
+    return subprocess.Popen(
+        [*DMCT, "run", "--lab", str(REPO / "labs/virtual.yaml"), "-n", str(workers), "--results-dir",
+         str(tmp_path / "results"), "--run-id", run_id, "--pack", str(pack)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=start_new_session,
+    )  # fmt: skip
+
+
 def test_interrupt_leaves_no_process_behind(tmp_path: Path) -> None:
-    pack = tmp_path / "slowpack"
-    pack.mkdir()
-    (pack / "pack.yaml").write_text(
-        "id: slow\nname: s\nversion: '1'\ncapability_release: IOC\ntests: [test_slow.py::test_slow]\n"
-    )
-    (pack / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(60)\n")
+    pack = write_pack(tmp_path, "slow", SLOW_TEST, ["test_pack.py::test_slow"])
     run_id = "interrupted-run"
-    proc = subprocess.Popen(
-        [
-            *DMCT,
-            "run",
-            "--lab",
-            str(REPO / "labs/virtual.yaml"),
-            "-n",
-            "2",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--run-id",
-            run_id,
-            "--pack",
-            str(pack),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = _start_run(pack, tmp_path, run_id, workers=2, start_new_session=True)
     assert proc.stdout is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -144,32 +134,9 @@ def test_interrupt_leaves_no_process_behind(tmp_path: Path) -> None:
 
 
 def test_killed_run_takes_lab_and_pytest_down(tmp_path: Path) -> None:
-    pack = tmp_path / "slowpack"
-    pack.mkdir()
-    (pack / "pack.yaml").write_text(
-        "id: slow\nname: s\nversion: '1'\ncapability_release: IOC\ntests: [test_slow.py::test_slow]\n"
-    )
-    (pack / "test_slow.py").write_text("import time\n\ndef test_slow():\n    time.sleep(60)\n")
+    pack = write_pack(tmp_path, "slow", SLOW_TEST, ["test_pack.py::test_slow"])
     run_id = "killed-run"
-    proc = subprocess.Popen(
-        [
-            *DMCT,
-            "run",
-            "--lab",
-            str(REPO / "labs/virtual.yaml"),
-            "-n",
-            "0",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--run-id",
-            run_id,
-            "--pack",
-            str(pack),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = _start_run(pack, tmp_path, run_id, workers=0)
     assert proc.stdout is not None
     while True:
         line = proc.stdout.readline()

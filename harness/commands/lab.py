@@ -25,6 +25,11 @@ def register(sub: Any) -> None:
         "--exit-with-stdin", action="store_true", help="stop when stdin closes (used by `dmct run`)"
     )
     up.add_argument(
+        "--pty",
+        action="store_true",
+        help="also serve every DLMS optical port on a pseudo-terminal (paths in the endpoints file)",
+    )
+    up.add_argument(
         "--rigs",
         type=int,
         default=1,
@@ -96,7 +101,7 @@ def _up(args: argparse.Namespace) -> int:
         raise DmctInputError("--rigs", "must be at least 1")
     endpoints = args.endpoints or endpoints_file(lab.lab)
     try:
-        asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs))
+        asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs, pty=args.pty))
     except LabBuildError as exc:
         raise DmctInputError(str(args.file), str(exc)) from None
     return 0

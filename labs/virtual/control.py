@@ -13,6 +13,10 @@ it. Requests:
     cut connections and restart the device model's volatile state.
 ``{"op": "clock", "device": ..., "offset_s": 3600, "drift_ppm": 50}``
     step a device clock and/or make it drift (clock faults); the rig's reference time is untouched.
+``{"op": "han", "device": "rig-1/ch", "lost": ["rig-1/gsme"], "restored": [...]}``
+    HAN loss: the named devices drop off (or rejoin) the CH's HAN.
+``{"op": "wan", "device": "rig-1/ch", "connected": false}``
+    the CH loses (or regains) its WAN connection.
 ``{"op": "log"}``
     every fault injected so far.
 
@@ -30,6 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labs.virtual.devices.ch import CommsHub
 from labs.virtual.faults import FaultConfig
 
 if TYPE_CHECKING:
@@ -72,6 +77,23 @@ def handle(lab: VirtualLab, request: Any) -> dict[str, Any]:
                 lab.log.add(
                     device.name, "clock", json.dumps({k: request.get(k) for k in ("offset_s", "rate")})
                 )
+            return {"ok": True}
+        if op in ("han", "wan"):
+            for device in targets:
+                ch = device.model
+                if not isinstance(ch, CommsHub):
+                    raise ValueError(f"{device.name} is not a comms hub")
+                if op == "wan":
+                    ch.set_wan(bool(request["connected"]))
+                else:
+                    for name, lost in [(n, True) for n in request.get("lost", [])] + [
+                        (n, False) for n in request.get("restored", [])
+                    ]:
+                        ch.set_han_loss(_targets(lab, name)[0].model.device_id, lost)
+                detail = json.dumps(
+                    {k: request.get(k) for k in ("connected", "lost", "restored") if k in request}
+                )
+                lab.log.add(device.name, op, detail)
             return {"ok": True}
         return {"ok": False, "error": f"unknown op {op!r}"}
     except (ValueError, TypeError, KeyError) as exc:

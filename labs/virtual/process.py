@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import functools
 import json
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -131,6 +133,9 @@ class VirtualLab:
     clock: SimClock = field(default_factory=SimClock)
     servers: list[asyncio.Server] = field(default_factory=list)
     route_keys: Path | None = None
+    pty: bool = False
+    ptys: dict[str, str] = field(default_factory=dict)  # virtual URL -> /dev/pts/N
+    closers: list[Callable[[], object]] = field(default_factory=list)
     banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
     endpoints: dict[str, str] = field(default_factory=dict)
     control: str = ""
@@ -247,9 +252,14 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
         lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
 async def _serve_dlms(lab: VirtualLab, device: VirtualDevice, link: LinkSpec) -> None:
     """The meter's DLMS/COSEM object list over HDLC (docs/virtual-lab.md), faults and power applied."""
-    from labs.virtual.dlms_server import DlmsEndpoint, serve_endpoint
+    from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
     from labs.virtual.meter_objects import meter_objects
 
     model = device.model
@@ -266,6 +276,14 @@ async def _serve_dlms(lab: VirtualLab, device: VirtualDevice, link: LinkSpec) ->
     server = await serve_endpoint(endpoint, HOST, 0)
     lab.servers.append(server)
     lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+    if lab.pty:
+        # The same port on a pseudo-terminal too, for serial-only tools (no connection hook: a pty
+        # has no connections to refuse; faults still apply).
+        master, slave = os.openpty()
+        stop = await serve_dlms_on_fd(dataclasses.replace(endpoint, on_connection=None), master)
+        lab.ptys[link.url] = os.ttyname(slave)
+        lab.closers.append(stop)
+        lab.closers.append(functools.partial(_close_fds, master, slave))
 
 
 async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
@@ -343,6 +361,8 @@ def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -
     }
     if lab.route_keys is not None:
         data["route_keys"] = str(lab.route_keys.resolve())
+    if lab.ptys:
+        data["ptys"] = lab.ptys
     if lab_file is not None:
         data["lab_file"] = str(lab_file)
     tmp.write_text(json.dumps(data, indent=1))
@@ -355,6 +375,7 @@ async def serve_lab(
     *,
     watch_stdin: bool = False,
     rigs: int = 1,
+    pty: bool = False,
     out: TextIO = sys.stdout,
 ) -> None:
     """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file."""
@@ -369,6 +390,7 @@ async def serve_lab(
             yaml.safe_dump(lab.model_dump(mode="json", exclude_none=True), sort_keys=False)
         )
     virtual = build_lab(lab, FaultLog(endpoints_file.with_suffix(".faults.jsonl")))
+    virtual.pty = pty
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -394,6 +416,9 @@ async def serve_lab(
             server.close()
         for bank in virtual.banks:
             await bank.stop()
+        for close in virtual.closers:
+            with contextlib.suppress(OSError):
+                close()
         for device in virtual.devices.values():
             device.cut()
         with contextlib.suppress(FileNotFoundError):

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import REPO, RunningLab
 
 
@@ -42,3 +44,40 @@ def test_gas_flow_instrument_reaches_the_gsme_model(virtual_lab: Callable[..., R
         bank.power("gsme", False)
         assert bank.read("gsme_measured_flow") == 0
         bank.power("gsme", True)
+
+
+def test_pty_option_serves_dlms_on_a_pseudo_terminal(tmp_path: Path) -> None:
+    import json
+
+    from device_drivers.protocols.meter_optical import MeterOptical
+
+    endpoints = tmp_path / "e.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "lab", "up", str(REPO / "labs/virtual.yaml"), "--pty",
+         "--endpoints", str(endpoints), "--exit-with-stdin"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith(b"dmct lab: ready")
+        ptys = json.loads(endpoints.read_text())["ptys"]
+        path = ptys["virtual://rig-1/esme/dlms"]
+        assert path.startswith("/dev/pts/")
+        with MeterOptical(path, device="esme-over-pty", timeout=3.0) as meter:
+            assert meter.firmware_version() == "1.4.2"
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(10)
+
+
+def test_control_api_han_and_wan_faults(virtual_lab: Callable[..., RunningLab]) -> None:
+    from labs.virtual.control import LabControl
+
+    running = virtual_lab()
+    with LabControl(running.endpoints) as control:
+        control.call({"op": "han", "device": "rig-1/ch", "lost": ["rig-1/gsme"]})
+        control.call({"op": "wan", "device": "rig-1/ch", "connected": False})
+        with pytest.raises(RuntimeError, match="not a comms hub"):
+            control.call({"op": "wan", "device": "rig-1/esme", "connected": False})
+        kinds = [(e["device"], e["kind"]) for e in control.log()]
+    assert ("rig-1/ch", "han") in kinds and ("rig-1/ch", "wan") in kinds

@@ -1,31 +1,141 @@
-"""Migration Device Testing: the S1SP reads identity and firmware and checks them against the EPCL.
+"""Data Validation and Device Testing: the devices migrated are exactly the models and firmware the EPCL
+entry names, as the S1SP recorded them and as each meter reports itself on its optical port.
 
-Data Validation and Device Testing (SMETS1 migration phases) must find exactly the device models and
-firmware versions the EPCL entry names; a meter on other firmware is not the DMC under test.
+Data Validation checks the installation record against the EPCL before anything else; Device Testing
+has the S1SP read each device's identity, firmware and configuration with the migrated credentials. A
+meter on other firmware (after any upgrade the migration did) is not the DMC under test.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from device_drivers.roles import EsmeDriver
-from harness.lab import DmcSpec, RigSpec
+from device_drivers.roles import EsmeDriver, GsmeDriver
+from device_drivers.route import ServiceRoute
+from harness.lab import DmcSpec, EntrySpec, RigSpec
+
+from .migration import (
+    COMMISSIONED,
+    DT_PASSED,
+    DV_FAILED,
+    DV_PASSED,
+    SUPPLIER,
+    MigrationRecord,
+    device_ids,
+    expected_firmware,
+    order_of,
+)
+
+DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "ihd": "IHD"}
 
 
 @pytest.mark.group("Device Testing")
 @pytest.mark.roles("esme")
 @pytest.mark.requirement("MT-DT-IDENTITY", "MT-DV-EPCL")
-def test_esme_identity_matches_epcl_entry(esme: EsmeDriver, dmc: DmcSpec, rig: RigSpec) -> None:
+def test_esme_identity_matches_epcl_entry(
+    esme: EsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
+) -> None:
+    """The ESME's optical readout (IEC 62056-21) shows the EPCL model and firmware, and so does the S1SP."""
     identity = esme.identity()
     expected = dmc.esme
+    device = rig.device("esme")
+    eui = device.eui64 if device is not None else None
+    firmware = expected_firmware(migration, expected.firmware_version, eui)
     assert identity.model == expected.model, (
         f"ESME reports model {identity.model!r}, EPCL has {expected.model!r}"
     )
-    assert identity.firmware_version == expected.firmware_version, (
-        f"ESME reports firmware {identity.firmware_version!r}, EPCL entry has {expected.firmware_version!r}"
+    assert identity.firmware_version == firmware, (
+        f"ESME reports firmware {identity.firmware_version!r}, EPCL entry (after migration) has {firmware!r}"
     )
-    device = rig.device("esme")
     if device is not None and device.serial:
         assert identity.serial == device.serial, (
             f"ESME reports serial {identity.serial!r}, the lab inventory has {device.serial!r}"
+        )
+    if eui:
+        record = route.inventory(eui, user=SUPPLIER)
+        assert (record.get("model"), record.get("firmware_version")) == (identity.model, firmware), (
+            f"the S1SP recorded {record.get('model')!r} {record.get('firmware_version')!r}, "
+            f"the meter reports {identity.model!r} {identity.firmware_version!r}"
+        )
+
+
+@pytest.mark.group("Device Testing")
+@pytest.mark.roles("gsme")
+@pytest.mark.requirement("MT-DT-IDENTITY", "MT-DV-EPCL")
+def test_gsme_identity_matches_epcl_entry(
+    gsme: GsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
+) -> None:
+    """The GSME's optical port (DLMS) shows the EPCL model and firmware and its Device ID; so does the S1SP."""
+    assert dmc.gsme is not None
+    identity = gsme.optical.identity()
+    device = rig.device("gsme")
+    eui = device.eui64 if device is not None else None
+    firmware = expected_firmware(migration, dmc.gsme.firmware_version, eui)
+    assert identity.model == dmc.gsme.model, (
+        f"GSME reports model {identity.model!r}, EPCL has {dmc.gsme.model!r}"
+    )
+    assert identity.firmware_version == firmware, (
+        f"GSME reports firmware {identity.firmware_version!r}, EPCL entry (after migration) has {firmware!r}"
+    )
+    if device is not None and device.serial:
+        assert identity.serial == device.serial, (
+            f"GSME reports serial {identity.serial!r}, the lab inventory has {device.serial!r}"
+        )
+    if eui:
+        assert identity.device_id.upper() == eui.upper(), (
+            f"GSME reports Device ID {identity.device_id!r}, the lab inventory has {eui!r}"
+        )
+        record = route.inventory(eui, user=SUPPLIER)
+        assert (record.get("model"), record.get("firmware_version")) == (identity.model, firmware), (
+            f"the S1SP recorded {record.get('model')!r} {record.get('firmware_version')!r}, "
+            f"the meter reports {identity.model!r} {identity.firmware_version!r}"
+        )
+
+
+@pytest.mark.group("Data Validation")
+@pytest.mark.roles("ch", "esme")
+@pytest.mark.requirement("MT-DV-EPCL")
+def test_data_validation_passed(
+    migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, dmct_entry: EntrySpec, route: ServiceRoute
+) -> None:
+    """Data Validation passed, and the installation record of every device matches the EPCL entry."""
+    assert DV_FAILED not in migration.notifications, f"Data Validation failed: {migration.describe()}"
+    order_of(migration, DV_PASSED)
+    ids = device_ids(rig)
+    missing = sorted(set(ids.values()) - set(migration.statuses))
+    assert not missing, f"the migration did not cover device(s) {missing}: {migration.describe()}"
+    for role, eui in ids.items():
+        model = dmc.model_for(role)  # type: ignore[arg-type]
+        assert model is not None, f"rig {rig.id} has a {role} its DMC lacks"
+        record = route.inventory(eui, user=SUPPLIER)
+        got = (record.get("device_type"), record.get("manufacturer"), record.get("model"))
+        want = (DEVICE_TYPES[role], model.manufacturer, model.model)
+        assert got == want, f"{role} {eui}: the installation record has {got}, the EPCL entry {want}"
+        if "installation" in record:
+            assert record["installation"] == dmct_entry.installation, (
+                f"{role} {eui} is recorded as a {record['installation']} installation, "
+                f"entry {dmct_entry.id} is {dmct_entry.installation}"
+            )
+
+
+@pytest.mark.group("Device Testing")
+@pytest.mark.roles("ch", "esme")
+@pytest.mark.requirement("MT-DT-IDENTITY")
+def test_device_testing_passed(
+    migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, route: ServiceRoute
+) -> None:
+    """Device Testing passed after Data Validation and before Commissioning, and every device's firmware
+    read back through the route (SRV 11.2) is the one the S1SP recorded and the EPCL names."""
+    assert order_of(migration, DV_PASSED) < order_of(migration, DT_PASSED) < order_of(migration, COMMISSIONED)
+    for role, eui in device_ids(rig).items():
+        if migration.statuses.get(eui) != "Commissioned":
+            continue  # a device left out of the migration is the exclusion tests' concern
+        model = dmc.model_for(role)  # type: ignore[arg-type]
+        assert model is not None
+        firmware = expected_firmware(migration, model.firmware_version, eui)
+        read = route.submit("11.2", eui, {}, user=SUPPLIER)
+        reported = (read.result or {}).get("firmware_version")
+        recorded = route.inventory(eui, user=SUPPLIER).get("firmware_version")
+        assert reported == recorded == firmware, (
+            f"{role} {eui}: reports firmware {reported!r}, the S1SP recorded {recorded!r}, expected {firmware!r}"
         )

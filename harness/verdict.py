@@ -92,8 +92,12 @@ class ResultIndex:
         linked = rec.extra.get("issues") if rec.extra else None
         self._fold((rec.entry, rec.pack, rec.test), rec.at, rec.outcome.value, rec, linked, source, line)
 
-    def add_line(self, text: str, source: str, line: int) -> None:
-        """Parse and fold one JSON Lines record (blank lines are the caller's to skip)."""
+    def add_line(self, text: str, source: str, line: int) -> dict[str, Any] | None:
+        """Parse and fold one JSON Lines record (blank lines are the caller's to skip).
+
+        Returns the parsed object when the fast path took it, so a caller that also needs the line's
+        other fields (the reports' re-run history) parses each line once.
+        """
         try:
             obj = _loads(text)
         except ValueError:
@@ -114,9 +118,10 @@ class ResultIndex:
                         raise DmctInputError(source, f"unknown entry {entry!r} (not in the plan)",
                                              field="entry", line=line)
                     self._fold((entry, pack, test), when, outcome, obj, obj.get("issues"), source, line)
-                    return
+                    return obj
         # Anything unusual takes the reference parser: it raises the one-line error or returns the record.
         self.add(parse_result_line(text, source, line), source, line)
+        return None
 
     def _fold(self, key: Key, at: datetime, outcome: str, payload: ResultRecord | dict[str, Any],
               linked: Any, source: str, line: int | None) -> None:

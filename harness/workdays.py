@@ -25,6 +25,7 @@ Friday 4 December 2026 gives a severity 3 due date 20 Working Days later: Wednes
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -65,6 +66,7 @@ def is_working_day(d: date) -> bool:
     return d.weekday() < 5 and d not in _calendar()
 
 
+@functools.lru_cache(maxsize=4096)
 def add_working_days(start: date, n: int) -> date:
     """The n-th Working Day after ``start`` (``start`` is day 0 and never counted; see the module doc).
 

@@ -15,6 +15,7 @@ does, so a report can never disagree with the verdict it reports.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,7 @@ from typing import Any
 
 from harness.errors import DmctInputError
 from harness.interchange import Issue, PackPlan, Plan, PlanEntry, format_at, load_issues, load_plan
-from harness.verdict import Verdict
+from harness.verdict import ResultIndex, Verdict
 
 RUN_PLAN = "plan.json"
 RUN_RESULTS = "results.jsonl"
@@ -244,19 +245,23 @@ def scan_journals(
     keep: set[str] | None,
     since: datetime | None = None,
     until: datetime | None = None,
+    index: ResultIndex | None = None,
 ) -> tuple[dict[Key, list[Execution]], dict[tuple[str, str], str], dict[tuple[str, str], tuple[str, ...]]]:
-    """Second pass over journals already validated by the verdict fold: executions of the ``keep``
-    entries (all when None) within [``since``, ``until``), and the group and requirements of each test.
+    """One pass over the journals: executions of the ``keep`` entries (all when None) within
+    [``since``, ``until``), and the group and requirements of each test. With ``index``, every line is
+    also validated and folded into the verdict's index as it is read (each line parsed once).
     """
     executions: dict[Key, list[Execution]] = {}
     groups: dict[tuple[str, str], str] = {}
     reqs: dict[tuple[str, str], tuple[str, ...]] = {}
     for path in paths:
+        source = str(path)
         with path.open(encoding="utf-8") as handle:
-            for text in handle:
+            for number, text in enumerate(handle, start=1):
                 if not text.strip():
                     continue
-                obj = json.loads(text)
+                parsed = index.add_line(text, source, number) if index is not None else None
+                obj = parsed if parsed is not None else json.loads(text)
                 pt = (obj["pack"], obj["test"])
                 group = obj.get("group")
                 if group and pt not in groups:
@@ -289,7 +294,6 @@ def gather(
     until: datetime | None = None,
 ) -> ReportData:
     """Read runs, journals and the issue log, and compute the verdict over all of them."""
-    from harness.commands.verdict import stream_results
     from harness.profiles import load_profile
     from harness.verdict import compute_verdict
 
@@ -298,9 +302,15 @@ def gather(
     runs = load_runs(run_dirs)
     plan = merge_plans(r.plan for r in runs if r.plan is not None)
     journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).is_file()]
-    index = stream_results(plan, journals)
+    index = ResultIndex(plan)
+    paused = gc.isenabled()
+    gc.disable()  # millions of short-lived containers and no cycles: see stream_results
+    try:
+        executions, groups, reqs = scan_journals(journals, keep, since, until, index)
+    finally:
+        if paused:
+            gc.enable()
     issues, source = load_issue_log(issues_file, store, runs, results_dir)
     verdict = compute_verdict(plan, index, issues, load_profile(plan.profile, source=str(runs[-1].path)))
-    executions, groups, reqs = scan_journals(journals, keep, since, until)
     latest = {k: (format_at(v[0]), v[1]) for k, v in index.heads.items()}
     return ReportData(plan, runs, verdict, issues, source, executions, latest, groups, reqs)

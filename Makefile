@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/dmct run --lab labs/virtual.yaml -n $(WORKERS)
+	$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
@@ -27,7 +27,7 @@ test: $(STAMP)
 # (Allure 3; needs node/npx). Labels: pack (epic), functional group (feature), SRV (story),
 # requirement ids, entry and DMC; each test's transcript is attached.
 report: $(STAMP)
-	$(BIN)/dmct run --lab labs/virtual.yaml -n $(WORKERS) -- --alluredir results/allure
+	$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS) -- --alluredir results/allure
 	npx --yes allure@3 generate --single-file results/allure -o results/allure-report
 
 lint: $(STAMP)

@@ -564,6 +564,12 @@ def _run_of(request: pytest.FixtureRequest) -> _Run:
 
 
 @pytest.fixture(scope="session")
+def dmct_run_dir(request: pytest.FixtureRequest) -> Path:
+    """This run's directory (``results/<run-id>/``), shared by every worker of the session."""
+    return _run_of(request).run_dir
+
+
+@pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest) -> Lab:
     """The validated lab inventory given with ``--lab``."""
     return _run_of(request).lab

@@ -29,6 +29,13 @@ def register(sub: Any) -> None:
     parser.add_argument("--lab", type=Path, default=Path("labs/virtual.yaml"), help="lab inventory file")
     parser.add_argument("--entry", help="planned EPCL entry (default: the lab's default entry)")
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers (0 = no xdist)")
+    parser.add_argument(
+        "--rigs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="virtual labs only: serve N copies of every rig, so N workers run in parallel",
+    )
     parser.add_argument("--results-dir", type=Path, help="where runs are written (default results/)")
     parser.add_argument("--run-id", help="run id (default: UTC time + random suffix)")
     parser.add_argument(
@@ -94,8 +101,10 @@ def _run(args: argparse.Namespace) -> int:
             cmd += ["-n", str(args.workers)]
         if lab.virtual:
             endpoints = base / ".lab" / f"{run_id}.endpoints.json"
-            lab_proc = _start_lab(args.lab, endpoints)
+            lab_proc, expanded = _start_lab(args.lab, endpoints, args.rigs)
             cmd += ["--lab-endpoints", str(endpoints)]
+            if expanded is not None:  # the lab with its rig copies is what pytest must lease from
+                cmd[cmd.index("--lab") + 1] = str(expanded)
         print(f"dmct run: {run_id}: lab {lab.lab}, entry {entry.id} (DMC {entry.dmc})", flush=True)
         tests = subprocess.Popen(cmd, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         pytest_status = tests.wait()
@@ -116,8 +125,9 @@ def _run(args: argparse.Namespace) -> int:
     return _judge(run_dir, pytest_status)
 
 
-def _start_lab(lab_file: Path, endpoints: Path) -> subprocess.Popen[bytes]:
-    """Start ``dmct lab up`` and wait for its readiness line."""
+def _start_lab(lab_file: Path, endpoints: Path, rigs: int = 1) -> tuple[subprocess.Popen[bytes], Path | None]:
+    """Start ``dmct lab up`` and wait for its readiness line; with ``rigs > 1`` also return the
+    expanded lab file it names."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -129,6 +139,8 @@ def _start_lab(lab_file: Path, endpoints: Path) -> subprocess.Popen[bytes]:
             "--endpoints",
             str(endpoints),
             "--exit-with-stdin",
+            "--rigs",
+            str(rigs),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -141,9 +153,11 @@ def _start_lab(lab_file: Path, endpoints: Path) -> subprocess.Popen[bytes]:
         if not line:
             break
         if line.startswith(b"dmct lab: ready"):
-            print(line.decode().rstrip(), flush=True)
+            text = line.decode().rstrip()
+            print(text, flush=True)
             _drain(proc.stdout)
-            return proc
+            expanded = Path(text.split(" lab_file=", 1)[1]) if " lab_file=" in text else None
+            return proc, expanded
     _stop_lab(proc)
     from harness.errors import DmctInputError
 

@@ -13,8 +13,7 @@ import pytest
 from device_drivers.roles import EsmeDriver, GsmeDriver
 from device_drivers.route import ServiceRoute
 from harness.lab import DmcSpec, EntrySpec, RigSpec
-
-from .migration import (
+from test_packs.migration import (
     COMMISSIONED,
     DT_PASSED,
     DV_FAILED,
@@ -65,7 +64,7 @@ def test_esme_identity_matches_epcl_entry(
 def test_gsme_identity_matches_epcl_entry(
     gsme: GsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
 ) -> None:
-    """The GSME's optical port (DLMS) shows the EPCL model and firmware and its Device ID; so does the S1SP."""
+    """The GSME's optical port (DLMS) shows the EPCL model, firmware and its Device ID; so does the S1SP."""
     assert dmc.gsme is not None
     identity = gsme.optical.identity()
     device = rig.device("gsme")
@@ -137,5 +136,6 @@ def test_device_testing_passed(
         reported = (read.result or {}).get("firmware_version")
         recorded = route.inventory(eui, user=SUPPLIER).get("firmware_version")
         assert reported == recorded == firmware, (
-            f"{role} {eui}: reports firmware {reported!r}, the S1SP recorded {recorded!r}, expected {firmware!r}"
+            f"{role} {eui}: reports firmware {reported!r}, the S1SP recorded {recorded!r}, "
+            f"expected {firmware!r}"
         )

@@ -65,32 +65,25 @@ def test_duplicate_requirement_id_names_file_and_field(tmp_path: Path) -> None:
 
 
 def test_run_lists_planned_tests_not_executed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.packs import discover, standard_packs_dir
+
+    manifests = {m.id: m for m in discover([standard_packs_dir()]).values()}
+    srvt, mt = manifests["srvt"].test_ids, manifests["dormant-mt"].test_ids
+    read = "test_srv.py::test_positive[4.1.1-esme]"
+    assert read in srvt
     run = tmp_path / "run"
     run.mkdir()
     plan = {
         "profile": "dmct",
-        "packs": {
-            "srvt": {"tests": ["test_srv_4_reads.py::test_srv_4_1_1_read_instantaneous_import_registers"]},
-            "dormant-mt": {"tests": ["test_device_testing.py::test_esme_identity_matches_epcl_entry"]},
-        },
+        "packs": {"srvt": {"tests": srvt}, "dormant-mt": {"tests": mt}},
         "entries": [{"id": "E", "dmc": "D", "installation": "dormant"}],
     }
     (run / "plan.json").write_text(json.dumps(plan))
-    (run / "results.jsonl").write_text(
-        json.dumps(
-            {
-                "entry": "E",
-                "pack": "srvt",
-                "test": plan["packs"]["srvt"]["tests"][0],  # type: ignore[index]
-                "outcome": "passed",
-                "at": "2026-11-28T10:00:00Z",
-            }
-        )
-        + "\n"
-    )
+    line = {"entry": "E", "pack": "srvt", "test": read, "outcome": "passed", "at": "2026-11-28T10:00:00Z"}
+    (run / "results.jsonl").write_text(json.dumps(line) + "\n")
     assert main(["ttm", "--run", str(run), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["not_executed"] == [
-        {"pack": "dormant-mt", "test": "test_device_testing.py::test_esme_identity_matches_epcl_entry"}
-    ]
+    not_executed = {(n["pack"], n["test"]) for n in out["not_executed"]}
+    assert ("srvt", read) not in not_executed
+    assert not_executed == {("srvt", t) for t in srvt if t != read} | {("dormant-mt", t) for t in mt}
     assert out["groups"]["Reads"]["executed"] == 1 and out["groups"]["Device Testing"]["executed"] == 0

@@ -1,0 +1,194 @@
+"""Standard DMCT SRVT, security misuse of critical SRVs (6.3 (b)): every misuse is rejected by the DCO
+gate or the device, and nothing reaches or changes the device.
+
+Crafting an unsigned, badly signed or replayed request needs the route's message layer; a route that
+offers none (``route.client``, the framed protocol of ``docs/protocols/service-route.md``) makes these
+tests not applicable. Wrong user roles go through the ordinary :meth:`ServiceRoute.submit`. The old
+SMSO credential is shown retired on every device with SRV 6.24.1 (the S1SP checks it is rejected
+during migration).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from device_drivers.protocols.service_route import ServiceRouteClient
+from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
+
+GROUP = "Security Misuse"
+TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D
+UNKNOWN_USER = "90-B3-D5-1F-30-09-09-09"
+
+
+def client_of(t: SrvtRig) -> ServiceRouteClient:
+    client = getattr(t.route, "client", None)
+    if not isinstance(client, ServiceRouteClient):
+        pytest.skip("not applicable: this service route offers no message layer to craft misuse with")
+    return client
+
+
+def send_raw(t: SrvtRig, message: dict[str, Any]) -> dict[str, Any]:
+    """Send a crafted request as it is; the route's final answer."""
+    client = client_of(t)
+    t.route.open()
+    client.send(message)
+    return client.wait_final(str(message["id"]), 10.0)[-1]
+
+
+def crafted(t: SrvtRig, srv: str, role: str, params: dict[str, Any], *, sign: bool) -> dict[str, Any]:
+    return client_of(t).request_message(srv, t.eui(role), params, user=t.user, sign=sign)
+
+
+def _state(t: SrvtRig, role: str) -> tuple[str, Any]:
+    """What a misused Disable Supply would change: supply state, and the device security log."""
+    optical = t.optical(role)
+    return optical.supply_state(), [r.code for r in optical.security_log(since=t.mark(role))]
+
+
+def check_untouched(t: SrvtRig, role: str, before: tuple[str, Any]) -> None:
+    state, _security = _state(t, role)
+    assert state == before[0], f"a rejected Disable Supply changed the supply: {before[0]} -> {state}"
+    # The route keeps working for the genuine User afterwards.
+    assert t.result("7.4", role)["supply"] == state
+
+
+def meters(*requirement: str) -> list[Any]:
+    return [
+        pytest.param(
+            role,
+            id=role,
+            marks=[
+                pytest.mark.roles(role),
+                pytest.mark.srv("7.2"),
+                pytest.mark.group(GROUP),
+                pytest.mark.requirement(*requirement),
+            ],
+        )
+        for role in ("esme", "gsme")
+    ]
+
+
+@pytest.mark.parametrize("role", meters("MISUSE-UNSIGNED"))
+def test_unsigned_critical_rejected(role: str, srvt: SrvtRig) -> None:
+    """An unsigned Disable Supply is refused by the DCO gate (E8) and never reaches the device."""
+    before = _state(srvt, role)
+    answer = send_raw(srvt, crafted(srvt, "7.2", role, {}, sign=False))
+    assert answer["code"] == "E8", answer
+    check_untouched(srvt, role, before)
+
+
+def _tampered(t: SrvtRig, role: str) -> dict[str, Any]:
+    msg = crafted(t, "7.2", role, {}, sign=True)
+    return msg | {"params": {"force": True}}  # signed body changed after signing
+
+
+def _corrupt_sig(t: SrvtRig, role: str) -> dict[str, Any]:
+    msg = crafted(t, "7.2", role, {}, sign=True)
+    raw = bytearray(base64.b64decode(msg["sig"]))
+    raw[-1] ^= 0x01
+    return msg | {"sig": base64.b64encode(bytes(raw)).decode()}
+
+
+def _unknown_signer(t: SrvtRig, role: str) -> dict[str, Any]:
+    msg = crafted(t, "7.2", role, {}, sign=True)
+    return msg | {"user": UNKNOWN_USER}
+
+
+BAD: dict[str, tuple[Callable[[SrvtRig, str], dict[str, Any]], str]] = {
+    "tampered": (_tampered, "E8"),
+    "corrupt-signature": (_corrupt_sig, "E8"),
+    "unknown-signer": (_unknown_signer, "E9"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(BAD))
+@pytest.mark.parametrize("role", meters("MISUSE-BAD-SIGNATURE"))
+def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> None:
+    """A Disable Supply whose signature does not verify (or whose signer is unknown) is refused."""
+    make, code = BAD[how]
+    before = _state(srvt, role)
+    answer = send_raw(srvt, make(srvt, role))
+    assert answer["code"] == code, answer
+    check_untouched(srvt, role, before)
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        pytest.param(
+            r,
+            id=r,
+            marks=[
+                pytest.mark.roles(r),
+                pytest.mark.srv("1.5"),
+                pytest.mark.group(GROUP),
+                pytest.mark.requirement("MISUSE-REPLAY"),
+            ],
+        )
+        for r in ("esme", "gsme")
+    ],
+)
+def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
+    """A genuine Update Meter Balance sent again verbatim is refused (E10) and credits nothing."""
+    message = crafted(srvt, "1.5", role, {"delta": 300.0}, sign=True)
+    b0 = srvt.balance(role)
+    first = send_raw(srvt, message)
+    assert first["code"] == "I0", first
+    b1 = srvt.balance(role)
+    assert b0 + 300 - BALANCE_TOLERANCE <= b1 <= b0 + 301, f"the genuine request did not credit: {b0} -> {b1}"
+    replay = send_raw(srvt, message)
+    assert replay["code"] == "E10", replay
+    b2 = srvt.balance(role)
+    assert b2 <= b1 + 1, f"the replay credited the meter again: {b1} -> {b2}"
+
+
+WRONG_ROLE = [
+    # (role, user, user role or None, why)
+    ("esme", "network_operator", None, "a network operator may not disable supply"),
+    ("gsme", "gas_transporter", None, "a gas transporter may not disable supply"),
+    ("esme", "supplier", "GS", "a gas supplier role acts on gas meters only"),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "user", "user_role"),
+    [
+        pytest.param(
+            r,
+            u,
+            ur,
+            id=f"{r}-{u}{'-' + ur if ur else ''}",
+            marks=[
+                pytest.mark.roles(r),
+                pytest.mark.srv("7.2"),
+                pytest.mark.group(GROUP),
+                pytest.mark.requirement("MISUSE-WRONG-ROLE"),
+            ],
+        )
+        for r, u, ur, _ in WRONG_ROLE
+    ],
+)
+def test_wrong_user_role_rejected(role: str, user: str, user_role: str | None, srvt: SrvtRig) -> None:
+    """Disable Supply from a User role not eligible for it is refused (E7) and changes nothing."""
+    before = _state(srvt, role)
+    srvt.rejected("E7", "7.2", role, user=user, role=user_role)
+    check_untouched(srvt, role, before)
+
+
+@pytest.mark.srv("6.24.1")
+@pytest.mark.group(GROUP)
+@pytest.mark.requirement("MISUSE-OLD-CREDENTIAL")
+@pytest.mark.parametrize(
+    "role", [pytest.param(r, marks=pytest.mark.roles(r)) for r in ("ch", "esme", "gsme")]
+)
+def test_old_smso_credential_retired(role: str, srvt: SrvtRig) -> None:
+    """After migration no device trusts the old SMSO's keys: every credential role holds S1SP keys."""
+    for credential_role in ("smso", "supplier", "network_operator"):
+        keys = srvt.result("6.24.1", role, {"credential_role": credential_role})["keys"]
+        assert keys, f"no {credential_role} credential on the {role}"
+        old = [k for k in keys if not str(k["key_id"]).startswith("S1SP")]
+        assert not old, f"the {role} still trusts pre-migration {credential_role} keys: {old}"

@@ -1,0 +1,168 @@
+"""Standard DMCT SRVT, negative tests: invalid requests get the right error and change nothing.
+
+* invalid parameters (schema, values, a future date where none is allowed or in the past) → E6;
+* an SRV the device or SMETS1 does not support → E4 (unknown), E13 (not SMETS1-applicable), E7 (not
+  for this device type);
+* requests the *device* must refuse (a duplicate UTRN, joining a device missing from the CH's device
+  log) → E11, logged by the device.
+
+After each rejection the device is read independently (optical port) to show nothing happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from test_packs.service_reference_variant._srvt import (
+    BALANCE_TOLERANCE,
+    SrvtRig,
+    fresh_sequence,
+    mint_utrn,
+    parse_at,
+)
+
+NEG = "Negative"
+INVALID, UNSUPPORTED = "SRVT-NEG-INVALID-PARAMS", "SRVT-NEG-UNSUPPORTED"
+DUPLICATE_UTRN, JOIN_FAILED = 0x8F51, 0x8F48
+
+Unchanged = Callable[[SrvtRig, str], Any]
+
+
+def supply(t: SrvtRig, role: str) -> Any:
+    return t.optical(role).supply_state() if role in ("esme", "gsme") else None
+
+
+def balance(t: SrvtRig, role: str) -> Any:
+    return t.balance(role)
+
+
+def tariff(t: SrvtRig, role: str) -> Any:
+    return t.result("4.11.1", role)["prices"]
+
+
+def han(t: SrvtRig, role: str) -> Any:
+    return sorted(d["eui"] for d in t.result("8.9", "ch")["devices"])
+
+
+def _p(
+    key: str,
+    srv: str,
+    role: str,
+    code: str,
+    requirement: str,
+    params: dict[str, Any] | None,
+    unchanged: Unchanged,
+    future: timedelta | None = None,
+    roles: tuple[str, ...] = (),
+) -> Any:
+    return pytest.param(
+        srv,
+        role,
+        code,
+        params,
+        unchanged,
+        future,
+        id=f"{key}-{role}",
+        marks=[
+            pytest.mark.srv(srv),
+            pytest.mark.group(NEG),
+            pytest.mark.requirement(requirement),
+            pytest.mark.roles(*(roles or (role,))),
+        ],
+    )
+
+
+HOUR = timedelta(hours=1)
+CASES = [
+    _p("1.5-not-a-number", "1.5", "esme", "E6", INVALID, {"delta": "lots"}, balance),
+    _p("1.5-missing", "1.5", "gsme", "E6", INVALID, {}, balance),
+    _p("2.2-bad-utrn", "2.2", "esme", "E6", INVALID, {"utrn": "12345"}, balance),
+    _p("3.1-empty-text", "3.1", "gsme", "E6", INVALID, {"text": ""}, supply),
+    _p("7.2-unknown-param", "7.2", "esme", "E6", INVALID, {"at_once": True}, supply),
+    _p("7.2-future-dated", "7.2", "esme", "E6", INVALID, {}, supply, HOUR),
+    _p("1.2.1-future-in-past", "1.2.1", "esme", "E6", INVALID, {"prices": [1.0]}, tariff, -HOUR),
+    _p("6.13-unknown-log", "6.13", "ch", "E6", INVALID, {"log": "audit"}, han),
+    _p("8.11-nothing", "8.11", "ch", "E6", INVALID, {}, han),
+    _p("6.15.2-not-smets1", "6.15.2", "esme", "E13", UNSUPPORTED, {}, supply),
+    _p("99.1-unknown-srv", "99.1", "esme", "E4", UNSUPPORTED, {}, supply),
+    _p("7.1-electricity-only", "7.1", "gsme", "E7", UNSUPPORTED, {}, supply),
+    _p("6.2.8-gas-only", "6.2.8", "esme", "E7", UNSUPPORTED, {}, supply),
+    _p(
+        "8.11-ch-only",
+        "8.11",
+        "esme",
+        "E7",
+        UNSUPPORTED,
+        {"add": {"0A-0B-0C-0D-0E-0F-10-12": "ihd"}},
+        han,
+        roles=("esme", "ch"),
+    ),
+    _p("1.1.1-not-a-meter", "1.1.1", "ch", "E7", UNSUPPORTED, {"rates": 1, "prices": [1.0]}, han),
+]
+
+
+@pytest.mark.parametrize(("srv", "role", "code", "params", "unchanged", "future"), CASES)
+def test_rejected(
+    srv: str,
+    role: str,
+    code: str,
+    params: dict[str, Any] | None,
+    unchanged: Unchanged,
+    future: timedelta | None,
+    srvt: SrvtRig,
+) -> None:
+    """An invalid or unsupported request is rejected with the right code and changes nothing."""
+    before = unchanged(srvt, role)
+    when = srvt.route_now() + future if future is not None else None
+    srvt.rejected(code, srv, role, params, future_date=when)
+    after = unchanged(srvt, role)
+    if unchanged is balance:
+        assert abs(after - before) <= BALANCE_TOLERANCE, f"balance moved {before} -> {after}"
+    else:
+        assert after == before, f"a rejected SRV {srv} changed the device: {before} -> {after}"
+
+
+@pytest.mark.srv("2.2")
+@pytest.mark.group(NEG)
+@pytest.mark.requirement(INVALID)
+@pytest.mark.parametrize("role", [pytest.param(r, marks=pytest.mark.roles(r)) for r in ("esme", "gsme")])
+def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
+    """A UTRN already used is refused by the meter (E11), credited once and logged (0x8F51)."""
+    utrn = mint_utrn(srvt.eui(role).upper(), 100, fresh_sequence())
+    srvt.mark(role)
+    srvt.ok("2.2", role, {"utrn": utrn})
+    b1 = srvt.balance(role)
+    srvt.rejected("E11", "2.2", role, {"utrn": utrn})
+    b2 = srvt.balance(role)
+    assert b2 <= b1 + 1, f"the duplicate UTRN was credited again: {b1} -> {b2}"
+    srvt.expect_logged(role, DUPLICATE_UTRN, security=True)
+
+
+@pytest.mark.srv("8.7.2")
+@pytest.mark.group(NEG)
+@pytest.mark.requirement(INVALID)
+@pytest.mark.roles("ch", "esme")
+def test_join_of_unlisted_device_rejected(srvt: SrvtRig) -> None:
+    """A device missing from the CH's device log cannot join (E11; the CH logs 0x8F48)."""
+    eui = srvt.eui("esme").upper()
+    since = srvt.route_now()
+    try:
+        srvt.ok("8.11", "ch", {"remove": [eui]})  # removing a joined device unjoins it
+        srvt.rejected("E11", "8.7.2", "esme")
+        entries = srvt.result("6.13", "ch", {"log": "event"})["entries"]
+        failed = [
+            e
+            for e in entries
+            if e["code"] == f"0x{JOIN_FAILED:04X}"
+            and e["details"].get("eui", "").upper() == eui
+            and (parse_at(e["at"]) or since) >= since
+        ]
+        assert failed, f"the CH logged no failed join (0x{JOIN_FAILED:04X}) of {eui} since {since}"
+    finally:
+        srvt.ok("8.11", "ch", {"add": {eui: "esme"}})
+        srvt.ok("8.7.2", "esme")
+    assert srvt.result("7.4", "esme")["supply"] == srvt.optical("esme").supply_state()

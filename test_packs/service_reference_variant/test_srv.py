@@ -1,0 +1,883 @@
+"""Standard DMCT SRVT, positive tests: every SMETS1 SRV on every device type of the DMC it targets.
+
+Each case sends the SRV through the service route and verifies its effect **independently of the route**
+wherever the device allows it — the meter's optical port (DLMS: registers, balance, supply state, clock,
+firmware, event and security logs), the rig's instruments (load, measured power) — and waits for the
+alerts it must raise. Where a device has no independent path (the CH, DCC-held data) the effect is read
+back with another SRV. Every test puts back what it changed (supply, tariff, modes, firmware, logs).
+
+One table (``CASES``) keyed by SRV, parametrised over the roles each SRV targets; a DMC lacking a role
+makes that variant not applicable. Future-dated variants are in ``test_future_dated``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from device_drivers.route import RouteError
+from test_packs.service_reference_variant._cases import CaseTable
+from test_packs.service_reference_variant._srvt import (
+    BALANCE_TOLERANCE,
+    KWH_TOLERANCE,
+    SrvtRig,
+    fresh_sequence,
+    mint_utrn,
+    parse_at,
+    wait_until,
+)
+
+TABLE = CaseTable()
+case = TABLE.case
+TARIFF, PREPAY, DISPLAY, READS = "Tariff and Payment", "Prepayment", "Display and Customer", "Reads"
+SCHEDULES, CONFIG, CREDS, SUPPLY = "Schedules", "Device Configuration", "Security Credentials", "Supply"
+HAN, FIRMWARE = "Inventory and HAN", "Firmware"
+EM, GM, CH = ("esme",), ("gsme",), ("ch",)
+METERS = ("esme", "gsme")
+ALL3 = ("esme", "gsme", "ch")
+
+# GBCS alert / event codes the tests look for (docs/virtual-devices.md, "Alert codes used").
+BILLING_LOG_UPDATED = 0x8F0A
+CLOCK_ADJUSTED = 0x8145
+EC_ACTIVATED = 0x81AB
+LOAD_LIMIT_ABOVE = 0x8F01
+LOAD_LIMIT_ARMED = 0x8F33
+SUPPLY_ARMED = 0x8F32
+CREDENTIALS_UPDATED = 0x8F70
+FW_VERIFIED = 0x8F72
+FW_CHANGED = 0x8F43
+JOINED, UNJOINED = 0x8F49, 0x8F4B
+DEVICE_LOG_CHANGED = 0x8F12
+FUTURE_ACTIONED = 0x8F66
+
+
+def d(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def codes_of(entries: list[dict[str, Any]]) -> list[int]:
+    return [int(str(e["code"]), 16) for e in entries]
+
+
+def ch_log_since(t: SrvtRig, since: datetime, *, security: bool = False) -> list[dict[str, Any]]:
+    """The CH's event or security log entries at or after ``since`` (SRV 6.13: the CH has no local port)."""
+    entries = t.result("6.13", "ch", {"log": "security" if security else "event"})["entries"]
+    return [e for e in entries if (parse_at(e.get("at")) or datetime.min.replace(tzinfo=UTC)) >= since]
+
+
+def expect_security_event(t: SrvtRig, role: str, code: int, since: datetime | None = None) -> None:
+    if role == "ch":
+        assert since is not None
+        got = codes_of(ch_log_since(t, since, security=True))
+        assert code in got, f"the CH's security log has no 0x{code:04X} since {since}: {got}"
+    else:
+        t.expect_logged(role, code, security=True)
+
+
+def firmware_of(t: SrvtRig, role: str) -> str:
+    if role == "ch":
+        return str(t.result("11.2", "ch")["firmware_version"])
+    return t.optical(role).firmware_version()
+
+
+# ------------------------------------------------------------------------------ tariff and payment
+def tariff_params(tariff: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "rates": tariff["rates"],
+        "prices": tariff["prices"],
+        "standing_charge": tariff["standing_charge"],
+        "switches": [{"at": s["at"], "rate": s["rate"]} for s in tariff["switches"]],
+    }
+    if tariff.get("block_thresholds"):
+        params["block_thresholds"] = tariff["block_thresholds"]
+        params["block_prices"] = tariff["block_prices"]
+    return params
+
+
+@case("1.1.1", TARIFF, *METERS)
+def update_import_tariff(t: SrvtRig, role: str) -> None:
+    before = t.result("4.11.1", role)
+    t.mark(role)
+    new = tariff_params(before) | {"prices": [round(p + 1.5, 2) for p in before["prices"]]}
+    try:
+        t.ok("1.1.1", role, new)
+        after = t.result("4.11.1", role)
+        assert after["prices"] == new["prices"], f"tariff prices read back {after['prices']}, sent {new}"
+        assert after["rates"] == before["rates"]
+        # Independent: the tariff change takes a billing snapshot (0x8F0A) on the meter.
+        t.expect_logged(role, BILLING_LOG_UPDATED)
+        assert len(t.optical(role).import_registers().tou) == after["rates"], "TOU registers != tariff rates"
+    finally:
+        t.ok("1.1.1", role, tariff_params(before))
+
+
+@case("1.2.1", TARIFF, *METERS)
+def update_price(t: SrvtRig, role: str) -> None:
+    before = t.result("4.11.1", role)
+    prices = [round(p + 2.0, 2) for p in before["prices"]]
+    try:
+        t.ok("1.2.1", role, {"prices": prices})
+        after = t.result("4.11.1", role)
+        assert after["prices"] == prices, f"prices read back {after['prices']}, sent {prices}"
+        assert after["switches"] == before["switches"], "a price update must not change the TOU switches"
+    finally:
+        t.ok("1.2.1", role, {"prices": before["prices"], "standing_charge": before["standing_charge"]})
+
+
+@case("1.5", TARIFF, *METERS)
+def update_meter_balance(t: SrvtRig, role: str) -> None:
+    b0 = t.balance(role)
+    result = t.result("1.5", role, {"delta": 500.0})
+    b1 = t.balance(role)
+    assert b0 + 500 - BALANCE_TOLERANCE <= b1 <= b0 + 500 + 1, f"optical balance {b0} -> {b1} after +500 p"
+    assert abs(d(result["balance"]) - b1) <= BALANCE_TOLERANCE, f"route says {result}, meter {b1}"
+
+
+@case("1.6", TARIFF, *METERS)
+def update_payment_mode(t: SrvtRig, role: str) -> None:
+    assert t.optical(role).payment_mode() == "credit", "the rig should start in credit mode"
+    t.mark(role)
+    with t.payment_mode(role, "prepayment"):
+        assert t.optical(role).payment_mode() == "prepayment", "optical port: mode unchanged by SRV 1.6"
+        assert t.result("6.2.9", role)["payment_mode"] == "prepayment"
+        t.expect_logged(role, BILLING_LOG_UPDATED)  # a payment-mode change takes a billing snapshot
+    assert t.optical(role).payment_mode() == "credit", "SRV 1.6 back to credit did not take effect"
+
+
+# ------------------------------------------------------------------------------------- prepayment
+@case("2.1", PREPAY, *METERS)
+def update_prepay_configuration(t: SrvtRig, role: str) -> None:
+    before = t.result("4.13", role)
+    new = float(before["low_credit_threshold"]) + 55.0
+    try:
+        t.ok("2.1", role, {"low_credit_threshold": new})
+        after = t.result("4.13", role)
+        assert after["low_credit_threshold"] == new, f"read back {after}, sent {new}"
+        assert after["max_credit"] == before["max_credit"], "other settings must be kept"
+    finally:
+        t.ok("2.1", role, {"low_credit_threshold": before["low_credit_threshold"]})
+
+
+@case("2.2", PREPAY, *METERS)
+def top_up_device(t: SrvtRig, role: str) -> None:
+    utrn = mint_utrn(t.eui(role).upper(), 1000, fresh_sequence())
+    b0 = t.balance(role)
+    result = t.ok("2.2", role, {"utrn": utrn}).result or {}
+    b1 = t.balance(role)
+    assert b0 + 1000 - BALANCE_TOLERANCE <= b1 <= b0 + 1000 + 1, f"optical balance {b0} -> {b1} after 1000 p"
+    if "amount" in result:
+        assert d(result["amount"]) == 1000, result
+
+
+@case("2.3", PREPAY, *METERS)
+def update_debt(t: SrvtRig, role: str) -> None:
+    before = t.result("4.3", role)["debts"]["time_debt_1"]
+    try:
+        t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": 1234.0, "rate": 17.0}]})
+        after = t.result("4.3", role)["debts"]["time_debt_1"]
+        assert [float(x) for x in after] == [1234.0, 17.0], f"time debt 1 read back {after}"
+    finally:
+        t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": before[0], "rate": before[1]}]})
+
+
+@case("2.5", PREPAY, *METERS)
+def activate_emergency_credit(t: SrvtRig, role: str) -> None:
+    def run() -> None:
+        with t.payment_mode(role, "prepayment"):
+            t.ok("1.5", role, {"delta": round(80.0 - float(t.balance(role)), 2)})  # below the EC threshold
+            t.mark(role)
+            t.ok("2.5", role)
+            remaining = t.optical(role).balance().emergency_credit_pence
+            assert remaining > 0, f"optical port: no emergency credit after SRV 2.5 ({remaining})"
+            t.expect_logged(role, EC_ACTIVATED)
+            t.alerts(EC_ACTIVATED, role, since=t.mark(role))
+
+    if role == "esme":
+        with t.esme_load(0.0):
+            run()
+    else:
+        run()
+
+
+# ------------------------------------------------------------------------------- display, customer
+@case("3.1", DISPLAY, *METERS)
+def display_message(t: SrvtRig, role: str) -> None:
+    result = t.ok("3.1", role, {"text": f"SRVT {datetime.now(UTC):%H%M%S}"})
+    assert [i["target"].upper() for i in result.instructions] == [t.eui(role).upper()], result.instructions
+    assert result.outcomes() == ["actioned"], result.instructions
+
+
+@case("3.2", DISPLAY, *EM)
+def restrict_access_change_of_tenancy(t: SrvtRig, role: str) -> None:
+    since = "2000-01-01T00:00:00+00:00"  # withholds nothing the rig holds: the pack must stay re-runnable
+    result = t.result("3.2", role, {"from_date": since})
+    assert parse_at(result["restricted_from"]) == parse_at(since), result
+    assert t.result("4.6.1", role)["reads"], "reads after the restriction date must still be returned"
+
+
+@case("3.4", DISPLAY, *METERS)
+def update_supplier_name(t: SrvtRig, role: str) -> None:
+    result = t.ok("3.4", role, {"name": "SRVT Energy"})
+    assert result.outcomes() == ["actioned"], result.instructions
+
+
+# -------------------------------------------------------------------------------------------- reads
+@case("4.1.1", READS, *METERS)
+def read_instantaneous_import_registers(t: SrvtRig, role: str) -> None:
+    optical = t.optical(role)
+    first = optical.import_registers()
+    result = t.result("4.1.1", role)
+    second = optical.import_registers()
+    route = d(result["total_kwh"])
+    assert second.total >= first.total, f"optical import register went backwards: {first} -> {second}"
+    assert route <= second.total + KWH_TOLERANCE, f"route {route} kWh > meter {second.total} kWh"
+    if result.get("source") == "ch_cache":  # a GSME read answered from the CH's cache of its last wake
+        age = optical.clock() - (parse_at(result["cached_at"]) or datetime.min.replace(tzinfo=UTC))
+        assert age <= timedelta(hours=2), f"the CH's GSME cache is {age} old"
+    else:
+        assert route >= first.total - KWH_TOLERANCE, f"route {route} kWh < meter {first.total} kWh"
+    if role == "gsme":
+        assert d(result["volume_m3"]) <= optical.gas_volume() + Decimal("0.001"), result
+
+
+@case("4.1.2", READS, *METERS)
+def read_tou_matrices(t: SrvtRig, role: str) -> None:
+    optical = t.optical(role)
+    first = optical.import_registers()
+    result = t.result("4.1.2", role)
+    second = optical.import_registers()
+    tou = [d(v) for v in result["tou_kwh"]]
+    assert len(tou) == len(second.tou), f"route has {len(tou)} TOU registers, the meter {len(second.tou)}"
+    tolerance = KWH_TOLERANCE * len(tou)
+    assert abs(d(result["total_kwh"]) - sum(tou)) <= tolerance, f"total != sum of TOU registers: {result}"
+    for rate, (lo, value, hi) in enumerate(zip(first.tou, tou, second.tou, strict=True), start=1):
+        assert lo - KWH_TOLERANCE <= value <= hi + KWH_TOLERANCE, (
+            f"TOU {rate}: route {value}, meter {lo}..{hi}"
+        )
+    assert abs(second.total - sum(second.tou)) <= tolerance, f"optical total != sum of TOU: {second}"
+
+
+@case("4.3", READS, *METERS)
+def read_prepay_values(t: SrvtRig, role: str) -> None:
+    result = t.result("4.3", role)
+    meter = t.optical(role).balance()
+    assert result["mode"] == meter.payment_mode, f"route {result['mode']}, meter {meter.payment_mode}"
+    assert abs(d(result["balance"]) - meter.balance_pence) <= BALANCE_TOLERANCE, f"{result} vs {meter}"
+    assert set(result["debts"]) >= {"time_debt_1", "time_debt_2", "payment_debt"}, result
+
+
+@case("4.4.2", READS, *METERS)
+def retrieve_billing_data_log(t: SrvtRig, role: str) -> None:
+    tariff = t.result("4.11.1", role)
+    since = t.mark(role)
+    t.ok("1.1.1", role, tariff_params(tariff))  # the same tariff again: a "tariff" billing snapshot
+    records = t.result("4.4.2", role)["records"]
+    assert all(r["trigger"] in ("payment_mode", "tariff") for r in records), records
+    fresh = [r for r in records if r["trigger"] == "tariff" and (parse_at(r["at"]) or since) > since]
+    assert fresh, f"no tariff-triggered billing record since {since}: {records[-3:]}"
+    assert d(fresh[-1]["total_kwh"]) <= t.optical(role).import_registers().total + KWH_TOLERANCE
+    t.expect_logged(role, BILLING_LOG_UPDATED)
+
+
+@case("4.6.1", READS, *METERS)
+def retrieve_daily_read_log(t: SrvtRig, role: str) -> None:
+    reads = t.result("4.6.1", role)["reads"]
+    now = t.optical(role).clock()
+    total = t.optical(role).import_registers().total
+    assert reads, "the daily read log is empty"
+    days = [parse_at(r["at"]) for r in reads]
+    assert all(x is not None and x.time() == datetime.min.time() for x in days), f"not midnights: {days}"
+    gaps = [(a, b) for a, b in itertools.pairwise(days) if a and b and b - a != timedelta(days=1)]
+    assert not gaps, f"daily reads missing between {gaps[:3]}"
+    last = days[-1]
+    assert last is not None and last.date() == now.date(), f"no read for today's midnight ({now}): {last}"
+    totals = [d(r["total_kwh"]) for r in reads]
+    assert totals == sorted(totals), f"daily totals go backwards: {totals}"
+    assert totals[-1] <= total + KWH_TOLERANCE, f"last daily read {totals[-1]} > register {total}"
+
+
+@case("4.8.1", READS, *METERS)
+def read_active_import_profile(t: SrvtRig, role: str) -> None:
+    result = t.ok("4.8.1", role)
+    data = result.result or {}
+    assert data.get("resolution") in ("half_hourly", "daily"), data
+    if data["resolution"] != "half_hourly":
+        assert any(w.get("code") == "W2" for w in result.warnings), "reduced resolution without W2"
+    totals = [d(i["total_kwh"]) for i in data["intervals"]]
+    assert totals, "no profile intervals"
+    assert totals == sorted(totals), f"profile totals go backwards: {totals}"
+    assert totals[-1] <= t.optical(role).import_registers().total + KWH_TOLERANCE
+
+
+@case("4.11.1", READS, *METERS)
+def read_tariff(t: SrvtRig, role: str) -> None:
+    tariff = t.result("4.11.1", role)
+    assert tariff["rates"] == len(tariff["prices"]), tariff
+    assert tariff["switches"] and tariff["switches"][0]["at"].startswith("00:00"), tariff
+    assert {s["rate"] for s in tariff["switches"]} <= set(range(1, tariff["rates"] + 1)), tariff
+    tou = t.optical(role).import_registers().tou
+    assert len(tou) == tariff["rates"], f"the meter registers {len(tou)} TOU rates, tariff has {tariff}"
+
+
+@case("4.13", READS, *METERS)
+def read_prepayment_configuration(t: SrvtRig, role: str) -> None:
+    c = t.result("4.13", role)
+    assert c["low_credit_threshold"] >= c["emergency_credit_threshold"] >= c["disablement_threshold"], c
+    assert c["max_credit"] > 0 and c["max_balance"] >= c["max_credit"], c
+
+
+@case("4.18", READS, *METERS)
+def read_meter_balance(t: SrvtRig, role: str) -> None:
+    result = t.result("4.18", role)
+    meter = t.balance(role)
+    assert abs(d(result["balance"]) - meter) <= BALANCE_TOLERANCE, f"route {result}, meter {meter} p"
+
+
+# ---------------------------------------------------------------------------------------- schedules
+def _new_schedule(t: SrvtRig) -> str:
+    start = (t.route_now() + timedelta(days=30)).isoformat()
+    result = t.result("5.1", "esme", {"srv": "4.6.1", "start": start, "period_s": 86400})
+    sid = str(result["schedule_id"])
+    assert sid, result
+    return sid
+
+
+def _schedules(t: SrvtRig, sid: str) -> list[dict[str, Any]]:
+    return list(t.result("5.2", "esme", {"schedule_id": sid})["schedules"])
+
+
+@case("5.1", SCHEDULES, *EM)
+def create_schedule(t: SrvtRig, role: str) -> None:
+    sid = _new_schedule(t)
+    try:
+        [s] = _schedules(t, sid)
+        assert s["srv"] == "4.6.1" and s["period_s"] == 86400 and s["runs"] == 0, s
+    finally:
+        t.ok("5.3", "esme", {"schedule_id": sid})
+
+
+@case("5.2", SCHEDULES, *EM)
+def read_schedule(t: SrvtRig, role: str) -> None:
+    sid = _new_schedule(t)
+    try:
+        everything = t.result("5.2", "esme")["schedules"]
+        assert sid in {s["schedule_id"] for s in everything}, everything
+    finally:
+        t.ok("5.3", "esme", {"schedule_id": sid})
+
+
+@case("5.3", SCHEDULES, *EM)
+def delete_schedule(t: SrvtRig, role: str) -> None:
+    sid = _new_schedule(t)
+    assert t.result("5.3", "esme", {"schedule_id": sid}).get("deleted") == sid
+    assert _schedules(t, sid) == [], "the schedule is still held after SRV 5.3"
+
+
+# ------------------------------------------------------------------------------ device configuration
+@case("6.2.1", CONFIG, *EM)
+def read_config_voltage(t: SrvtRig, role: str) -> None:
+    c = t.result("6.2.1", role)
+    assert c["variant"] in ("single_element", "polyphase", "twin_element"), c
+    assert 200 <= c["nominal_voltage_v"] <= 250, c
+
+
+@case("6.2.2", CONFIG, *EM)
+def read_config_randomisation(t: SrvtRig, role: str) -> None:
+    c = t.result("6.2.2", role)
+    assert isinstance(c["randomised_offset_limit_s"], int) and c["randomised_offset_limit_s"] >= 0, c
+
+
+@case("6.2.3", CONFIG, *METERS)
+def read_config_billing_calendar(t: SrvtRig, role: str) -> None:
+    c = t.result("6.2.3", role)
+    assert "billing_calendar" in c, c
+    cal = c["billing_calendar"]
+    assert cal is None or (parse_at(cal["start"]) and cal["period"] in ("daily", "weekly", "monthly")), c
+
+
+@case("6.2.4", CONFIG, *METERS)
+def read_config_identity(t: SrvtRig, role: str) -> None:
+    c = t.result("6.2.4", role)
+    meter = t.optical(role).identity()
+    spec = t.spec(role)
+    assert c["device_id"].upper() == t.eui(role).upper() == meter.device_id.upper(), (c, meter)
+    assert c["serial"] == meter.serial, f"route serial {c['serial']}, meter {meter.serial}"
+    assert c["model"] == spec.model and c["manufacturer"] == spec.manufacturer, (c, spec)
+    assert c["hardware_version"] == spec.hardware_version, (c, spec)
+    assert c["firmware_version"] == meter.firmware_version == spec.firmware_version, (c, meter, spec)
+
+
+@case("6.2.5", CONFIG, *EM)
+def read_config_power_thresholds(t: SrvtRig, role: str) -> None:
+    c = t.result("6.2.5", role)
+    limit = c["load_limit"]
+    assert limit is None or (limit["threshold_w"] > 0 and limit["period_s"] > 0), c
+
+
+@case("6.2.7", CONFIG, *METERS)
+def read_config_mpxn(t: SrvtRig, role: str) -> None:
+    mpxn = t.result("6.2.7", role)["mpxn"]
+    assert mpxn == "" or re.fullmatch(r"\d{6,13}", mpxn), mpxn
+
+
+@case("6.2.8", CONFIG, *GM)
+def read_config_gas(t: SrvtRig, role: str) -> None:
+    c = t.result("6.2.8", role)
+    cv, cf = d(c["calorific_value"]), d(c["conversion_factor"])
+    assert Decimal(30) <= cv <= Decimal(50), c
+    assert abs(cf - Decimal("1.02264")) < Decimal("0.01"), c
+    optical = t.optical(role)
+    volume, kwh = optical.gas_volume(), optical.import_registers().total
+    expected = volume * cv * cf / Decimal("3.6")
+    assert abs(kwh - expected) <= Decimal("0.05") + expected * Decimal("0.001"), (
+        f"meter {kwh} kWh from {volume} m3 disagrees with CV {cv} and factor {cf} ({expected:.3f} kWh)"
+    )
+
+
+@case("6.2.9", CONFIG, *METERS)
+def read_config_payment_mode(t: SrvtRig, role: str) -> None:
+    assert t.result("6.2.9", role)["payment_mode"] == t.optical(role).payment_mode()
+
+
+@case("6.2.10", CONFIG, *METERS)
+def read_config_alert_behaviours(t: SrvtRig, role: str) -> None:
+    suppressed = t.result("6.2.10", role)["suppressed"]
+    assert all(re.fullmatch(r"0x[0-9A-F]{4}", c) for c in suppressed), suppressed
+
+
+@case("6.4.1", CONFIG, *EM)
+def update_load_limit(t: SrvtRig, role: str) -> None:
+    since = t.mark(role)
+    with t.esme_load(2000.0):
+        try:
+            t.ok("6.4.1", role, {"threshold_w": 1000.0, "period_s": 60.0})
+            limit = t.result("6.2.5", role)["load_limit"]
+            assert limit and limit["threshold_w"] == 1000.0, limit
+            # 2 kW above a 1 kW limit for a minute: the meter alerts and arms supply.
+            t.alerts(LOAD_LIMIT_ABOVE, role, since=since)
+            t.alerts(LOAD_LIMIT_ARMED, role, since=since)
+            assert t.optical(role).supply_state() == "armed", "supply not armed by the load limit"
+            assert t.instruments.measured_power() == 0, "power still flows after the load limit tripped"
+        finally:
+            t.ok("6.4.1", role, {"threshold_w": 100000.0, "period_s": 60.0})
+            t.restore_supply(role)
+            t.ok("6.4.2", role)
+        assert t.instruments.measured_power() > 0, "supply not restored after the test"
+
+
+@case("6.4.2", CONFIG, *EM)
+def reset_load_limit_counter(t: SrvtRig, role: str) -> None:
+    result = t.ok("6.4.2", role)
+    assert result.outcomes() == ["actioned"], result.instructions
+
+
+@case("6.8", CONFIG, *METERS)
+def update_billing_calendar(t: SrvtRig, role: str) -> None:
+    since = t.mark(role)
+    start = (t.optical(role).clock() + timedelta(hours=2)).replace(microsecond=0)
+    try:
+        t.ok("6.8", role, {"start": start.isoformat(), "period": "daily"})
+        cal = t.result("6.2.3", role)["billing_calendar"]
+        assert cal and parse_at(cal["start"]) == start and cal["period"] == "daily", cal
+        # Independent: at the start date the meter takes a billing snapshot (0x8F0A).
+        wait_until(
+            "billing snapshot 0x8F0A on the billing calendar",
+            lambda: BILLING_LOG_UPDATED in t.log_codes(role, since=start - timedelta(seconds=1)),
+            timeout=8.0,
+            poll=0.1,
+        )
+        assert since < start
+    finally:
+        t.ok("6.8", role, {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"})
+
+
+def clock_offset_bounds(t: SrvtRig, role: str) -> tuple[float, float]:
+    """Bounds (seconds) on the meter clock's offset from the route's reference clock."""
+    before = t.route_now()
+    meter = t.optical(role).clock()
+    after = t.route_now()
+    return (meter - after).total_seconds(), (meter - before).total_seconds()
+
+
+@case("6.11", CONFIG, *METERS)
+def synchronise_clock(t: SrvtRig, role: str) -> None:
+    t.mark(role)
+    result = t.result("6.11", role)
+    assert result.get("adjusted") is True, result
+    t.expect_logged(role, CLOCK_ADJUSTED)
+    # Independent: the meter clock agrees with the reference, and still does a while later (no drift).
+    for wait_s in (0.0, 2.0):
+        time.sleep(wait_s)
+        lo, hi = clock_offset_bounds(t, role)
+        assert lo <= 10 and hi >= -10, (
+            f"meter clock off the reference by {lo:.1f}..{hi:.1f} s after {wait_s} s"
+        )
+
+
+@case("6.13", CONFIG, *ALL3)
+def read_event_or_security_log(t: SrvtRig, role: str) -> None:
+    for log in ("event", "security"):
+        if role == "ch":
+            entries = t.result("6.13", role, {"log": log})["entries"]
+            assert all(re.fullmatch(r"0x[0-9A-F]{4}", e["code"]) for e in entries), entries
+            ats = [parse_at(e["at"]) for e in entries]
+            assert ats == sorted(ats), "CH log not in time order"  # type: ignore[type-var]
+            if log == "event":
+                joined = {e["details"].get("eui", "").upper() for e in entries if e["code"] == "0x8F49"}
+                assert joined, f"the CH's event log records no join: {entries[-5:]}"
+            continue
+        optical = t.optical(role)
+        local = optical.security_log() if log == "security" else optical.event_log()
+        entries = t.result("6.13", role, {"log": log})["entries"]
+        remote = {(parse_at(e["at"]).replace(microsecond=0), int(e["code"], 16)) for e in entries}  # type: ignore[union-attr]
+        missing = [r for r in local[-20:] if (r.at.replace(microsecond=0), r.code) not in remote]
+        assert not missing, f"{log} log entries on the meter missing from SRV 6.13: {missing[:5]}"
+
+
+def _keys(t: SrvtRig, role: str, credential_role: str = "supplier") -> list[dict[str, Any]]:
+    return list(t.result("6.24.1", role, {"credential_role": credential_role})["keys"])
+
+
+@case("6.15.1", CREDS, *ALL3)
+def update_security_credentials_krp(t: SrvtRig, role: str) -> None:
+    since = t.route_now() if role == "ch" else t.mark(role)
+    [before] = _keys(t, role)
+    t.ok("6.15.1", role)
+    [after] = _keys(t, role)
+    assert after["key_id"] == before["key_id"] and after["version"] == before["version"] + 1, (before, after)
+    expect_security_event(t, role, CREDENTIALS_UPDATED, since)
+    # The route now signs with the new key: a critical command still works.
+    if role != "ch":
+        assert t.result("6.11", role).get("adjusted") is True
+
+
+@case("6.20.1", CONFIG, *METERS)
+def set_import_mpxn(t: SrvtRig, role: str) -> None:
+    mpxn = "1900012345678" if role == "esme" else "7654321012"
+    t.ok("6.20.1", role, {"mpxn": mpxn})
+    assert t.result("6.2.7", role)["mpxn"] == mpxn
+
+
+@case("6.22", CONFIG, *METERS)
+def configure_alert_behaviour(t: SrvtRig, role: str) -> None:
+    code = "0x8F35" if role == "esme" else "0x8F1F"
+    try:
+        t.ok("6.22", role, {"alerts": [{"code": code, "send": False}]})
+        assert code in t.result("6.2.10", role)["suppressed"], "alert not switched off"
+    finally:
+        t.ok("6.22", role, {"alerts": [{"code": code, "send": True}]})
+    assert code not in t.result("6.2.10", role)["suppressed"], "alert not switched back on"
+
+
+@case("6.23", CREDS, *ALL3)
+def update_security_credentials_cos(t: SrvtRig, role: str) -> None:
+    since = t.route_now() if role == "ch" else t.mark(role)
+    supplier = t.result("8.2", role)["supplier"]
+    [before] = _keys(t, role)
+    t.ok("6.23", role, {"new_supplier": supplier})
+    [after] = _keys(t, role)
+    assert after["version"] == before["version"] + 1, (before, after)
+    assert t.result("8.2", role)["supplier"] == supplier
+    expect_security_event(t, role, CREDENTIALS_UPDATED, since)
+
+
+@case("6.24.1", CREDS, *ALL3)
+def retrieve_security_credentials(t: SrvtRig, role: str) -> None:
+    for credential_role in ("supplier", "network_operator"):
+        keys = _keys(t, role, credential_role)
+        assert keys and all(k["key_id"].startswith("S1SP") for k in keys), (credential_role, keys)
+
+
+@case("6.25", CONFIG, *EM)
+def set_supply_tamper_state(t: SrvtRig, role: str) -> None:
+    try:
+        result = t.ok("6.25", role, {"state": "locked"})
+        assert result.outcomes() == ["actioned"], result.instructions
+        assert t.optical(role).supply_state() == "enabled", "setting the tamper state must not cut supply"
+    finally:
+        t.ok("6.25", role, {"state": "unchanged"})
+
+
+# -------------------------------------------------------------------------------------------- supply
+@case("7.1", SUPPLY, *EM)
+def enable_supply(t: SrvtRig, role: str) -> None:
+    optical = t.optical(role)
+    with t.esme_load(2000.0):
+        try:
+            optical.disconnect()  # independent path: the optical port's remote_disconnect
+            assert optical.supply_state() == "disabled"
+            t.ok("7.1", role)
+            assert optical.supply_state() == "enabled", "optical port: supply not enabled by SRV 7.1"
+            assert t.instruments.measured_power() > 1000, "no power flows after SRV 7.1"
+        finally:
+            t.restore_supply(role)
+
+
+@case("7.2", SUPPLY, *METERS)
+def disable_supply(t: SrvtRig, role: str) -> None:
+    optical = t.optical(role)
+    if role == "esme":
+        with t.esme_load(2000.0):
+            try:
+                assert t.instruments.measured_power() > 1000, "no load before the test"
+                t.ok("7.2", role)
+                assert optical.supply_state() == "disabled", "optical port: supply not disabled by SRV 7.2"
+                assert t.instruments.measured_power() == 0, "power still flows after SRV 7.2"
+                assert optical.active_power() == 0, "the meter still measures power after SRV 7.2"
+            finally:
+                t.restore_supply(role)
+    else:
+        try:
+            t.ok("7.2", role)
+            assert optical.supply_state() == "disabled", "optical port: valve not closed by SRV 7.2"
+        finally:
+            t.restore_supply(role)
+
+
+@case("7.3", SUPPLY, *METERS)
+def arm_supply(t: SrvtRig, role: str) -> None:
+    optical = t.optical(role)
+    try:
+        if optical.supply_state() != "disabled":
+            t.ok("7.2", role)
+        since = t.mark(role)
+        t.ok("7.3", role)
+        assert optical.supply_state() == "armed", "optical port: supply not armed by SRV 7.3"
+        t.expect_logged(role, SUPPLY_ARMED)
+        t.alerts(SUPPLY_ARMED, role, since=since)
+    finally:
+        t.restore_supply(role)
+
+
+@case("7.4", SUPPLY, *METERS)
+def read_supply_status(t: SrvtRig, role: str) -> None:
+    assert t.result("7.4", role)["supply"] == t.optical(role).supply_state()
+
+
+# -------------------------------------------------------------------------------- inventory and HAN
+INVENTORY_ROLES = {"inventory": ("ch", "esme")}
+
+
+@case("8.2", HAN, "inventory", also=INVENTORY_ROLES)
+def read_inventory(t: SrvtRig, role: str) -> None:
+    types = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "ihd": "IHD"}
+    for device in t.rig.devices:
+        if not device.eui64:
+            continue
+        entry = t.result("8.2", device.role)
+        assert entry["status"] == "Commissioned", entry
+        assert entry["device_type"] == types[device.role] and entry["region"] == "SMETS1", entry
+        assert entry["model"] == device.model and entry["firmware_version"] == device.firmware_version, entry
+        if device.role in ("esme", "gsme"):
+            assert t.optical(device.role).identity().model == entry["model"], entry
+
+
+@case("8.3", HAN, "inventory", also={"inventory": ("ihd",)})
+def decommission_device(t: SrvtRig, role: str) -> None:
+    # Only a HAN display is decommissioned: the status is terminal and the meters serve every other test.
+    result = t.result("8.3", "ihd")
+    assert result["status"] == "Decommissioned", result
+    assert t.result("8.2", "ihd")["status"] == "Decommissioned"
+    t.rejected("E14", "11.2", "ihd")
+
+
+@case("8.4", HAN, "inventory", also={"inventory": ("esme",)})
+def update_inventory(t: SrvtRig, role: str) -> None:
+    try:
+        assert t.result("8.4", "esme", {"status": "Suspended"})["status"] == "Suspended"
+        t.rejected("E14", "7.4", "esme")  # a Suspended device takes no SRVs
+    finally:
+        assert t.result("8.4", "esme", {"status": "Commissioned"})["status"] == "Commissioned"
+    assert t.result("7.4", "esme")["supply"] == t.optical("esme").supply_state()
+
+
+def _han(t: SrvtRig) -> dict[str, dict[str, Any]]:
+    return {d["eui"].upper(): d for d in t.result("8.9", "ch")["devices"]}
+
+
+JOIN_ROLES = {"ch": ("esme",)}
+
+
+@case("8.7.2", HAN, *ALL3, also=JOIN_ROLES)
+def join_service(t: SrvtRig, role: str) -> None:
+    target = "esme" if role == "ch" else role
+    eui = t.eui(target).upper()
+    since = t.route_now()
+    try:
+        t.ok("8.8.2", target)
+        assert not _han(t)[eui]["joined"], "the device is still joined"
+        t.ok("8.7.2", target)
+        assert _han(t)[eui]["joined"], "SRV 8.7.2: the device is not joined"
+    finally:
+        if not _han(t)[eui]["joined"]:
+            t.ok("8.7.2", target)
+    if role == "ch":
+        entries = [e for e in ch_log_since(t, since) if e["details"].get("eui", "").upper() == eui]
+        assert JOINED in codes_of(entries), f"the CH logged no join of {eui}: {entries}"
+    else:
+        assert t.result("7.4", role)["supply"] == t.optical(role).supply_state()
+
+
+@case("8.8.2", HAN, *ALL3, also=JOIN_ROLES)
+def unjoin_service(t: SrvtRig, role: str) -> None:
+    target = "esme" if role == "ch" else role
+    eui = t.eui(target).upper()
+    since = t.route_now()
+    try:
+        t.ok("8.8.2", target)
+        assert not _han(t)[eui]["joined"], "SRV 8.8.2: the device is still joined"
+        if target == "esme":
+            t.rejected("E12", "7.4", target)  # an unjoined ESME is unreachable on the HAN
+    finally:
+        t.ok("8.7.2", target)
+    assert _han(t)[eui]["joined"], "could not join the device back"
+    if role == "ch":
+        entries = [e for e in ch_log_since(t, since) if e["details"].get("eui", "").upper() == eui]
+        assert UNJOINED in codes_of(entries), f"the CH logged no unjoin of {eui}: {entries}"
+
+
+@case("8.9", HAN, *ALL3)
+def read_device_log(t: SrvtRig, role: str) -> None:
+    devices = {d["eui"].upper(): d for d in t.result("8.9", role)["devices"]}
+    for device in t.rig.devices:
+        if device.role == "ch" or not device.eui64:
+            continue
+        entry = devices.get(device.eui64.upper())
+        assert entry is not None, f"the {device.role} {device.eui64} is not in the CH device log: {devices}"
+        assert entry["device_type"] == device.role and entry["joined"] and entry["reachable"], entry
+
+
+@case("8.11", HAN, *CH)
+def update_han_device_log(t: SrvtRig, role: str) -> None:
+    fake = "0A-0B-0C-0D-0E-0F-10-11"
+    since = t.route_now()
+    try:
+        result = t.ok("8.11", "ch", {"add": {fake: "ihd"}})
+        assert fake in _han(t), "SRV 8.11: the device is not in the CH device log"
+        alert = t.alerts("N24", "ch", request_id=result.request_id)[0]
+        assert alert.kind == "dcc", alert
+        expect_security_event(t, "ch", DEVICE_LOG_CHANGED, since)
+    finally:
+        t.ok("8.11", "ch", {"remove": [fake]})
+    assert fake not in _han(t), "SRV 8.11 remove: the device is still in the CH device log"
+
+
+# ------------------------------------------------------------------------------------------ firmware
+@case("11.1", FIRMWARE, *ALL3)
+def update_firmware(t: SrvtRig, role: str) -> None:
+    since = t.route_now() if role == "ch" else t.mark(role)
+    version = firmware_of(t, role)
+    result = t.ok("11.1", role, {"version": version})  # the image of what runs: nothing to undo
+    assert len(result.instructions) >= 3 and set(result.outcomes()) == {"actioned"}, result.instructions
+    assert result.instructions[-1]["command"].startswith("verify"), result.instructions[-1]
+    expect_security_event(t, role, FW_VERIFIED, since)
+
+
+@case("11.2", FIRMWARE, *ALL3)
+def read_firmware_version(t: SrvtRig, role: str) -> None:
+    route = t.result("11.2", role)["firmware_version"]
+    assert route == t.spec(role).firmware_version, f"route {route}, DMC {t.spec(role).firmware_version}"
+    if role == "ch":
+        assert t.result("8.2", role)["firmware_version"] == route
+    else:
+        assert t.optical(role).firmware_version() == route, "route and optical port disagree"
+
+
+@case("11.3", FIRMWARE, *ALL3)
+def activate_firmware(t: SrvtRig, role: str) -> None:
+    since = t.route_now() if role == "ch" else t.mark(role)
+    original = firmware_of(t, role)
+    target = f"{original}-srvt"
+    try:
+        t.ok("11.1", role, {"version": target})
+        t.ok("11.3", role)
+        assert firmware_of(t, role) == target, "the new image is not running after SRV 11.3"
+        assert t.result("8.2", role)["firmware_version"] == target
+        expect_security_event(t, role, FW_CHANGED, since)
+    finally:
+        if firmware_of(t, role) != original:
+            t.ok("11.1", role, {"version": original})
+            t.ok("11.3", role)
+    assert firmware_of(t, role) == original, "could not restore the DMC's firmware"
+
+
+CASES = TABLE.cases
+
+
+@pytest.mark.parametrize(("srv", "role"), TABLE.params())
+def test_positive(srv: str, role: str, srvt: SrvtRig) -> None:
+    """The SRV is processed for the device and its effect verified independently where possible."""
+    CASES[srv].run(srvt, role)
+
+
+# ------------------------------------------------------------------------------------- future-dated
+def _future_prices(t: SrvtRig, role: str) -> None:
+    before = t.result("4.11.1", role)
+    prices = [round(p + 3.0, 2) for p in before["prices"]]
+    when = t.route_now() + timedelta(hours=2)
+    try:
+        result = t.ok("1.2.1", role, {"prices": prices}, future_date=when)
+        assert result.outcomes() == ["scheduled"], f"not held by the device: {result.instructions}"
+        assert t.result("4.11.1", role)["prices"] == before["prices"], "prices changed before the date"
+        alert = t.alerts(FUTURE_ACTIONED, role, request_id=result.request_id)[0]
+        assert alert.instruction == 1 and alert.total_instructions == 1, alert
+        assert (parse_at(alert.at) or when) >= when - timedelta(seconds=10), f"actioned early: {alert.at}"
+        assert t.result("4.11.1", role)["prices"] == prices, "prices not applied at the date"
+    finally:
+        t.ok("1.2.1", role, {"prices": before["prices"], "standing_charge": before["standing_charge"]})
+
+
+def _future_credentials(t: SrvtRig, role: str) -> None:
+    [before] = _keys(t, role)
+    when = t.route_now() + timedelta(hours=2)
+    result = t.ok("6.15.1", role, future_date=when)
+    assert result.outcomes() == ["scheduled"], f"not held by the device: {result.instructions}"
+    t.alerts(FUTURE_ACTIONED, role, request_id=result.request_id)
+    [after] = _keys(t, role)
+    assert after["version"] == before["version"] + 1, (before, after)
+
+
+def _future_message(t: SrvtRig, role: str) -> None:
+    when = t.route_now() + timedelta(hours=1)
+    result = t.ok("3.1", role, {"text": "SRVT future"}, future_date=when)
+    assert result.acknowledged, "a DSP-future-dated request is acknowledged (I99) first"
+    at = parse_at(result.responses[-1].get("at"))
+    assert at is not None and at >= when, f"executed at {at}, before its date {when}"
+
+
+FUTURE = [
+    ("1.2.1", TARIFF, METERS, _future_prices),
+    ("6.15.1", CREDS, ALL3, _future_credentials),
+    ("3.1", DISPLAY, EM, _future_message),
+]
+FUTURE_RUN = {srv: run for srv, _, _, run in FUTURE}
+FUTURE_PARAMS = [
+    pytest.param(
+        srv,
+        role,
+        id=f"{srv}-{role}",
+        marks=[
+            pytest.mark.srv(srv),
+            pytest.mark.group(group),
+            pytest.mark.requirement(f"SRVT-{srv}-{role.upper()}"),
+            pytest.mark.roles(role),
+        ],
+    )
+    for srv, group, roles, _ in FUTURE
+    for role in roles
+]
+
+
+@pytest.mark.parametrize(("srv", "role"), FUTURE_PARAMS)
+def test_future_dated(srv: str, role: str, srvt: SrvtRig) -> None:
+    """Future-dated variant: held until its date (device: 0x8F66 then; DSP: I99 then the answer)."""
+    try:
+        FUTURE_RUN[srv](srvt, role)
+    except RouteError as exc:
+        raise AssertionError(f"SRV {srv} future-dated to the {role}: {exc}") from exc

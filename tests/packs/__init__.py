@@ -1,0 +1,1 @@
+"""Tests of the standard test packs themselves (run against the virtual lab)."""

@@ -33,25 +33,16 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from lean_dlms import ENERGY, GET_ENERGY, aarq_bytes, cpu_seconds, i_frame, read_frame, rss_kib, snrm  # noqa: E402
+
 from labs.virtual.cosem import (  # noqa: E402 - needs the sys.path entry above
     DoubleLongUnsigned,
     OctetString,
     SimpleCosemModel,
 )
 from labs.virtual.dlms_server import DlmsEndpoint, serve_endpoint  # noqa: E402
-from labs.virtual.hdlc import LLC_REQUEST, encode_frame, parse_frame  # noqa: E402
 
 PASSWORD = b"12345678"
-ENERGY = bytes([1, 0, 1, 8, 0, 255])
-SERVER_ADDRESS = b"\x03"  # logical 1, one byte
-CLIENT_ADDRESS = b"\x03"  # management client 1
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def energy_of(index: int) -> int:
@@ -92,38 +83,12 @@ async def serve(devices: int) -> None:
 # -- lean client ------------------------------------------------------------------------------------
 
 
-def i_frame(ns: int, nr: int, apdu: bytes) -> bytes:
-    return encode_frame(SERVER_ADDRESS, CLIENT_ADDRESS, 0x10 | (ns << 1) | (nr << 5), LLC_REQUEST + apdu)
-
-
-async def read_frame(reader: asyncio.StreamReader) -> bytes:
-    """A whole frame by its length field (0x7E may occur inside)."""
-    head = await reader.readexactly(3)
-    length = ((head[1] & 0x07) << 8) | head[2]
-    rest = await reader.readexactly(length - 1)
-    parse_frame(head[1:] + rest[:-1])  # checks HCS/FCS
-    return head + rest
-
-
-def aarq_bytes() -> bytes:
-    from dlms_cosem.connection import DlmsConnection
-    from dlms_cosem.security import LowLevelSecurityAuthentication
-
-    connection = DlmsConnection(
-        authentication=LowLevelSecurityAuthentication(secret=PASSWORD), client_system_title=None
-    )
-    return bytes(connection.get_aarq().to_bytes())
-
-
-GET_ENERGY = bytes.fromhex("c001c10003") + ENERGY + b"\x02\x00"
-
-
 async def lean_meter(port: int, index: int, ready: asyncio.Event, counts: list[int]) -> None:
     """One meter: SNRM, AARQ, then GET the energy register until cancelled."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(encode_frame(SERVER_ADDRESS, CLIENT_ADDRESS, 0x93))
+    writer.write(snrm())
     await read_frame(reader)
-    writer.write(i_frame(0, 0, aarq_bytes()))
+    writer.write(i_frame(0, 0, aarq_bytes(PASSWORD)))
     aare = await read_frame(reader)
     if b"\xa2\x03\x02\x01\x00" not in aare:  # result: accepted
         raise RuntimeError(f"association refused by meter {index}")
@@ -260,13 +225,13 @@ def main() -> None:
         barrier.wait()  # all client processes started; associations are in flight
         time.sleep(min(1.0, args.seconds / 2))
         busy_rss = rss_kib(server.pid)
-        cpu0 = _cpu_seconds(server.pid)
+        cpu0 = cpu_seconds(server.pid)
         gets = assocs = 0
         for _ in procs:
             g, a = results.get(timeout=args.seconds + 120)
             gets += g
             assocs += a
-        cpu1 = _cpu_seconds(server.pid)
+        cpu1 = cpu_seconds(server.pid)
         for p in procs:
             p.join()
         wall = time.monotonic() - t0
@@ -293,12 +258,6 @@ def main() -> None:
         "wall_seconds": round(wall, 1),
     }
     print(json.dumps(report, indent=2))
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 if __name__ == "__main__":

@@ -42,13 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from labs.virtual.hdlc import LLC_REQUEST, encode_frame, parse_frame  # noqa: E402 - after sys.path
+from lean_dlms import ENERGY, GET_ENERGY, aarq_bytes, cpu_seconds, i_frame, read_frame, rss_kib, snrm  # noqa: E402
 
 LAB = REPO / "labs" / "virtual.yaml"
-ENERGY = bytes([1, 0, 1, 8, 0, 255])
-SERVER_ADDRESS = b"\x03"  # logical 1, one byte
-CLIENT_ADDRESS = b"\x03"  # management client 1 (LLS)
-GET_ENERGY = bytes.fromhex("c001c10003") + ENERGY + b"\x02\x00"
 #: GET-Response-Normal, invoke-id 1, Data, double-long-unsigned.
 GET_OK = bytes.fromhex("c401c10006")
 
@@ -56,18 +52,6 @@ Meter = tuple[str, int, bytes]  # name, port, LLS password
 
 
 # -- the lab process -------------------------------------------------------------------------------------
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class LabProcess:
     """``dmct lab up`` as a subprocess, stopped by closing its stdin (``--exit-with-stdin``)."""
 
@@ -120,35 +104,12 @@ class LabProcess:
 
 
 # -- lean client -------------------------------------------------------------------------------------------
-def i_frame(ns: int, nr: int, apdu: bytes) -> bytes:
-    return encode_frame(SERVER_ADDRESS, CLIENT_ADDRESS, 0x10 | (ns << 1) | (nr << 5), LLC_REQUEST + apdu)
-
-
-async def read_frame(reader: asyncio.StreamReader) -> bytes:
-    """A whole frame by its length field (0x7E may occur inside); HCS and FCS are checked."""
-    head = await reader.readexactly(3)
-    length = ((head[1] & 0x07) << 8) | head[2]
-    rest = await reader.readexactly(length - 1)
-    parse_frame(head[1:] + rest[:-1])
-    return head + rest
-
-
-def aarq_bytes(password: bytes) -> bytes:
-    from dlms_cosem.connection import DlmsConnection
-    from dlms_cosem.security import LowLevelSecurityAuthentication
-
-    connection = DlmsConnection(
-        authentication=LowLevelSecurityAuthentication(secret=password), client_system_title=None
-    )
-    return bytes(connection.get_aarq().to_bytes())
-
-
 async def lean_meter(meter: Meter, ready: asyncio.Event, counts: list[int]) -> None:
     """SNRM, AARQ (LLS), then GET the energy register until cancelled; every answer checked."""
     name, port, password = meter
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(encode_frame(SERVER_ADDRESS, CLIENT_ADDRESS, 0x93))
+        writer.write(snrm())
         await read_frame(reader)
         writer.write(i_frame(0, 0, aarq_bytes(password)))
         if b"\xa2\x03\x02\x01\x00" not in await read_frame(reader):  # association-result accepted

@@ -184,6 +184,10 @@ class ServiceRoute(abc.ABC):
         return dict(result.result or {})
 
 
+#: A freshly signed request refused as a replay (E10) is signed and sent again this many times at most.
+COUNTER_RACE_ATTEMPTS = 3
+
+
 class VirtualServiceRoute(ServiceRoute):
     """The virtual lab's route over any pyserial URL (``virtual://`` resolved through ``endpoints``).
 
@@ -239,18 +243,25 @@ class VirtualServiceRoute(ServiceRoute):
     ) -> SrvResult:
         self.open()
         fd = future_date.isoformat() if isinstance(future_date, datetime) else future_date
-        msg = self.client.request_message(
-            srv, device, dict(params or {}), user=user, role=role, future_date=fd
-        )
-        self.client.send(msg)
-        rid = msg["id"]
         limit = self.timeout if timeout is None else timeout
-        if wait:
-            responses = self.client.wait_final(rid, limit)
-        else:
-            responses = [self.client.wait_response(rid, limit)]
-            if not responses[0].get("final", True):
-                self._requests[rid] = (srv, device, responses)
+        for attempt in range(1, COUNTER_RACE_ATTEMPTS + 1):
+            msg = self.client.request_message(
+                srv, device, dict(params or {}), user=user, role=role, future_date=fd
+            )
+            self.client.send(msg)
+            rid = msg["id"]
+            if wait:
+                responses = self.client.wait_final(rid, limit)
+            else:
+                responses = [self.client.wait_response(rid, limit)]
+            if responses[0].get("code") != "E10" or attempt == COUNTER_RACE_ATTEMPTS:
+                break
+            # Another process signing as the same User (an xdist worker, another session) sent a
+            # higher counter first: the DCO refused ours as a replay, so nothing happened. Sign anew.
+            if self.transcript is not None:
+                self.transcript.note(self.link.device, f"retry {attempt}: {rid} lost a counter race (E10)")
+        if not wait and not responses[0].get("final", True):
+            self._requests[rid] = (srv, device, responses)
         return self._result(srv, device, responses, check)
 
     def wait_result(self, request_id: str, *, timeout: float | None = None, check: bool = True) -> SrvResult:

@@ -143,12 +143,34 @@ class EntrySpec(_Strict):
     mt_under_mtad: bool = False
 
 
+class MigrationFaultSpec(_Strict):
+    """Virtual labs: make one phase of this rig's migration fail (the route's fault injection)."""
+
+    phase: Literal["firmware_upgrade", "device_testing", "commissioning"]
+    kind: Literal["wan_loss", "device_error"]
+    times: int = Field(default=1, ge=1)
+
+
+class RigVirtualConfig(_Strict):
+    """Virtual labs: the state the rig's installation starts in (what a negative path needs)."""
+
+    master_keys: bool = True  # False: the SMSO never handed over the installation's master keys
+    wan_connected: bool = True  # False: the CH has no WAN connection
+    migration_faults: list[MigrationFaultSpec] = Field(default_factory=list)
+
+
 class RigSpec(_Strict):
-    """A rig: one set of devices realising one DMC, leased as a unit, with its lab instruments."""
+    """A rig: one set of devices realising one DMC, leased as a unit, with its lab instruments.
+
+    ``prepared_for`` names the negative path a rig is prepared for (``gt01``, ``no-wan-before``, ...):
+    such a rig only runs the tests marked ``prepared_for`` that name, never the standard ones.
+    """
 
     id: str = Field(min_length=1, pattern=r"^[\w.-]+$")
     dmc: str
     devices: list[DeviceSpec]
+    prepared_for: str | None = Field(default=None, pattern=r"^[\w.-]+$")
+    virtual: RigVirtualConfig | None = None
     #: Power relays, load source, gas flow: a Modbus bank described by its register map (no code).
     instruments: InstrumentsConfig | None = None
 

@@ -56,6 +56,7 @@ MARKERS = {
     "srv": "srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
     "group": "group(name): the TTM functional group",
     "roles": "roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
+    "prepared_for": "prepared_for(name): run on the rig prepared for this negative path (lab file)",
 }
 
 _PROP = "dmct"  # user_properties key carrying a test's metadata to the controller
@@ -149,7 +150,8 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
         _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
         _write_json(run.run_dir / "run.json", _run_facts(run, config))
         run.journal = JournalWriter(run.run_dir / "results.jsonl")
-        run.worker_rig = run.usable_rigs[0] if run.usable_rigs else None
+        standard = _standard_rigs(run)
+        run.worker_rig = standard[0] if standard else None
     else:
         run.usable_rigs = list(workerinput["dmct_rigs"])
         run.rigs_out = dict(workerinput["dmct_rigs_out"])
@@ -182,8 +184,16 @@ def _lease_rigs(run: _Run, wait_s: float) -> None:
             run.rigs_out[rig.id] = f"rig {rig.id} failed its health check: {problem}"
         else:
             run.usable_rigs.append(rig.id)
-    if not run.leases and busy:
+    standard = [r for r in candidates if r.prepared_for is None]
+    if busy and (not run.leases or (standard and not _leased(run) & {r.id for r in standard})):
+        # without a standard rig the session could only run the negative paths: refuse it cleanly
+        for lease in run.leases:
+            lease.release()
         raise DmctInputError("--lab", f"no rig for entry {run.entry.id} can be leased: {busy[0]}")
+
+
+def _leased(run: _Run) -> set[str]:
+    return {lease.rig for lease in run.leases}
 
 
 def _health(run: _Run, rig: RigSpec) -> str | None:
@@ -229,7 +239,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         entry = lab.select_entries(config.getoption("--entry"))[0]
     except DmctInputError:
         return None  # reported properly by pytest_configure
-    return max(1, len(lab.rigs_for(entry.dmc)))
+    return max(1, len([r for r in lab.rigs_for(entry.dmc) if r.prepared_for is None]))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -244,7 +254,7 @@ def pytest_configure_node(node: Any) -> None:
         node.workerinput["dmct_rigs_out"] = run.rigs_out
         # Workers are handed rigs round-robin; more workers than rigs share via a per-test mutex.
         node.workerinput["dmct_rig"] = (
-            run.usable_rigs[index % len(run.usable_rigs)] if run.usable_rigs else None
+            _standard_rigs(run)[index % len(_standard_rigs(run))] if _standard_rigs(run) else None
         )
 
 
@@ -596,10 +606,21 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     lease or a failed health check blocks the test with the reason, never fails it.
     """
     run = _run_of(request)
-    if run.worker_rig is None:
+    marker = request.node.get_closest_marker("prepared_for")
+    if marker is not None:  # a negative path: the rig prepared for it, whichever worker runs the test
+        scenario = str(marker.args[0])
+        chosen = next((r for r in run.usable_rigs if _spec(lab, r).prepared_for == scenario), None)
+        if chosen is None:
+            out = [r for r in run.rigs_out if _spec(lab, r).prepared_for == scenario]
+            if out:
+                raise RigUnhealthy(out[0], run.rigs_out[out[0]])
+            pytest.skip(f"not applicable: lab {lab.lab} has no rig prepared for {scenario!r}")
+    elif run.worker_rig is None:
         reason = "; ".join(run.rigs_out.values()) or f"no rig hosts DMC {run.entry.dmc}"
         raise RigUnhealthy("rig", reason)
-    spec = next(r for r in lab.rigs if r.id == run.worker_rig)
+    else:
+        chosen = run.worker_rig
+    spec = _spec(lab, chosen)
     holder = RigLease(lab.lab, spec.id, run.run_id).holder()
     if holder is None or holder.run != run.run_id:
         raise LeaseLost(spec.id, f"lease is held by {holder.describe() if holder else 'nobody'}")
@@ -608,6 +629,15 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     (run.run_dir / ".rig-mutex").mkdir(exist_ok=True)
     with mutex:
         yield spec
+
+
+def _spec(lab: Lab, rig_id: str) -> RigSpec:
+    return next(r for r in lab.rigs if r.id == rig_id)
+
+
+def _standard_rigs(run: _Run) -> list[str]:
+    """Usable rigs that run the standard tests (a rig prepared for a negative path runs only those)."""
+    return [r for r in run.usable_rigs if _spec(run.lab, r).prepared_for is None]
 
 
 @pytest.fixture

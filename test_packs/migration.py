@@ -9,10 +9,10 @@ first test to need it (whichever worker runs it) performs the migration and writ
 mutex the ``rig`` fixture holds keeps two workers off one rig, and a file lock guards the record.
 
 Negative paths need rigs prepared for them (a dormant installation with no WAN, a GSME that never
-wakes, ...). The lab inventory has no field for that yet, so a rig declares the negative path it is
-prepared for in its id: ``<name>.<scenario>`` (``rig-7.gt01``), one of :data:`SCENARIOS`. A rig with
-no scenario is a *standard* rig: the standard migration and its checks run on it; each negative test
-runs only on a rig prepared for it and is *not applicable* elsewhere.
+wakes, ...): the lab file says so with ``prepared_for: <scenario>`` on the rig, one of
+:data:`SCENARIOS`, and the plugin runs each test marked ``prepared_for(<scenario>)`` on that rig. A rig
+with no scenario is a *standard* rig: the standard migration and its checks run on it; a negative test
+whose rig the lab lacks is *not applicable* there.
 
 Packs reach devices only through plugin fixtures and :mod:`device_drivers`, never the virtual lab.
 """
@@ -67,9 +67,8 @@ FIRMWARE_CHANGED = "0x8F43"
 
 
 def scenario_of(rig: RigSpec) -> str | None:
-    """The negative path ``rig`` is prepared for (``rig-7.gt01`` → ``gt01``), or None: a standard rig."""
-    _, dot, tail = rig.id.rpartition(".")
-    return tail if dot and tail in SCENARIOS else None
+    """The negative path ``rig`` is prepared for (lab file ``prepared_for``), or None: a standard rig."""
+    return rig.prepared_for if rig.prepared_for in SCENARIOS else None
 
 
 def device_ids(rig: RigSpec) -> dict[str, str]:

@@ -22,17 +22,27 @@ def _private_lease_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("DMCT_LEASE_DIR", str(tmp_path_factory.mktemp("leases")))
 
 
-def virtual_lab_data() -> dict[str, Any]:
+def virtual_lab_data(*, prepared: bool = False) -> dict[str, Any]:
+    """``labs/virtual.yaml`` as data; without ``prepared``, only its standard rig (the rigs prepared
+    for the MT negative paths are left out, so edits of the standard rig's DMC stay consistent)."""
     data: dict[str, Any] = yaml.safe_load(VIRTUAL_LAB.read_text())
+    if not prepared:
+        data["rigs"] = [r for r in data["rigs"] if not r.get("prepared_for")]
     return data
 
 
 @pytest.fixture
 def lab_file(tmp_path: Path) -> Callable[..., Path]:
-    """Write a variant of ``labs/virtual.yaml``: ``lab_file(edit)`` where ``edit(data)`` mutates it."""
+    """Write a variant of ``labs/virtual.yaml``: ``lab_file(edit)`` where ``edit(data)`` mutates it
+    (its standard rig only, unless ``prepared=True``)."""
 
-    def make(edit: Callable[[dict[str, Any]], None] | None = None, name: str = "lab.yaml") -> Path:
-        data = virtual_lab_data()
+    def make(
+        edit: Callable[[dict[str, Any]], None] | None = None,
+        name: str = "lab.yaml",
+        *,
+        prepared: bool = False,
+    ) -> Path:
+        data = virtual_lab_data(prepared=prepared)
         if edit is not None:
             edit(data)
         path = tmp_path / name

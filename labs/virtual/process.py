@@ -312,9 +312,22 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
                 ppmid=ppmid if isinstance(ppmid, Ppmid) else None,
                 ihd=ihd if isinstance(ihd, Ihd) else None,
                 installation=entry.installation if entry else "dormant",
+                master_keys_available=rig.virtual.master_keys if rig.virtual else True,
             )
         )
     service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
+    from labs.virtual.s1sp import MigrationFault
+
+    for rig in lab.lab.rigs:  # the state negative paths need (lab file `virtual:` on the rig)
+        if rig.virtual is None:
+            continue
+        ch = lab.devices[f"{rig.id}/ch"].model
+        if not rig.virtual.wan_connected and isinstance(ch, CommsHub):
+            ch.set_wan(False)
+        if rig.virtual.migration_faults:
+            service.migration_faults[rig.id] = [
+                MigrationFault(f.phase, f.kind, f.times) for f in rig.virtual.migration_faults
+            ]
     server = await serve_route(service, HOST, 0, faults=FaultInjector("route", lab.log))
     lab.servers.append(server)
     lab.route_keys = keys_dir

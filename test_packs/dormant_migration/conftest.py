@@ -60,7 +60,7 @@ def prepared_for(rig: RigSpec) -> Callable[[str], None]:
         if scenario_of(rig) != name:
             pytest.skip(
                 f"not applicable: rig {rig.id} is not prepared for the negative path {name!r} "
-                f"({SCENARIOS[name]}); a lab prepares one by naming its rig '<name>.{name}'"
+                f"({SCENARIOS[name]}); a lab prepares one with `prepared_for: {name}` on a rig"
             )
 
     return check

@@ -1,7 +1,8 @@
 """Negative paths: each exclusion category, retries under the retry strategy, and the GT01 ESME-only
-migration. Each needs a rig prepared for it (see :mod:`.migration`: the rig id ``<name>.<scenario>``)
-and is not applicable on any other; the two that need only a powered-off ESME prepare it themselves
-through the rig's instruments (power relay), so they run unchanged on hardware.
+migration. Each runs on the rig the lab file prepared for it (``prepared_for`` on the rig, see
+:mod:`test_packs.migration`) and is not applicable in a lab without one; the two that need only a
+powered-off ESME prepare it themselves through the rig's instruments (power relay), so they run
+unchanged on hardware.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def failed_attempts(record: MigrationRecord) -> list[int]:
     return [int(a.details.get("attempt", 0)) for a in record.s1sp_alerts() if a.code == ATTEMPT_FAILED]
 
 
+@pytest.mark.prepared_for("missing-master-keys")
 @pytest.mark.group("Exclusions and Retries")
 @pytest.mark.roles("ch", "esme")
 @pytest.mark.requirement("MT-EXCL-MASTER-KEYS")
@@ -66,6 +68,7 @@ def test_exclusion_missing_master_keys(
     assert record.attempts == 0, f"the S1SP attempted a migration without master keys: {record.describe()}"
 
 
+@pytest.mark.prepared_for("no-wan-before")
 @pytest.mark.group("Exclusions and Retries")
 @pytest.mark.roles("ch", "esme")
 @pytest.mark.requirement("MT-EXCL-NO-WAN-BEFORE")
@@ -78,6 +81,7 @@ def test_exclusion_no_wan_before_migration(
     assert record.attempts == 0, f"the S1SP attempted a migration without WAN: {record.describe()}"
 
 
+@pytest.mark.prepared_for("no-wan-during")
 @pytest.mark.group("Exclusions and Retries")
 @pytest.mark.roles("ch", "esme")
 @pytest.mark.requirement("MT-EXCL-NO-WAN-DURING")
@@ -92,6 +96,7 @@ def test_exclusion_no_wan_while_migrating(
     assert "wan" in kinds, f"no attempt failed for lack of WAN: {record.describe()}"
 
 
+@pytest.mark.prepared_for("five-failed-attempts")
 @pytest.mark.group("Exclusions and Retries")
 @pytest.mark.roles("ch", "esme")
 @pytest.mark.requirement("MT-EXCL-FIVE-ATTEMPTS")
@@ -116,6 +121,7 @@ def test_exclusion_five_failed_attempts(
     )
 
 
+@pytest.mark.prepared_for("retry")
 @pytest.mark.group("Exclusions and Retries")
 @pytest.mark.roles("ch", "esme")
 @pytest.mark.requirement("MT-RETRY")
@@ -143,6 +149,7 @@ def test_retry_recovers_under_the_retry_strategy(
     assert set(record.statuses.values()) == {"Commissioned"}, record.statuses
 
 
+@pytest.mark.prepared_for("gt01")
 @pytest.mark.group("Exclusions and Retries")
 @pytest.mark.roles("ch", "esme", "gsme")
 @pytest.mark.requirement("MT-EXCL-GT01")

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from lean_dlms import ENERGY, GET_ENERGY, aarq_bytes, cpu_seconds, i_frame, read_frame, rss_kib, snrm  # noqa: E402
+from lean_dlms import ENERGY, aarq_bytes, cpu_seconds, get_loop, i_frame, read_frame, rss_kib, snrm  # noqa: E402
 
 from labs.virtual.cosem import (  # noqa: E402 - needs the sys.path entry above
     DoubleLongUnsigned,
@@ -93,20 +93,8 @@ async def lean_meter(port: int, index: int, ready: asyncio.Event, counts: list[i
     if b"\xa2\x03\x02\x01\x00" not in aare:  # result: accepted
         raise RuntimeError(f"association refused by meter {index}")
     counts[1] += 1
-    frames = [i_frame(k, k, GET_ENERGY) for k in range(8)]
     expected = b"\xc4\x01\xc1\x00" + DoubleLongUnsigned(energy_of(index)).to_bytes()
-    await ready.wait()
-    k = 1
-    try:
-        while True:
-            writer.write(frames[k & 7])
-            frame = await read_frame(reader)
-            if expected not in frame:
-                raise RuntimeError(f"meter {index}: unexpected response {frame.hex()}")
-            counts[0] += 1
-            k += 1
-    finally:
-        writer.close()
+    await get_loop(reader, writer, expected, counts, ready, f"meter {index}")
 
 
 async def lean_clients(work: list[tuple[int, int]], seconds: float, barrier: Any) -> tuple[int, int]:

@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from lean_dlms import ENERGY, GET_ENERGY, aarq_bytes, cpu_seconds, i_frame, read_frame, rss_kib, snrm  # noqa: E402
+from lean_dlms import ENERGY, aarq_bytes, cpu_seconds, get_loop, i_frame, read_frame, rss_kib, snrm  # noqa: E402
 
 LAB = REPO / "labs" / "virtual.yaml"
 #: GET-Response-Normal, invoke-id 1, Data, double-long-unsigned.
@@ -51,13 +51,26 @@ GET_OK = bytes.fromhex("c401c10006")
 Meter = tuple[str, int, bytes]  # name, port, LLS password
 
 
+def standard_lab(workdir: Path) -> Path:
+    """``labs/virtual.yaml`` with its standard rig only (the rigs prepared for negative paths would
+    skew the per-rig figures): ``--rigs N`` then means N rigs."""
+    import yaml
+
+    data = yaml.safe_load(LAB.read_text())
+    data["rigs"] = [r for r in data["rigs"] if not r.get("prepared_for")]
+    path = workdir / "standard-lab.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 # -- the lab process -------------------------------------------------------------------------------------
 class LabProcess:
     """``dmct lab up`` as a subprocess, stopped by closing its stdin (``--exit-with-stdin``)."""
 
     def __init__(self, rigs: int, workdir: Path) -> None:
         self.endpoints_file = workdir / f"bench-{rigs}.endpoints.json"
-        command = [sys.executable, "-m", "harness.cli", "lab", "up", str(LAB), "--rigs", str(rigs)]
+        lab = standard_lab(workdir)
+        command = [sys.executable, "-m", "harness.cli", "lab", "up", str(lab), "--rigs", str(rigs)]
         command += ["--endpoints", str(self.endpoints_file), "--exit-with-stdin"]
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
@@ -80,7 +93,7 @@ class LabProcess:
         """Every ``dlms`` link of the (expanded) lab file, with its served port and LLS password."""
         import yaml
 
-        lab_file = Path(self.published.get("lab_file") or LAB)
+        lab_file = Path(self.published.get("lab_file") or standard_lab(self.endpoints_file.parent))
         data = yaml.safe_load(lab_file.read_text())
         out: list[Meter] = []
         for rig in data["rigs"]:
@@ -115,18 +128,10 @@ async def lean_meter(meter: Meter, ready: asyncio.Event, counts: list[int]) -> N
         if b"\xa2\x03\x02\x01\x00" not in await read_frame(reader):  # association-result accepted
             raise RuntimeError(f"{name}: association refused")
         counts[1] += 1
-        frames = [i_frame(k, k, GET_ENERGY) for k in range(8)]
-        await ready.wait()
-        k = 1
-        while True:
-            writer.write(frames[k & 7])
-            frame = await read_frame(reader)
-            if GET_OK not in frame:
-                raise RuntimeError(f"{name}: unexpected answer {frame.hex()}")
-            counts[0] += 1
-            k += 1
-    finally:
+    except BaseException:
         writer.close()
+        raise
+    await get_loop(reader, writer, GET_OK, counts, ready, name)
 
 
 async def lean_clients(meters: list[Meter], seconds: float, barrier: Any) -> tuple[int, int]:

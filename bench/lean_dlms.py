@@ -50,6 +50,31 @@ def aarq_bytes(password: bytes) -> bytes:
     return bytes(connection.get_aarq().to_bytes())
 
 
+async def get_loop(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    expected: bytes,
+    counts: list[int],
+    ready: asyncio.Event,
+    label: str,
+) -> None:
+    """On an associated link: GET the energy register until cancelled, checking every answer holds
+    ``expected`` and counting it in ``counts[0]``; closes the connection at the end."""
+    frames = [i_frame(k, k, GET_ENERGY) for k in range(8)]
+    await ready.wait()
+    k = 1
+    try:
+        while True:
+            writer.write(frames[k & 7])
+            frame = await read_frame(reader)
+            if expected not in frame:
+                raise RuntimeError(f"{label}: unexpected answer {frame.hex()}")
+            counts[0] += 1
+            k += 1
+    finally:
+        writer.close()
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -78,6 +78,7 @@ class _Run:
     ttm: TtmCatalogue
     endpoints: dict[str, str] = field(default_factory=dict)
     route_keys: str | None = None  # the virtual route's published test keys
+    issue_links: dict[tuple[str, str, str], list[tuple[str, str]]] | None = None
     usable_rigs: list[str] = field(default_factory=list)
     rigs_out: dict[str, str] = field(default_factory=dict)  # rig id -> why it is not used
     worker_rig: str | None = None
@@ -428,6 +429,27 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     allure.dynamic.label("entry", run.entry.id)
     allure.dynamic.label("dmc", run.entry.dmc)
     allure.dynamic.parameter("pack version", manifest.version)
+    for requirement in meta["requirements"]:  # a TMS link per requirement (allure's link patterns)
+        allure.dynamic.link(f"ttm:{requirement}", link_type="tms", name=requirement)
+    for issue_id, title in _linked_issues(run).get((meta["entry"], meta["pack"], meta["test"]), []):
+        allure.dynamic.issue(f"dmct-issue:{issue_id}", name=f"{issue_id} {title}".strip())
+
+
+def _linked_issues(run: _Run) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
+    """Testing Issues linked to each (entry, pack, test), read once from the project's issue log."""
+    if run.issue_links is None:
+        run.issue_links = {}
+        try:
+            from harness.store import open_store
+
+            with open_store(None, results_dir=run.run_dir.parent, create=False) as store:
+                for issue in store.export_issues():
+                    for ref in issue.tests:
+                        key = (ref.entry, ref.pack, ref.test)
+                        run.issue_links.setdefault(key, []).append((issue.id, issue.title))
+        except DmctInputError:
+            pass  # no issue log yet: nothing to link
+    return run.issue_links
 
 
 @pytest.hookimpl(wrapper=True)

@@ -245,6 +245,12 @@ def test_allure_results_are_labelled_and_carry_transcripts(pytester: pytest.Pyte
     )
     (toy / "pack.yaml").write_text(PACK + "  - test_toy.py::test_with_transcript\n")
     allure_dir = pytester.path / "allure"
+    from harness.store import open_store
+
+    with open_store(None, results_dir=pytester.path / "r") as store:  # a Testing Issue linked to a test
+        issue = store.add_issue(title="Register off by one", severity=3, entries=["EPCL-VDMC1-D"], actor="t")
+        issue_id = issue.issue.id
+        store.link_test(issue_id, "EPCL-VDMC1-D", "toy", "test_toy.py::test_passes", actor="t")
     pytester.runpytest(
         "toy",
         "--lab",
@@ -259,6 +265,8 @@ def test_allure_results_are_labelled_and_carry_transcripts(pytester: pytest.Pyte
     labels = {(lab["name"], lab["value"]) for lab in passed["labels"]}
     assert {("epic", "Toy pack"), ("feature", "Reads"), ("story", "SRV 4.1.1")} <= labels
     assert {("requirement", "REQ-1"), ("requirement", "REQ-2"), ("entry", "EPCL-VDMC1-D")} <= labels
+    links = {(link["type"], link["name"]) for link in passed["links"]}
+    assert {("tms", "REQ-1"), ("tms", "REQ-2"), ("issue", f"{issue_id} Register off by one")} <= links
     with_transcript = next(r for r in results if r["name"] == "test_with_transcript")
     attachments = [
         a

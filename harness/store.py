@@ -640,6 +640,35 @@ class Store:
 
         return self._mutate(issue_id, actor, expected_version, "dispute", compute)
 
+    def record_rationale(
+        self, issue_id: str, text: str, actor: str, expected_version: int | None = None
+    ) -> StoredIssue:
+        """Record why the issue has its severity (20.34 (g)): a history record of its own (action
+        ``rationale``, field ``severity``, ``new`` the text); the version moves on like any change."""
+        if not text.strip():
+            raise DmctInputError(issue_id, "the rationale is empty", field="rationale")
+        with self._transaction() as conn:
+            stored = self._load(conn, issue_id)
+            if expected_version is not None and expected_version != stored.version:
+                raise StoreConflict(
+                    issue_id,
+                    f"expected version {expected_version} but the store has version {stored.version} "
+                    "(changed by someone else); nothing was written — show the issue again and retry",
+                )
+            result = conn.execute(
+                update(issues_table)
+                .where(issues_table.c.id == issue_id, issues_table.c.version == stored.version)
+                .values(version=stored.version + 1)
+            )
+            if result.rowcount != 1:
+                raise StoreConflict(
+                    issue_id, "changed by someone else while writing; nothing was written — retry"
+                )
+            record = {"at": self._stamp(), "by": actor, "action": "rationale", "field": "severity",
+                      "old": None, "new": text.strip()}  # fmt: skip
+            conn.execute(insert(history_table), [_history_row(issue_id, record)])
+            return self._load(conn, issue_id)
+
     def link_test(
         self,
         issue_id: str,

@@ -168,6 +168,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--severity", metavar="N", help="the severity argued for; with --resolve, the TAG's")
     p.add_argument("--resolve", action="store_true", help="the TAG has determined the dispute")
 
+    p = action(
+        "rationale", _rationale, "record why the issue has its severity (report item 20.34 (g))", writes=True
+    )
+    p.add_argument("id")
+    p.add_argument("text")
+
     p = action("link", _link, "link a (failed) test execution to the issue", writes=True)
     p.add_argument("id")
     p.add_argument("--entry", required=True)
@@ -435,6 +441,10 @@ def _dispute(args: argparse.Namespace, store: Store) -> int:
     if args.resolve:
         return _changed(store.resolve_dispute(args.id, args.actor, args.severity, args.expected_version))
     return _changed(store.dispute(args.id, args.severity, args.actor, args.expected_version))
+
+
+def _rationale(args: argparse.Namespace, store: Store) -> int:
+    return _changed(store.record_rationale(args.id, args.text, args.actor, args.expected_version))
 
 
 def _link(args: argparse.Namespace, store: Store) -> int:

@@ -498,8 +498,7 @@ def _item_g(data: ReportData, ev: EntryVerdict, mine: list[Issue], cert: date) -
             Missing(
                 "the rationale for the severity of "
                 + ", ".join(missing_rationale)
-                + ": the log records no rationale (add a severity-change history record with "
-                "a 'rationale' or record it in the title)"
+                + ": the log records no rationale (record one with `dmct issues rationale ID TEXT`)"
             )
         )
     return Section("g", "", blocks=blocks)
@@ -510,7 +509,9 @@ def _severity_rationale(issue: Issue) -> str:
     parts = []
     for rec in issue.history:
         note = rec.get("rationale") or rec.get("note")
-        if note:
+        if rec.get("action") == "rationale" and rec.get("new"):
+            parts.append(str(rec["new"]))  # recorded with `dmct issues rationale`
+        elif note:
             parts.append(str(note))
         elif rec.get("field") == "severity" and rec.get("action") in ("update", "dispute"):
             parts.append(

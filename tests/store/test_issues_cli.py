@@ -259,3 +259,28 @@ def test_workoff_bad_input(
     code, _, err = run(capsys, *argv)
     assert fragment in one_line_error(code, err)
     assert not Path("results").exists()  # reading never leaves an empty log behind
+
+
+def test_severity_rationale_is_recorded_and_reaches_the_testing_report(
+    capsys: pytest.CaptureFixture[str], store_url: str
+) -> None:
+    """20.34 (g): the rationale for an open issue's severity is recorded in the log and reported."""
+    from harness.interchange import Issue
+    from harness.reports.testing import _severity_rationale
+
+    issues(
+        capsys, store_url, "add", "--title", "Balance off after top-up", "--severity", "3", "--entry", "E1"
+    )
+    code, out, _ = issues(capsys, store_url, "rationale", "TI-0001", "workaround: re-read the balance")
+    assert (code, out) == (0, "TI-0001 version 2\n")
+    record = exported(capsys, store_url)[0]["history"][-1]
+    assert (record["action"], record["field"], record["new"]) == (
+        "rationale",
+        "severity",
+        "workaround: re-read the balance",
+    )
+    issue = Issue.model_validate(exported(capsys, store_url)[0])
+    assert _severity_rationale(issue) == "workaround: re-read the balance"
+    err = one_line_error(*issues(capsys, store_url, "rationale", "TI-0001", "  ")[::2])
+    assert "rationale" in err and "empty" in err
+    assert one_line_error(*issues(capsys, store_url, "rationale", "TI-0404", "why")[::2])

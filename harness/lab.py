@@ -205,6 +205,8 @@ class Environment(_Strict):
 
     name: str = "unspecified"
     dcc_systems: list[DccSystem] = Field(default_factory=list)
+    #: Why these systems and environments were tested against (20.18), for report item 20.34 (a).
+    rationale: str | None = None
 
 
 class Lab(_Strict):

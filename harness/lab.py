@@ -170,7 +170,14 @@ class RigSpec(_Strict):
     dmc: str
     devices: list[DeviceSpec]
     prepared_for: str | None = Field(default=None, pattern=r"^[\w.-]+$")
+    #: The planned EPCL entries this rig can serve (default: every entry of its DMC), e.g. a rig holding
+    #: a dormant installation serves the dormant entry, not the active one.
+    entries: list[str] | None = None
     virtual: RigVirtualConfig | None = None
+
+    def serves(self, entry: EntrySpec) -> bool:
+        return entry.dmc == self.dmc and (self.entries is None or entry.id in self.entries)
+
     #: Power relays, load source, gas flow: a Modbus bank described by its register map (no code).
     instruments: InstrumentsConfig | None = None
 
@@ -233,12 +240,29 @@ class Lab(_Strict):
             for index, i in enumerate(ids):
                 if i in ids[:index]:
                     out.append(([what, index, "id"], f"duplicate id {i!r}"))
+        entries = {e.id: e for e in self.entries}
+        for index, rig in enumerate(self.rigs):
+            for position, entry_id in enumerate(rig.entries or []):
+                known = entries.get(entry_id)
+                if known is None:
+                    out.append((["rigs", index, "entries", position], f"unknown entry {entry_id!r}"))
+                elif known.dmc != rig.dmc:
+                    out.append(
+                        (
+                            ["rigs", index, "entries", position],
+                            f"entry {entry_id!r} is for DMC {known.dmc!r}, not {rig.dmc!r} of rig {rig.id!r}",
+                        )
+                    )
         dmcs = {d.id: d for d in self.dmcs}
         for index, entry in enumerate(self.entries):
             if entry.dmc not in dmcs:
                 out.append((["entries", index, "dmc"], f"unknown DMC {entry.dmc!r}"))
             elif not self.rigs_for(entry.dmc):
                 out.append((["entries", index, "dmc"], f"no rig hosts DMC {entry.dmc!r}"))
+            elif not self.rigs_for_entry(entry):
+                out.append(
+                    (["entries", index, "id"], f"no rig serves entry {entry.id!r} (rigs' entries lists)")
+                )
         for index, rig in enumerate(self.rigs):
             out.extend((["rigs", index, *loc], msg) for loc, msg in _rig_problems(rig, dmcs, self.virtual))
         used: dict[str, str] = {}
@@ -286,6 +310,10 @@ class Lab(_Strict):
 
     def rigs_for(self, dmc_id: str) -> list[RigSpec]:
         return [r for r in self.rigs if r.dmc == dmc_id]
+
+    def rigs_for_entry(self, entry: EntrySpec) -> list[RigSpec]:
+        """The rigs that can serve ``entry`` (they realise its DMC and list it, or list no entries)."""
+        return [r for r in self.rigs if r.serves(entry)]
 
     def select_entries(self, wanted: list[str] | None) -> list[EntrySpec]:
         """The entries a run covers: those asked for, else the default, else the first."""

@@ -167,7 +167,7 @@ def _lease_rigs(run: _Run, wait_s: float) -> None:
     is refused cleanly. A leased rig failing its health check is released and left out, with the
     reason; if no healthy rig remains, the tests are blocked with that reason (a lab fault).
     """
-    candidates = run.lab.rigs_for(run.entry.dmc)
+    candidates = run.lab.rigs_for_entry(run.entry)
     busy: list[str] = []
     for rig in candidates:
         lease = RigLease(run.lab.lab, rig.id, run.run_id)
@@ -240,7 +240,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
         entry = lab.select_entries(config.getoption("--entry"))[0]
     except DmctInputError:
         return None  # reported properly by pytest_configure
-    return max(1, len([r for r in lab.rigs_for(entry.dmc) if r.prepared_for is None]))
+    return max(1, len([r for r in lab.rigs_for_entry(entry) if r.prepared_for is None]))
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -302,7 +302,7 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
         ppmid, ihd = models.get("ppmid"), models.get("ihd")
         if not isinstance(ch, CommsHub) or not isinstance(esme, Esme):
             raise LabBuildError(f"rig {rig.id}: the virtual route needs a simulated CH and ESME")
-        entry = next((e for e in lab.lab.entries if e.dmc == rig.dmc), None)
+        entry = next((e for e in lab.lab.entries if rig.serves(e)), None)  # its installation type
         installations.append(
             RouteInstallation(
                 rig.id,

@@ -11,7 +11,7 @@ import pytest
 from harness.cli import main
 from harness.errors import DmctInputError
 from harness.lab import load_lab
-from tests.conftest import VIRTUAL_LAB, esme_of
+from tests.conftest import VIRTUAL_LAB, add_rig, esme_of
 
 
 def test_shipped_virtual_lab_is_valid() -> None:
@@ -61,6 +61,14 @@ def _shared_eui(d: dict[str, Any]) -> None:
     gsme["eui64"] = esme_of(d)["eui64"]
 
 
+def _rig_unknown_entry(d: dict[str, Any]) -> None:
+    d["rigs"][0]["entries"] = ["EPCL-VDMC1-D", "EPCL-NOPE"]
+
+
+def _entry_nobody_serves(d: dict[str, Any]) -> None:
+    d["rigs"][0]["entries"] = ["EPCL-VDMC1-D"]  # the active entry is then served by no rig
+
+
 def _unknown_field(d: dict[str, Any]) -> None:
     d["rigs"][0]["colour"] = "blue"
 
@@ -78,6 +86,8 @@ def _unknown_field(d: dict[str, Any]) -> None:
         (_unknown_field, "rigs[0].colour", "unknown field"),
         (_shared_port, "rigs[0].devices[2].links.dlms.url", "also the link of rig-1/esme/dlms"),
         (_shared_eui, "rigs[0].devices[2].eui64", "also the Device ID of rig-1/esme"),
+        (_rig_unknown_entry, "rigs[0].entries[1]", "unknown entry 'EPCL-NOPE'"),
+        (_entry_nobody_serves, "entries[1].id", "no rig serves entry 'EPCL-VDMC1-A'"),
     ],
 )
 def test_malformed_lab_names_file_line_and_field(
@@ -130,3 +140,15 @@ def test_dmct_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("run", "verdict", "lab"):
         assert f"    {command} " in out, out
+
+
+def test_rigs_serve_the_entries_they_list(lab_file: Callable[..., Path]) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        add_rig(d, "rig-active")
+        d["rigs"][0]["entries"] = ["EPCL-VDMC1-D"]
+        d["rigs"][1]["entries"] = ["EPCL-VDMC1-A"]
+
+    lab = load_lab(lab_file(edit))
+    dormant, active = lab.entry("EPCL-VDMC1-D"), lab.entry("EPCL-VDMC1-A")
+    assert [r.id for r in lab.rigs_for_entry(dormant)] == ["rig-1"]
+    assert [r.id for r in lab.rigs_for_entry(active)] == ["rig-active"]

@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
             cmd += ["-n", str(args.workers)]
         if lab.virtual:
             endpoints = base / ".lab" / f"{run_id}.endpoints.json"
-            lab_proc, expanded = _start_lab(args.lab, endpoints, args.rigs)
+            lab_proc, expanded = start_lab(args.lab, endpoints, args.rigs)
             cmd += ["--lab-endpoints", str(endpoints)]
             if expanded is not None:  # the lab with its rig copies is what pytest must lease from
                 cmd[cmd.index("--lab") + 1] = str(expanded)
@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
         if tests is not None:
             _stop(tests)
         if lab_proc is not None:
-            _stop_lab(lab_proc)
+            stop_lab(lab_proc)
         signal.signal(signal.SIGTERM, previous)
 
     if pytest_status not in (0, 1) or not (run_dir / "results.jsonl").exists():
@@ -125,9 +125,11 @@ def _run(args: argparse.Namespace) -> int:
     return _judge(run_dir, pytest_status)
 
 
-def _start_lab(lab_file: Path, endpoints: Path, rigs: int = 1) -> tuple[subprocess.Popen[bytes], Path | None]:
+def start_lab(
+    lab_file: Path, endpoints: Path, rigs: int = 1, log: IO[str] | None = None
+) -> tuple[subprocess.Popen[bytes], Path | None]:
     """Start ``dmct lab up`` and wait for its readiness line; with ``rigs > 1`` also return the
-    expanded lab file it names."""
+    expanded lab file it names. The lab's output goes to our stdout, or quietly to ``log``."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -144,6 +146,7 @@ def _start_lab(lab_file: Path, endpoints: Path, rigs: int = 1) -> tuple[subproce
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=log,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     assert proc.stdout is not None
@@ -154,11 +157,11 @@ def _start_lab(lab_file: Path, endpoints: Path, rigs: int = 1) -> tuple[subproce
             break
         if line.startswith(b"dmct lab: ready"):
             text = line.decode().rstrip()
-            print(text, flush=True)
-            _drain(proc.stdout)
+            print(text, file=log or sys.stdout, flush=True)
+            _drain(proc.stdout, log)
             expanded = Path(text.split(" lab_file=", 1)[1]) if " lab_file=" in text else None
             return proc, expanded
-    _stop_lab(proc)
+    stop_lab(proc)
     from harness.errors import DmctInputError
 
     # the lab has already printed its own one-line reason on stderr
@@ -167,14 +170,14 @@ def _start_lab(lab_file: Path, endpoints: Path, rigs: int = 1) -> tuple[subproce
     )
 
 
-def _drain(stream: IO[bytes]) -> None:
+def _drain(stream: IO[bytes], sink: IO[str] | None = None) -> None:
     """Keep reading the lab's output in the background so it can never block on a full pipe."""
     import threading
 
     def pump() -> None:
         with contextlib.suppress(ValueError, OSError):
             for line in stream:
-                sys.stdout.write(line.decode(errors="replace"))
+                (sink or sys.stdout).write(line.decode(errors="replace"))
 
     threading.Thread(target=pump, daemon=True).start()
 
@@ -189,7 +192,7 @@ def _stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
             proc.wait()
 
 
-def _stop_lab(proc: subprocess.Popen[bytes]) -> None:
+def stop_lab(proc: subprocess.Popen[bytes]) -> None:
     if proc.stdin is not None:
         with contextlib.suppress(OSError):
             proc.stdin.close()  # the lab exits when its stdin closes

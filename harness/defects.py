@@ -126,7 +126,7 @@ class Coverage:
 
     planned: tuple[str, ...]
     detected: dict[str, tuple[str, ...]]
-    undetected: tuple[str, ...]  # passed clean, failed against no defect tried
+    undetected: tuple[str, ...]  # passed clean and failed against no defect tried, or never tried
     not_clean: dict[str, str]  # did not pass clean (outcome): cannot show anything
     not_applicable: tuple[str, ...]  # not applicable to the DMC (role missing): outside the ratio
 
@@ -164,6 +164,9 @@ def coverage(matrix: Matrix, *, not_applicable: Iterable[str] = ()) -> Coverage:
         if test in na:
             continue
         got = clean.get(test)
+        if got is None and not any(test in r for r in matrix.sessions.values()):
+            undetected.append(test)  # never tried (a killer plan that gives it no defect)
+            continue
         if got is not Outcome.PASSED:
             not_clean[test] = got.value if got is not None else "not run"
             continue

@@ -179,8 +179,11 @@ def run_migration(
     timeout: float = MIGRATION_TIMEOUT_S,
     quiet_s: float = ALERTS_QUIET_S,
     max_s: float = ALERTS_MAX_S,
+    on_start: Callable[[], object] | None = None,
 ) -> MigrationRecord:
     """Authorise/schedule the migration of ``rig`` and wait for it; return what was observed.
+    ``on_start`` is called just before the migration is requested (after the pre-checks), so a test
+    timing something against the migration's start is not thrown off by how long the checks took.
 
     Before migrating, every device is asked SRV 11.2: a dormant installation answers E14 (not
     Commissioned). A rig whose devices are all Commissioned already was migrated before this session:
@@ -197,6 +200,8 @@ def run_migration(
             "session (restart the virtual lab, or re-prepare the dormant installation)",
         }
         return record
+    if on_start is not None:
+        on_start()
     started = time.monotonic()
     try:
         result = route.migrate(rig.id, user=user, timeout=timeout)

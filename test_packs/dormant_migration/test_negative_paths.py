@@ -134,11 +134,11 @@ def test_retry_recovers_under_the_retry_strategy(
     instruments: Instruments = request.getfixturevalue("instruments")
     instruments.power("esme", False)
     timer = threading.Timer(RETRY_RESTORE_S, instruments.power, ("esme", True))
-    timer.start()
     try:
-        record = run_migration(route, rig)
+        record = run_migration(route, rig, on_start=timer.start)
     finally:
-        timer.join()
+        if timer.is_alive() or timer.finished.is_set():
+            timer.join()
         instruments.power("esme", True)
     assert record.outcome == "migrated", record.describe()
     assert 2 <= record.attempts < MAX_ATTEMPTS + 1, record.describe()

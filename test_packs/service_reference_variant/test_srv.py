@@ -52,6 +52,7 @@ SUPPLY_ARMED = 0x8F32
 CREDENTIALS_UPDATED = 0x8F70
 FW_VERIFIED = 0x8F72
 FW_CHANGED = 0x8F43
+FW_VERIFY_FAILED = 0x8F1C
 JOINED, UNJOINED = 0x8F49, 0x8F4B
 DEVICE_LOG_CHANGED = 0x8F12
 FUTURE_ACTIONED = 0x8F66
@@ -777,6 +778,15 @@ def update_firmware(t: SrvtRig, role: str) -> None:
     assert len(result.instructions) >= 3 and set(result.outcomes()) == {"actioned"}, result.instructions
     assert result.instructions[-1]["command"].startswith("verify"), result.instructions[-1]
     expect_security_event(t, role, FW_VERIFIED, since)
+    # An image built for another model must fail the device's verification (0x8F1C) and never run:
+    # the device, not only the DCC, guards against a wrong image (SMETS1 firmware verification).
+    wrong = t.submit("11.1", role, {"version": f"{version}-other", "image_model": "NOT-THIS-MODEL"})
+    verify = wrong.instructions[-1]
+    assert verify["command"].startswith("verify") and verify["outcome"] == "failed", (
+        f"an image for another model passed the {role}'s verification: {wrong.code} {wrong.instructions}"
+    )
+    expect_security_event(t, role, FW_VERIFY_FAILED, since)
+    assert firmware_of(t, role) == version, "the running firmware changed after a refused image"
 
 
 @case("11.2", FIRMWARE, *ALL3)

@@ -45,6 +45,11 @@ def test_a_test_not_run_clean_is_reported_not_counted() -> None:
     assert cov.not_clean == {"p::a": "not run"} and cov.ratio == 0.0
 
 
+def test_a_test_never_tried_is_undetected() -> None:
+    cov = coverage(Matrix(planned=["p::a", "p::b"], sessions={CLEAN: {"p::a": P}, "esme:x": {"p::a": F}}))
+    assert cov.undetected == ("p::b",) and not cov.not_clean and cov.ratio == 0.5
+
+
 def test_full_coverage_is_one() -> None:
     m = Matrix(planned=["p::a"], sessions={CLEAN: {"p::a": P}, "ch:z": {"p::a": F}})
     assert coverage(m).ratio == 1.0

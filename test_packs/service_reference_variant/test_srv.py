@@ -233,6 +233,12 @@ def update_supplier_name(t: SrvtRig, role: str) -> None:
 def read_instantaneous_import_registers(t: SrvtRig, role: str) -> None:
     optical = t.optical(role)
     first = optical.import_registers()
+    if role == "esme":  # under a known load the register must advance, and the route read with it
+        with t.esme_load(3000.0):
+            wait_until(
+                "the ESME import register advances under a 3 kW load",
+                lambda: optical.import_registers().total > first.total + KWH_TOLERANCE,
+            )
     result = t.result("4.1.1", role)
     second = optical.import_registers()
     route = d(result["total_kwh"])
@@ -659,6 +665,16 @@ def arm_supply(t: SrvtRig, role: str) -> None:
 @case("7.4", SUPPLY, *METERS)
 def read_supply_status(t: SrvtRig, role: str) -> None:
     assert t.result("7.4", role)["supply"] == t.optical(role).supply_state()
+    if role != "esme":  # the GSME's change of state waits for its wake: 7.2/7.3-gsme cover it
+        return
+    # A read that only ever agrees with a state that never moved proves little: disable, read, restore.
+    try:
+        t.ok("7.2", role)
+        read = t.result("7.4", role)["supply"]
+        assert read == "disabled", f"SRV 7.4 reads {read!r} after SRV 7.2 Disable Supply"
+        assert read == t.optical(role).supply_state(), "SRV 7.4 and the optical port disagree"
+    finally:
+        t.restore_supply(role)
 
 
 # -------------------------------------------------------------------------------- inventory and HAN

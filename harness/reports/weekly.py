@@ -9,7 +9,9 @@ were not run" — here the blocked, errored and skipped executions of the week w
 Everything is as of the end of the ISO week (Monday 00:00 UTC to the next Monday): progress counts the
 latest execution of each test up to then, and issue counts are reconstructed from each issue's audit
 history (the ``add`` record's initial fields, then every later ``status``/``severity`` change), so a report
-for a past week says what was true that week, not what is true today.
+for a past week says what was true that week, not what is true today. The same reconstruction
+(:mod:`harness.reports.trend`, which also follows ``exclusion`` changes) draws the trend section: pass rate,
+coverage and *extant* issues by severity at the end of each of the last weeks, as a picture.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from harness.errors import DmctInputError
 from harness.interchange import Issue, format_at
 from harness.reports.data import Execution, Key, ReportData
 from harness.reports.heatmap import build_heatmap
 from harness.reports.model import Block, Document, Figure, Para, Section, Table, pct
+from harness.reports.trend import TrendPoint, chart, extant_at, issue_snapshot_at, point
 from harness.verdict import planned_tests
 
 TREND_WEEKS = 5
@@ -71,32 +74,56 @@ def issue_state_at(issue: Issue, when: datetime) -> tuple[str, int] | None:
     """(status, severity) of ``issue`` at ``when`` from its history; None if it was not raised yet.
 
     Without an ``add`` record the issue is taken to exist from ``raised`` (or always) in its current state.
+    The reconstruction is :func:`harness.reports.trend.issue_snapshot_at`, shared with the trends.
     """
-    records = sorted(
-        ((_parse(r.get("at")), r) for r in issue.history),
-        key=lambda p: p[0] or datetime.min.replace(tzinfo=UTC),
-    )
-    add = next((r for at, r in records if r.get("action") == "add"), None)
-    if add is None:
-        raised = _parse(issue.raised)
-        if raised is not None and raised > when:
-            return None
-        return issue.status, issue.severity
-    added = _parse(add.get("at"))
-    if added is not None and added > when:
-        return None
-    new = add.get("new")
-    initial: dict[str, Any] = new if isinstance(new, dict) else {}
-    status = str(initial.get("status", issue.status))
-    severity = int(initial.get("severity", issue.severity))
-    for at, rec in records:
-        if rec is add or at is None or at > when:
-            continue
-        if rec.get("field") == "status" and rec.get("new") in ("open", "closed"):
-            status = str(rec["new"])
-        elif rec.get("field") == "severity" and isinstance(rec.get("new"), int):
-            severity = int(rec["new"])
-    return status, severity
+    snap = issue_snapshot_at(issue, when)
+    return None if snap is None else (snap.status, snap.severity)
+
+
+def progress_at(data: ReportData, until: datetime) -> tuple[int, int, int]:
+    """(planned, executed, passed) over the plan as of ``until``: each test's latest execution before it.
+
+    The plugin's canonical timestamps (``format_at``) order as strings, so those are compared unparsed.
+    """
+    plan, profile = data.plan, data.verdict.profile
+    until_s = format_at(until)
+    planned = executed = passed = 0
+    for entry in plan.entries:
+        for pack, tests in planned_tests(plan, entry, profile).items():
+            for test in tests:
+                planned += 1
+                runs = data.executions.get((entry.id, pack, test))
+                if not runs:
+                    continue
+                last = None
+                for e in reversed(runs):
+                    if len(e.at) == 27 and e.at[-1] == "Z":
+                        if e.at < until_s:
+                            last = e
+                            break
+                    else:
+                        when = _when(e.at)
+                        if when is not None and when < until:
+                            last = e
+                            break
+                if last is not None and last.outcome in ("passed", "failed"):
+                    executed += 1
+                    passed += last.outcome == "passed"
+    return planned, executed, passed
+
+
+def trend_points(data: ReportData, end: datetime, weeks: int = TREND_WEEKS) -> list[TrendPoint]:
+    """One point per week end of the last ``weeks`` weeks (oldest first): pass rate, coverage and
+    extant issues by severity as they were then (profile reading of pending exclusions)."""
+    pending = data.verdict.profile.pending_exclusion_excludes
+    points = []
+    for back in range(weeks - 1, -1, -1):
+        w_end = end - timedelta(weeks=back)
+        planned, executed, passed = progress_at(data, w_end)
+        extant = extant_at(data.issues, w_end - timedelta(microseconds=1), pending_excludes=pending)
+        w = (w_end - timedelta(days=7)).date().isocalendar()
+        points.append(point(f"{w.year}-W{w.week:02d}", planned, executed, passed, extant))
+    return points
 
 
 def build_weekly_report(data: ReportData, monday: date, generated: date) -> Document:
@@ -224,6 +251,23 @@ def build_weekly_report(data: ReportData, monday: date, generated: date) -> Docu
         closed += after is not None and after[0] == "closed" and (before is None or before[0] == "open")
     sec_issues.append(Para(f"In {week}: {raised} issue(s) raised, {closed} closed."))
 
+    # Trend of pass rate and extant issues over the last weeks, as a picture (16.2).
+    points = trend_points(data, end)
+    trend = chart(points, f"last {len(points)} weeks to the end of {week}")
+    sec_trend: list[Block] = [
+        Para(
+            "Pass rate and coverage of the planned tests, and extant Testing Issues by severity, at the end "
+            f"of each of the last {len(points)} weeks (extant: open and not excluded; "
+            + (
+                "a proposed exclusion excludes until the TAG disagrees, 20.29 (a)"
+                if profile.pending_exclusion_excludes
+                else "only an exclusion the TAG agreed excludes, 13.25"
+            )
+            + ")."
+        ),
+        cast(Block, trend),
+    ]
+
     entries_heat = [(e.id, [e.id]) for e in plan.entries]
     saved = data.latest
     data.latest = {k: (v.at, v.outcome) for k, v in latest.items()}
@@ -266,6 +310,7 @@ def build_weekly_report(data: ReportData, monday: date, generated: date) -> Docu
         sections=[
             Section("progress", "Progress per phase and pack", "16.2", sec_progress),
             Section("issues", "Testing Issues by severity and trend", "16.2", sec_issues),
+            Section("trend", "Trend: pass rate and extant Testing Issues", "16.2", sec_trend),
             Section("coverage", "Coverage of functional groups", "16.4", [Figure(heat)]),
             Section("blocked", "Tests not run this week and why", "9.4 (c)", sec_blocked),
         ],

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: demo test lint typecheck check clean venv report
+.PHONY: demo test lint typecheck check clean venv report nightly defects
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ test: $(STAMP)
 report: $(STAMP)
 	$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS) -- --alluredir results/allure
 	npx --yes allure@3 generate --single-file results/allure -o results/allure-report
+
+# A night of regression locally: every entry of the lab, reports, evidence, diff against the last night
+# (results/nightly/; exit 1 on a regression). See docs/nightly.md.
+nightly: $(STAMP)
+	ci/nightly --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS)
+
+# Defect detection coverage, full matrix: every pack test against every seeded defect of the virtual
+# lab (about 15 minutes on 2 cores). `make test` re-checks the killer plan instead.
+defects: $(STAMP)
+	$(BIN)/dmct defects coverage --lab labs/virtual.yaml -j 4 -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from device_drivers.roles import ChDriver, EsmeDriver, GsmeDriver
+from device_drivers.roles import ChDriver, EsmeDriver, GsmeDriver, IhdDriver, PpmidDriver
 
 DEVICE_ENTRY_POINT_GROUP = "dmct.devices"
 
-BUILT_IN: dict[str, type] = {"esme": EsmeDriver, "gsme": GsmeDriver, "ch": ChDriver}
+BUILT_IN: dict[str, type] = {
+    "esme": EsmeDriver,
+    "gsme": GsmeDriver,
+    "ch": ChDriver,
+    "ppmid": PpmidDriver,
+    "ihd": IhdDriver,
+}
 
 
 def driver_class(name: str) -> type:

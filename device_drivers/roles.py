@@ -13,6 +13,7 @@ from typing import Any
 
 from device_drivers.errors import DeviceError, LinkDown
 from device_drivers.links import Link
+from device_drivers.protocols.display import DisplayedMeter, DisplayIdentity, DisplayPort
 from device_drivers.protocols.iec62056_21 import Readout, ReadoutClient
 from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.route import ServiceRoute
@@ -69,6 +70,11 @@ class MeterDriver:
         if self._optical is None:
             raise LinkDown(self.name, "the rig wires no DLMS optical link ('dlms') for this meter")
         return self._optical
+
+    def displayed_message(self) -> str:
+        """The text the meter's display shows (SRV 3.1 Display Message), read on the DLMS optical port;
+        empty when it shows none."""
+        return self.optical.displayed_message()
 
     def readout(self) -> Readout:
         if self._readout is None:
@@ -150,3 +156,44 @@ class ChDriver:
         """SRV 11.2 Read Firmware Version."""
         result = self.route.submit("11.2", self.device_id, {}, user=self.user).result or {}
         return str(result.get("firmware_version", ""))
+
+
+class DisplayDriver:
+    """A HAN display (PPMID or IHD), read through its ``display`` interface: what its screen shows.
+
+    Read-only: a display is driven by what the meters publish through the CH (SRV 3.1 messages,
+    balances, GSME readings), so tests act through the route and check here. ``display`` is the
+    :class:`DisplayPort` of the device's ``display`` link.
+    """
+
+    role = "display"
+
+    def __init__(self, name: str, display: DisplayPort) -> None:
+        self.name = name
+        self.display = display
+
+    def displayed_message(self) -> str:
+        """The message the screen shows (empty when none)."""
+        return self.display.displayed_message()
+
+    def displayed_meters(self) -> dict[str, DisplayedMeter]:
+        """What the screen shows per meter (EUI-64 → balance in pence, gas volume in m³)."""
+        return self.display.displayed_meters()
+
+    def identity(self) -> DisplayIdentity:
+        return self.display.identity()
+
+    def firmware_version(self) -> str:
+        return self.display.firmware_version()
+
+
+class PpmidDriver(DisplayDriver):
+    """Prepayment interface device (PPMID)."""
+
+    role = "ppmid"
+
+
+class IhdDriver(DisplayDriver):
+    """In-home display (IHD)."""
+
+    role = "ihd"

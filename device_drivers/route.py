@@ -10,6 +10,12 @@ lab file, without editing the harness::
     acme = "acme_bridge:AcmeRoute"      # a ServiceRoute subclass (or factory) taking **config
 
 ``load_route(kind, **config)`` finds it; ``"virtual"`` is built in.
+
+Some facilities exist only on the virtual route, because only a simulator can offer them: injecting a
+badly authenticated Instruction (:meth:`ServiceRoute.tamper_next_instruction`) and reading the route's
+own security log (:meth:`ServiceRoute.security_log`). Ask :meth:`ServiceRoute.supports` first; a route
+without the facility raises :class:`RouteFacilityUnsupported` (a ``NotImplementedError``), and a pack
+marks such a test *not applicable* on it.
 """
 
 from __future__ import annotations
@@ -23,11 +29,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from device_drivers.lab_control import LabControlClient, control_address
 from device_drivers.links import Link
 from device_drivers.protocols.service_route import RouteError, RouteKeys, ServiceRouteClient, check
 from device_drivers.transcript import Transcript
 
 ROUTE_ENTRY_POINT_GROUP = "dmct.routes"
+#: Facilities a route may offer beyond SRVs, alerts and migration (see :meth:`ServiceRoute.supports`).
+TAMPER = "tamper"  # tamper_next_instruction(): spoil the device-level authentication of Instructions
+SECURITY_LOG = "security_log"  # security_log(): the route's log of requests refused at the DSP/DCO gate
+#: How :meth:`ServiceRoute.tamper_next_instruction` may spoil an Instruction.
+TAMPER_KINDS = ("signature", "retired_credential")
+#: DSP/DCO gate refusals the route logs and alerts (docs/protocols/service-route.md, section 5).
+DCO_REFUSAL_CODES = frozenset({"E7", "E8", "E9", "E10"})
+
+
+class RouteFacilityUnsupported(NotImplementedError):
+    """This route does not offer the facility (a real S1SP cannot tamper with its own Instructions):
+    the test that needs it is not applicable on this route."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +129,47 @@ class RouteAlert:
 
 
 @dataclass(frozen=True)
+class RouteSecurityEvent:
+    """One entry of the route's security log: a request or migration refused at the DSP/DCO gate.
+
+    ``code`` is the refusal (E7 role, E8 signature, E9 signer, E10 replay); ``alert_code`` the DCC alert
+    the route sent the service users about it.
+    """
+
+    entry_id: int
+    at: datetime
+    event: str
+    code: str
+    reason: str
+    request_id: str | None
+    message_type: str | None
+    user: str | None
+    srv: str | None
+    device: str | None
+    rig: str | None
+    alert_code: str | None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_entry(cls, e: Mapping[str, Any]) -> RouteSecurityEvent:
+        return cls(
+            entry_id=int(e.get("entry_id", 0)),
+            at=datetime.fromisoformat(str(e.get("at"))),
+            event=str(e.get("event", "")),
+            code=str(e.get("code", "")),
+            reason=str(e.get("reason", "")),
+            request_id=e.get("request_id"),
+            message_type=e.get("message_type"),
+            user=e.get("user"),
+            srv=e.get("srv"),
+            device=e.get("device"),
+            rig=e.get("rig"),
+            alert_code=e.get("alert_code"),
+            raw=dict(e),
+        )
+
+
+@dataclass(frozen=True)
 class MigrationResult:
     rig: str
     outcome: str  # migrated | migrated_esme_only | excluded
@@ -183,6 +243,37 @@ class ServiceRoute(abc.ABC):
         result = self.submit("8.2", device, {}, user=user)
         return dict(result.result or {})
 
+    # -- optional facilities (only a simulated route can offer them) ----------------------------------------
+    def supports(self, facility: str) -> bool:
+        """Whether this route offers ``facility`` (:data:`TAMPER`, :data:`SECURITY_LOG`). None by default:
+        a route to a real S1SP has neither."""
+        return False
+
+    def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
+        """Spoil the device-level authentication of the next ``count`` Instructions the S1SP sends to
+        ``device`` (its EUI-64, or the lab file's ``rig/role``) after the DSP/DCO checks passed, as
+        tampering in transit would: ``kind`` ``signature`` (the signature no longer verifies) or
+        ``retired_credential`` (signed with a credential the S1SP retired, e.g. the old SMSO's). A
+        device must reject such an Instruction (0x8F3D, the route answers E11); one that executes it
+        accepts bad signatures. Only Instructions that carry device-level authentication (critical
+        commands, migration's commands) consume it.
+
+        Raises :class:`RouteFacilityUnsupported` where :meth:`supports` (:data:`TAMPER`) is False."""
+        raise RouteFacilityUnsupported(f"{type(self).__name__} cannot tamper with Instructions")
+
+    def clear_tamper(self, device: str) -> int:
+        """Drop the tamper faults still pending for ``device``; returns how many there were."""
+        raise RouteFacilityUnsupported(f"{type(self).__name__} cannot tamper with Instructions")
+
+    def security_log(
+        self, *, since: datetime | None = None, after: int = 0, timeout: float | None = None
+    ) -> list[RouteSecurityEvent]:
+        """The route's security log (requests refused at the DSP/DCO gate), oldest first: entries with
+        an ``entry_id`` above ``after`` and at or after ``since`` (route clock).
+
+        Raises :class:`RouteFacilityUnsupported` where :meth:`supports` (:data:`SECURITY_LOG`) is False."""
+        raise RouteFacilityUnsupported(f"{type(self).__name__} has no readable security log")
+
 
 #: A freshly signed request refused as a replay (E10) is signed and sent again this many times at most.
 COUNTER_RACE_ATTEMPTS = 3
@@ -192,6 +283,8 @@ class VirtualServiceRoute(ServiceRoute):
     """The virtual lab's route over any pyserial URL (``virtual://`` resolved through ``endpoints``).
 
     ``keys_dir`` is where the virtual route wrote the test Users' keys and the S1SP certificate.
+    ``control`` is the lab control API's ``host:port`` (default: the one the lab publishes in
+    ``endpoints``); without one :meth:`tamper_next_instruction` is unsupported.
     """
 
     def __init__(
@@ -205,8 +298,10 @@ class VirtualServiceRoute(ServiceRoute):
         transcript: Transcript | None = None,
         device: str = "service-route",
         max_payload: int = 1 << 20,
+        control: str | None = None,
     ) -> None:
         self.timeout = timeout
+        self.control_address = control or control_address(endpoints)
         self.link = Link(url, device=device, timeout=poll_s, transcript=transcript, endpoints=endpoints)
         self.client = ServiceRouteClient(self.link, RouteKeys.load(Path(keys_dir)), max_payload=max_payload)
         self._requests: dict[str, tuple[str, str, list[dict[str, Any]]]] = {}
@@ -289,6 +384,52 @@ class VirtualServiceRoute(ServiceRoute):
             out.append(RouteAlert.from_message(message))
         return out
 
+    def supports(self, facility: str) -> bool:
+        if facility == TAMPER:
+            return self.control_address is not None
+        return facility == SECURITY_LOG
+
+    def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
+        if self.control_address is None:
+            raise RouteFacilityUnsupported(
+                "no lab control API is known to this route (the lab publishes none in its endpoints)"
+            )
+        if kind not in TAMPER_KINDS:
+            raise ValueError(f"unknown tamper kind {kind!r} (known: {', '.join(TAMPER_KINDS)})")
+        request = {"op": "tamper", "device": device, "kind": kind, "count": count}
+        answer = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device).call(
+            request
+        )
+        if self.transcript is not None:
+            self.transcript.note(
+                self.link.device,
+                f"lab fault: the next {count} Instruction(s) to {answer.get('device', device)} tampered "
+                f"({kind}); pending {answer.get('pending')}",
+            )
+
+    def clear_tamper(self, device: str) -> int:
+        if self.control_address is None:
+            raise RouteFacilityUnsupported("no lab control API is known to this route")
+        client = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device)
+        return int(client.call({"op": "tamper", "device": device, "clear": True}).get("dropped", 0))
+
+    def security_log(
+        self, *, since: datetime | None = None, after: int = 0, timeout: float | None = None
+    ) -> list[RouteSecurityEvent]:
+        if since is not None and since.tzinfo is None:
+            raise ValueError("since must be an aware datetime")
+        self.open()
+        msg: dict[str, Any] = {"type": "security_log", "id": self.client.new_id(), "after": after}
+        if since is not None:
+            msg["since"] = since.isoformat()
+        self.client.send(msg)
+        final = self.client.wait_final(msg["id"], self.timeout if timeout is None else timeout)[-1]
+        if final.get("code") == "E1" and "unknown message type" in str(final.get("text", "")):
+            raise RouteFacilityUnsupported(f"the route has no security log: {final.get('text')}")
+        check(self.link.device, [final])
+        entries = (final.get("result") or {}).get("entries") or []
+        return [RouteSecurityEvent.from_entry(e) for e in entries]
+
     def migrate(
         self, rig: str, *, user: str, role: str | None = None, timeout: float | None = None
     ) -> MigrationResult:
@@ -331,10 +472,16 @@ def load_route(kind: str, **config: Any) -> ServiceRoute:
 
 
 __all__ = [
+    "DCO_REFUSAL_CODES",
     "ROUTE_ENTRY_POINT_GROUP",
+    "SECURITY_LOG",
+    "TAMPER",
+    "TAMPER_KINDS",
     "MigrationResult",
     "RouteAlert",
     "RouteError",
+    "RouteFacilityUnsupported",
+    "RouteSecurityEvent",
     "ServiceRoute",
     "SrvResult",
     "VirtualServiceRoute",

@@ -3,7 +3,9 @@
 :class:`MeterOptical` wraps :class:`~device_drivers.protocols.dlms.DlmsOpticalClient` (HDLC + xDLMS on
 any pyserial URL) and turns the object list documented in ``docs/virtual-lab.md`` into the calls a test
 wants: ``import_registers()``, ``clock()``, ``supply_state()``, ``disconnect()``, ``event_log()`` ...
-returning exact decimals in named units and aware datetimes.
+returning exact decimals in named units and aware datetimes. Its base :class:`DlmsPort` (association,
+retries, error mapping, clock, firmware, displayed message) also serves the PPMID's and IHD's ``display``
+interface (:mod:`device_drivers.protocols.display`).
 
 **Written independently of the simulator.** The OBIS codes, unit codes and the COSEM date-time codec are
 duplicated here on purpose and nothing is imported from ``labs``: a driver sharing the simulator's
@@ -31,7 +33,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, Self, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
@@ -42,6 +44,7 @@ from device_drivers.transcript import Transcript
 
 __all__ = [
     "Balance",
+    "DlmsPort",
     "Identity",
     "LogRecord",
     "MeterOptical",
@@ -68,6 +71,7 @@ OBIS_METER_BALANCE = "0.0.19.10.0.255"
 OBIS_EMERGENCY_CREDIT = "0.0.19.10.1.255"
 OBIS_EVENT_LOG = "0.0.99.98.0.255"
 OBIS_SECURITY_LOG = "0.0.99.98.1.255"
+OBIS_DISPLAYED_MESSAGE = "0.0.96.13.0.255"  # consumer message text: what the display shows (SRV 3.1)
 CLASS_DATA, CLASS_REGISTER, CLASS_PROFILE_GENERIC, CLASS_CLOCK, CLASS_DISCONNECT_CONTROL = 1, 3, 7, 8, 70
 MAX_TOU_RATES = 48  # SMETS1 meters have at most 48 TOU registers
 #: Blue Book unit codes the object list uses.
@@ -187,8 +191,11 @@ def _no_wait(_state: RetryCallState) -> float:
     return 0.0
 
 
-class MeterOptical:
-    """One meter's optical port (ESME or GSME) with typed operations.
+class DlmsPort:
+    """A device's local DLMS/COSEM port (HDLC + xDLMS): association, retries, error mapping, typed reads.
+
+    The common part of :class:`MeterOptical` (a meter's optical port) and
+    :class:`~device_drivers.protocols.display.DisplayPort` (a PPMID's or IHD's display interface).
 
     ``url`` is any pyserial URL, or a ``virtual://`` URL resolved through ``endpoints`` (the virtual
     lab's endpoints file). A ``password`` selects an LLS association as the management client (client
@@ -235,7 +242,7 @@ class MeterOptical:
         self._scalers: dict[str, tuple[int, int]] = {}
 
     @classmethod
-    def from_link(cls, link: Link, *, password: bytes | None = None, **options: Any) -> MeterOptical:
+    def from_link(cls, link: Link, *, password: bytes | None = None, **options: Any) -> Self:
         """The optical port behind a configured :class:`Link` (same URL, device name, timeout and
         transcript); the DLMS client opens the port itself, so the link need not be open."""
         options.setdefault("timeout", link.timeout)
@@ -280,7 +287,7 @@ class MeterOptical:
         if client is not None:
             client.close()
 
-    def open(self) -> MeterOptical:
+    def open(self) -> Self:
         """Connect and associate now (otherwise the first operation does it)."""
         self._call("associate", lambda _client: None)
         return self
@@ -291,7 +298,7 @@ class MeterOptical:
             self._drop()
             self._note("DLMS association closed")
 
-    def __enter__(self) -> MeterOptical:
+    def __enter__(self) -> Self:
         return self.open()
 
     def __exit__(
@@ -381,6 +388,37 @@ class MeterOptical:
         raw = self._integer(f"register {obis}", client.get(CLASS_REGISTER, obis, 2))
         return Decimal(raw).scaleb(scaler)
 
+    def _text_utf8(self, what: str, value: Any) -> str:
+        raw = self._octets(what, value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._wrong(what, f"not UTF-8 text: {raw.hex()}") from None
+
+    # -- reads every local port answers ---------------------------------------------------------------------
+    def clock(self) -> datetime:
+        """The device's clock (0.0.1.0.0, attribute 2)."""
+        return self._call("clock", lambda c: self._datetime("clock", c.get(CLASS_CLOCK, OBIS_CLOCK, 2)))
+
+    def firmware_version(self) -> str:
+        """Active firmware identifier (1.0.0.2.0) as the device reports it (SRV 11.2's answer)."""
+        return self._call(
+            "firmware version", lambda c: self._text("firmware", c.get(CLASS_DATA, OBIS_FIRMWARE, 2))
+        )
+
+    def displayed_message(self) -> str:
+        """The message the device's display shows (0.0.96.13.0, SRV 3.1 Display Message's text); empty
+        when it shows none."""
+        return self._call(
+            "displayed message",
+            lambda c: self._text_utf8("displayed message", c.get(CLASS_DATA, OBIS_DISPLAYED_MESSAGE, 2)),
+        )
+
+
+class MeterOptical(DlmsPort):
+    """One meter's optical port (ESME or GSME) with typed operations (see :class:`DlmsPort` for the
+    association, retries and errors)."""
+
     # -- reads ------------------------------------------------------------------------------------------
     def import_registers(self) -> Registers:
         """Total and TOU active import energy (1.0.1.8.0, 1.0.1.8.1 ... up to the first undefined
@@ -409,10 +447,6 @@ class MeterOptical:
         """The ESME's instantaneous active import power (1.0.1.7.0) in W."""
         return self._call("active power", lambda c: self._register(c, OBIS_ACTIVE_POWER, UNIT_W))
 
-    def clock(self) -> datetime:
-        """The meter's clock (0.0.1.0.0, attribute 2)."""
-        return self._call("clock", lambda c: self._datetime("clock", c.get(CLASS_CLOCK, OBIS_CLOCK, 2)))
-
     def supply_state(self) -> SupplyStateName:
         """Supply (contactor or valve) state from the disconnect control; its output_state must agree."""
 
@@ -428,12 +462,6 @@ class MeterOptical:
             return state
 
         return self._call("supply state", read)
-
-    def firmware_version(self) -> str:
-        """Active firmware identifier (1.0.0.2.0) as the meter reports it (SRV 11.2's answer)."""
-        return self._call(
-            "firmware version", lambda c: self._text("firmware", c.get(CLASS_DATA, OBIS_FIRMWARE, 2))
-        )
 
     def identity(self) -> Identity:
         """Manufacturer flag and model (from the logical device name), serial, device id, firmware."""

@@ -17,6 +17,11 @@ it. Requests:
     HAN loss: the named devices drop off (or rejoin) the CH's HAN.
 ``{"op": "wan", "device": "rig-1/ch", "connected": false}``
     the CH loses (or regains) its WAN connection.
+``{"op": "tamper", "device": "rig-1/esme" | "<EUI-64>", "kind": "signature", "count": 1}``
+    a route fault: the S1SP spoils the device-level authentication of the next ``count`` Instructions it
+    sends to that device after the DSP/DCO checks passed (``kind``: ``signature`` — the signature no
+    longer verifies; ``retired_credential`` — signed with a credential the S1SP retired).
+    ``"clear": true`` drops the pending ones. Logged (device ``route``) when set and when applied.
 ``{"op": "log"}``
     every fault injected so far.
 
@@ -50,9 +55,19 @@ def handle(lab: VirtualLab, request: Any) -> dict[str, Any]:
     op = request["op"]
     try:
         if op == "status":
-            return {"ok": True, "devices": {n: asdict(d.faults.config) for n, d in lab.devices.items()}}
+            answer: dict[str, Any] = {
+                "ok": True,
+                "devices": {n: asdict(d.faults.config) for n, d in lab.devices.items()},
+            }
+            if lab.route is not None:
+                answer["route"] = {
+                    "tamper": {lab.route.device_name(e): k for e, k in lab.route.tampers.items()}
+                }
+            return answer
         if op == "log":
             return {"ok": True, "log": lab.log.entries}
+        if op == "tamper":
+            return _tamper(lab, request)
         targets = _targets(lab, request.get("device"))
         if op == "fault":
             for device in targets:
@@ -97,7 +112,34 @@ def handle(lab: VirtualLab, request: Any) -> dict[str, Any]:
             return {"ok": True}
         return {"ok": False, "error": f"unknown op {op!r}"}
     except (ValueError, TypeError, KeyError) as exc:
-        return {"ok": False, "error": str(exc)}
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # KeyError's str() quotes
+        return {"ok": False, "error": str(text)}
+
+
+def _tamper(lab: VirtualLab, request: dict[str, Any]) -> dict[str, Any]:
+    """The route's ``tamper`` fault on one device, named as in the lab file or by its EUI-64."""
+    route = lab.route
+    if route is None:
+        raise ValueError("this lab serves no virtual route, so there is nothing to tamper with")
+    name = request.get("device")
+    if isinstance(name, str) and name in lab.devices:
+        eui = lab.devices[name].model.device_id
+    elif isinstance(name, str) and name.upper() in route.devices:
+        eui = name.upper()
+    else:
+        known = ", ".join(route.device_name(e) for e in sorted(route.devices))
+        raise KeyError(f"unknown device {name!r} for the route (known: {known})")
+    if eui not in route.devices:
+        raise KeyError(f"the route serves no device {name!r}")
+    if request.get("clear"):
+        return {
+            "ok": True,
+            "device": route.device_name(eui),
+            "eui64": eui,
+            "dropped": route.clear_tamper(eui),
+        }
+    pending = route.tamper(eui, request.get("kind", "signature"), request.get("count", 1))
+    return {"ok": True, "device": route.device_name(eui), "eui64": eui, "pending": pending}
 
 
 def _targets(lab: VirtualLab, device: Any) -> list[VirtualDevice]:
@@ -148,6 +190,10 @@ class LabControl:
 
     def reboot(self, device: str) -> None:
         self.call({"op": "reboot", "device": device})
+
+    def tamper(self, device: str, kind: str = "signature", count: int = 1) -> dict[str, Any]:
+        """The route's tamper fault on ``device`` (``rig/role`` or EUI-64)."""
+        return self.call({"op": "tamper", "device": device, "kind": kind, "count": count})
 
     def log(self) -> list[dict[str, Any]]:
         entries: list[dict[str, Any]] = self.call({"op": "log"})["log"]

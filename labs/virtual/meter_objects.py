@@ -68,6 +68,7 @@ __all__ = [
     "CLOCK",
     "DEVICE_ID",
     "DISCONNECT_CONTROL",
+    "DISPLAYED_MESSAGE",
     "EMERGENCY_CREDIT",
     "EVENT_CODE",
     "EVENT_LOG",
@@ -109,6 +110,8 @@ EVENT_LOG = "0.0.99.98.0.255"  # standard event log (profile generic)
 SECURITY_LOG = "0.0.99.98.1.255"  # security / fraud-detection event log (profile generic)
 EVENT_CODE = "0.0.96.11.0.255"  # last code written to the event log
 SECURITY_EVENT_CODE = "0.0.96.11.1.255"  # last code written to the security log
+#: Consumer message text (IEC 62056-6-1 0-0:96.13.0): what the display shows of SRV 3.1 Display Message.
+DISPLAYED_MESSAGE = "0.0.96.13.0.255"
 
 #: TOU registers 1.0.1.8.1.255 ... 1.0.1.8.48.255 exist up to the model's current number of rates.
 MAX_TOU_REGISTERS = 48
@@ -190,6 +193,7 @@ OBJECT_LIST: tuple[ObjectInfo, ...] = (
     ObjectInfo(SECURITY_LOG, 7, "security log", _BOTH, "2 buffer, 3 capture_objects, 4, 5, 6, 7, 8", "r"),
     ObjectInfo(EVENT_CODE, 1, "last event code", _BOTH, "2 value", "r"),
     ObjectInfo(SECURITY_EVENT_CODE, 1, "last security event code", _BOTH, "2 value", "r"),
+    ObjectInfo(DISPLAYED_MESSAGE, 1, "message on the meter's display (SRV 3.1)", _BOTH, "2 value", "r"),
 )
 
 _TOU_PREFIX = parse_obis(IMPORT_TOTAL)[:4]
@@ -266,6 +270,7 @@ class MeterObjects(SimpleCosemModel):
         self._add_log(
             SECURITY_LOG, SECURITY_EVENT_CODE, meter.security_log, lambda: meter.alerter.security_log.maxlen
         )
+        self._add_display()
 
     # -- CosemModel: model rejections become COSEM results, TOU registers follow the tariff ---------
     def _check_tou(self, obis: bytes | str) -> None:
@@ -324,6 +329,18 @@ class MeterObjects(SimpleCosemModel):
         self.add_data(DEVICE_ID, lambda: OctetString(meter.device_id.encode("ascii", "replace")))
         # firmware_version is the *reported* version (wrong with the wrong_firmware_reported defect)
         self.add_data(FIRMWARE, lambda: OctetString(meter.firmware_version.encode("ascii", "replace")))
+
+    def _add_display(self) -> None:
+        """The text SRV 3.1 put on the meter's display, so a test can see whether it arrived (the route
+        answers Display Message with no data either way). UTF-8, empty while nothing is shown; the
+        model replaces it with each new message. Read-only: only the route writes the display."""
+        meter = self.meter
+
+        def shown() -> CosemValue:
+            meter.advance()
+            return OctetString((meter.last_message or "").encode("utf-8"))
+
+        self.add_data(DISPLAYED_MESSAGE, shown)
 
     def _add_clock(self) -> None:
         meter = self.meter

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from harness.lab import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
@@ -34,10 +34,17 @@ from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import serve_readout
 
+if TYPE_CHECKING:
+    from labs.virtual.cosem import CosemModel
+    from labs.virtual.s1sp import S1spService
+
 #: How often the lab lets every model catch up with its clock, so alerts appear while nobody asks.
 TICK_S = 1.0
 
 HOST = "127.0.0.1"
+#: The control API's entry in the endpoints map, so a client handed only that map (the harness's route
+#: driver, for the route's ``tamper`` fault) can reach it. ``tcp://``: a line protocol, not a byte stream.
+CONTROL_ENDPOINT = "virtual://lab/control/jsonl"
 
 
 @dataclass
@@ -139,6 +146,7 @@ class VirtualLab:
     banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
     endpoints: dict[str, str] = field(default_factory=dict)
     control: str = ""
+    route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults
 
 
 def build_model(spec: DeviceSpec, clock: SimClock) -> Device:
@@ -221,6 +229,9 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
         if iface == "dlms":
             await _serve_dlms(lab, device, link)
             continue
+        if iface == "display":
+            await _serve_display(lab, device, link)
+            continue
         if iface != "optical" or not isinstance(model, Esme):
             raise LabBuildError(
                 f"{device.name}: the virtual lab serves no {iface!r} interface for this device"
@@ -259,15 +270,35 @@ def _close_fds(*fds: int) -> None:
 
 async def _serve_dlms(lab: VirtualLab, device: VirtualDevice, link: LinkSpec) -> None:
     """The meter's DLMS/COSEM object list over HDLC (docs/virtual-lab.md), faults and power applied."""
-    from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
     from labs.virtual.meter_objects import meter_objects
 
     model = device.model
     if not isinstance(model, Esme | Gsme):
         raise LabBuildError(f"{device.name}: only meters have a DLMS optical port")
     config = device.spec.virtual or VirtualDeviceConfig()
+    await _serve_cosem(lab, device, link, meter_objects(model, manufacturer_flag=config.manufacturer_flag))
+
+
+async def _serve_display(lab: VirtualLab, device: VirtualDevice, link: LinkSpec) -> None:
+    """A PPMID's or IHD's screen as a read-only DLMS/COSEM object list (docs/virtual-lab.md): the lab's
+    stand-in for a technician reading the display, on the same transport as the meters' ports."""
+    from labs.virtual.devices.han import HanDisplay
+    from labs.virtual.display_objects import DisplayObjects
+
+    model = device.model
+    if not isinstance(model, HanDisplay):
+        raise LabBuildError(f"{device.name}: only a PPMID or IHD has a 'display' interface")
+    config = device.spec.virtual or VirtualDeviceConfig()
+    await _serve_cosem(lab, device, link, DisplayObjects(model, manufacturer_flag=config.manufacturer_flag))
+
+
+async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, objects: CosemModel) -> None:
+    """Serve ``objects`` over HDLC + DLMS on a loopback port (and a pty with ``--pty``), with the device's
+    faults and power applied."""
+    from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
+
     endpoint = DlmsEndpoint(
-        meter_objects(model, manufacturer_flag=config.manufacturer_flag),
+        objects,
         password=link.password.encode() if link.password else None,
         name=device.name,
         on_connection=device.on_dlms_connection,
@@ -328,8 +359,10 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
             service.migration_faults[rig.id] = [
                 MigrationFault(f.phase, f.kind, f.times) for f in rig.virtual.migration_faults
             ]
+    service.fault_log = lab.log  # route faults (tampered Instructions) are logged like every fault
     server = await serve_route(service, HOST, 0, faults=FaultInjector("route", lab.log))
     lab.servers.append(server)
+    lab.route = service
     lab.route_keys = keys_dir
     lab.endpoints[spec.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
@@ -347,6 +380,7 @@ async def start(lab: VirtualLab, keys_dir: Path) -> None:
     server = await serve_control(lab, HOST)
     lab.servers.append(server)
     lab.control = f"{HOST}:{server.sockets[0].getsockname()[1]}"
+    lab.endpoints[CONTROL_ENDPOINT] = f"tcp://{lab.control}"
 
 
 async def _serve_instruments(lab: VirtualLab) -> None:
@@ -416,9 +450,10 @@ async def serve_lab(
         ticker = asyncio.create_task(_tick(virtual))
         write_endpoints(endpoints_file, virtual, expanded_file)
         extra = f" lab_file={expanded_file}" if expanded_file else ""
+        served = len(virtual.endpoints) - (CONTROL_ENDPOINT in virtual.endpoints)
         print(
             f"dmct lab: ready lab={lab.lab} endpoints={endpoints_file} "
-            f"({len(virtual.endpoints)} served, control {virtual.control}){extra}",
+            f"({served} served, control {virtual.control}){extra}",
             file=out,
             flush=True,
         )

@@ -149,8 +149,54 @@ def test_rfc2217_urls_ignore_set_control_unless_told() -> None:
 
 def test_device_families_come_from_entry_points() -> None:
     from device_drivers.registry import driver_class
-    from device_drivers.roles import ChDriver, GsmeDriver
+    from device_drivers.roles import ChDriver, DisplayDriver, GsmeDriver, IhdDriver, PpmidDriver
 
     assert driver_class("gsme") is GsmeDriver and driver_class("ch") is ChDriver
+    assert driver_class("ppmid") is PpmidDriver and driver_class("ihd") is IhdDriver
+    assert issubclass(PpmidDriver, DisplayDriver) and (PpmidDriver.role, IhdDriver.role) == ("ppmid", "ihd")
     with pytest.raises(LookupError, match="no device driver 'toaster'"):
         driver_class("toaster")
+
+
+def test_lab_control_client_maps_failures_to_the_taxonomy() -> None:
+    """Unreachable → LinkDown; silence → LinkTimeout; junk → FrameError; ``ok: false`` → LabControlError."""
+    from device_drivers.lab_control import (
+        CONTROL_ENDPOINT,
+        LabControlClient,
+        LabControlError,
+        control_address,
+    )
+
+    assert control_address({CONTROL_ENDPOINT: "tcp://127.0.0.1:4040"}) == "127.0.0.1:4040"
+    assert control_address({}) is None and control_address(None) is None
+    with pytest.raises(ValueError, match="host:port"):
+        LabControlClient("nowhere")
+
+    answers = iter([b"", b'{"ok": false, "error": "unknown device"}\n', b"junk\n", b'{"ok": true, "n": 1}\n'])
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        for answer in answers:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)
+                if answer:
+                    conn.sendall(answer)
+                else:
+                    conn.recv(4096)  # say nothing until the client gives up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = LabControlClient(f"127.0.0.1:{port}", timeout=0.3)
+    with pytest.raises(LinkTimeout):
+        client.call({"op": "status"})
+    with pytest.raises(LabControlError, match="unknown device"):
+        client.call({"op": "tamper"})
+    with pytest.raises(FrameError):
+        client.call({"op": "status"})
+    assert client.call({"op": "status"}) == {"ok": True, "n": 1}
+    thread.join(5)
+    server.close()
+    with pytest.raises(LinkDown, match="cannot reach the lab control API"):
+        LabControlClient(f"127.0.0.1:{port}", timeout=0.3).call({"op": "status"})

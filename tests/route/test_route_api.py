@@ -99,12 +99,18 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_simulator_and_client_stay_independent() -> None:
-    for path in (REPO / "labs" / "virtual" / "s1sp").glob("*.py"):
+    simulator = [
+        *(REPO / "labs" / "virtual" / "s1sp").glob("*.py"),
+        REPO / "labs" / "virtual" / "display_objects.py",
+    ]
+    for path in simulator:
         bad = {m for m in _imports(path) if m.startswith(("device_drivers", "harness"))}
         assert not bad, f"{path.name} imports {bad}"
     for path in (
         REPO / "device_drivers" / "route.py",
+        REPO / "device_drivers" / "lab_control.py",
         REPO / "device_drivers" / "protocols" / "service_route.py",
+        REPO / "device_drivers" / "protocols" / "display.py",
     ):
         bad = {m for m in _imports(path) if m.startswith(("labs", "harness"))}
         assert not bad, f"{path.name} imports {bad}"

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from device_drivers.errors import LinkDown, LinkTimeout
 from device_drivers.protocols import meter_optical
-from device_drivers.protocols.dlms import DlmsOpticalClient, quiet_dlms_cosem_logging
+from device_drivers.protocols.dlms import DlmsDeviceError, DlmsOpticalClient, quiet_dlms_cosem_logging
 from device_drivers.protocols.meter_optical import (
     Balance,
     Identity,
@@ -226,6 +226,41 @@ def test_stock_dlms_cosem_client_reads_register_clock_and_disconnect_state(lab: 
         assert dc_utils.parse_as_dlms_data(client.get(attribute(70, "0.0.96.3.10.255", 2))) is False
         assert dc_utils.parse_as_dlms_data(client.get(attribute(70, "0.0.96.3.10.255", 3))) == 0
     assert meter.supply_state() == "disabled"
+
+
+def test_displayed_message_through_both_clients_and_read_only(lab: DlmsServerThread) -> None:
+    """0.0.96.13.0 is what SRV 3.1 put on the meter's display: empty at first, replaced by each message,
+    UTF-8; the stock client reads the same octets; nobody may write it (the route drives the display)."""
+    meter = esme(clock=HandClock())
+    url, _ = served(lab, meter)
+    with optical(url) as port:
+        assert port.displayed_message() == ""
+        meter.display_message("Top up soon")
+        assert port.displayed_message() == "Top up soon"
+        meter.display_message("Credit low ☃")
+        assert port.displayed_message() == "Credit low ☃"
+    client = stock_client(port_of(url), lls=False)
+    with client.session():
+        raw = dc_utils.parse_as_dlms_data(client.get(attribute(1, "0.0.96.13.0.255", 2)))
+    assert raw == "Credit low ☃".encode()
+    with (
+        DlmsOpticalClient(url, client_address=1, password=PASSWORD, timeout=3) as management,
+        pytest.raises(DlmsDeviceError) as err,
+    ):
+        management.set(1, "0.0.96.13.0.255", 2, b"\x09\x02hi")
+    assert err.value.code == READ_WRITE_DENIED
+    assert meter.last_message == "Credit low ☃"
+
+
+def test_defect_display_message_dropped(lab: DlmsServerThread) -> None:
+    shown = []
+    for defects in ((), ("display_message_dropped",)):
+        meter = esme(defects, clock=HandClock())
+        url, _ = served(lab, meter)
+        meter.display_message("Hello")
+        with optical(url) as port:
+            shown.append(port.displayed_message())
+    assert shown == ["Hello", ""]
 
 
 def test_stock_client_reads_the_event_log_by_range(lab: DlmsServerThread) -> None:

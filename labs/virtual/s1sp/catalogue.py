@@ -62,11 +62,15 @@ class SrvCatalogue(_Strict):
     region: str
     role_device_types: dict[UserRole, tuple[DeviceType, ...]]
     dcc_alerts: dict[str, DccAlertInfo]
+    #: The DCC alert sent when the DSP/DCO gate refuses a request (E7-E10); one of ``dcc_alerts``.
+    dco_refusal_alert: str
     srvs: dict[str, SrvEntry]
 
     @model_validator(mode="after")
     def _consistent(self) -> SrvCatalogue:
         problems = [f"SRV id {s!r} is malformed" for s in self.srvs if not _SRV.match(s)]
+        if self.dco_refusal_alert not in self.dcc_alerts:
+            problems.append(f"dco_refusal_alert {self.dco_refusal_alert!r} is not one of dcc_alerts")
         for srv, entry in self.srvs.items():
             if entry.applicable:
                 bad = [t for t in entry.targets if t not in SMETS1_DEVICE_TYPES]

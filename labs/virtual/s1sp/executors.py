@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from labs.virtual.devices import (
-    Authorisation,
     BillingCalendar,
     CommsHub,
     Esme,
@@ -283,20 +282,24 @@ class FirmwareP(P):
 
 
 # -- instruction builders --------------------------------------------------------------------------------
-def _authorised(ctx: Ctx, fn: Callable[[], object]) -> Callable[[], object]:
-    """A critical command: the device checks the S1SP's credential first (at delivery time)."""
+def _authorised(ctx: Ctx, fn: Callable[[], object], command: str) -> Callable[[], object]:
+    """A critical command: the device checks the S1SP's credential first (at delivery time). The
+    service decides how the Instruction is authenticated (a ``tamper`` route fault may spoil it)."""
     device = ctx.device
     key = ctx.service.route_key(device.device_id, ctx.cred_role)
 
     def run() -> object:
-        device.check_authorisation(Authorisation(ctx.cred_role, key))
+        auth = ctx.service.authorisation(
+            device, ctx.cred_role, key, command=command, request_id=ctx.request_id
+        )
+        device.check_authorisation(auth)
         return fn()
 
     return run
 
 
 def _one(ctx: Ctx, command: str, fn: Callable[[], object], *, critical: bool = False) -> Plan:
-    action = _authorised(ctx, fn) if critical else fn
+    action = _authorised(ctx, fn, command) if critical else fn
     return Plan([Instruction(ctx.device, command, action)])
 
 
@@ -395,7 +398,8 @@ def x_debt(ctx: Ctx) -> Plan:
             m.set_debt(d.name, d.amount, d.rate)
             return {"debt": d.name, "amount": d.amount, "rate": d.rate}
 
-        plan.instructions.append(Instruction(m, f"set_debt:{debt.name}", _authorised(ctx, run)))
+        command = f"set_debt:{debt.name}"
+        plan.instructions.append(Instruction(m, command, _authorised(ctx, run, command)))
     return plan
 
 
@@ -658,8 +662,9 @@ def _rotate(ctx: Ctx, role: str, *, critical: bool, new_owner: str | None = None
         if new_owner is not None:
             service.inventory.get(d.device_id).supplier = new_owner
 
-    action = _authorised(ctx, run) if critical else run
-    return Instruction(d, f"update_credentials:{role}", action, after)
+    command = f"update_credentials:{role}"
+    action = _authorised(ctx, run, command) if critical else run
+    return Instruction(d, command, action, after)
 
 
 def x_cos(ctx: Ctx) -> Plan:

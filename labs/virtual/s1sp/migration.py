@@ -296,7 +296,9 @@ class Migration:
         key = service.route_key(device.device_id, "smso")
 
         def run() -> object:
-            device.check_authorisation(Authorisation("smso", key))
+            device.check_authorisation(
+                service.authorisation(device, "smso", key, command=command, request_id=self.rid)
+            )
             return fn()
 
         await service.sleep_sim(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from pydantic import ValidationError
 
 from labs.virtual.clock import SimClock
 from labs.virtual.devices import (
+    Authorisation,
     CommandResult,
     CommsHub,
     DeviceCommandError,
@@ -43,6 +45,7 @@ from labs.virtual.devices import (
 )
 from labs.virtual.devices import alerts as A
 from labs.virtual.devices.base import Device
+from labs.virtual.faults import FaultLog
 
 from . import executors as X
 from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
@@ -66,6 +69,14 @@ REJECT_TO_CODE: dict[RejectCode, str] = {
     RejectCode.NOT_POWERED: "E12",
     RejectCode.NOT_SUPPORTED: "E13",
 }
+
+
+#: The DCO / DSP gate's refusals that are security events: logged in the route's security log and
+#: alerted to the service users (docs/protocols/service-route.md, section 5).
+DCO_REFUSALS = frozenset({"E7", "E8", "E9", "E10"})
+#: Ways the ``tamper`` route fault spoils the device-level authentication of an Instruction.
+TAMPER_KINDS = ("signature", "retired_credential")
+SECURITY_LOG_CAPACITY = 1000
 
 
 def reject_code(code: RejectCode) -> str:
@@ -247,7 +258,15 @@ class S1spService:
         self.future: dict[tuple[str, int], tuple[str, int, int, Callable[[object], None] | None]] = {}
         self.migration_faults: dict[str, list[MigrationFault]] = {}
         self.alert_log: list[dict[str, Any]] = []
+        #: DCO / DSP gate refusals, oldest first (read with the ``security_log`` message).
+        self.security_log: list[dict[str, Any]] = []
+        #: Pending ``tamper`` route faults per device (EUI-64): one kind per Instruction to spoil.
+        self.tampers: dict[str, list[str]] = {}
+        #: Where route faults are logged (the lab's fault log; set by the lab process).
+        self.fault_log: FaultLog | None = None
         self.handled = 0
+        self._security_ids = itertools.count(1)
+        self._retired_keys: dict[str, dict[str, KeyRef]] = {}
         self._alert_ids = itertools.count(1)
         self._route_keys: dict[str, dict[str, KeyRef]] = {}
         self._ticker: asyncio.Task[None] | None = None
@@ -306,7 +325,7 @@ class S1spService:
         """Install the S1SP's credentials (commissioning) directly on the model."""
         for role, key in S1SP_KEYS.items():
             device.update_credentials(role, [key])
-            self._route_keys[device.device_id][role] = key
+            self.set_route_key(device.device_id, role, key)
 
     def link(self, inst: Installation, device_id: str) -> None:
         entry = self.inventory.get(device_id)
@@ -319,7 +338,83 @@ class S1spService:
         return keys.get(role) or keys.get("smso") or KeyRef("NO-KEY", 0)
 
     def set_route_key(self, device_id: str, role: str, key: KeyRef) -> None:
-        self._route_keys.setdefault(device_id, {})[role] = key
+        """The S1SP signs ``role`` commands for the device with ``key`` from now on; the key it replaces
+        is remembered as retired (what the ``retired_credential`` tamper fault signs with)."""
+        keys = self._route_keys.setdefault(device_id, {})
+        old = keys.get(role)
+        if old is not None and old != key:
+            self._retired_keys.setdefault(device_id, {})[role] = old
+        keys[role] = key
+
+    # -- route faults: tampered Instructions ---------------------------------------------------------------
+    def device_name(self, device_id: str) -> str:
+        """``<rig>/<role>`` of a device the route serves (the lab file's name for it)."""
+        inst, device = self.devices[device_id]
+        return f"{inst.rig_id}/{device.role}"
+
+    def tamper(self, device_id: str, kind: str = "signature", count: int = 1) -> list[str]:
+        """Fault injection: spoil the device-level authentication of the next ``count`` Instructions the
+        S1SP sends to ``device_id`` (after the DSP/DCO checks passed), as tampering in transit would:
+        ``signature`` — the command's signature no longer verifies; ``retired_credential`` — it is
+        signed with a credential the S1SP has retired for that device. Returns what is pending.
+
+        It exists because the DCO gate refuses every badly signed *request* (E8) before a device sees
+        it, so without it no protocol could show whether a device checks the signature itself."""
+        if device_id not in self.devices:
+            raise KeyError(f"the route serves no device {device_id!r}")
+        if kind not in TAMPER_KINDS:
+            raise ValueError(f"unknown tamper kind {kind!r} (known: {', '.join(TAMPER_KINDS)})")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
+            raise ValueError("count must be an integer from 1 to 100")
+        pending = self.tampers.setdefault(device_id, [])
+        pending.extend([kind] * count)
+        self._fault(
+            "tamper",
+            {"target": self.device_name(device_id), "eui64": device_id, "kind": kind, "count": count},
+        )
+        return list(pending)
+
+    def clear_tamper(self, device_id: str) -> int:
+        """Drop the pending tamper faults of ``device_id``; returns how many there were."""
+        if device_id not in self.devices:
+            raise KeyError(f"the route serves no device {device_id!r}")
+        dropped = len(self.tampers.pop(device_id, []))
+        self._fault("tamper_cleared", {"target": self.device_name(device_id), "dropped": dropped})
+        return dropped
+
+    def authorisation(
+        self, device: Device, role: str, key: KeyRef, *, command: str, request_id: str | None
+    ) -> Authorisation:
+        """How the S1SP authenticates one Instruction to ``device``: with ``key`` for ``role``, unless a
+        ``tamper`` fault is pending for the device, which this Instruction then consumes (logged)."""
+        pending = self.tampers.get(device.device_id)
+        if not pending:
+            return Authorisation(role, key)
+        kind = pending.pop(0)
+        if not pending:
+            del self.tampers[device.device_id]
+        auth = Authorisation(role, key, signature_valid=False)
+        detail: dict[str, Any] = {
+            "target": self.device_name(device.device_id),
+            "kind": kind,
+            "command": command,
+            "request_id": request_id,
+        }
+        if kind == "retired_credential":
+            retired = self._retired_keys.get(device.device_id, {})
+            used = (role, retired[role]) if role in retired else ("smso", retired.get("smso"))
+            if used[1] is None:  # nothing retired yet: the Instruction goes out as it was
+                auth = Authorisation(role, key)
+                detail["note"] = "no retired credential known; sent unmodified"
+            else:
+                auth = Authorisation(used[0], used[1])
+                detail["credential"] = f"{used[0]}:{used[1].key_id}:v{used[1].version}"
+        self._fault("tamper_applied", detail)
+        return auth
+
+    def _fault(self, kind: str, detail: dict[str, Any]) -> None:
+        if self.fault_log is not None:
+            self.fault_log.add("route", kind, json.dumps(detail, sort_keys=True))
 
     def move(self, device_id: str, status: Status, *, route_code: str = "E14") -> None:
         try:
@@ -471,9 +566,13 @@ class S1spService:
                 from .migration import handle_migrate
 
                 await handle_migrate(self, msg, reply)
+            elif kind == "security_log":
+                reply(self._read_security_log(msg, rid))
             else:
                 raise WireError("E1", f"unknown message type {kind!r}", rid)
         except WireError as exc:
+            if exc.code in DCO_REFUSALS:
+                self._refused(msg, exc.code, exc.message, exc.request_id or rid)
             reply(self.response(exc.request_id or rid, exc.code, exc.message))
         except X.RouteSideError as exc:
             reply(self.response(rid, exc.code, str(exc)))
@@ -482,6 +581,61 @@ class S1spService:
             reply(self.response(rid, "E16", f"internal failure: {type(exc).__name__}: {exc}"))
         finally:
             self.handled += 1
+
+    # -- the route's security log -------------------------------------------------------------------------
+    def _refused(self, msg: dict[str, Any], code: str, reason: str, rid: str | None) -> None:
+        """A request or migration refused at the DSP/DCO gate (E7-E10) is a security event: log it in
+        the route's security log and alert the service users (a DCC alert, the code from the catalogue's
+        ``dco_refusal_alert``), so a User learns that someone tried to act in its name. Never raises."""
+        try:
+            device_id = msg.get("device") if isinstance(msg.get("device"), str) else None
+            hit = self.devices.get(device_id.upper()) if device_id else None
+            rig = hit[0].rig_id if hit else msg.get("rig") if isinstance(msg.get("rig"), str) else None
+            entry: dict[str, Any] = {
+                "entry_id": next(self._security_ids),
+                "at": self.now_iso(),
+                "event": "dco_refusal",
+                "code": code,
+                "reason": reason,
+                "message_type": msg.get("type") if isinstance(msg.get("type"), str) else None,
+                "request_id": rid,
+                "user": msg.get("user") if isinstance(msg.get("user"), str) else None,
+                "srv": msg.get("srv") if isinstance(msg.get("srv"), str) else None,
+                "device": hit[1].device_id if hit else None,
+                "rig": rig,
+            }
+            alert_code = self.catalogue.dco_refusal_alert
+            entry["alert_code"] = alert_code
+            self.security_log.append(entry)
+            del self.security_log[:-SECURITY_LOG_CAPACITY]
+            details = {k: entry[k] for k in ("code", "reason", "user", "srv", "entry_id")}
+            self.dcc_alert(alert_code, entry["device"], rig, details, rid)
+        except Exception:  # logging a refusal must never turn it into a crash
+            log.exception("could not log the refusal of %s", rid)
+
+    def _read_security_log(self, msg: dict[str, Any], rid: str | None) -> dict[str, Any]:
+        """Answer a ``security_log`` message: entries after ``after`` (an entry id) and at or after
+        ``since`` (ISO 8601 with offset, route clock), oldest first."""
+        if rid is None or not 1 <= len(rid) <= 64:
+            raise WireError("E1", "a security_log message needs an id (string of 1-64 characters)")
+        after = msg.get("after", 0)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise WireError("E6", "after must be a non-negative integer (an entry_id)", rid)
+        raw = msg.get("since")
+        since: datetime | None = None
+        if raw is not None:
+            try:
+                since = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+            except ValueError:
+                since = None
+            if since is None or since.tzinfo is None:
+                raise WireError("E6", "since must be an ISO 8601 date-time with a time zone", rid)
+        entries = [
+            e
+            for e in self.security_log
+            if e["entry_id"] > after and (since is None or datetime.fromisoformat(e["at"]) >= since)
+        ]
+        return self.response(rid, "I0", "", result={"entries": entries})
 
     def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
         """DSP authentication and, for critical requests, the DCO gate: signer, signature, counter."""

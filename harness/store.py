@@ -1,4 +1,4 @@
-"""The Testing Issue log in a real database: SQLite by default, any SQLAlchemy URL (PostgreSQL) accepted.
+"""The Testing Issue log in a real database: SQLite by default, PostgreSQL for a log shared between hosts.
 
 Why a database and not a YAML file: a lab's log is written by several people and, later, by concurrent
 pytest workers and a nightly pipeline; it must keep an audit history of every change (who changed
@@ -6,13 +6,19 @@ which field, from what, to what, when) for the Completion Report and the auditor
 have been produced and stored for all Testing Issues"; 20.34 (d), (f), (g)), and two writers must never
 silently overwrite each other. So:
 
-* **One schema, in this module** (:data:`metadata`): portable types only (``String``, ``Integer``,
-  ``Text``, ``sqlalchemy.JSON`` -> ``JSON`` on PostgreSQL, text on SQLite) and portable ``CHECK``
-  constraints, created on open with ``metadata.create_all``. The schema version is stored in
-  ``dmct_meta``; when Alembic arrives it takes over from :data:`SCHEMA_VERSION`.
+* **One schema, in this module** (:data:`metadata`; the shared results journal's tables are in
+  :mod:`harness.results_store`): portable types only (``String``, ``Integer``, ``Text``,
+  ``sqlalchemy.JSON`` -> ``JSON`` on PostgreSQL, text on SQLite) and portable ``CHECK`` constraints.
+  **Alembic migrations** (:mod:`harness.migrations`) create and change it: :func:`open_store` upgrades
+  the store to the newest revision, and adopts a store created before Alembic without touching its
+  data. Each migration also writes its number into ``dmct_meta.schema_version`` (:data:`SCHEMA_VERSION`
+  is the newest), the check that dmct before Alembic made, so old and new dmct agree on which store
+  they may use.
 * **Optimistic versioning**: each issue has a ``version`` that every change increments, and every
   ``UPDATE`` is guarded by ``WHERE version = <the version read>``. A writer that read a stale version
-  (or says ``expected_version`` and is wrong) gets :class:`StoreConflict` and nothing is written.
+  (or says ``expected_version`` and is wrong) gets :class:`StoreConflict` and nothing is written. On
+  PostgreSQL the guarded ``UPDATE`` of a concurrent writer waits for the first one's row lock, then
+  matches no row: the second writer always learns it lost, never overwrites.
 * **Audit history**: every change appends one record per changed field, ``{"at", "by", "action",
   "field", "old", "new"}`` (``at`` UTC ISO 8601, ``old``/``new`` the field's whole interchange value
   before and after). It is exported as the issue's ``history``, verbatim, so an export imported into
@@ -33,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -55,14 +61,24 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, Connection, Engine, Row, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from harness.errors import DmctInputError
 from harness.interchange import Dispute, Exclusion, Issue, TestRef, format_at
 from harness.yamlio import fail_at, field_path
 
-#: Bump with every schema change (and, once Alembic is in, with every migration).
-SCHEMA_VERSION = 1
+if TYPE_CHECKING:
+    from harness.migrations import Migration
+
+#: The number of the newest Alembic revision (``0002``), written into ``dmct_meta`` by the migrations.
+SCHEMA_VERSION = 2
 #: Environment variable naming the store URL when ``--store`` is not given.
 ENV_STORE = "DMCT_STORE"
 #: Environment variable naming the person recorded in the history when ``--by`` is not given.
@@ -287,6 +303,11 @@ def _history_row(issue_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def database_message(exc: BaseException) -> str:
+    """The driver's own words on one line (psycopg's messages span lines: server, port, hint)."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())
+
+
 def _validation_error(source: str, exc: ValidationError) -> DmctInputError:
     err = exc.errors()[0]
     message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -303,6 +324,8 @@ class Store:
         self._engine = engine
         self._clock = clock
         self.url = engine.url.render_as_string(hide_password=True)
+        #: What :func:`open_store` did to the schema (None until it has run the migrations).
+        self.migration: Migration | None = None
 
     # ---------------------------------------------------------------------------- life cycle
 
@@ -315,46 +338,65 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _stamp(self) -> str:
+    def now(self) -> str:
+        """The store clock's time as the log records it (UTC ISO 8601, microseconds)."""
         return format_at(self._clock())
 
     @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """One atomic unit: either everything a method does is committed, or nothing is."""
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit: either everything a method does is committed, or nothing is.
+
+        A unique-key clash (someone took the id meanwhile), a locked SQLite file and a PostgreSQL deadlock
+        (two writers locking rows in opposite orders; the server aborts one) are a :class:`StoreConflict`
+        (retry); any other database error is one line naming the store.
+        """
         try:
             with self._engine.begin() as conn:
                 yield conn
         except IntegrityError as exc:
             raise StoreConflict(
-                "store", f"the log changed while writing ({exc.orig}); nothing was written, retry"
+                "store",
+                f"the log changed while writing ({database_message(exc)}); nothing was written, retry",
             ) from None
         except OperationalError as exc:
-            if "locked" in str(exc.orig).lower():
+            if any(word in str(exc.orig).lower() for word in ("locked", "deadlock")):
                 raise StoreConflict(
                     "store", "another writer holds the log; nothing was written, retry"
                 ) from None
-            raise DmctInputError(self.url, f"store error: {exc.orig}") from None
+            raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
+        except DBAPIError as exc:
+            raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads; a server gone away meanwhile is one line, not a traceback."""
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
 
     def _ensure_schema(self) -> None:
-        metadata.create_all(self._engine)
-        with self._transaction() as conn:
-            found = conn.execute(
-                select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if found is None:
-                conn.execute(insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif found != str(SCHEMA_VERSION):
-                raise DmctInputError(
-                    self.url,
-                    f"store schema version {found}, this dmct uses {SCHEMA_VERSION}; migrate the store first",
-                )
+        """Upgrade to the newest Alembic revision (adopting a pre-Alembic store), then check that
+        ``dmct_meta`` agrees: a store whose version was changed behind Alembic's back is refused."""
+        from harness.migrations import upgrade_store
+
+        self.migration = upgrade_store(self._engine, self.url)
+        found = str(self.schema_version())
+        if found != str(SCHEMA_VERSION):
+            raise DmctInputError(
+                self.url,
+                f"store schema version {found}, but its Alembic revision is {self.migration.now} "
+                f"(this dmct: schema version {SCHEMA_VERSION}); the store was changed outside dmct",
+            )
 
     def schema_version(self) -> int:
-        with self._engine.connect() as conn:
+        """The version in ``dmct_meta`` (0 if the row is missing)."""
+        with self.reading() as conn:
             value = conn.execute(
                 select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one()
-        return int(value)
+            ).scalar_one_or_none()
+        return int(value) if value is not None and value.isdigit() else 0
 
     # ---------------------------------------------------------------------------------- reads
 
@@ -383,7 +425,7 @@ class Store:
 
     def get_stored(self, issue_id: str) -> StoredIssue:
         """The issue and its current version (what ``expected_version`` should be set to)."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             return self._load(conn, issue_id)
 
     def get(self, issue_id: str) -> Issue:
@@ -402,7 +444,7 @@ class Store:
             where.append(issues_table.c.status == status)
         if severity is not None:
             where.append(issues_table.c.severity == severity)
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             found = self._select(conn, where)
         # Entries are a JSON list; filtering them in Python keeps the SQL portable (SQLite/PostgreSQL).
         return [s for s in found if entry is None or entry in s.issue.entries]
@@ -422,7 +464,7 @@ class Store:
 
     def events(self) -> list[dict[str, Any]]:
         """Store-level events (imports), oldest first."""
-        with self._engine.connect() as conn:
+        with self.reading() as conn:
             rows = conn.execute(select(events_table).order_by(events_table.c.id))
             return [{"at": r.at, "by": r.actor, "action": r.action, "detail": r.detail} for r in rows]
 
@@ -454,9 +496,9 @@ class Store:
         The id is allocated (``TI-0001``, one more than the highest such id) unless given; ``raised``
         defaults to now (UTC). The history starts with one ``add`` record holding the initial values.
         """
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             new_id = issue_id if issue_id is not None else self._next_id(conn)
-            stamp = self._stamp()
+            stamp = self.now()
             try:
                 issue = Issue(
                     id=new_id,
@@ -490,7 +532,7 @@ class Store:
         compute: Callable[[Issue], Mapping[str, Any]],
     ) -> StoredIssue:
         """Read, compute the changes, validate, write guarded by the version read, record the history."""
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             stored = self._load(conn, issue_id)
             if expected_version is not None and expected_version != stored.version:
                 raise StoreConflict(
@@ -526,7 +568,7 @@ class Store:
                     f"changed by someone else while writing (read version {stored.version}); "
                     "nothing was written — retry",
                 )
-            stamp = self._stamp()
+            stamp = self.now()
             conn.execute(
                 insert(history_table),
                 [
@@ -647,7 +689,7 @@ class Store:
         ``rationale``, field ``severity``, ``new`` the text); the version moves on like any change."""
         if not text.strip():
             raise DmctInputError(issue_id, "the rationale is empty", field="rationale")
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             stored = self._load(conn, issue_id)
             if expected_version is not None and expected_version != stored.version:
                 raise StoreConflict(
@@ -664,7 +706,7 @@ class Store:
                 raise StoreConflict(
                     issue_id, "changed by someone else while writing; nothing was written — retry"
                 )
-            record = {"at": self._stamp(), "by": actor, "action": "rationale", "field": "severity",
+            record = {"at": self.now(), "by": actor, "action": "rationale", "field": "severity",
                       "old": None, "new": text.strip()}  # fmt: skip
             conn.execute(insert(history_table), [_history_row(issue_id, record)])
             return self._load(conn, issue_id)
@@ -702,7 +744,7 @@ class Store:
                 return fail_at(source, [index, "id"], message)
             return DmctInputError("import", message, field=f"[{index}].id")
 
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             present = set(conn.execute(select(issues_table.c.id)).scalars())
             seen: set[str] = set()
             for index, issue in enumerate(issues):
@@ -728,7 +770,7 @@ class Store:
                 conn.execute(insert(history_table), rows)
             detail = {"count": len(issues), "source": None if source is None else str(source)}
             conn.execute(
-                insert(events_table).values(at=self._stamp(), actor=actor, action="import", detail=detail)
+                insert(events_table).values(at=self.now(), actor=actor, action="import", detail=detail)
             )
             return len(issues)
 
@@ -749,12 +791,15 @@ def open_store(
     clock: Callable[[], datetime] = _utc_now,
     create: bool = True,
 ) -> Store:
-    """Open (creating tables if needed) the store at ``url`` (see :func:`store_url` for the default).
+    """Open the store at ``url`` (see :func:`store_url` for the default), upgraded to the newest schema.
 
     A SQLite file and its directory are created on demand, unless ``create`` is false: then a missing
     SQLite file is an error, so that a read-only command run in the wrong directory says so instead of
-    leaving an empty log behind and reporting that there are no issues. A malformed URL, a missing
-    database driver or an unreachable server is a one-line :class:`DmctInputError`.
+    leaving an empty log behind and reporting that there are no issues. The schema is brought to the
+    newest Alembic revision (:func:`harness.migrations.upgrade_store`: created in an empty database,
+    adopted in a store from before Alembic, refused if newer than this dmct). A malformed URL, a missing
+    database driver, an unreachable server, failed authentication or an unknown database is a one-line
+    :class:`DmctInputError` naming the URL with its password hidden.
     """
     text = store_url(url, results_dir)
     try:
@@ -772,10 +817,17 @@ def open_store(
         if not create and not Path(database).is_file():
             raise DmctInputError(shown, "no Testing Issue log here; give --store URL (or an issues file)")
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {}
+    if parsed.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in parsed.query:
+        # libpq waits for an unreachable host as long as TCP does; a person waits 10 seconds at most.
+        options["connect_args"] = {"connect_timeout": 10}
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, **options)
     except (NoSuchModuleError, ModuleNotFoundError, ImportError) as exc:
-        raise DmctInputError("--store", f"no database driver for {shown}: {exc}") from None
+        hint = ""
+        if parsed.get_backend_name() == "postgresql":  # dmct[postgres] brings psycopg 3, not psycopg2
+            hint = "; use postgresql+psycopg://… with pip install 'dmct[postgres]'"
+        raise DmctInputError("--store", f"no database driver for {shown}: {exc}{hint}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     store = Store(engine, clock=clock)
@@ -783,7 +835,7 @@ def open_store(
         store._ensure_schema()
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise DmctInputError(shown, f"cannot open the store: {getattr(exc, 'orig', None) or exc}") from None
+        raise DmctInputError(shown, f"cannot open the store: {database_message(exc)}") from None
     except DmctInputError:
         engine.dispose()
         raise

@@ -1,5 +1,5 @@
 """``dmct issues``: the Testing Issue log (add, list, show, update, close, route, exclude, tag, dispute,
-link, export, import).
+link, export, import) and its store's schema (migrate).
 
 Every change goes through :mod:`harness.store`, which records who did it (``--by``, ``$DMCT_USER`` or
 the OS user) and when in the issue's history and refuses stale writes (``--expect-version``). Options
@@ -187,6 +187,18 @@ def register(subparsers: Any) -> None:
     p = action("import", _import, "add the issues of an interchange file (all or nothing)", writes=False)
     p.add_argument("file")
 
+    p = action(
+        "migrate",
+        _migrate,
+        "upgrade the store (issue log and shared results) to this dmct's schema (Alembic)",
+        writes=False,
+    )
+    p.add_argument(
+        "--sql",
+        action="store_true",
+        help="print the SQL creating the schema in an empty database of the store's kind; connect to nothing",
+    )
+
 
 # ------------------------------------------------------------------------------------------- run
 
@@ -204,6 +216,8 @@ def _run(args: argparse.Namespace) -> int:
     prepare = _PREPARE.get(handler)
     if prepare is not None:
         prepare(args)
+    if handler is _migrate and args.sql:
+        return _migrate_sql(args.store)
     store = open_store(args.store)
     try:
         status: int = handler(args, store)
@@ -480,6 +494,42 @@ def _export(args: argparse.Namespace, store: Store) -> int:
 def _import(args: argparse.Namespace, store: Store) -> int:
     count = store.import_issues(args.issues, args.actor, source=Path(args.file))
     print(f"imported {count} issue{'s' if count != 1 else ''} into {store.url}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, store: Store) -> int:
+    """Opening the store has already migrated it (every command does); say what that did."""
+    from harness.store import SCHEMA_VERSION
+
+    done = store.migration
+    if done is None or not done.changed:
+        print(
+            f"{store.url}: up to date (revision {done.now if done else '?'}, schema version {SCHEMA_VERSION})"
+        )
+    elif done.adopted:
+        print(f"{store.url}: adopted a store from before Alembic and upgraded it to revision {done.now}")
+    elif done.found is None:
+        print(f"{store.url}: created the schema at revision {done.now}")
+    else:
+        print(f"{store.url}: upgraded from revision {done.found} to {done.now}")
+    return 0
+
+
+def _migrate_sql(url: str | None) -> int:
+    import sys
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from harness.migrations import upgrade_sql
+    from harness.store import store_url
+
+    text = store_url(url)
+    try:
+        make_url(text)
+    except ArgumentError:
+        raise DmctInputError("--store", f"not a database URL: {text!r}") from None
+    upgrade_sql(text, sys.stdout)
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Shared store on PostgreSQL: migrations, concurrent writers, results push and pull."""

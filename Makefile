@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The editable build leaves dmct.egg-info in the project root; on sys.path it would shadow the
+	# installed metadata and make pytest try to assertion-rewrite the already imported packages.
+	rm -rf dmct.egg-info
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -39,6 +39,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: Line speeds a serial server can be told to start a port at (termios standard rates).
+BAUD_RATES = (110, 300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+
+
+class SerialExport(_Strict):
+    """The serial device on a lab PC that a network link (``rfc2217://``, ``socket://``) reaches.
+
+    The harness never reads this: it opens the URL. It is there so that the lab file, the one
+    description of the lab, can also generate each lab PC's ser2net configuration
+    (``dmct lab export``), and so that two links can never be given one port or one device.
+    ``baud`` and ``frame`` are the port's settings before any client changes them: an RFC 2217 client
+    sets its own on open, a raw ``socket://`` client cannot, so for it they are the settings.
+    """
+
+    #: The lab PC's name, as ``dmct lab export --host`` is given it (its address may differ).
+    host: str = Field(pattern=r"^[A-Za-z0-9][\w.-]*$", max_length=253)
+    #: The local serial device; a stable ``/dev/serial/by-id/...`` name survives re-plugging.
+    device: str = Field(pattern=r"^/dev/[^\s,;]+$")
+    baud: int = 9600
+    #: Data bits, parity (N, E, O) and stop bits, e.g. ``8N1``; IEC 62056-21 heads start at ``7E1``.
+    frame: str = Field(default="8N1", pattern=r"^[5-8][NEO][12]$")
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, baud: int) -> int:
+        if baud not in BAUD_RATES:
+            raise ValueError(f"{baud} is not a standard line speed ({', '.join(map(str, BAUD_RATES))})")
+        return baud
+
+
 class LinkSpec(_Strict):
     """One byte stream to a device interface, as a pyserial URL (or ``virtual://rig/device/iface``).
 
@@ -52,11 +82,19 @@ class LinkSpec(_Strict):
     backoff_s: float = Field(default=0.05, ge=0, le=60)
     #: DLMS low-level-security secret of an optical port (a lab secret: keep real ones out of git).
     password: str | None = None
+    #: For a link to another host's serial port: which device on which lab PC serves it (ser2net).
+    exported_from: SerialExport | None = None
 
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
         return check_url(url)
+
+
+def url_host_port(url: str) -> tuple[str, int] | None:
+    """Host and TCP port of a ``socket://`` or ``rfc2217://`` URL (query ignored); else ``None``."""
+    match = re.match(r"^(?:socket|rfc2217)://([^\s:/?]+):(\d{1,5})", url)
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 def check_url(url: str) -> str:
@@ -289,12 +327,60 @@ class Lab(_Strict):
                             )
                         )
                     used.setdefault(link.url, where)
+        out.extend(self._export_problems())
         hosted = {r.dmc for r in self.rigs}
         for index, dmc in enumerate(self.dmcs):
             if dmc.id not in hosted:
                 out.append((["dmcs", index, "id"], f"DMC {dmc.id!r} is not hosted by any rig"))
         if self.default_entry is not None and self.default_entry not in {e.id for e in self.entries}:
             out.append((["default_entry"], f"{self.default_entry!r} is not one of the lab's entries"))
+        return out
+
+    def _export_problems(self) -> list[tuple[list[int | str], str]]:
+        """Links exported from lab PCs: each has a TCP URL, and no two share a port or a device on one
+        lab PC (ser2net would serve only the first; the second link would reach the wrong meter)."""
+        out: list[tuple[list[int | str], str]] = []
+        ports: dict[tuple[str, int], str] = {}
+        devices: dict[tuple[str, str], str] = {}
+        for r_index, rig in enumerate(self.rigs):
+            for d_index, device in enumerate(rig.devices):
+                for iface, link in device.links.items():
+                    export = link.exported_from
+                    if export is None:
+                        continue
+                    here: list[int | str] = ["rigs", r_index, "devices", d_index, "links", iface]
+                    where = f"{rig.id}/{device.role}/{iface}"
+                    target = url_host_port(link.url)
+                    if target is None:
+                        out.append(
+                            (
+                                [*here, "exported_from"],
+                                f"a serial server serves TCP: the url must be rfc2217://host:port or "
+                                f"socket://host:port, not {link.url!r}",
+                            )
+                        )
+                        continue
+                    port = target[1]
+                    host = export.host.lower()
+                    if not 0 < port < 65536:
+                        out.append(([*here, "url"], f"port {port} is not a TCP port (1-65535)"))
+                    if (host, port) in ports:
+                        out.append(
+                            (
+                                [*here, "url"],
+                                f"port {port} on {export.host} is also exported for {ports[host, port]}",
+                            )
+                        )
+                    if (host, export.device) in devices:
+                        out.append(
+                            (
+                                [*here, "exported_from", "device"],
+                                f"{export.device} on {export.host} is also exported for "
+                                f"{devices[host, export.device]}",
+                            )
+                        )
+                    ports.setdefault((host, port), where)
+                    devices.setdefault((host, export.device), where)
         return out
 
     # -- queries ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""``dmct lab check|up``: validate a lab inventory and probe its links; run the virtual lab."""
+"""``dmct lab check|up|export``: validate a lab inventory and probe its links; run the virtual lab;
+write a lab PC's ser2net configuration from the lab file (``docs/two-host-lab.md``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ ORDER = 30
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser("lab", help="check a lab file; run the virtual lab")
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "lab", help="check a lab file; run the virtual lab; export a lab PC's serial ports"
+    )
     lab_sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
 
     check = lab_sub.add_parser("check", help="validate a lab file and probe every link")
@@ -38,6 +41,32 @@ def register(sub: Any) -> None:
         "beside the endpoints file and named in the readiness line",
     )
     up.set_defaults(func=_up)
+
+    export = lab_sub.add_parser(
+        "export",
+        help="print the ser2net configuration that serves a lab PC's serial ports to the harness",
+        description="Print (or write) the ser2net 4 YAML for every link of the lab file that is "
+        "exported_from the given lab PC: one RFC 2217 (or raw TCP) port per serial device.",
+    )
+    export.add_argument("file", type=Path)
+    export.add_argument(
+        "--host",
+        metavar="NAME_OR_ADDR",
+        help="the lab PC: its name in exported_from, or the address its links' URLs use "
+        "(default: this host's name)",
+    )
+    export.add_argument(
+        "--rig", action="append", metavar="R", help="only this rig's links (repeat for more rigs)"
+    )
+    export.add_argument(
+        "--bind",
+        metavar="ADDR",
+        help="listen on ADDR (default: the URL's address when it is one, else every address)",
+    )
+    export.add_argument(
+        "-o", "--output", type=Path, metavar="FILE", help="write FILE (must end in .yaml) instead of stdout"
+    )
+    export.set_defaults(func=_export)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -104,4 +133,55 @@ def _up(args: argparse.Namespace) -> int:
         asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs, pty=args.pty))
     except LabBuildError as exc:
         raise DmctInputError(str(args.file), str(exc)) from None
+    return 0
+
+
+def _this_host() -> list[str]:
+    """This machine's names: ``gethostname()`` and its first label (no DNS: it may be slow or absent)."""
+    import socket
+
+    name = socket.gethostname()
+    return sorted({name, name.split(".")[0]})
+
+
+def _export(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from harness.errors import DmctInputError
+    from harness.lab import load_lab
+    from harness.ser2net import ExportError, build_export, render
+
+    lab = load_lab(args.file)
+    if args.output is not None and args.output.suffix != ".yaml":
+        # ser2net reads a file whose name does not end in .yaml as an old-style configuration.
+        raise DmctInputError("--output", f"{args.output}: ser2net reads only a *.yaml file as YAML")
+    try:
+        export = build_export(lab, [args.host] if args.host else _this_host(), rigs=args.rig, bind=args.bind)
+    except ExportError as exc:
+        raise DmctInputError(exc.option, exc.message) from None
+    for link in export.unexported:
+        print(
+            f"dmct lab export: warning: {link} points at {export.host} but says no exported_from; "
+            "not exported",
+            file=sys.stderr,
+        )
+    command = ["dmct", "lab", "export", str(args.file), "--host", args.host or export.host]
+    command += [f"--rig={r}" for r in args.rig or ()] + ([f"--bind={args.bind}"] if args.bind else [])
+    text = render(export, command=" ".join(command))
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    tmp = args.output.with_name(f".{args.output.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(args.output)  # ser2net re-reading on SIGHUP never sees half a file
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DmctInputError(str(args.output), f"cannot write: {exc.strerror}") from None
+    print(
+        f"dmct lab export: {len(export.connections)} connection(s) of lab PC {export.host} "
+        f"written to {args.output}",
+        file=sys.stderr,
+    )
     return 0

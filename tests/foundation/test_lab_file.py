@@ -152,3 +152,104 @@ def test_rigs_serve_the_entries_they_list(lab_file: Callable[..., Path]) -> None
     dormant, active = lab.entry("EPCL-VDMC1-D"), lab.entry("EPCL-VDMC1-A")
     assert [r.id for r in lab.rigs_for_entry(dormant)] == ["rig-1"]
     assert [r.id for r in lab.rigs_for_entry(active)] == ["rig-active"]
+
+
+# -- links exported from a lab PC (`exported_from`, for `dmct lab export`) ----------------------------
+
+
+def _exported(url: str, **export: Any) -> Callable[[dict[str, Any]], None]:
+    """The rig's ESME DLMS link moved to ``url``, served by ser2net on lab PC ``labpc-2``."""
+
+    def edit(d: dict[str, Any]) -> None:
+        link = esme_of(d)["links"]["dlms"]
+        link["url"] = url
+        link["exported_from"] = {"host": "labpc-2", "device": "/dev/ttyUSB0", **export}
+
+    return edit
+
+
+def _gsme_exported(url: str, device: str) -> Callable[[dict[str, Any]], None]:
+    def edit(d: dict[str, Any]) -> None:
+        _exported("rfc2217://10.0.0.2:7001")(d)
+        gsme = next(x for x in d["rigs"][0]["devices"] if x["role"] == "gsme")
+        gsme["links"]["dlms"].update(url=url, exported_from={"host": "LABPC-2", "device": device})
+
+    return edit
+
+
+def test_exported_link_loads(lab_file: Callable[..., Path]) -> None:
+    lab = load_lab(lab_file(_exported("rfc2217://10.0.0.2:7001?ign_set_control", baud=300, frame="7E1")))
+    export = lab.rigs[0].device("esme").links["dlms"].exported_from  # type: ignore[union-attr]
+    assert export is not None and (export.host, export.device, export.baud, export.frame) == (
+        "labpc-2", "/dev/ttyUSB0", 300, "7E1"
+    )  # fmt: skip
+    gsme = lab.rigs[0].device("gsme")
+    assert gsme is not None and gsme.links["dlms"].exported_from is None  # optional: old files unchanged
+
+
+def test_example_two_host_lab_is_valid() -> None:
+    from tests.conftest import REPO
+
+    lab = load_lab(REPO / "labs" / "example-two-host.yaml")
+    hosts = {
+        link.exported_from.host
+        for r in lab.rigs
+        for d in r.devices
+        for link in d.links.values()
+        if link.exported_from
+    }
+    assert hosts == {"labpc-2", "labpc-3"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "words"),
+    [
+        (_exported("virtual://rig-1/esme/dlms"), "links.dlms.exported_from", "must be rfc2217://host:port"),
+        (_exported("/dev/ttyUSB3"), "links.dlms.exported_from", "serial server serves TCP"),
+        (
+            _exported("rfc2217://10.0.0.2:7001", baud=9601),
+            "links.dlms.exported_from.baud",
+            "standard line speed",
+        ),
+        (_exported("rfc2217://10.0.0.2:7001", frame="8X1"), "links.dlms.exported_from.frame", "pattern"),
+        (
+            _exported("rfc2217://10.0.0.2:7001", device="ttyUSB0"),
+            "links.dlms.exported_from.device",
+            "pattern",
+        ),
+        (_exported("rfc2217://10.0.0.2:7001", device="/dev/tty USB0"), "exported_from.device", "pattern"),
+        (_exported("rfc2217://10.0.0.2:7001", speed=9600), "links.dlms.exported_from.speed", "unknown field"),
+        (_exported("rfc2217://10.0.0.2:99999"), "links.dlms.url", "not a TCP port"),
+        (
+            _gsme_exported("rfc2217://labpc-2.lab:7001", "/dev/ttyUSB1"),
+            "devices[2].links.dlms.url",
+            "port 7001 on LABPC-2 is also exported for rig-1/esme/dlms",
+        ),
+        (
+            _gsme_exported("socket://10.0.0.2:7002", "/dev/ttyUSB0"),
+            "devices[2].links.dlms.exported_from.device",
+            "/dev/ttyUSB0 on LABPC-2 is also exported for rig-1/esme/dlms",
+        ),
+    ],
+)
+def test_bad_exported_from_names_file_line_and_field(
+    lab_file: Callable[..., Path], edit: Callable[[dict[str, Any]], None], field: str, words: str
+) -> None:
+    path = lab_file(edit)
+    with pytest.raises(DmctInputError) as info:
+        load_lab(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:") and info.value.line is not None and info.value.line > 1, message
+    assert info.value.field is not None and info.value.field.endswith(field), message
+    assert words in message and "\n" not in message, message
+
+
+def test_same_port_on_two_lab_pcs_is_fine(lab_file: Callable[..., Path]) -> None:
+    def edit(d: dict[str, Any]) -> None:
+        _exported("rfc2217://10.0.0.2:7001")(d)
+        gsme = next(x for x in d["rigs"][0]["devices"] if x["role"] == "gsme")
+        gsme["links"]["dlms"].update(
+            url="rfc2217://10.0.0.3:7001", exported_from={"host": "labpc-3", "device": "/dev/ttyUSB0"}
+        )
+
+    assert load_lab(lab_file(edit))

@@ -142,12 +142,24 @@ def test_default_dmc_passes_and_a_migrated_rig_blocks(
 
 
 def test_rig_of_another_installation_type_blocks(
-    tmp_path: Path, virtual_lab: Callable[..., RunningLab]
+    tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab]
 ) -> None:
-    """The virtual rig is a dormant installation: an active entry's migration tests cannot run on it."""
-    run = run_pack(virtual_lab(), tmp_path, "active", "--entry", "EPCL-VDMC1-A")
+    """A rig holding a dormant installation cannot run an active entry's migration tests: blocked."""
+
+    def both_entries_on_rig_1(data: dict[str, Any]) -> None:
+        data["rigs"][0].pop("entries", None)  # serves both entries; its installation is the first's
+
+    run = run_pack(
+        virtual_lab(lab_file(both_entries_on_rig_1)), tmp_path, "active", "--entry", "EPCL-VDMC1-A"
+    )
     assert standard() <= run.having(Outcome.BLOCKED), run.output
     assert all("dormant installation but entry EPCL-VDMC1-A" in run.reasons[t] for t in standard())
+
+
+def test_active_entry_migrates_on_its_own_rig(tmp_path: Path, virtual_lab: Callable[..., RunningLab]) -> None:
+    """labs/virtual.yaml holds rigs for the active entry too: its migration tests run and pass there."""
+    run = run_pack(virtual_lab(), tmp_path, "active", "--entry", "EPCL-VDMC1-A")
+    assert run.having(Outcome.PASSED) == set(planned()), run.output
 
 
 def test_pre_epcl_firmware_is_upgraded_by_the_migration(

@@ -233,6 +233,9 @@ class RouteSpec(_Strict):
     #: Where the Users' signing keys are; a virtual lab publishes its own in the endpoints file.
     keys_dir: str | None = None
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    #: Virtual labs: seeded defects of the simulated S1SP/DCO itself (docs/virtual-lab.md), so the
+    #: packs' negative and misuse tests can be shown able to fail.
+    defects: list[str] = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod

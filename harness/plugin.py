@@ -35,10 +35,19 @@ from filelock import FileLock
 
 from device_drivers.errors import InfrastructureFault, LeaseLost, LinkDown, RigUnhealthy
 from device_drivers.links import Link, probe, read_runtime
+from device_drivers.protocols.display import DisplayPort
 from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.protocols.modbus import Instruments
 from device_drivers.registry import driver_class
-from device_drivers.roles import ChDriver, EsmeDriver, GsmeDriver, MeterDriver
+from device_drivers.roles import (
+    ChDriver,
+    DisplayDriver,
+    EsmeDriver,
+    GsmeDriver,
+    IhdDriver,
+    MeterDriver,
+    PpmidDriver,
+)
 from device_drivers.route import ServiceRoute, load_route
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
@@ -90,6 +99,7 @@ class _Run:
 
 _RUN_KEY = pytest.StashKey[_Run]()
 M = TypeVar("M", bound=MeterDriver)
+D = TypeVar("D", bound=DisplayDriver)
 
 
 # ------------------------------------------------------------------------------------------ options
@@ -694,6 +704,7 @@ class LinkPool:
         self.endpoints = endpoints
         self._links: dict[tuple[str, str], Link] = {}
         self._optical: dict[tuple[str, str], MeterOptical] = {}
+        self._displays: dict[tuple[str, str], DisplayPort] = {}
 
     def _readout(self, rig: RigSpec, device: DeviceSpec) -> Link | None:
         spec = device.links.get("optical")
@@ -765,13 +776,51 @@ class LinkPool:
                 if conn is not None:
                     conn.transcript = None
 
+    @contextlib.contextmanager
+    def display(self, rig: RigSpec, role: Role, transcript: Transcript, kind: type[D]) -> Iterator[D]:
+        """A PPMID's or IHD's screen, read through its ``display`` link (DLMS/COSEM): what it shows."""
+        device = rig.device(role)
+        if device is None:
+            pytest.skip(f"not applicable: rig {rig.id} has no {role}")
+        spec = device.links.get("display")
+        if spec is None:
+            pytest.skip(f"not applicable: rig {rig.id} wires no display interface for its {role}")
+        if device.driver and device.driver != role:
+            chosen = driver_class(device.driver)
+            if not issubclass(chosen, kind):
+                raise pytest.UsageError(
+                    f"rig {rig.id} {role}: driver {device.driver!r} is not a {kind.__name__}"
+                )
+            kind = chosen
+        key = (rig.id, role)
+        if key not in self._displays:
+            self._displays[key] = DisplayPort(
+                spec.url,
+                device=f"{rig.id}/{role}",
+                password=spec.password.encode() if spec.password else None,
+                timeout=spec.timeout,
+                attempts=spec.attempts,
+                backoff_s=spec.backoff_s,
+                endpoints=self.endpoints,
+            )
+        port = self._displays[key]
+        port.transcript = transcript
+        try:
+            yield kind(f"{rig.id}/{role}", port)
+        except InfrastructureFault:
+            port.close()  # reopened cleanly on next use
+            raise
+        finally:
+            port.transcript = None
+
     def close(self) -> None:
         for link in self._links.values():
             link.close()
-        for optical in self._optical.values():
+        for optical in [*self._optical.values(), *self._displays.values()]:
             optical.close()
         self._links.clear()
         self._optical.clear()
+        self._displays.clear()
 
 
 @pytest.fixture(scope="session")
@@ -793,6 +842,20 @@ def esme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[Esme
 def gsme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[GsmeDriver]:
     """The rig's gas meter, through its optical port (DLMS/COSEM)."""
     with links.meter(rig, "gsme", transcript, GsmeDriver) as driver:
+        yield driver
+
+
+@pytest.fixture
+def ppmid(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[PpmidDriver]:
+    """The rig's prepayment interface device: what its screen shows (``display`` link, DLMS/COSEM)."""
+    with links.display(rig, "ppmid", transcript, PpmidDriver) as driver:
+        yield driver
+
+
+@pytest.fixture
+def ihd(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[IhdDriver]:
+    """The rig's in-home display: what its screen shows (``display`` link, DLMS/COSEM)."""
+    with links.display(rig, "ihd", transcript, IhdDriver) as driver:
         yield driver
 
 

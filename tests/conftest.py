@@ -23,17 +23,19 @@ def _private_lease_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 
 
 def virtual_lab_data(*, prepared: bool = False) -> dict[str, Any]:
-    """``labs/virtual.yaml`` as data; without ``prepared``, only the default entry's standard rig (the
-    rigs prepared for the MT negative paths and the active entry's rigs are left out, so edits of the
-    standard rig's DMC stay consistent)."""
+    """``labs/virtual.yaml`` as data; without ``prepared``, only the default entry's standard rig,
+    serving every entry (the rigs prepared for the MT negative paths and the active entry's own rigs
+    are left out, so edits of the standard rig's DMC stay consistent)."""
     data: dict[str, Any] = yaml.safe_load(VIRTUAL_LAB.read_text())
-    if not prepared:  # the standard rig of the default entry (not the active entry's own rigs)
+    if not prepared:  # the default entry's standard rig, serving every entry as the only rig
         default = data["default_entry"]
         data["rigs"] = [
             r
             for r in data["rigs"]
             if not r.get("prepared_for") and default in (r.get("entries") or [default])
         ]
+        for rig in data["rigs"]:
+            rig.pop("entries", None)
     return data
 
 

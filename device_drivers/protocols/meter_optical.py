@@ -38,7 +38,7 @@ from typing import Any, Literal, NamedTuple, Self, TypeVar
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from device_drivers.errors import DeviceError, FrameError, InfrastructureFault, LinkDown, LinkTimeout
-from device_drivers.links import Link, resolve_url
+from device_drivers.links import Link, resolve_url, rfc2217_options
 from device_drivers.protocols.dlms import DlmsDeviceError, DlmsLinkError, DlmsOpticalClient
 from device_drivers.transcript import Transcript
 
@@ -227,7 +227,7 @@ class DlmsPort:
         if attempts < 1:
             raise ValueError("attempts must be >= 1")
         self.device = device
-        self.url = resolve_url(url, endpoints or {}, device)
+        self.url = rfc2217_options(resolve_url(url, endpoints or {}, device))
         self.password = password
         self.client_address = client_address if client_address is not None else (1 if password else 16)
         self.server_logical = server_logical

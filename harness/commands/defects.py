@@ -131,6 +131,10 @@ def _coverage(args: argparse.Namespace) -> int:
     lab_data: dict[str, Any] = yaml.safe_load(args.lab.read_text(encoding="utf-8"))
     catalogue = load_catalogue()
     known = applicable_defects({n: d.roles for n, d in catalogue.defects.items()}, roles)
+    if lab.route is not None and lab.route.url.startswith("virtual://"):  # the simulated S1SP/DCO's own
+        from labs.virtual.s1sp.service import ROUTE_DEFECTS
+
+        known += [f"route:{name}" for name in sorted(ROUTE_DEFECTS)]
 
     plan: KillerPlan | None = load_model(KillerPlan, args.killers) if args.killers else None
     chosen: list[str] = list(plan.defects) if plan else known
@@ -194,7 +198,12 @@ def _coverage(args: argparse.Namespace) -> int:
     }
     (out / "coverage.json").write_text(json.dumps(report, indent=1) + "\n")
     if args.write_killers:
-        chosen_plan = KillerPlan(lab=str(args.lab), entry=entry.id, defects=choose_killers(cov.detected))
+        chosen_plan = KillerPlan(
+            lab=str(args.lab),
+            entry=entry.id,
+            defects=choose_killers(cov.detected),
+            undetected=list(cov.undetected),
+        )
         args.write_killers.write_text(
             "# Written by `dmct defects coverage --write-killers` from a full matrix: for each seeded\n"
             "# defect, the pack tests it must fail (re-checked by tests/packs/test_defect_coverage.py).\n"

@@ -347,6 +347,14 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
             )
         )
     service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
+    from labs.virtual.s1sp.service import ROUTE_DEFECTS
+
+    unknown = sorted(set(spec.defects) - set(ROUTE_DEFECTS))
+    if unknown:
+        raise LabBuildError(
+            f"route: unknown seeded defect {unknown[0]!r} (known: {', '.join(sorted(ROUTE_DEFECTS))})"
+        )
+    service.defects = frozenset(spec.defects)
     from labs.virtual.s1sp import MigrationFault
 
     for rig in lab.lab.rigs:  # the state negative paths need (lab file `virtual:` on the rig)

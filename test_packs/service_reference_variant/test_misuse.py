@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from device_drivers.protocols.service_route import ServiceRouteClient
-from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
+from device_drivers.route import SECURITY_LOG, TAMPER, RouteAlert
+from test_packs.service_reference_variant._srvt import ALERT_TIMEOUT_S, BALANCE_TOLERANCE, SrvtRig
 
 GROUP = "Security Misuse"
 TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D
@@ -56,6 +57,42 @@ def check_untouched(t: SrvtRig, role: str, before: tuple[str, Any]) -> None:
     assert t.result("7.4", role)["supply"] == state
 
 
+def log_mark(t: SrvtRig) -> int | None:
+    """Where the route's security log stands now (None: the route keeps no log it lets us read)."""
+    if not t.route.supports(SECURITY_LOG):
+        return None
+    log = t.route.security_log()
+    return log[-1].entry_id if log else 0
+
+
+def check_refusal_recorded(t: SrvtRig, role: str, code: str, mark: int | None) -> None:
+    """6.3 (b): a misuse is rejected *and* logged and alerted by the system: the route's security log
+    holds the refusal of a request for this device, and the service users receive its DCC alert.
+    A route that keeps no readable security log (a real S1SP: the DCC's own records are the evidence)
+    leaves only the rejection to check here."""
+    if mark is None:
+        return
+    eui = t.eui(role).upper()
+    logged = [
+        e for e in t.route.security_log(after=mark) if e.code == code and (e.device or "").upper() == eui
+    ]
+    assert logged, f"the route's security log holds no {code} refusal for the {role} {eui}"
+    event = logged[-1]
+    assert event.alert_code, f"the {code} refusal raised no DCC alert: {event}"
+
+    def match(a: RouteAlert) -> bool:
+        return a.kind == "dcc" and a.code == event.alert_code and a.request_id == event.request_id
+
+    try:
+        t.route.wait_alerts(match, ALERT_TIMEOUT_S)
+    except Exception as exc:  # LinkTimeout: nothing matched in time
+        if type(exc).__name__ != "LinkTimeout":
+            raise
+        raise AssertionError(
+            f"no DCC alert {event.alert_code} for the refused request {event.request_id}"
+        ) from None
+
+
 def meters(*requirement: str) -> list[Any]:
     return [
         pytest.param(
@@ -75,10 +112,11 @@ def meters(*requirement: str) -> list[Any]:
 @pytest.mark.parametrize("role", meters("MISUSE-UNSIGNED"))
 def test_unsigned_critical_rejected(role: str, srvt: SrvtRig) -> None:
     """An unsigned Disable Supply is refused by the DCO gate (E8) and never reaches the device."""
-    before = _state(srvt, role)
+    before, mark = _state(srvt, role), log_mark(srvt)
     answer = send_raw(srvt, crafted(srvt, "7.2", role, {}, sign=False))
     assert answer["code"] == "E8", answer
     check_untouched(srvt, role, before)
+    check_refusal_recorded(srvt, role, "E8", mark)
 
 
 def _tampered(t: SrvtRig, role: str) -> dict[str, Any]:
@@ -110,10 +148,11 @@ BAD: dict[str, tuple[Callable[[SrvtRig, str], dict[str, Any]], str]] = {
 def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> None:
     """A Disable Supply whose signature does not verify (or whose signer is unknown) is refused."""
     make, code = BAD[how]
-    before = _state(srvt, role)
+    before, mark = _state(srvt, role), log_mark(srvt)
     answer = send_raw(srvt, make(srvt, role))
     assert answer["code"] == code, answer
     check_untouched(srvt, role, before)
+    check_refusal_recorded(srvt, role, code, mark)
 
 
 @pytest.mark.parametrize(
@@ -140,8 +179,10 @@ def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
     assert first["code"] == "I0", first
     b1 = srvt.balance(role)
     assert b0 + 300 - BALANCE_TOLERANCE <= b1 <= b0 + 301, f"the genuine request did not credit: {b0} -> {b1}"
+    mark = log_mark(srvt)
     replay = send_raw(srvt, message)
     assert replay["code"] == "E10", replay
+    check_refusal_recorded(srvt, role, "E10", mark)
     b2 = srvt.balance(role)
     assert b2 <= b1 + 1, f"the replay credited the meter again: {b1} -> {b2}"
 
@@ -174,9 +215,53 @@ WRONG_ROLE = [
 )
 def test_wrong_user_role_rejected(role: str, user: str, user_role: str | None, srvt: SrvtRig) -> None:
     """Disable Supply from a User role not eligible for it is refused (E7) and changes nothing."""
-    before = _state(srvt, role)
+    before, mark = _state(srvt, role), log_mark(srvt)
     srvt.rejected("E7", "7.2", role, user=user, role=user_role)
     check_untouched(srvt, role, before)
+    check_refusal_recorded(srvt, role, "E7", mark)
+
+
+TAMPERED = [
+    # (role, how the Instruction is spoiled, requirement)
+    ("esme", "signature", "MISUSE-BAD-SIGNATURE"),
+    ("gsme", "signature", "MISUSE-BAD-SIGNATURE"),
+    ("esme", "retired_credential", "MISUSE-OLD-CREDENTIAL"),
+    ("gsme", "retired_credential", "MISUSE-OLD-CREDENTIAL"),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "kind"),
+    [
+        pytest.param(
+            r,
+            k,
+            id=f"{r}-{k}",
+            marks=[
+                pytest.mark.roles(r),
+                pytest.mark.srv("7.2"),
+                pytest.mark.group(GROUP),
+                pytest.mark.requirement(q),
+            ],
+        )
+        for r, k, q in TAMPERED
+    ],
+)
+def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: SrvtRig) -> None:
+    """Defence in depth: a Disable Supply whose Instruction is spoiled in transit after the DCO checks
+    passed (its signature broken, or signed with the retired pre-migration credential) is refused by
+    the device itself (E11), logged in its security log (0x8F3D) and changes nothing."""
+    if not srvt.route.supports(TAMPER):
+        pytest.skip("not applicable: this service route cannot tamper with its Instructions in transit")
+    eui = srvt.eui(role)
+    before = _state(srvt, role)
+    srvt.route.tamper_next_instruction(eui, kind=kind)
+    try:
+        srvt.rejected("E11", "7.2", role)
+    finally:
+        srvt.route.clear_tamper(eui)  # never leave a spoiled Instruction for the next test
+    check_untouched(srvt, role, before)
+    srvt.expect_logged(role, TRUSTED_SOURCE_AUTH_FAILURE, security=True)
 
 
 @pytest.mark.srv("6.24.1")

@@ -209,9 +209,12 @@ def activate_emergency_credit(t: SrvtRig, role: str) -> None:
 # ------------------------------------------------------------------------------- display, customer
 @case("3.1", DISPLAY, *METERS)
 def display_message(t: SrvtRig, role: str) -> None:
-    result = t.ok("3.1", role, {"text": f"SRVT {datetime.now(UTC):%H%M%S}"})
+    text = f"SRVT {datetime.now(UTC):%H%M%S%f}"
+    result = t.ok("3.1", role, {"text": text})
     assert [i["target"].upper() for i in result.instructions] == [t.eui(role).upper()], result.instructions
     assert result.outcomes() == ["actioned"], result.instructions
+    shown = t.optical(role).displayed_message()  # the meter's display, read on its own port
+    assert shown == text, f"the {role}'s display shows {shown!r}, not the message sent ({text!r})"
 
 
 @case("3.2", DISPLAY, *EM)
@@ -871,10 +874,13 @@ def _future_credentials(t: SrvtRig, role: str) -> None:
 
 def _future_message(t: SrvtRig, role: str) -> None:
     when = t.route_now() + timedelta(hours=1)
-    result = t.ok("3.1", role, {"text": "SRVT future"}, future_date=when)
+    text = f"SRVT future {datetime.now(UTC):%H%M%S%f}"
+    result = t.ok("3.1", role, {"text": text}, future_date=when)
     assert result.acknowledged, "a DSP-future-dated request is acknowledged (I99) first"
     at = parse_at(result.responses[-1].get("at"))
     assert at is not None and at >= when, f"executed at {at}, before its date {when}"
+    shown = t.optical(role).displayed_message()
+    assert shown == text, f"the {role}'s display shows {shown!r} after the dated message ({text!r})"
 
 
 FUTURE = [

@@ -366,6 +366,17 @@ def gsme_cache(env: Env, rig: str, twin: str) -> object:
     return first.get("source"), later
 
 
+def acknowledged_write(env: Env, rig: str, twin: str) -> object:
+    """SRV 1.5 (+500 p) answers I0 either way; the meter's balance on its own port tells."""
+    env.migrated(rig)
+    with env.optical(rig, "esme") as meter:
+        before = meter.balance().balance_pence
+    code = env.srv("1.5", rig, "esme", {"delta": 500.0}).code
+    with env.optical(rig, "esme") as meter:
+        after = meter.balance().balance_pence
+    return code, after - before > 250  # the standing charge may take a little meanwhile
+
+
 def display_message(env: Env, rig: str, twin: str) -> object:
     """SRV 3.1 answers I0 with no data either way; the meter's display (DLMS 0.0.96.13.0) tells."""
     env.migrated(rig)
@@ -485,6 +496,9 @@ CASES: dict[str, Case] = {
     "register_runs_backwards": Case("esme", total_direction, "up", "down"),
     # -- DLMS and the Modbus instruments ------------------------------------------------------------------
     "supply_state_unchanged_by_disable": Case("esme", disable, ("disabled", False), ("enabled", True)),
+    "acknowledges_without_applying": Case(
+        "esme", acknowledged_write, ("I0", True), ("I0", False), migrate=True
+    ),
     "arm_enables_immediately": Case("gsme", arm_valve, "armed", "enabled"),
     "drops_supply_restored_alert": Case("esme", power_cycle_alerts, (True, True), (True, False)),
     "low_battery_alert_missing": Case("gsme", low_battery, True, False, lab=BATTERY),

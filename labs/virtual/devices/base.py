@@ -40,6 +40,7 @@ COMMON_DEFECTS = frozenset(
         "firmware_activation_ignored",
         "accepts_corrupt_firmware_image",
         "alerts_missing_timestamp",
+        "acknowledges_without_applying",
     }
 )
 

@@ -144,6 +144,7 @@ class Meter(Device):
         self.last_message: str | None = None
         self._midnights = 0
         self._billings = 0
+        self._calendar_billings = 0
         self._next_midnight = self._midnight_after(self.devclock.now())
         self._next_billing = billing_calendar.next_after(self.devclock.now()) if billing_calendar else None
         if self.account.check_thresholds():
@@ -246,7 +247,8 @@ class Meter(Device):
 
     def _midnight(self, at: datetime) -> None:
         self._midnights += 1
-        if not (self.has_defect("daily_log_missing_day") and self._midnights % 2 == 0):
+        # The defect drops the 1st, 3rd, ... midnight: any log that should hold a read shows it.
+        if not (self.has_defect("daily_log_missing_day") and self._midnights % 2 == 1):
             self.daily_log.append(
                 DailyRead(
                     at, self.total_kwh(), tuple(self.tou_kwh), self.account.balance, self._daily_extra()
@@ -258,8 +260,11 @@ class Meter(Device):
 
     def _billing_snapshot(self, at: datetime, trigger: Literal["calendar", "payment_mode", "tariff"]) -> None:
         self._billings += 1
-        if trigger == "calendar" and self.has_defect("billing_snapshot_missed") and self._billings % 2 == 0:
-            return
+        if trigger == "calendar":
+            self._calendar_billings += 1
+            # The defect drops the 1st, 3rd, ... calendar snapshot: the first one is always missing.
+            if self.has_defect("billing_snapshot_missed") and self._calendar_billings % 2 == 1:
+                return
         self.billing_log.append(
             BillingRecord(
                 at,

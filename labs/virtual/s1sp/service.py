@@ -74,6 +74,17 @@ REJECT_TO_CODE: dict[RejectCode, str] = {
 #: The DCO / DSP gate's refusals that are security events: logged in the route's security log and
 #: alerted to the service users (docs/protocols/service-route.md, section 5).
 DCO_REFUSALS = frozenset({"E7", "E8", "E9", "E10"})
+#: Seeded defects of the virtual route (lab file ``route: {defects: [...]}``; docs/virtual-lab.md).
+ROUTE_DEFECTS: dict[str, str] = {
+    "accepts_invalid_parameters": "invalid parameters or dates are answered I0 and dropped (no E6)",
+    "accepts_unsupported_requests": "an unknown, non-SMETS1 or wrong-device-type SRV is answered I0 and "
+    "dropped (no E4, E13 or E7)",
+    "migration_prechecks_skipped": "a migration starts without the SMSO's master keys or without the CH's "
+    "WAN (no exclusion before the attempt)",
+    "schedule_not_notified": "a dormant migration sends no Dormant Meter Migration Schedule Notification",
+    "dco_gate_open": "the DCO gate checks no signature, signer, counter or user role: misuse is executed "
+    "(no E7-E10, nothing logged)",
+}
 #: Ways the ``tamper`` route fault spoils the device-level authentication of an Instruction.
 TAMPER_KINDS = ("signature", "retired_credential")
 SECURITY_LOG_CAPACITY = 1000
@@ -257,6 +268,9 @@ class S1spService:
         self.deferred: list[Deferred] = []
         self.future: dict[tuple[str, int], tuple[str, int, int, Callable[[object], None] | None]] = {}
         self.migration_faults: dict[str, list[MigrationFault]] = {}
+        #: Seeded defects of the route itself (lab file ``route: {defects: [...]}``, ROUTE_DEFECTS):
+        #: the packs' negative and misuse tests must be shown able to fail too.
+        self.defects: frozenset[str] = frozenset()
         self.alert_log: list[dict[str, Any]] = []
         #: DCO / DSP gate refusals, oldest first (read with the ``security_log`` message).
         self.security_log: list[dict[str, Any]] = []
@@ -571,6 +585,9 @@ class S1spService:
             else:
                 raise WireError("E1", f"unknown message type {kind!r}", rid)
         except WireError as exc:
+            if self._silently_accepts(exc):  # a seeded route defect: the rejection is lost
+                reply(self.response(exc.request_id or rid, "I0", "", instructions=[], warnings=[]))
+                return
             if exc.code in DCO_REFUSALS:
                 self._refused(msg, exc.code, exc.message, exc.request_id or rid)
             reply(self.response(exc.request_id or rid, exc.code, exc.message))
@@ -637,8 +654,22 @@ class S1spService:
         ]
         return self.response(rid, "I0", "", result={"entries": entries})
 
+    def _silently_accepts(self, exc: WireError) -> bool:
+        """Seeded defects that lose a rejection: the request is answered I0 and nothing is done."""
+        lost = {
+            "accepts_invalid_parameters": ("E6",),
+            "accepts_unsupported_requests": ("E4", "E13", "E7-device-type"),
+        }
+        code = "E7-device-type" if exc.code == "E7" and getattr(exc, "device_type", False) else exc.code
+        return any(code in lost[d] for d in self.defects if d in lost)
+
     def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
-        """DSP authentication and, for critical requests, the DCO gate: signer, signature, counter."""
+        """DSP authentication and, for critical requests, the DCO gate: signer, signature, counter.
+        With the seeded defect ``dco_gate_open`` the gate lets everything through (as a known signer)."""
+        if "dco_gate_open" in self.defects:
+            user_id = msg.get("user")
+            known = self.keys.trust.get(user_id) if isinstance(user_id, str) else None
+            return known or next(iter(self.keys.trust.users.values()))
         user_id = msg.get("user")
         trusted = self.keys.trust.get(user_id) if isinstance(user_id, str) else None
         if trusted is None:
@@ -671,14 +702,19 @@ class S1spService:
         """The role the request is sent in: as stated, else the User's first role eligible for the SRV
         and the device type (a supplier holding IS and GS acts as IS on an ESME, GS on a GSME)."""
         role = msg.get("role")
+        if "dco_gate_open" in self.defects:  # no role check: the first role that may act here
+            return next((r for r in entry.roles if self.catalogue.may_act_on(r, dtype)), entry.roles[0])
         if role is None:
             eligible = sorted(
                 r for r in user.roles if r in entry.roles and self.catalogue.may_act_on(r, dtype)
             )
             if not eligible:
-                raise WireError(
+                refusal = WireError(
                     "E7", f"none of the User's roles {sorted(user.roles)} may send this SRV here", rid
                 )
+                # Only the device type is wrong when a role of the User is eligible for the SRV itself.
+                refusal.device_type = bool(user.roles & set(entry.roles))  # type: ignore[attr-defined]
+                raise refusal
             return eligible[0]
         if not isinstance(role, str) or role not in user.roles:
             raise WireError("E7", f"the User does not hold role {role!r}", rid)
@@ -707,7 +743,9 @@ class S1spService:
         user = self.authenticate(msg, rid, required=entry.critical)
         role = self.pick_role(msg, user, entry, dtype, rid)
         if dtype not in entry.targets or not self.catalogue.may_act_on(role, dtype):
-            raise WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid)
+            refusal = WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid)
+            refusal.device_type = True  # type: ignore[attr-defined]  # not a DCO refusal: the SRV's target
+            raise refusal
         model = X.EXECUTORS[srv][0]
         params = msg.get("params", {})
         try:
@@ -763,6 +801,11 @@ class S1spService:
         try:
             plan = X.EXECUTORS[srv][1](ctx)
         except X.ParamError as exc:
+            if "accepts_invalid_parameters" in self.defects:  # seeded: the rejection is lost
+                reply(
+                    self.response(ctx.request_id, "I0", "", srv=srv, device=eui, instructions=[], warnings=[])
+                )
+                return
             reply(self.response(ctx.request_id, "E6", str(exc), srv=srv, device=eui))
             return
         except InventoryError as exc:
@@ -819,9 +862,12 @@ class S1spService:
             return
         self.finish(ctx, plan, outcomes, reply)
 
-    def send(self, inst: Installation, ins: X.Instruction) -> object:
+    def send(self, inst: Installation, ins: X.Instruction, *, migrating: bool = False) -> object:
         """Deliver one Instruction through the CH (the CH itself needs its WAN)."""
         ch, target = inst.ch, ins.target
+        lost = not migrating and target.has_defect("acknowledges_without_applying")
+        if lost and _changes_device(ins.command):
+            ins = X.Instruction(target, ins.command, lambda: None, ins.after)  # acknowledged, not done
         if target is ch:
             if not ch.wan_connected:
                 raise DeviceCommandError(RejectCode.WAN_UNAVAILABLE, "the CH has no WAN connection")
@@ -1016,6 +1062,15 @@ def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "params"
     return f"{where}: {err['msg']}"
+
+
+#: Instructions that do not change the device (the seeded defect ``acknowledges_without_applying``
+#: spares them; firmware transfer and verification have defects of their own).
+_UNCHANGING_PREFIXES = ("read_", "start_firmware_transfer", "write_firmware_block", "verify_firmware")
+
+
+def _changes_device(command: str) -> bool:
+    return not command.startswith(_UNCHANGING_PREFIXES)
 
 
 def build_service(

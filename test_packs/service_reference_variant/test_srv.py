@@ -275,6 +275,9 @@ def read_tou_matrices(t: SrvtRig, role: str) -> None:
 
 @case("4.3", READS, *METERS)
 def read_prepay_values(t: SrvtRig, role: str) -> None:
+    if role == "esme":  # read, change, read: the second read must follow the change (no stale answer)
+        t.result("4.3", role)
+        t.ok("1.5", role, {"delta": 300.0})
     result = t.result("4.3", role)
     meter = t.optical(role).balance()
     assert result["mode"] == meter.payment_mode, f"route {result['mode']}, meter {meter.payment_mode}"
@@ -338,12 +341,23 @@ def read_tariff(t: SrvtRig, role: str) -> None:
 @case("4.13", READS, *METERS)
 def read_prepayment_configuration(t: SrvtRig, role: str) -> None:
     c = t.result("4.13", role)
+    if role == "esme":  # read, change (SRV 2.1), read: the second read must show the change
+        new = float(c["low_credit_threshold"]) + 35.0
+        try:
+            t.ok("2.1", role, {"low_credit_threshold": new})
+            again = t.result("4.13", role)
+            assert again["low_credit_threshold"] == new, f"SRV 4.13 reads {again} after setting {new}"
+        finally:
+            t.ok("2.1", role, {"low_credit_threshold": c["low_credit_threshold"]})
     assert c["low_credit_threshold"] >= c["emergency_credit_threshold"] >= c["disablement_threshold"], c
     assert c["max_credit"] > 0 and c["max_balance"] >= c["max_credit"], c
 
 
 @case("4.18", READS, *METERS)
 def read_meter_balance(t: SrvtRig, role: str) -> None:
+    if role == "esme":  # read, change, read: the second read must follow the change (no stale answer)
+        t.result("4.18", role)
+        t.ok("1.5", role, {"delta": 400.0})
     result = t.result("4.18", role)
     meter = t.balance(role)
     assert abs(d(result["balance"]) - meter) <= BALANCE_TOLERANCE, f"route {result}, meter {meter} p"
@@ -434,6 +448,10 @@ def read_config_power_thresholds(t: SrvtRig, role: str) -> None:
 def read_config_mpxn(t: SrvtRig, role: str) -> None:
     mpxn = t.result("6.2.7", role)["mpxn"]
     assert mpxn == "" or re.fullmatch(r"\d{6,13}", mpxn), mpxn
+    if role == "esme":  # after SRV 6.20.1 the read must show the new MPAN
+        new = "1900012345679" if mpxn != "1900012345679" else "1900012345678"
+        t.ok("6.20.1", role, {"mpxn": new})
+        assert t.result("6.2.7", role)["mpxn"] == new, "SRV 6.2.7 does not read the MPAN just set"
 
 
 @case("6.2.8", CONFIG, *GM)
@@ -453,12 +471,23 @@ def read_config_gas(t: SrvtRig, role: str) -> None:
 @case("6.2.9", CONFIG, *METERS)
 def read_config_payment_mode(t: SrvtRig, role: str) -> None:
     assert t.result("6.2.9", role)["payment_mode"] == t.optical(role).payment_mode()
+    if role == "esme":  # after a change of mode (SRV 1.6) the read must follow it
+        with t.payment_mode(role, "prepayment"):
+            read = t.result("6.2.9", role)["payment_mode"]
+            assert read == "prepayment" == t.optical(role).payment_mode(), f"SRV 6.2.9 reads {read!r}"
 
 
 @case("6.2.10", CONFIG, *METERS)
 def read_config_alert_behaviours(t: SrvtRig, role: str) -> None:
     suppressed = t.result("6.2.10", role)["suppressed"]
     assert all(re.fullmatch(r"0x[0-9A-F]{4}", c) for c in suppressed), suppressed
+    if role == "esme":  # switch one alert off (SRV 6.22): the read must show it, then back on
+        code = "0x8F01"
+        try:
+            t.ok("6.22", role, {"alerts": [{"code": code, "send": False}]})
+            assert code in t.result("6.2.10", role)["suppressed"], "SRV 6.2.10 misses the alert switched off"
+        finally:
+            t.ok("6.22", role, {"alerts": [{"code": code, "send": code not in suppressed}]})
 
 
 @case("6.4.1", CONFIG, *EM)

@@ -2,8 +2,9 @@
 
 The whole pack on the default virtual DMC (``labs/virtual.yaml``, zero injected latency, ``-n 2``)
 passes, every planned test is executed (not applicable only where the DMC lacks the role), and it runs
-within the time goal (under 2 minutes). That every SRVT test can fail against a seeded defect is shown by the defect detection coverage
-meta-test (``tests/packs/test_defect_coverage.py``, killer plan ``test_packs/defect_killers.yaml``).
+within the time goal (under 2 minutes). That every SRVT test can fail against a seeded defect is shown
+by the defect detection coverage meta-test (``tests/packs/test_defect_coverage.py``, killer plan
+``test_packs/defect_killers.yaml``).
 """
 
 from __future__ import annotations

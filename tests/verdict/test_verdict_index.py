@@ -49,33 +49,41 @@ def same(lines: list[str]) -> ResultIndex | str:
 
 
 def j(**fields: Any) -> str:
-    base: dict[str, Any] = {"entry": "E1", "pack": "srvt", "test": "s-1", "outcome": "passed",
-                            "at": "2026-03-02T09:00:00Z"}
+    base: dict[str, Any] = {
+        "entry": "E1",
+        "pack": "srvt",
+        "test": "s-1",
+        "outcome": "passed",
+        "at": "2026-03-02T09:00:00Z",
+    }
     base.update(fields)
     return json.dumps({k: v for k, v in base.items() if v is not ...})
 
 
-@pytest.mark.parametrize("line", [
-    j(),
-    j(at="2026-03-02T10:00:00+01:00"),  # an offset: converted to UTC
-    j(at="2026-03-02T09:00:00.123456+00:00"),
-    j(run="r1", duration=2.5, issues=["I-1", 7]),
-    j(at="2026-03-02T09:00:00"),  # no time zone
-    j(at="yesterday"),
-    j(at=20260302),
-    j(at=...),
-    j(outcome="pass"),
-    j(outcome=None),
-    j(entry=""),
-    j(entry=1),
-    j(pack=...),
-    j(entry="E9"),  # not in the plan
-    j(issues="I-1"),
-    j(issues=[True]),
-    '["not", "an", "object"]',
-    '{"entry": "E1", "pack": "srvt", ',
-    "null",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        j(),
+        j(at="2026-03-02T10:00:00+01:00"),  # an offset: converted to UTC
+        j(at="2026-03-02T09:00:00.123456+00:00"),
+        j(run="r1", duration=2.5, issues=["I-1", 7]),
+        j(at="2026-03-02T09:00:00"),  # no time zone
+        j(at="yesterday"),
+        j(at=20260302),
+        j(at=...),
+        j(outcome="pass"),
+        j(outcome=None),
+        j(entry=""),
+        j(entry=1),
+        j(pack=...),
+        j(entry="E9"),  # not in the plan
+        j(issues="I-1"),
+        j(issues=[True]),
+        '["not", "an", "object"]',
+        '{"entry": "E1", "pack": "srvt", ',
+        "null",
+    ],
+)
 def test_fast_path_matches_the_reference_parser(line: str) -> None:
     same([line])
 
@@ -112,8 +120,14 @@ lines_strategy = st.lists(
             "pack": st.sampled_from(["srvt", "dormant-mt"]),
             "test": st.sampled_from(["s-1", "s-2"]),
             "outcome": st.sampled_from([o.value for o in Outcome]),
-            "at": st.sampled_from(["2026-03-02T09:00:00Z", "2026-03-02T10:00:00+01:00",
-                                   "2026-03-02T09:30:00.5Z", "2026-03-02T08:00:00-01:00"]),
+            "at": st.sampled_from(
+                [
+                    "2026-03-02T09:00:00Z",
+                    "2026-03-02T10:00:00+01:00",
+                    "2026-03-02T09:30:00.5Z",
+                    "2026-03-02T08:00:00-01:00",
+                ]
+            ),
         },
         optional={"issues": st.lists(st.sampled_from(["I1", "I2"]), max_size=2)},
     ).map(json.dumps),

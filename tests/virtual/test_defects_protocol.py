@@ -377,6 +377,15 @@ def acknowledged_write(env: Env, rig: str, twin: str) -> object:
     return code, after - before > 250  # the standing charge may take a little meanwhile
 
 
+def cached_read(env: Env, rig: str, twin: str) -> object:
+    """SRV 4.18 before and after a +500 p top-up (SRV 1.5): a cached answer does not move."""
+    env.migrated(rig)
+    first = env.srv("4.18", rig, "esme").result or {}
+    env.srv("1.5", rig, "esme", {"delta": 500.0})
+    second = env.srv("4.18", rig, "esme").result or {}
+    return float(second["balance"]) - float(first["balance"]) > 250
+
+
 def display_message(env: Env, rig: str, twin: str) -> object:
     """SRV 3.1 answers I0 with no data either way; the meter's display (DLMS 0.0.96.13.0) tells."""
     env.migrated(rig)
@@ -496,6 +505,7 @@ CASES: dict[str, Case] = {
     "register_runs_backwards": Case("esme", total_direction, "up", "down"),
     # -- DLMS and the Modbus instruments ------------------------------------------------------------------
     "supply_state_unchanged_by_disable": Case("esme", disable, ("disabled", False), ("enabled", True)),
+    "read_responses_cached": Case("esme", cached_read, True, False, migrate=True),
     "acknowledges_without_applying": Case(
         "esme", acknowledged_write, ("I0", True), ("I0", False), migrate=True
     ),

@@ -41,6 +41,7 @@ COMMON_DEFECTS = frozenset(
         "accepts_corrupt_firmware_image",
         "alerts_missing_timestamp",
         "acknowledges_without_applying",
+        "read_responses_cached",
     }
 )
 

@@ -271,6 +271,8 @@ class S1spService:
         #: Seeded defects of the route itself (lab file ``route: {defects: [...]}``, ROUTE_DEFECTS):
         #: the packs' negative and misuse tests must be shown able to fail too.
         self.defects: frozenset[str] = frozenset()
+        #: Answers kept by devices with the seeded defect ``read_responses_cached``.
+        self._read_cache: dict[tuple[str, str], object] = {}
         self.alert_log: list[dict[str, Any]] = []
         #: DCO / DSP gate refusals, oldest first (read with the ``security_log`` message).
         self.security_log: list[dict[str, Any]] = []
@@ -868,6 +870,16 @@ class S1spService:
         lost = not migrating and target.has_defect("acknowledges_without_applying")
         if lost and _changes_device(ins.command):
             ins = X.Instruction(target, ins.command, lambda: None, ins.after)  # acknowledged, not done
+        if not migrating and target.has_defect("read_responses_cached") and ins.command.startswith("read_"):
+            key, live = (target.device_id, ins.command), ins.action
+            cache = self._read_cache
+
+            def cached() -> object:  # the first answer to each read, for ever after
+                if key not in cache:
+                    cache[key] = live()
+                return cache[key]
+
+            ins = X.Instruction(target, ins.command, cached, ins.after)
         if target is ch:
             if not ch.wan_connected:
                 raise DeviceCommandError(RejectCode.WAN_UNAVAILABLE, "the CH has no WAN connection")

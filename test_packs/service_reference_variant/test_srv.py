@@ -561,6 +561,9 @@ def synchronise_clock(t: SrvtRig, role: str) -> None:
 
 @case("6.13", CONFIG, *ALL3)
 def read_event_or_security_log(t: SrvtRig, role: str) -> None:
+    if role == "esme":  # read once, make the meter log something new (a clock sync), then compare
+        t.result("6.13", role, {"log": "event"})
+        t.result("6.11", role)
     for log in ("event", "security"):
         if role == "ch":
             entries = t.result("6.13", role, {"log": log})["entries"]
@@ -793,6 +796,15 @@ def unjoin_service(t: SrvtRig, role: str) -> None:
 
 @case("8.9", HAN, *ALL3)
 def read_device_log(t: SrvtRig, role: str) -> None:
+    if role == "ch":  # read, add a device (SRV 8.11), read: the second read must show it, then remove it
+        fake = "0A-0B-0C-0D-0E-0F-10-13"
+        t.result("8.9", role)
+        try:
+            t.ok("8.11", "ch", {"add": {fake: "ihd"}})
+            listed = {d["eui"].upper() for d in t.result("8.9", role)["devices"]}
+            assert fake in listed, f"SRV 8.9 does not list the device just added: {sorted(listed)}"
+        finally:
+            t.ok("8.11", "ch", {"remove": [fake]})
     devices = {d["eui"].upper(): d for d in t.result("8.9", role)["devices"]}
     for device in t.rig.devices:
         if device.role == "ch" or not device.eui64:

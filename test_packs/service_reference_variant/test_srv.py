@@ -331,6 +331,14 @@ def read_active_import_profile(t: SrvtRig, role: str) -> None:
 @case("4.11.1", READS, *METERS)
 def read_tariff(t: SrvtRig, role: str) -> None:
     tariff = t.result("4.11.1", role)
+    if role == "esme":  # after a price change (SRV 1.2.1) the read must show the new prices
+        prices = [round(p + 1.0, 2) for p in tariff["prices"]]
+        try:
+            t.ok("1.2.1", role, {"prices": prices})
+            read = t.result("4.11.1", role)["prices"]
+            assert read == prices, f"SRV 4.11.1 reads prices {read} after setting {prices}"
+        finally:
+            t.ok("1.2.1", role, {"prices": tariff["prices"], "standing_charge": tariff["standing_charge"]})
     assert tariff["rates"] == len(tariff["prices"]), tariff
     assert tariff["switches"] and tariff["switches"][0]["at"].startswith("00:00"), tariff
     assert {s["rate"] for s in tariff["switches"]} <= set(range(1, tariff["rates"] + 1)), tariff
@@ -564,6 +572,16 @@ def read_event_or_security_log(t: SrvtRig, role: str) -> None:
     if role == "esme":  # read once, make the meter log something new (a clock sync), then compare
         t.result("6.13", role, {"log": "event"})
         t.result("6.11", role)
+    if role == "ch":  # read once, make the CH log something new (a device log change), then find it
+        fake = "0A-0B-0C-0D-0E-0F-10-14"
+        t.result("6.13", role, {"log": "security"})
+        since = t.route_now()
+        try:
+            t.ok("8.11", "ch", {"add": {fake: "ihd"}})
+            fresh = codes_of(ch_log_since(t, since, security=True))
+            assert DEVICE_LOG_CHANGED in fresh, f"SRV 6.13 shows no 0x8F12 after a device log change: {fresh}"
+        finally:
+            t.ok("8.11", "ch", {"remove": [fake]})
     for log in ("event", "security"):
         if role == "ch":
             entries = t.result("6.13", role, {"log": log})["entries"]
@@ -634,6 +652,11 @@ def retrieve_security_credentials(t: SrvtRig, role: str) -> None:
     for credential_role in ("supplier", "network_operator"):
         keys = _keys(t, role, credential_role)
         assert keys and all(k["key_id"].startswith("S1SP") for k in keys), (credential_role, keys)
+    if role != "gsme":  # after a rotation (SRV 6.15.1) the read must show the new key version
+        [before] = _keys(t, role)
+        t.ok("6.15.1", role)
+        [after] = _keys(t, role)
+        assert after["version"] == before["version"] + 1, f"SRV 6.24.1 read {after} after rotating {before}"
 
 
 @case("6.25", CONFIG, *EM)
@@ -796,7 +819,7 @@ def unjoin_service(t: SrvtRig, role: str) -> None:
 
 @case("8.9", HAN, *ALL3)
 def read_device_log(t: SrvtRig, role: str) -> None:
-    if role == "ch":  # read, add a device (SRV 8.11), read: the second read must show it, then remove it
+    if role in ("ch", "esme"):  # read, add a device (SRV 8.11), read: the second read must show it
         fake = "0A-0B-0C-0D-0E-0F-10-13"
         t.result("8.9", role)
         try:
@@ -853,6 +876,17 @@ def update_firmware(t: SrvtRig, role: str) -> None:
 def read_firmware_version(t: SrvtRig, role: str) -> None:
     route = t.result("11.2", role)["firmware_version"]
     assert route == t.spec(role).firmware_version, f"route {route}, DMC {t.spec(role).firmware_version}"
+    if role != "gsme":  # after an activation the read must show the image now running, then restore
+        target = f"{route}-read"
+        try:
+            t.ok("11.1", role, {"version": target})
+            t.ok("11.3", role)
+            read = t.result("11.2", role)["firmware_version"]
+            assert read == target, f"SRV 11.2 reads {read!r} while {target!r} runs"
+        finally:
+            t.ok("11.1", role, {"version": route})
+            t.ok("11.3", role)
+        assert t.result("11.2", role)["firmware_version"] == route, "could not restore the DMC's firmware"
     if role == "ch":
         assert t.result("8.2", role)["firmware_version"] == route
     else:

@@ -377,6 +377,14 @@ def acknowledged_write(env: Env, rig: str, twin: str) -> object:
     return code, after - before > 250  # the standing charge may take a little meanwhile
 
 
+def identity_serial(env: Env, rig: str, twin: str) -> object:
+    """SRV 6.2.4's serial against the meter's own (DLMS optical port)."""
+    env.migrated(rig)
+    routed = (env.srv("6.2.4", rig, "esme").result or {}).get("serial")
+    with env.optical(rig, "esme") as meter:
+        return routed == meter.identity().serial
+
+
 def cached_read(env: Env, rig: str, twin: str) -> object:
     """SRV 4.18 before and after a +500 p top-up (SRV 1.5): a cached answer does not move."""
     env.migrated(rig)
@@ -506,6 +514,7 @@ CASES: dict[str, Case] = {
     # -- DLMS and the Modbus instruments ------------------------------------------------------------------
     "supply_state_unchanged_by_disable": Case("esme", disable, ("disabled", False), ("enabled", True)),
     "read_responses_cached": Case("esme", cached_read, True, False, migrate=True),
+    "identity_misreported": Case("esme", identity_serial, True, False, migrate=True),
     "acknowledges_without_applying": Case(
         "esme", acknowledged_write, ("I0", True), ("I0", False), migrate=True
     ),

@@ -41,6 +41,7 @@ METER_DEFECTS = COMMON_DEFECTS | {
     "arm_enables_immediately",
     "daily_log_missing_day",
     "billing_snapshot_missed",
+    "identity_misreported",
     "display_message_dropped",
 }
 

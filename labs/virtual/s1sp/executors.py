@@ -526,6 +526,8 @@ def x_schedule_create(ctx: Ctx) -> Plan:
         raise ParamError(f"SRV {p.srv} cannot be DCC-scheduled")
     if ctx.device_type not in entry.targets:
         raise ParamError(f"SRV {p.srv} does not apply to a {ctx.device_type}")
+    if "schedules_lost" in ctx.service.defects:  # seeded route defect: an id, but nothing kept
+        return Plan(route_result={"schedule_id": f"lost-{ctx.request_id}"})
     sid = ctx.service.schedules.create(ctx, p)
     return Plan(route_result={"schedule_id": sid})
 
@@ -722,6 +724,11 @@ def x_decommission(ctx: Ctx) -> Plan:
 
 
 def x_inventory_update(ctx: Ctx) -> Plan:
+    if "inventory_updates_ignored" in ctx.service.defects:  # seeded route defect: answered, not done
+        return Plan(
+            route_result=ctx.service.inventory.get(ctx.device.device_id).view()
+            | {"status": ctx.params.status}
+        )
     ctx.service.move(ctx.device.device_id, ctx.params.status, route_code="E6")
     return Plan(route_result=ctx.service.inventory.get(ctx.device.device_id).view())
 

@@ -82,6 +82,8 @@ ROUTE_DEFECTS: dict[str, str] = {
     "migration_prechecks_skipped": "a migration starts without the SMSO's master keys or without the CH's "
     "WAN (no exclusion before the attempt)",
     "schedule_not_notified": "a dormant migration sends no Dormant Meter Migration Schedule Notification",
+    "schedules_lost": "SRV 5.1 answers a schedule id but the DSP keeps no schedule",
+    "inventory_updates_ignored": "SRV 8.4 answers the new status but the inventory keeps the old one",
     "dco_gate_open": "the DCO gate checks no signature, signer, counter or user role: misuse is executed "
     "(no E7-E10, nothing logged)",
 }
@@ -870,6 +872,14 @@ class S1spService:
         lost = not migrating and target.has_defect("acknowledges_without_applying")
         if lost and _changes_device(ins.command):
             ins = X.Instruction(target, ins.command, lambda: None, ins.after)  # acknowledged, not done
+        if not migrating and target.has_defect("identity_misreported") and ins.command == "read_identity":
+            honest = ins.action
+
+            def factory_serial() -> object:  # the serial the firmware was built with, not the device's
+                answer = honest()
+                return answer | {"serial": "000000000000"} if isinstance(answer, dict) else answer
+
+            ins = X.Instruction(target, ins.command, factory_serial, ins.after)
         if not migrating and target.has_defect("read_responses_cached") and ins.command.startswith("read_"):
             key, live = (target.device_id, ins.command), ins.action
             cache = self._read_cache

@@ -434,9 +434,18 @@ class VirtualServiceRoute(ServiceRoute):
         self, rig: str, *, user: str, role: str | None = None, timeout: float | None = None
     ) -> MigrationResult:
         self.open()
-        msg = self.client.migrate_message(rig, user=user, role=role)
-        self.client.send(msg)
-        responses = self.client.wait_final(msg["id"], self.timeout if timeout is None else timeout)
+        for attempt in range(1, COUNTER_RACE_ATTEMPTS + 1):
+            msg = self.client.migrate_message(rig, user=user, role=role)
+            self.client.send(msg)
+            responses = self.client.wait_final(msg["id"], self.timeout if timeout is None else timeout)
+            if responses[0].get("code") != "E10" or attempt == COUNTER_RACE_ATTEMPTS:
+                break
+            # As in submit(): another process signing as the same User won the counter race (E10
+            # refused ours as a replay before anything happened), so sign anew.
+            if self.transcript is not None:
+                self.transcript.note(
+                    self.link.device, f"retry {attempt}: {msg['id']} lost a counter race (E10)"
+                )
         final = check(self.link.device, responses)
         r = dict(final.get("result") or {})
         return MigrationResult(

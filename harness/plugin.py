@@ -690,6 +690,23 @@ def transcript(request: pytest.FixtureRequest) -> Iterator[Transcript]:
             )
 
 
+K = TypeVar("K")
+
+
+def _device_and_driver(rig: RigSpec, role: Role, kind: type[K]) -> tuple[DeviceSpec, type[K]]:
+    """The rig's ``role`` device (not applicable when it has none) and its driver class: ``kind``, or
+    the ``dmct.devices`` entry point the device names, which must extend ``kind``."""
+    device = rig.device(role)
+    if device is None:
+        pytest.skip(f"not applicable: rig {rig.id} has no {role}")
+    if device.driver and device.driver != role:
+        chosen = driver_class(device.driver)
+        if not issubclass(chosen, kind):
+            raise pytest.UsageError(f"rig {rig.id} {role}: driver {device.driver!r} is not a {kind.__name__}")
+        return device, chosen
+    return device, kind
+
+
 class LinkPool:
     """Device connections stay open for the whole session (one per interface per worker).
 
@@ -741,16 +758,7 @@ class LinkPool:
         ``kind`` is the role's driver; a device naming another ``driver`` (a ``dmct.devices`` entry
         point) gets that one, which must extend it.
         """
-        device = rig.device(role)
-        if device is None:
-            pytest.skip(f"not applicable: rig {rig.id} has no {role}")
-        if device.driver and device.driver != role:
-            chosen = driver_class(device.driver)
-            if not issubclass(chosen, kind):
-                raise pytest.UsageError(
-                    f"rig {rig.id} {role}: driver {device.driver!r} is not a {kind.__name__}"
-                )
-            kind = chosen
+        device, kind = _device_and_driver(rig, role, kind)
         readout, optical = self._readout(rig, device), self._dlms(rig, device)
         if readout is None and optical is None:
             pytest.skip(f"not applicable: rig {rig.id} wires no optical port for its {role}")
@@ -779,19 +787,10 @@ class LinkPool:
     @contextlib.contextmanager
     def display(self, rig: RigSpec, role: Role, transcript: Transcript, kind: type[D]) -> Iterator[D]:
         """A PPMID's or IHD's screen, read through its ``display`` link (DLMS/COSEM): what it shows."""
-        device = rig.device(role)
-        if device is None:
-            pytest.skip(f"not applicable: rig {rig.id} has no {role}")
+        device, kind = _device_and_driver(rig, role, kind)
         spec = device.links.get("display")
         if spec is None:
             pytest.skip(f"not applicable: rig {rig.id} wires no display interface for its {role}")
-        if device.driver and device.driver != role:
-            chosen = driver_class(device.driver)
-            if not issubclass(chosen, kind):
-                raise pytest.UsageError(
-                    f"rig {rig.id} {role}: driver {device.driver!r} is not a {kind.__name__}"
-                )
-            kind = chosen
         key = (rig.id, role)
         if key not in self._displays:
             self._displays[key] = DisplayPort(

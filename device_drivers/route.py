@@ -339,25 +339,37 @@ class VirtualServiceRoute(ServiceRoute):
         self.open()
         fd = future_date.isoformat() if isinstance(future_date, datetime) else future_date
         limit = self.timeout if timeout is None else timeout
-        for attempt in range(1, COUNTER_RACE_ATTEMPTS + 1):
-            msg = self.client.request_message(
+        rid, responses = self._send_signed(
+            lambda: self.client.request_message(
                 srv, device, dict(params or {}), user=user, role=role, future_date=fd
-            )
-            self.client.send(msg)
-            rid = msg["id"]
-            if wait:
-                responses = self.client.wait_final(rid, limit)
-            else:
-                responses = [self.client.wait_response(rid, limit)]
-            if responses[0].get("code") != "E10" or attempt == COUNTER_RACE_ATTEMPTS:
-                break
-            # Another process signing as the same User (an xdist worker, another session) sent a
-            # higher counter first: the DCO refused ours as a replay, so nothing happened. Sign anew.
-            if self.transcript is not None:
-                self.transcript.note(self.link.device, f"retry {attempt}: {rid} lost a counter race (E10)")
+            ),
+            lambda rid: (
+                self.client.wait_final(rid, limit) if wait else [self.client.wait_response(rid, limit)]
+            ),
+        )
         if not wait and not responses[0].get("final", True):
             self._requests[rid] = (srv, device, responses)
         return self._result(srv, device, responses, check)
+
+    def _send_signed(
+        self,
+        make: Callable[[], dict[str, Any]],
+        answers: Callable[[str], list[dict[str, Any]]],
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """Send a freshly signed message (``make``) and collect its answers; sign anew when it lost a
+        counter race. Another process signing as the same User (an xdist worker, another session) sent
+        a higher counter first: the DCO refused ours as a replay (E10), so nothing happened."""
+        attempt = 1
+        while True:
+            msg = make()
+            self.client.send(msg)
+            rid = str(msg["id"])
+            responses = answers(rid)
+            if responses[0].get("code") != "E10" or attempt == COUNTER_RACE_ATTEMPTS:
+                return rid, responses
+            if self.transcript is not None:
+                self.transcript.note(self.link.device, f"retry {attempt}: {rid} lost a counter race (E10)")
+            attempt += 1
 
     def wait_result(self, request_id: str, *, timeout: float | None = None, check: bool = True) -> SrvResult:
         srv, device, earlier = self._requests.pop(request_id)
@@ -434,18 +446,11 @@ class VirtualServiceRoute(ServiceRoute):
         self, rig: str, *, user: str, role: str | None = None, timeout: float | None = None
     ) -> MigrationResult:
         self.open()
-        for attempt in range(1, COUNTER_RACE_ATTEMPTS + 1):
-            msg = self.client.migrate_message(rig, user=user, role=role)
-            self.client.send(msg)
-            responses = self.client.wait_final(msg["id"], self.timeout if timeout is None else timeout)
-            if responses[0].get("code") != "E10" or attempt == COUNTER_RACE_ATTEMPTS:
-                break
-            # As in submit(): another process signing as the same User won the counter race (E10
-            # refused ours as a replay before anything happened), so sign anew.
-            if self.transcript is not None:
-                self.transcript.note(
-                    self.link.device, f"retry {attempt}: {msg['id']} lost a counter race (E10)"
-                )
+        limit = self.timeout if timeout is None else timeout
+        _, responses = self._send_signed(
+            lambda: self.client.migrate_message(rig, user=user, role=role),
+            lambda rid: self.client.wait_final(rid, limit),
+        )
         final = check(self.link.device, responses)
         r = dict(final.get("result") or {})
         return MigrationResult(

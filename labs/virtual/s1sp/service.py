@@ -74,6 +74,11 @@ REJECT_TO_CODE: dict[RejectCode, str] = {
 #: The DCO / DSP gate's refusals that are security events: logged in the route's security log and
 #: alerted to the service users (docs/protocols/service-route.md, section 5).
 DCO_REFUSALS = frozenset({"E7", "E8", "E9", "E10"})
+#: The rejections each seeded route defect loses (answered I0, nothing done).
+LOST_REJECTIONS: dict[str, tuple[str, ...]] = {
+    "accepts_invalid_parameters": ("E6",),
+    "accepts_unsupported_requests": ("E4", "E13", "E7-device-type"),
+}
 #: Seeded defects of the virtual route (lab file ``route: {defects: [...]}``; docs/virtual-lab.md).
 ROUTE_DEFECTS: dict[str, str] = {
     "accepts_invalid_parameters": "invalid parameters or dates are answered I0 and dropped (no E6)",
@@ -660,12 +665,8 @@ class S1spService:
 
     def _silently_accepts(self, exc: WireError) -> bool:
         """Seeded defects that lose a rejection: the request is answered I0 and nothing is done."""
-        lost = {
-            "accepts_invalid_parameters": ("E6",),
-            "accepts_unsupported_requests": ("E4", "E13", "E7-device-type"),
-        }
-        code = "E7-device-type" if exc.code == "E7" and getattr(exc, "device_type", False) else exc.code
-        return any(code in lost[d] for d in self.defects if d in lost)
+        code = "E7-device-type" if exc.code == "E7" and exc.device_type else exc.code
+        return any(code in LOST_REJECTIONS.get(d, ()) for d in self.defects)
 
     def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
         """DSP authentication and, for critical requests, the DCO gate: signer, signature, counter.
@@ -713,12 +714,13 @@ class S1spService:
                 r for r in user.roles if r in entry.roles and self.catalogue.may_act_on(r, dtype)
             )
             if not eligible:
-                refusal = WireError(
-                    "E7", f"none of the User's roles {sorted(user.roles)} may send this SRV here", rid
-                )
                 # Only the device type is wrong when a role of the User is eligible for the SRV itself.
-                refusal.device_type = bool(user.roles & set(entry.roles))  # type: ignore[attr-defined]
-                raise refusal
+                raise WireError(
+                    "E7",
+                    f"none of the User's roles {sorted(user.roles)} may send this SRV here",
+                    rid,
+                    device_type=bool(user.roles & set(entry.roles)),
+                )
             return eligible[0]
         if not isinstance(role, str) or role not in user.roles:
             raise WireError("E7", f"the User does not hold role {role!r}", rid)
@@ -747,9 +749,7 @@ class S1spService:
         user = self.authenticate(msg, rid, required=entry.critical)
         role = self.pick_role(msg, user, entry, dtype, rid)
         if dtype not in entry.targets or not self.catalogue.may_act_on(role, dtype):
-            refusal = WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid)
-            refusal.device_type = True  # type: ignore[attr-defined]  # not a DCO refusal: the SRV's target
-            raise refusal
+            raise WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid, device_type=True)
         model = X.EXECUTORS[srv][0]
         params = msg.get("params", {})
         try:

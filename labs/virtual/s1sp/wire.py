@@ -55,11 +55,15 @@ CODES: dict[str, str] = {
 class WireError(Exception):
     """A frame or message the route cannot accept; ``code`` is the E-code to answer with."""
 
-    def __init__(self, code: str, message: str, request_id: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, request_id: str | None = None, *, device_type: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.request_id = request_id
+        #: An E7 about the SRV's target device type rather than the User's role.
+        self.device_type = device_type
 
 
 @dataclass(frozen=True)

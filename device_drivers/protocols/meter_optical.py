@@ -72,14 +72,23 @@ OBIS_EMERGENCY_CREDIT = "0.0.19.10.1.255"
 OBIS_EVENT_LOG = "0.0.99.98.0.255"
 OBIS_SECURITY_LOG = "0.0.99.98.1.255"
 OBIS_DISPLAYED_MESSAGE = "0.0.96.13.0.255"  # consumer message text: what the display shows (SRV 3.1)
+OBIS_NOMINAL_VOLTAGE = "1.0.0.6.0.255"  # nominal voltage Un (ESME)
+# Manufacturer-specific objects (0-0:96.50-99) the virtual meters serve for settings no standard object
+# holds; a hardware model may put them elsewhere (docs/virtual-lab.md lists them).
+OBIS_SUPPLIER_NAME = "0.0.96.50.0.255"  # SRV 3.4, UTF-8
+OBIS_RANDOMISED_OFFSET_LIMIT = "0.0.96.50.1.255"  # SRV 6.2.2, seconds
+OBIS_SUPPLY_TAMPER_STATE = "0.0.96.50.2.255"  # SRV 6.25: enum 0 unchanged, 1 locked
+OBIS_LOAD_LIMIT_COUNTER = "0.0.96.50.3.255"  # load limiting events since the last SRV 6.4.2 reset
 CLASS_DATA, CLASS_REGISTER, CLASS_PROFILE_GENERIC, CLASS_CLOCK, CLASS_DISCONNECT_CONTROL = 1, 3, 7, 8, 70
 MAX_TOU_RATES = 48  # SMETS1 meters have at most 48 TOU registers
 #: Blue Book unit codes the object list uses.
-UNIT_M3, UNIT_W, UNIT_WH, UNITLESS = 13, 27, 30, 255
+UNIT_M3, UNIT_W, UNIT_WH, UNIT_V, UNITLESS = 13, 27, 30, 35, 255
 DATA_ACCESS_OBJECT_UNDEFINED = 4
 INTEGER_ZERO = b"\x0f\x00"  # the integer(0) parameter of the disconnect control's methods
 
 SupplyStateName = Literal["enabled", "disabled", "armed"]
+TamperStateName = Literal["unchanged", "locked"]
+_TAMPER_STATES: dict[int, TamperStateName] = {0: "unchanged", 1: "locked"}
 PaymentModeName = Literal["credit", "prepayment"]
 #: IC 70 control_state → SMETS1 supply state.
 _SUPPLY_STATES: dict[int, SupplyStateName] = {0: "disabled", 1: "enabled", 2: "armed"}
@@ -462,6 +471,45 @@ class MeterOptical(DlmsPort):
             return state
 
         return self._call("supply state", read)
+
+    def nominal_voltage(self) -> Decimal:
+        """The ESME's nominal voltage (1.0.0.6.0) in V (SRV 6.2.1 reads the same setting)."""
+        return self._call("nominal voltage", lambda c: self._register(c, OBIS_NOMINAL_VOLTAGE, UNIT_V))
+
+    def supplier_name(self) -> str:
+        """The supplier name SRV 3.4 set (project object 0.0.96.50.0, UTF-8; empty if never set)."""
+        return self._call(
+            "supplier name",
+            lambda c: self._text_utf8("supplier name", c.get(CLASS_DATA, OBIS_SUPPLIER_NAME, 2)),
+        )
+
+    def randomised_offset_limit(self) -> int:
+        """The ESME's randomised offset limit in seconds (project object 0.0.96.50.1; SRV 6.2.2)."""
+        return self._call(
+            "randomised offset limit",
+            lambda c: self._integer(
+                "randomised offset limit", c.get(CLASS_DATA, OBIS_RANDOMISED_OFFSET_LIMIT, 2)
+            ),
+        )
+
+    def supply_tamper_state(self) -> TamperStateName:
+        """The ESME's supply tamper state (project object 0.0.96.50.2; SRV 6.25 sets it)."""
+
+        def read(client: DlmsOpticalClient) -> TamperStateName:
+            code = self._integer("supply tamper state", client.get(CLASS_DATA, OBIS_SUPPLY_TAMPER_STATE, 2))
+            state = _TAMPER_STATES.get(code)
+            if state is None:
+                raise self._wrong("supply tamper state", f"enum {code} is neither 0 nor 1")
+            return state
+
+        return self._call("supply tamper state", read)
+
+    def load_limit_counter(self) -> int:
+        """Load limiting events since SRV 6.4.2 last reset the counter (project object 0.0.96.50.3)."""
+        return self._call(
+            "load limit counter",
+            lambda c: self._integer("load limit counter", c.get(CLASS_DATA, OBIS_LOAD_LIMIT_COUNTER, 2)),
+        )
 
     def identity(self) -> Identity:
         """Manufacturer flag and model (from the logical device name), serial, device id, firmware."""

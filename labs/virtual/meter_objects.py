@@ -76,15 +76,20 @@ __all__ = [
     "GAS_VOLUME",
     "IMPORT_TOTAL",
     "INSTANTANEOUS_POWER",
+    "LOAD_LIMIT_COUNTER",
     "LOGICAL_DEVICE_NAME",
     "MAX_TOU_REGISTERS",
     "METER_BALANCE",
+    "NOMINAL_VOLTAGE",
     "OBJECT_LIST",
     "PAYMENT_MODE",
+    "RANDOMISED_OFFSET_LIMIT",
     "REJECT_RESULTS",
     "SECURITY_EVENT_CODE",
     "SECURITY_LOG",
     "SERIAL_NUMBER",
+    "SUPPLIER_NAME",
+    "SUPPLY_TAMPER_STATE",
     "EsmeObjects",
     "GsmeObjects",
     "MeterObjects",
@@ -112,12 +117,19 @@ EVENT_CODE = "0.0.96.11.0.255"  # last code written to the event log
 SECURITY_EVENT_CODE = "0.0.96.11.1.255"  # last code written to the security log
 #: Consumer message text (IEC 62056-6-1 0-0:96.13.0): what the display shows of SRV 3.1 Display Message.
 DISPLAYED_MESSAGE = "0.0.96.13.0.255"
+NOMINAL_VOLTAGE = "1.0.0.6.0.255"  # nominal voltage Un (ESME; SRV 6.2.1)
+# Project choices in the manufacturer-specific range 0-0:96.50-99 (IEC 62056-6-1): settings an SRV
+# changes or reads that no standard object holds, so a pack can check them on the meter's own port.
+SUPPLIER_NAME = "0.0.96.50.0.255"  # SRV 3.4 Update Supplier Name, UTF-8
+RANDOMISED_OFFSET_LIMIT = "0.0.96.50.1.255"  # SRV 6.2.2, seconds (ESME)
+SUPPLY_TAMPER_STATE = "0.0.96.50.2.255"  # SRV 6.25: enum 0 unchanged, 1 locked (ESME)
+LOAD_LIMIT_COUNTER = "0.0.96.50.3.255"  # load limiting events since SRV 6.4.2 last reset it (ESME)
 
 #: TOU registers 1.0.1.8.1.255 ... 1.0.1.8.48.255 exist up to the model's current number of rates.
 MAX_TOU_REGISTERS = 48
 
 # Blue Book unit codes
-UNIT_M3, UNIT_W, UNIT_WH, UNITLESS = 13, 27, 30, 255
+UNIT_M3, UNIT_W, UNIT_WH, UNIT_V, UNITLESS = 13, 27, 30, 35, 255
 
 # Payment mode enum (the coding of the Account object's payment_mode)
 PAYMENT_CREDIT, PAYMENT_PREPAYMENT = 1, 2
@@ -194,6 +206,13 @@ OBJECT_LIST: tuple[ObjectInfo, ...] = (
     ObjectInfo(EVENT_CODE, 1, "last event code", _BOTH, "2 value", "r"),
     ObjectInfo(SECURITY_EVENT_CODE, 1, "last security event code", _BOTH, "2 value", "r"),
     ObjectInfo(DISPLAYED_MESSAGE, 1, "message on the meter's display (SRV 3.1)", _BOTH, "2 value", "r"),
+    ObjectInfo(SUPPLIER_NAME, 1, "supplier name (SRV 3.4)", _BOTH, "2 value", "r"),
+    ObjectInfo(NOMINAL_VOLTAGE, 3, "nominal voltage (SRV 6.2.1)", ("esme",), "2 value, 3 scaler_unit", "r"),
+    ObjectInfo(
+        RANDOMISED_OFFSET_LIMIT, 1, "randomised offset limit, s (SRV 6.2.2)", ("esme",), "2 value", "r"
+    ),
+    ObjectInfo(SUPPLY_TAMPER_STATE, 1, "supply tamper state (SRV 6.25)", ("esme",), "2 value", "r"),
+    ObjectInfo(LOAD_LIMIT_COUNTER, 1, "load limit counter (SRV 6.4.2)", ("esme",), "2 value", "r"),
 )
 
 _TOU_PREFIX = parse_obis(IMPORT_TOTAL)[:4]
@@ -341,6 +360,7 @@ class MeterObjects(SimpleCosemModel):
             return OctetString((meter.last_message or "").encode("utf-8"))
 
         self.add_data(DISPLAYED_MESSAGE, shown)
+        self.add_data(SUPPLIER_NAME, lambda: OctetString(meter.supplier_name.encode("utf-8")))
 
     def _add_clock(self) -> None:
         meter = self.meter
@@ -559,6 +579,15 @@ class EsmeObjects(MeterObjects):
         )
         self.esme = esme
         self._register(INSTANTANEOUS_POWER, lambda: DoubleLong(_scaled(esme.measured_power(), 0)), 0, UNIT_W)
+        self._register(NOMINAL_VOLTAGE, lambda: LongUnsigned(esme.behaviour.nominal_voltage_v), 0, UNIT_V)
+        self.add_data(RANDOMISED_OFFSET_LIMIT, lambda: LongUnsigned(esme.behaviour.randomised_offset_limit_s))
+        self.add_data(SUPPLY_TAMPER_STATE, lambda: Enum(int(esme.supply_tamper_state == "locked")))
+
+        def counter() -> CosemValue:
+            esme.advance()
+            return LongUnsigned(min(esme.load_limit_counter, 0xFFFF))
+
+        self.add_data(LOAD_LIMIT_COUNTER, counter)
 
 
 class GsmeObjects(MeterObjects):

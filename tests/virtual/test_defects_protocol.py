@@ -429,6 +429,35 @@ def tampered_disable(env: Env, rig: str, twin: str) -> object:
         return result.code, result.instructions[0].get("reason"), meter.supply_state(), AUTH_FAILURE in logged
 
 
+def retired_key_disable(env: Env, rig: str, twin: str) -> object:
+    """Disable Supply signed in transit with the retired pre-migration SMSO credential (the ``tamper``
+    fault's ``retired_credential`` kind): a clean meter refuses it (E11) and keeps supplying."""
+    env.migrated(rig)
+    env.route.tamper_next_instruction(env.eui(rig, "esme"), kind="retired_credential")
+    result = env.srv("7.2", rig, "esme")
+    with env.optical(rig, "esme") as meter:
+        state = meter.supply_state()
+    if state != "enabled":  # leave the rig supplying for the next case
+        env.srv("7.1", rig, "esme")
+    return result.code, state
+
+
+def voltage_config(env: Env, rig: str, twin: str) -> object:
+    """SRV 6.2.1's nominal voltage and 6.2.2's randomised offset limit against the meter's own objects."""
+    env.migrated(rig)
+    voltage = (env.srv("6.2.1", rig, "esme").result or {}).get("nominal_voltage_v")
+    offset = (env.srv("6.2.2", rig, "esme").result or {}).get("randomised_offset_limit_s")
+    with env.optical(rig, "esme") as meter:
+        return voltage == meter.nominal_voltage(), offset == meter.randomised_offset_limit()
+
+
+def supplier_keys(env: Env, rig: str, twin: str) -> object:
+    """The supplier keys an ESME trusts after migration (SRV 6.24.1): the S1SP's only, or the old too."""
+    env.migrated(rig)
+    keys = (env.srv("6.24.1", rig, "esme", {"credential_role": "supplier"}).result or {}).get("keys", [])
+    return sorted(str(k["key_id"]) for k in keys)
+
+
 def han_log_add(env: Env, rig: str, twin: str) -> object:
     """The route puts the rig's meters in the CH device log when it installs the rig (the 8.11 update):
     a CH that ignores the update fails migration's Data Validation, which names both meters."""
@@ -575,6 +604,13 @@ CASES: dict[str, Case] = {
         ("E11", "bad_signature", "enabled", True),
         ("I0", None, "disabled", False),
         migrate=True,
+    ),
+    "supply_commands_accept_retired_keys": Case(
+        "esme", retired_key_disable, ("E11", "enabled"), ("I0", "disabled"), migrate=True
+    ),
+    "configuration_misreported": Case("esme", voltage_config, (True, True), (False, False), migrate=True),
+    "credential_rotation_keeps_old_keys": Case(
+        "esme", supplier_keys, ["S1SP-SUPPLIER"], ["S1SP-SUPPLIER", "SUP-1"], migrate=True
     ),
     # -- the PPMID's display interface (messages sent through the route) ------------------------------------
     "display_frozen": Case(

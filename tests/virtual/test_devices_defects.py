@@ -61,6 +61,27 @@ def old_credentials(d: Defects) -> object:
     return _outcome(lambda: m.check_authorisation(Authorisation("supplier", KeyRef("SUP-1"))))
 
 
+def rotation_keeps_old(d: Defects) -> object:
+    """A rotation of the supplier key: is the replaced key still trusted? (The SMSO anchor always is
+    replaced, which is what migration's own check sees.)"""
+    m = esme(d)
+    m.update_credentials("supplier", [KeyRef("DCC-SUP", 2)])
+    m.update_credentials("smso", [KeyRef("DCC-SMSO", 2)])
+    supplier = sorted(k.key_id for k in m.read_credentials("supplier"))
+    return supplier, _outcome(lambda: m.check_authorisation(Authorisation("smso", KeyRef("SMSO-1"))))
+
+
+def retired_key_for_supply(d: Defects) -> object:
+    """A retired supplier key signing Disable Supply, and signing a price update."""
+    m = esme(d)
+    m.update_credentials("supplier", [KeyRef("DCC-SUP", 2)])
+    old = KeyRef("SUP-1")
+    return tuple(
+        _outcome(lambda c=command: m.check_authorisation(Authorisation("supplier", old, command=c)))
+        for command in ("disable_supply", "update_prices")
+    )
+
+
 def future_dating(d: Defects) -> object:
     m = esme(d)
     m.update_prices((1.0, 1.0, 1.0, 1.0), at=START + timedelta(hours=1))
@@ -254,6 +275,16 @@ SCENARIOS: dict[str, tuple[Callable[[Defects], object], object, object]] = {
     # defect: (scenario, clean result, defective result)
     "accepts_bad_signature": (bad_signature, "rejected:bad_signature", "accepted"),
     "old_credentials_accepted": (old_credentials, "rejected:unknown_credential", "accepted"),
+    "credential_rotation_keeps_old_keys": (
+        rotation_keeps_old,
+        (["DCC-SUP"], "rejected:unknown_credential"),
+        (["DCC-SUP", "SUP-1"], "rejected:unknown_credential"),
+    ),
+    "supply_commands_accept_retired_keys": (
+        retired_key_for_supply,
+        ("rejected:unknown_credential", "rejected:unknown_credential"),
+        ("accepted", "rejected:unknown_credential"),
+    ),
     "ignores_future_dating": (future_dating, (20.0, 25.0, 30.0, 35.0), (1.0, 1.0, 1.0, 1.0)),
     "clock_drifts": (clock_drift, 0.0, 18.0),
     "wrong_firmware_reported": (firmware_reported, "1.4.2", "1.4.2-rc"),
@@ -315,7 +346,12 @@ def test_defect_produces_its_wrong_behaviour(defect: str) -> None:
 
 #: Defects the model does not act on itself: they live where the route delivers an Instruction to the
 #: device (shown through the protocols in test_defects_protocol.py).
-DELIVERY_DEFECTS = {"acknowledges_without_applying", "read_responses_cached", "identity_misreported"}
+DELIVERY_DEFECTS = {
+    "acknowledges_without_applying",
+    "read_responses_cached",
+    "identity_misreported",
+    "configuration_misreported",
+}
 
 
 def test_every_catalogue_defect_has_a_scenario() -> None:

@@ -42,6 +42,7 @@ COMMON_DEFECTS = frozenset(
         "alerts_missing_timestamp",
         "acknowledges_without_applying",
         "read_responses_cached",
+        "credential_rotation_keeps_old_keys",
     }
 )
 
@@ -279,7 +280,7 @@ class Device:
                 A.TRUSTED_SOURCE_AUTH_FAILURE, {"role": auth.role, "reason": "signature"}
             )
             raise DeviceCommandError(RejectCode.BAD_SIGNATURE, "command signature does not verify")
-        accept_retired = self.has_defect("old_credentials_accepted")
+        accept_retired = self.accepts_retired_key(auth.command)
         if not self.credentials.trusts(auth.role, auth.key, accept_retired=accept_retired):
             retired = self.credentials.is_retired(auth.role, auth.key)
             self.alerter.raise_alert(
@@ -292,14 +293,22 @@ class Device:
                 f"{'retired' if retired else 'unknown'}",
             )
 
+    def accepts_retired_key(self, command: str | None) -> bool:
+        """Whether a key retired by a rotation still signs ``command`` (seeded defects only)."""
+        return self.has_defect("old_credentials_accepted")
+
     def update_credentials(
         self, role: str, keys: Iterable[KeyRef], *, at: datetime | None = None
     ) -> CommandResult:
-        """SRV 6.15.1 / 6.23: replace ``role``'s keys (future-datable); the old ones stop working."""
+        """SRV 6.15.1 / 6.23: replace ``role``'s keys (future-datable); the old ones stop working.
+        With the seeded defect ``credential_rotation_keeps_old_keys`` every role but the SMSO's gets the
+        new keys beside the old ones (the SMSO anchor, which migration checks, is replaced)."""
         new = tuple(keys)
+        keep_old = role != "smso" and self.has_defect("credential_rotation_keeps_old_keys")
 
         def run() -> None:
-            retired = self.credentials.replace(role, new)
+            kept = tuple(self.credentials.active(role)) if keep_old else ()
+            retired = self.credentials.replace(role, (*kept, *new))
             self.alerter.raise_alert(
                 A.CREDENTIALS_UPDATED, {"role": role, "retired": ",".join(k.key_id for k in sorted(retired))}
             )

@@ -24,3 +24,7 @@ class Behaviour(BaseModel):
     wake_interval_s: float = Field(default=1800.0, gt=0, description="GSME: seconds between HAN wakes")
     awake_window_s: float = Field(default=5.0, gt=0, description="GSME: seconds it listens per wake")
     low_battery_pct: float = Field(default=10.0, ge=0, le=100, description="GSME: 0x8F1F level")
+    nominal_voltage_v: int = Field(default=230, ge=100, le=480, description="ESME: SRV 6.2.1 voltage")
+    randomised_offset_limit_s: int = Field(
+        default=900, ge=0, le=86400, description="ESME: SRV 6.2.2 randomised offset limit (seconds)"
+    )

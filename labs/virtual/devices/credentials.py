@@ -27,6 +27,8 @@ class Authorisation:
     role: str
     key: KeyRef
     signature_valid: bool = True
+    #: The device command the signed Instruction carries (``None``: a check outside any command).
+    command: str | None = None
 
 
 DEFAULT_CREDENTIALS: Mapping[str, tuple[KeyRef, ...]] = {

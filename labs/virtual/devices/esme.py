@@ -24,7 +24,14 @@ from .base import CommandResult
 from .errors import DeviceCommandError, RejectCode
 from .meter import METER_DEFECTS, Meter, SupplyState
 
-ESME_DEFECTS = METER_DEFECTS | {"drops_supply_restored_alert", "load_limit_ignored"}
+ESME_DEFECTS = METER_DEFECTS | {
+    "drops_supply_restored_alert",
+    "load_limit_ignored",
+    "configuration_misreported",
+    "supply_commands_accept_retired_keys",
+}
+#: Commands the seeded defect ``supply_commands_accept_retired_keys`` lets a retired key sign.
+SUPPLY_COMMANDS = frozenset({"enable_supply", "disable_supply", "arm_supply"})
 LONG_OUTAGE = timedelta(minutes=3)
 Variant = Literal["single_element", "polyphase", "twin_element"]
 
@@ -134,6 +141,17 @@ class Esme(Meter):
         self._begin()
         self.load_limit_counter = 0
 
+    # -- configuration reads -------------------------------------------------------------------------
+    def voltage_config(self) -> dict[str, object]:
+        """SRV 6.2.1: the meter variant and its nominal voltage (also on the optical port, 1.0.0.6.0)."""
+        self._begin()
+        return {"variant": self.variant, "nominal_voltage_v": self.behaviour.nominal_voltage_v}
+
+    def randomisation_config(self) -> dict[str, object]:
+        """SRV 6.2.2: the randomised offset limit (seconds; also on the optical port)."""
+        self._begin()
+        return {"randomised_offset_limit_s": self.behaviour.randomised_offset_limit_s}
+
     def _reference_marks(self, now: datetime) -> list[datetime]:
         marks = super()._reference_marks(now)
         if self.load_limit is not None:
@@ -189,6 +207,13 @@ class Esme(Meter):
     def press_button(self) -> None:
         super().press_button()
         self._check_load_limit(self._processed)
+
+    def accepts_retired_key(self, command: str | None) -> bool:
+        """The supply-control handler checks the signature but not whether its key was retired (seeded
+        defect ``supply_commands_accept_retired_keys``; the generic check, e.g. migration's, is sound)."""
+        return super().accepts_retired_key(command) or (
+            command in SUPPLY_COMMANDS and self.has_defect("supply_commands_accept_retired_keys")
+        )
 
     def set_supply_tamper_state(self, state: Literal["unchanged", "locked"]) -> None:
         """SRV 6.25."""

@@ -416,7 +416,8 @@ def x_message(ctx: Ctx) -> Plan:
 
 def x_restrict(ctx: Ctx) -> Plan:
     entry = ctx.service.inventory.get(ctx.device.device_id)
-    ctx.service.restrictions[entry.device_id] = ctx.params.from_date
+    if "tenancy_restriction_ignored" not in ctx.service.defects:  # seeded route defect
+        ctx.service.restrictions[entry.device_id] = ctx.params.from_date
     return Plan(route_result={"restricted_from": ctx.params.from_date.isoformat()})
 
 
@@ -545,12 +546,12 @@ def x_schedule_delete(ctx: Ctx) -> Plan:
 
 def x_cfg_voltage(ctx: Ctx) -> Plan:
     e = _esme(ctx)
-    return _one(ctx, "read_voltage_config", lambda: {"variant": e.variant, "nominal_voltage_v": 230})
+    return _one(ctx, "read_voltage_config", e.voltage_config)
 
 
 def x_cfg_random(ctx: Ctx) -> Plan:
-    _esme(ctx)
-    return _one(ctx, "read_randomisation", lambda: {"randomised_offset_limit_s": 0})
+    e = _esme(ctx)
+    return _one(ctx, "read_randomisation", e.randomisation_config)
 
 
 def x_cfg_billing(ctx: Ctx) -> Plan:

@@ -376,7 +376,8 @@ class Migration:
             self.note("DataValidationFailed", problems=problems)
             self.exclude("data_validation_failed")
             return
-        if self.upgrades:
+        needless = bool(dormant) and "firmware_upgrade_notified_needlessly" in service.defects  # seeded
+        if self.upgrades or needless:
             self.note("DormantMeterFWUpgradeScheduleNotification", upgrades=self.upgrades)
         for device in inst.devices():
             self.move(device, "Whitelisted")

@@ -91,6 +91,16 @@ ROUTE_DEFECTS: dict[str, str] = {
     "inventory_updates_ignored": "SRV 8.4 answers the new status but the inventory keeps the old one",
     "dco_gate_open": "the DCO gate checks no signature, signer, counter or user role: misuse is executed "
     "(no E7-E10, nothing logged)",
+    "tenancy_restriction_ignored": "SRV 3.2 answers the restriction date but reads still return data "
+    "from before it",
+    "firmware_upgrade_notified_needlessly": "every dormant migration sends a Dormant Meter FW Upgrade "
+    "Schedule Notification, even where no device needs an upgrade",
+}
+#: What a meter with the seeded defect ``configuration_misreported`` answers to configuration reads
+#: through the route: the values its firmware was built with, not its own (the optical port is right).
+FACTORY_CONFIGURATION: dict[str, dict[str, object]] = {
+    "read_voltage_config": {"nominal_voltage_v": 240},
+    "read_randomisation": {"randomised_offset_limit_s": 0},
 }
 #: Ways the ``tamper`` route fault spoils the device-level authentication of an Instruction.
 TAMPER_KINDS = ("signature", "retired_credential")
@@ -412,11 +422,11 @@ class S1spService:
         ``tamper`` fault is pending for the device, which this Instruction then consumes (logged)."""
         pending = self.tampers.get(device.device_id)
         if not pending:
-            return Authorisation(role, key)
+            return Authorisation(role, key, command=command)
         kind = pending.pop(0)
         if not pending:
             del self.tampers[device.device_id]
-        auth = Authorisation(role, key, signature_valid=False)
+        auth = Authorisation(role, key, signature_valid=False, command=command)
         detail: dict[str, Any] = {
             "target": self.device_name(device.device_id),
             "kind": kind,
@@ -427,10 +437,10 @@ class S1spService:
             retired = self._retired_keys.get(device.device_id, {})
             used = (role, retired[role]) if role in retired else ("smso", retired.get("smso"))
             if used[1] is None:  # nothing retired yet: the Instruction goes out as it was
-                auth = Authorisation(role, key)
+                auth = Authorisation(role, key, command=command)
                 detail["note"] = "no retired credential known; sent unmodified"
             else:
-                auth = Authorisation(used[0], used[1])
+                auth = Authorisation(used[0], used[1], command=command)
                 detail["credential"] = f"{used[0]}:{used[1].key_id}:v{used[1].version}"
         self._fault("tamper_applied", detail)
         return auth
@@ -872,14 +882,19 @@ class S1spService:
         lost = not migrating and target.has_defect("acknowledges_without_applying")
         if lost and _changes_device(ins.command):
             ins = X.Instruction(target, ins.command, lambda: None, ins.after)  # acknowledged, not done
+        factory: dict[str, object] = {}
         if not migrating and target.has_defect("identity_misreported") and ins.command == "read_identity":
+            factory = {"serial": "000000000000"}  # the serial the firmware was built with
+        if not migrating and target.has_defect("configuration_misreported"):
+            factory = FACTORY_CONFIGURATION.get(ins.command, {})
+        if factory:
             honest = ins.action
 
-            def factory_serial() -> object:  # the serial the firmware was built with, not the device's
+            def factory_values() -> object:  # what the firmware was built with, not the device's own
                 answer = honest()
-                return answer | {"serial": "000000000000"} if isinstance(answer, dict) else answer
+                return answer | factory if isinstance(answer, dict) else answer
 
-            ins = X.Instruction(target, ins.command, factory_serial, ins.after)
+            ins = X.Instruction(target, ins.command, factory_values, ins.after)
         if not migrating and target.has_defect("read_responses_cached") and ins.command.startswith("read_"):
             key, live = (target.device_id, ins.command), ins.action
             cache = self._read_cache

@@ -39,6 +39,12 @@ def test_the_plan_classifies_every_planned_test() -> None:
     assert not set(plan.tests()) & set(plan.undetected), "a test is both given a defect and undetected"
 
 
+def test_every_planned_test_has_a_killer() -> None:
+    """The goal is the state: every applicable planned test is given a defect (coverage 100 %)."""
+    plan = load_model(KillerPlan, PLAN)
+    assert plan.undetected == [], f"planned tests no seeded defect fails: {plan.undetected}"
+
+
 def test_every_planned_killer_fails_its_test_and_the_test_passes_clean(tmp_path: Path) -> None:
     plan = load_model(KillerPlan, PLAN)
     out = subprocess.run(

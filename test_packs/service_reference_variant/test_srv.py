@@ -1035,7 +1035,7 @@ FUTURE_PARAMS = [
         marks=[
             pytest.mark.srv(srv),
             pytest.mark.group(group),
-            pytest.mark.requirement(f"SRVT-{srv}-{role.upper()}"),
+            pytest.mark.requirement(f"SRVT-{srv}-{role.upper()}", f"SRVT-FD-{srv}"),
             pytest.mark.roles(role),
         ],
     )

@@ -111,11 +111,16 @@ class Plan(_Strict):
         return self
 
     def planned_tests(self, entry: PlanEntry) -> dict[str, list[str]]:
-        """Planned tests of each required pack (20.14) for ``entry``; its own list overrides the pack's
-        (20.17). Profiles without required packs plan differently (:func:`harness.verdict.planned_tests`).
+        """Planned tests of each required pack (20.14) for ``entry``; its own list overrides the pack's.
+        A pack only the entry lists is a DMCT Non-Standard Test Pack agreed for its DMC (20.17: "a
+        different set of tests ... for DMCT MT and/or DMCT SRVT"), so its tests are planned too.
+        Profiles without required packs plan differently (:func:`harness.verdict.planned_tests`).
         """
         own = entry.tests or {}
-        return {p: list(own[p]) if p in own else list(self.packs[p].tests) for p in entry.required_packs()}
+        out = {p: list(own[p]) if p in own else list(self.packs[p].tests) for p in entry.required_packs()}
+        standard = (DORMANT_MT, SRVT)  # a standard pack 20.14 does not require stays unplanned
+        out.update({p: list(t) for p, t in own.items() if p not in out and p not in standard})
+        return out
 
     def entry(self, entry_id: str) -> PlanEntry:
         for e in self.entries:

@@ -179,6 +179,9 @@ class EntrySpec(_Strict):
     dmc: str
     installation: Literal["dormant", "active", "mixed"] = "dormant"
     mt_under_mtad: bool = False
+    #: The Capability Release of the entry's SMSO cohort (IOC, MOC, FOC): which manifest of each pack
+    #: sets out its tests (20.15, 20.16: a pack's tests are "for the relevant Capability Release").
+    capability_release: Literal["IOC", "MOC", "FOC"] = "IOC"
 
 
 class MigrationFaultSpec(_Strict):

@@ -528,8 +528,7 @@ def collect_main(argv: Sequence[str]) -> int:
 
 def collect_selection(packs: Sequence[Path], pytest_args: Sequence[str]) -> dict[str, set[str]]:
     """Pack id → test ids that pytest selects with ``pytest_args`` (collected without a lab)."""
-    from harness.packs import MANIFEST, PackManifest, find_pack_root, test_id
-    from harness.yamlio import load_model
+    from harness.packs import find_pack_root, pack_id, test_id
 
     with tempfile.TemporaryDirectory(prefix="dmct-nightly-") as tmp:
         out = Path(tmp) / "items.json"
@@ -556,9 +555,7 @@ def collect_selection(packs: Sequence[Path], pytest_args: Sequence[str]) -> dict
         path = Path(path_text)
         if path.parent not in roots:
             root = find_pack_root(path.parent)
-            roots[path.parent] = (
-                (root.resolve(), load_model(PackManifest, root / MANIFEST).id) if root is not None else None
-            )
+            roots[path.parent] = (root.resolve(), pack_id(root)) if root is not None else None
         found = roots[path.parent]
         if found is not None:
             selection.setdefault(found[1], set()).add(test_id(path, found[0], nodeid))
@@ -769,13 +766,14 @@ def run_night(opts: Options) -> int:
     from harness.diff import PROVENANCE_FILE, code_label, diff_paths
     from harness.diff import render_markdown as diff_markdown
     from harness.lab import load_lab
-    from harness.packs import standard_packs_dir
+    from harness.packs import standard_pack_roots, with_bases
     from harness.store import dump_issues
 
     lab = load_lab(opts.lab)
     entries = [lab.entry(e) for e in opts.entries] if opts.entries else list(lab.entries)
-    packs = list(opts.packs) or sorted(p.parent for p in standard_packs_dir().glob("*/pack.yaml"))
-    selection = collect_selection(packs, opts.pytest_args) if opts.pytest_args else None
+    packs = list(opts.packs) or standard_pack_roots()
+    # `dmct run` runs a non-standard pack with the standard pack it changes (20.17): select from both
+    selection = collect_selection(with_bases(packs), opts.pytest_args) if opts.pytest_args else None
     previous = opts.previous if opts.previous is not None else read_latest(opts.out)
     if previous is not None and not previous.exists():
         raise DmctInputError(str(previous), "no such night or run", field="--previous")

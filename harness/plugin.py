@@ -55,7 +55,7 @@ from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord
 from harness.journal import JournalWriter
 from harness.lab import DeviceSpec, DmcSpec, EntrySpec, Lab, RigSpec, Role, load_lab
 from harness.leases import RigBusy, RigLease
-from harness.packs import PackManifest, discover, find_pack_root, test_id
+from harness.packs import DmcPlan, PackManifest, discover, find_pack_root, plan_for_dmc, test_id
 from harness.paths import endpoints_file, new_run_id, results_dir
 from harness.ttm import Catalogue as TtmCatalogue
 from harness.ttm import load_catalogue as load_ttm
@@ -85,6 +85,8 @@ class _Run:
     run_dir: Path
     packs: dict[Path, PackManifest]
     ttm: TtmCatalogue
+    #: The packs' planned tests for the entry's DMC, its non-standard packs applied (20.17).
+    dmc_plan: DmcPlan
     endpoints: dict[str, str] = field(default_factory=dict)
     route_keys: str | None = None  # the virtual route's published test keys
     issue_links: dict[tuple[str, str, str], list[tuple[str, str]]] | None = None
@@ -147,13 +149,17 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
         if not re.fullmatch(r"[\w.-]+", run_id):
             raise DmctInputError("--run-id", f"{run_id!r}: use letters, digits, '.', '_' or '-'")
         run_dir = results_dir(config.getoption("--results-dir")) / run_id
-    packs = discover(Path(a.split("::")[0]) for a in config.args)
+    entry = entries[0]
+    # Each pack's manifest for the entry's Capability Release (20.16), non-standard packs (20.17) for
+    # its DMC applied: a bad manifest or one for another DMC refuses the run in one line.
+    packs = discover((Path(a.split("::")[0]) for a in config.args), entry.capability_release)
+    dmc_plan = plan_for_dmc(packs, entry.dmc, entry.id)
     ep_file = config.getoption("--lab-endpoints")
     runtime = read_runtime(
         Path(ep_file) if ep_file else endpoints_file(lab.lab, results_dir(config.getoption("--results-dir")))
     )
     endpoints = {str(k): str(v) for k, v in runtime.get("endpoints", {}).items()}
-    run = _Run(lab, lab_file, entries[0], run_id, run_dir.resolve(), packs, load_ttm(packs), endpoints)
+    run = _Run(lab, lab_file, entry, run_id, run_dir.resolve(), packs, load_ttm(packs), dmc_plan, endpoints)
     run.route_keys = runtime.get("route_keys")
     if workerinput is None:
         _lease_rigs(run, config.getoption("--lease-wait"))
@@ -285,7 +291,16 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     run = config.stash.get(_RUN_KEY, None)
     if run is None:
         return None
-    return [f"dmct: lab {run.lab.lab}, entry {run.entry.id} (DMC {run.entry.dmc}), run {run.run_dir}"]
+    lines = [f"dmct: lab {run.lab.lab}, entry {run.entry.id} (DMC {run.entry.dmc}), run {run.run_dir}"]
+    lines.append("dmct: packs " + ", ".join(m.label for m in run.packs.values()))
+    for m in (m for m in run.packs.values() if not m.standard):
+        changes = run.dmc_plan.changes.get(m.id, [])
+        removed = sum(1 for c in changes if c.by is None)
+        change = f"; removes {removed}, replaces {len(changes) - removed} of {m.based_on}" if changes else ""
+        lines.append(
+            f"dmct: non-standard pack {m.id} for DMC {m.dmc} (20.17): {len(m.test_ids)} own test(s){change}"
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------------- plan and facts
@@ -294,13 +309,20 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 def _plan(run: _Run) -> Plan:
     """The plan this run is judged against: every known pack's planned tests, for the chosen entry.
 
-    Tests needing a device role the entry's DMC lacks (a DMC without a GSME) are not applicable to it,
-    so the entry gets its own test list for such packs (interchange ``entries[].tests``, 20.17).
+    ``packs`` holds each pack's manifest as it is (for the entry's Capability Release). The entry gets
+    its own list for a pack whose tests differ for it (interchange ``entries[].tests``, 20.17): tests a
+    non-standard pack for its DMC removes or replaces are not planned, and tests needing a device role
+    the DMC lacks (a DMC without a GSME) are not applicable to it.
     """
     packs = {m.id: PackPlan(tests=m.test_ids, min_pass_rate=m.min_pass_rate) for m in run.packs.values()}
     e = run.entry
     roles = run.lab.dmc(e.dmc).roles
-    own = {m.id: m.applicable(roles) for m in run.packs.values() if m.applicable(roles) != m.test_ids}
+    own: dict[str, list[str]] = {}
+    for m in run.packs.values():
+        applicable = set(m.applicable(roles))
+        mine = [t for t in run.dmc_plan.tests[m.id] if t in applicable]
+        if mine != m.test_ids or not m.standard:  # a non-standard pack is this DMC's own (20.17)
+            own[m.id] = mine
     entry = PlanEntry(
         id=e.id, dmc=e.dmc, installation=e.installation, mt_under_mtad=e.mt_under_mtad, tests=own or None
     )
@@ -328,19 +350,31 @@ def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:
         "leases_reclaimed": {
             lease.rig: lease.reclaimed_from.describe() for lease in run.leases if lease.reclaimed_from
         },
-        "packs": {
-            m.id: {
-                "name": m.name,
-                "version": m.version,
-                "capability_release": m.capability_release,
-                "standard": m.standard,
-            }
-            for m in run.packs.values()
-        },
+        "packs": {m.id: _pack_facts(m, run.dmc_plan) for m in run.packs.values()},
         "workers": config.getoption("numprocesses", None)
         if config.pluginmanager.has_plugin("xdist")
         else None,
     }
+
+
+def _pack_facts(m: PackManifest, dmc_plan: DmcPlan) -> dict[str, Any]:
+    """What a report says of a pack (20.34 (b)): the manifest used and, for a non-standard pack, its
+    DMC, why the TAG agreed it and each test it took out of its standard pack, with the rationale."""
+    facts: dict[str, Any] = {
+        "name": m.name,
+        "version": m.version,
+        "capability_release": m.capability_release,
+        "standard": m.standard,
+        "manifest": m.source.name,
+    }
+    if m.derived_from:
+        facts["derives_from"] = m.derived_from
+    if not m.standard:
+        facts |= {"dmc": m.dmc, "rationale": m.rationale}
+        if m.based_on is not None:
+            facts["based_on"] = m.based_on
+            facts["changes"] = [c.to_json() for c in dmc_plan.changes.get(m.id, [])]
+    return facts
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -359,6 +393,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     roots: dict[Path, Path | None] = {}  # test directory -> pack root, found once per directory
     unplanned: list[str] = []
+    deselected: list[pytest.Item] = []
     dmc_roles = set(run.lab.dmc(run.entry.dmc).roles)
     known_reqs = run.ttm.by_id()
     for item in items:
@@ -371,8 +406,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         pack = run.packs[root]
         tid = test_id(Path(item.path), root, item.nodeid)
+        if tid in run.dmc_plan.dropped.get(pack.id, {}):
+            deselected.append(item)  # a non-standard pack for this DMC removes or replaces it (20.17)
+            continue
         if tid not in pack.test_ids:
-            unplanned.append(f"{pack.id}: {tid} is not planned in pack.yaml")
+            unplanned.append(f"{pack.id}: {tid} is not planned in {pack.source.name}")
             continue
         reqs = [r for m in item.iter_markers("requirement") for r in m.args]
         unknown = [r for r in reqs if r not in known_reqs]
@@ -411,6 +449,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if unplanned:
         more = f" (and {len(unplanned) - 1} more)" if len(unplanned) > 1 else ""
         raise pytest.UsageError(f"collected tests disagree with their pack manifest: {unplanned[0]}{more}")
+    if deselected:
+        gone = set(deselected)
+        items[:] = [item for item in items if item not in gone]
+        config.hook.pytest_deselected(items=deselected)
 
 
 # ------------------------------------------------------------------------------------ reporting

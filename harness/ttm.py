@@ -10,7 +10,7 @@ catalogue, the manifests and (optionally) a run's results.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -112,8 +112,13 @@ def coverage(
     marks: Iterable[TestMarks],
     manifests: Iterable[PackManifest],
     results: Mapping[tuple[str, str, str], ResultRecord] | None = None,
+    planned: Mapping[str, Sequence[str]] | None = None,
 ) -> TtmReport:
-    """Cross the catalogue with the tests' marks (and a run's latest results, when given)."""
+    """Cross the catalogue with the tests' marks (and a run's latest results, when given).
+
+    ``planned`` (pack id -> test ids) overrides a manifest's planned tests, e.g. with a run's own list
+    for its entry once a non-standard pack took tests out of a standard pack (20.17).
+    """
     known = catalogue.by_id()
     report = TtmReport()
     group_of_test: dict[tuple[str, str], set[str]] = {}
@@ -137,7 +142,7 @@ def coverage(
         (p, t) for (_, p, t), r in (results or {}).items() if r.outcome in (Outcome.PASSED, Outcome.FAILED)
     }
     for manifest in manifests:
-        for test in manifest.test_ids:
+        for test in (planned or {}).get(manifest.id, manifest.test_ids):
             for group_name in group_of_test.get((manifest.id, test), set()):
                 report.groups[group_name].tests += 1
                 if (manifest.id, test) in executed:

@@ -104,7 +104,7 @@ def _coverage(args: argparse.Namespace) -> int:
     )
     from harness.errors import DmctInputError
     from harness.lab import load_lab
-    from harness.packs import discover, standard_packs_dir
+    from harness.packs import discover, plan_for_dmc, standard_pack_roots, with_bases
     from harness.paths import new_run_id, results_dir
     from harness.yamlio import load_model
     from labs.virtual.devices.catalogue import load_catalogue
@@ -116,17 +116,23 @@ def _coverage(args: argparse.Namespace) -> int:
         )
     entry = lab.select_entries([args.entry] if args.entry else None)[0]
     roles = lab.dmc(entry.dmc).roles
-    pack_dirs = [
-        p.resolve() for p in (args.pack or sorted(p.parent for p in standard_packs_dir().glob("*/pack.yaml")))
-    ]
-    manifests = {root: m for root, m in discover(pack_dirs).items() if root in pack_dirs}
-    if len(manifests) != len(pack_dirs):
-        missing = sorted(str(p) for p in pack_dirs if p not in manifests)
-        raise DmctInputError(missing[0], "no pack.yaml here", field="--pack")
+    release = entry.capability_release
+    given = [p.resolve() for p in args.pack] if args.pack else standard_pack_roots()
+    found = discover(given, release)
+    missing = sorted(str(p) for p in given if p not in found)
+    if missing:
+        raise DmctInputError(missing[0], "no pack manifest here", field="--pack")
+    # a non-standard pack (20.17) runs with the standard pack it changes, minus what it takes out
+    pack_dirs = [p.resolve() for p in with_bases(given)]
+    manifests = {root: m for root, m in found.items() if root in pack_dirs}
+    dmc_plan = plan_for_dmc(found, entry.dmc, entry.id)
     roots = {m.id: root for root, m in manifests.items()}
-    planned = [test_key(m.id, t) for m in manifests.values() for t in m.test_ids]
+    planned = [test_key(m.id, t) for m in manifests.values() for t in dmc_plan.tests[m.id]]
     not_applicable = [
-        test_key(m.id, t) for m in manifests.values() for t in m.test_ids if t not in m.applicable(roles)
+        test_key(m.id, t)
+        for m in manifests.values()
+        for t in dmc_plan.tests[m.id]
+        if t not in m.applicable(roles)
     ]
     lab_data: dict[str, Any] = yaml.safe_load(args.lab.read_text(encoding="utf-8"))
     catalogue = load_catalogue()

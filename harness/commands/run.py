@@ -62,7 +62,7 @@ def _die_with_parent() -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from harness.lab import load_lab
-    from harness.packs import standard_packs_dir
+    from harness.packs import discover, plan_for_dmc, standard_pack_roots, with_bases
     from harness.paths import new_run_id, results_dir
 
     lab = load_lab(args.lab)
@@ -70,9 +70,13 @@ def _run(args: argparse.Namespace) -> int:
     base = results_dir(args.results_dir)
     run_id = args.run_id or new_run_id()
     run_dir = base / run_id
-    packs = [
-        str(p) for p in (args.pack or sorted(p.parent for p in standard_packs_dir().glob("*/pack.yaml")))
-    ]
+    # Each pack's manifest for the entry's Capability Release (20.16); a non-standard pack (20.17) runs
+    # with the standard pack it changes. Bad manifests, or a non-standard pack for another DMC, are
+    # refused here in one line, before any lab starts.
+    pack_paths = with_bases(args.pack) if args.pack else standard_pack_roots()
+    plan_for_dmc(discover(pack_paths, entry.capability_release), entry.dmc, entry.id)
+    added = pack_paths[len(args.pack or ()) :] if args.pack else []
+    packs = [str(p) for p in pack_paths]
     extra = [a for a in args.pytest_args if a != "--"]
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -105,7 +109,13 @@ def _run(args: argparse.Namespace) -> int:
             cmd += ["--lab-endpoints", str(endpoints)]
             if expanded is not None:  # the lab with its rig copies is what pytest must lease from
                 cmd[cmd.index("--lab") + 1] = str(expanded)
-        print(f"dmct run: {run_id}: lab {lab.lab}, entry {entry.id} (DMC {entry.dmc})", flush=True)
+        print(
+            f"dmct run: {run_id}: lab {lab.lab}, entry {entry.id} (DMC {entry.dmc}, "
+            f"{entry.capability_release})",
+            flush=True,
+        )
+        for root in added:
+            print(f"dmct run: also running {root}: the standard pack a non-standard pack changes", flush=True)
         tests = subprocess.Popen(cmd, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         pytest_status = tests.wait()
         tests = None

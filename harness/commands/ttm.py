@@ -19,6 +19,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("packs", nargs="*", type=Path, help="pack directories (default: the standard packs)")
     parser.add_argument("--run", type=Path, help="a run directory: also list planned tests not executed")
+    parser.add_argument(
+        "--release",
+        choices=("IOC", "MOC", "FOC"),
+        help="Capability Release whose pack manifests to read (default: the --run entry's, else IOC)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=_ttm)
 
@@ -71,22 +76,35 @@ def _ttm(args: argparse.Namespace) -> int:
     from harness.ttm import coverage, load_catalogue
 
     paths = args.packs or [standard_packs_dir()]
-    manifests = discover(paths)
+    manifests = discover(paths, args.release or _release_of_run(args.run))
     catalogue = load_catalogue(manifests)
     marks = collect_marks(list(manifests), manifests)
     results = None
+    planned: dict[str, list[str]] = {}
     if args.run is not None:
         from harness.commands.verdict import stream_results
         from harness.interchange import load_plan
 
         plan = load_plan(args.run / "plan.json")
         results = stream_results(plan, [args.run / "results.jsonl"]).latest()
-    report = coverage(catalogue, marks, manifests.values(), results)
+        if len(plan.entries) == 1:  # the entry's own lists (20.17): what its run planned
+            planned = dict(plan.entries[0].tests or {})
+    report = coverage(catalogue, marks, manifests.values(), results, planned)
     if args.json:
         print(
             json.dumps(
                 {
                     "ok": report.ok,
+                    "packs": [
+                        {
+                            "id": m.id,
+                            "version": m.version,
+                            "capability_release": m.capability_release,
+                            "manifest": m.source.name,
+                            "standard": m.standard,
+                        }
+                        for m in manifests.values()
+                    ],
                     "requirements": len(catalogue.requirements),
                     "uncovered": report.uncovered,
                     "unknown": [{"pack": p, "test": t, "requirement": r} for p, t, r in report.unknown],
@@ -99,6 +117,7 @@ def _ttm(args: argparse.Namespace) -> int:
         )
         return 0 if report.ok else 1
     console = Console()
+    console.print("packs: " + ", ".join(m.label for m in manifests.values()))
     table = Table(title=f"TTM coverage: {len(catalogue.requirements)} requirements")
     for col in ("functional group", "requirements", "covered", "planned tests", "executed"):
         table.add_column(col, justify="left" if col == "functional group" else "right")
@@ -121,3 +140,15 @@ def _ttm(args: argparse.Namespace) -> int:
     if not report.ok:
         print("dmct ttm: tests name requirements the TTM lacks", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _release_of_run(run: Path | None) -> Any:
+    """The Capability Release of the entry a run tested (its ``run.json``), else IOC."""
+    if run is None or not (run / "run.json").is_file():
+        return "IOC"
+    try:
+        entry = json.loads((run / "run.json").read_text(encoding="utf-8")).get("entry")
+    except (OSError, ValueError):
+        return "IOC"
+    release = entry.get("capability_release") if isinstance(entry, dict) else None
+    return release if release in ("IOC", "MOC", "FOC") else "IOC"

@@ -30,6 +30,7 @@ Everything here is pure: the report date and certificate date are parameters, ne
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from harness.interchange import Issue
 from harness.reports.data import ReportData, RunInfo
@@ -205,13 +206,13 @@ def _item_a(data: ReportData, runs: list[RunInfo]) -> Section:
 
 def _item_b(data: ReportData, ev: EntryVerdict, runs: list[RunInfo]) -> Section:
     blocks: list[Block] = []
-    packs_meta: dict[str, dict[str, str]] = {}
+    packs_meta: dict[str, dict[str, Any]] = {}
     for run in runs:
         packs = run.facts.get("packs")
         if isinstance(packs, dict):
             for pid, p in packs.items():
                 if isinstance(p, dict):
-                    packs_meta[pid] = {k: str(v) for k, v in p.items()}
+                    packs_meta[pid] = p
     planned = planned_tests(data.plan, ev.entry, data.verdict.profile)
     rows = []
     for pack, tests in planned.items():
@@ -220,15 +221,23 @@ def _item_b(data: ReportData, ev: EntryVerdict, runs: list[RunInfo]) -> Section:
         rows.append(
             (
                 pack,
-                meta.get("name", "") if meta else "MISSING",
-                meta.get("version", "") if meta else "MISSING",
-                meta.get("capability_release", "") if meta else "MISSING",
+                str(meta.get("name", "")) if meta else "MISSING",
+                str(meta.get("version", "")) if meta else "MISSING",
+                str(meta.get("capability_release", "")) if meta else "MISSING",
                 str(len(tests)) + (" (Non-Standard list, 20.17)" if own else ""),
             )
         )
         if meta is None:
             blocks.append(Missing(f"name, version and Capability Release of pack {pack} (run.json packs)"))
+    used = [
+        f"{pack} {meta.get('version', '?')} ({meta.get('capability_release', '?')}, {_manifest_of(meta)})"
+        for pack in planned
+        if (meta := packs_meta.get(pack)) and meta.get("manifest")
+    ]
+    if used:  # runs since manifests per Capability Release record the file they used (20.16)
+        blocks.insert(0, Para("Manifests used: " + "; ".join(used) + "."))
     blocks.insert(0, Table(("pack", "name", "version", "Capability Release", "planned tests"), tuple(rows)))
+    blocks.extend(_non_standard(data, packs_meta, ev.entry.dmc))
     blocks.insert(
         0,
         Para(
@@ -246,6 +255,56 @@ def _item_b(data: ReportData, ev: EntryVerdict, runs: list[RunInfo]) -> Section:
         Table(("pack", "test", "functional group", "requirements"), test_rows, caption="Planned tests")
     )
     return Section("b", "", blocks=blocks)
+
+
+def _manifest_of(meta: dict[str, Any]) -> str:
+    """The manifest file a run used (and what a per-release manifest was derived from, 20.16)."""
+    name = str(meta.get("manifest") or "not recorded")
+    return f"{name} (from {meta['derives_from']})" if meta.get("derives_from") else name
+
+
+def _non_standard(data: ReportData, packs_meta: dict[str, dict[str, Any]], dmc: str) -> list[Block]:
+    """Each DMCT Non-Standard Test Pack the runs used for this DMC (20.17): why the TAG agreed it, the
+    tests it took out of its standard pack with the rationale of each, and its own tests."""
+    blocks: list[Block] = []
+    for pid, meta in sorted(packs_meta.items()):
+        if meta.get("standard") is not False or meta.get("dmc") != dmc:
+            continue
+        based_on = f", changing {meta['based_on']}" if meta.get("based_on") else ""
+        blocks.append(
+            Para(
+                f"Non-Standard Test Pack (20.17) {pid} {meta.get('version', '?')} "
+                f"({meta.get('capability_release', '?')}, {_manifest_of(meta)}) for DMC {dmc}{based_on}: "
+                f"{meta.get('rationale') or 'no rationale recorded'}"
+            )
+        )
+        if not meta.get("rationale"):
+            blocks.append(Missing(f"why the TAG agreed pack {pid} (its manifest's rationale, 20.9 (c))"))
+        changes = [c for c in meta.get("changes") or [] if isinstance(c, dict)]
+        if changes:
+            rows = tuple(
+                (
+                    str(c.get("pack", "")),
+                    str(c.get("test", "")),
+                    str(c.get("change", "")),
+                    f"{pid}: {c['by']}" if c.get("by") else "—",
+                    str(c.get("rationale") or "MISSING"),
+                )
+                for c in changes
+            )
+            blocks.append(
+                Table(
+                    ("pack", "test", "change", "executed instead", "rationale"),
+                    rows,
+                    caption=f"Standard tests {pid} takes out for DMC {dmc}",
+                )
+            )
+        spec = data.plan.packs.get(pid)
+        if spec is not None:
+            blocks.append(
+                Bullets(tuple(f"{pid} plans {t}" for t in spec.tests) or (f"{pid} plans no test of its own",))
+            )
+    return blocks
 
 
 def _item_c(data: ReportData, ev: EntryVerdict) -> Section:

@@ -169,6 +169,26 @@ def test_entry_own_test_list_overrides_the_pack_20_17() -> None:
     assert (out["status"], out["planned"]) == ("successful", 4)
 
 
+def test_non_standard_pack_listed_by_the_entry_is_planned_20_17() -> None:
+    # 20.17: the Non-Standard Test Pack agreed for the DMC is its "different set of tests" for SRVT:
+    # the standard tests it replaces leave the entry's srvt list, its own tests are planned instead,
+    # so a replacement that never ran keeps the entry from success.
+    own = {"srvt": ["s-1", "s-2"], "srvt-dmc": ["n-1"]}
+    plan = make_plan({"id": "E1", "tests": own}, extra_packs={"srvt-dmc": ["n-1"]})
+    base = [*(rec("E1", "dormant-mt", t) for t in MT), rec("E1", "srvt", "s-1"), rec("E1", "srvt", "s-2")]
+    out = judge(plan, base, [])["entries"]["E1"]
+    assert (out["status"], out["planned"], out["not_executed"]) == ("in_progress", 5, 1)
+    assert out["packs"]["srvt-dmc"]["planned"] == 1
+    out = judge(plan, [*base, rec("E1", "srvt-dmc", "n-1")], [])["entries"]["E1"]
+    assert (out["status"], out["planned"]) == ("successful", 5)
+
+
+def test_own_list_of_a_standard_pack_20_14_does_not_require_stays_unplanned() -> None:
+    plan = make_plan({"id": "E1", "mt_under_mtad": True, "tests": {"dormant-mt": ["m-1"]}})
+    out = judge(plan, run_all(plan), [])["entries"]["E1"]
+    assert "dormant-mt" not in out["packs"] and out["planned"] == len(SRVT)
+
+
 # ------------------------------------------------------------------- 20.14 required packs, MTAD
 
 

@@ -1,0 +1,1 @@
+"""Examples for lab engineers; each subdirectory stands alone (see its README)."""

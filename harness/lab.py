@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from device_drivers.protocols.modbus import InstrumentsConfig
 from harness.errors import DmctInputError
@@ -246,6 +246,43 @@ class RouteSpec(_Strict):
         return check_url(url)
 
 
+class UtrnSpec(_Strict):
+    """Where top-up tests (SRV 2.2) get their UTRNs (:mod:`device_drivers.utrn`): the project's scheme
+    keyed by a secret held in an environment variable, or a lab program that asks the test prepayment
+    system for one (``{device}``, ``{amount_pence}``, ``{sequence}`` substituted into ``argv``)."""
+
+    kind: Literal["scheme", "command"]
+    #: ``scheme``: the environment variable holding the secret (unset: the virtual lab's secret).
+    secret_env: str = Field(default="DMCT_UTRN_SECRET", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    #: ``command``: the program and its arguments.
+    argv: list[str] = Field(default_factory=list)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+
+    @field_validator("argv")
+    @classmethod
+    def _placeholders(cls, argv: list[str]) -> list[str]:
+        for arg in argv:
+            try:
+                arg.format(device="", amount_pence=0, sequence=0)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"{arg!r}: only {{device}}, {{amount_pence}} and {{sequence}} may be substituted ({exc})"
+                ) from None
+        return argv
+
+    @model_validator(mode="after")
+    def _command_has_argv(self) -> UtrnSpec:
+        if self.kind == "command" and not self.argv:
+            raise ValueError("a command UTRN source needs argv: the program and its arguments")
+        return self
+
+
+class PrepaymentSpec(_Strict):
+    """The lab's test prepayment system, as far as the packs need it."""
+
+    utrn: UtrnSpec
+
+
 class DccSystem(_Strict):
     name: str
     version: str
@@ -267,6 +304,8 @@ class Lab(_Strict):
     description: str = ""
     virtual: bool = False
     environment: Environment = Environment()
+    #: Where top-up UTRNs come from; a virtual lab without it uses the virtual meters' own scheme.
+    prepayment: PrepaymentSpec | None = None
     default_entry: str | None = None
     route: RouteSpec | None = None
     dmcs: list[DmcSpec]

@@ -50,6 +50,13 @@ from device_drivers.roles import (
 )
 from device_drivers.route import ServiceRoute, load_route
 from device_drivers.transcript import Transcript
+from device_drivers.utrn import (
+    VIRTUAL_SECRET,
+    SchemeUtrnSource,
+    UtrnSource,
+    UtrnSourceUnavailable,
+)
+from device_drivers.utrn import utrn_source as utrn_source_of
 from harness.errors import DmctInputError
 from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord, format_at
 from harness.journal import JournalWriter
@@ -669,6 +676,27 @@ def dmct_entry(request: pytest.FixtureRequest) -> EntrySpec:
 def dmc(lab: Lab, dmct_entry: EntrySpec) -> DmcSpec:
     """The Device Model Combination of the entry under test: the models and firmware expected."""
     return lab.dmc(dmct_entry.dmc)
+
+
+@pytest.fixture(scope="session")
+def utrn_source(request: pytest.FixtureRequest, lab: Lab) -> UtrnSource:
+    """Where top-up tests (SRV 2.2) get their UTRNs: the lab file's ``prepayment.utrn``. A virtual lab
+    without one uses the virtual meters' scheme; a lab that names no source, or whose scheme secret is
+    not in the environment, blocks the top-up tests with the reason (it is the lab's set-up, not the
+    meter, that stops them)."""
+    run = _run_of(request)
+    spec = lab.prepayment.utrn if lab.prepayment is not None else None
+    where = f"{run.lab_file}: prepayment.utrn"
+    if spec is None:
+        if lab.virtual:
+            return SchemeUtrnSource(os.environ.get("DMCT_UTRN_SECRET", VIRTUAL_SECRET))
+        raise UtrnSourceUnavailable(where, "the lab names no UTRN source, so no top-up can be sent")
+    if spec.kind == "command":
+        return utrn_source_of("command", argv=spec.argv, timeout_s=spec.timeout_s)
+    secret = os.environ.get(spec.secret_env)
+    if secret is None and not lab.virtual:
+        raise UtrnSourceUnavailable(where, f"the UTRN scheme's secret is not in ${spec.secret_env}")
+    return utrn_source_of("scheme", secret=secret)
 
 
 @pytest.fixture

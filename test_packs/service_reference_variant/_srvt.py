@@ -9,8 +9,6 @@ Nothing here imports ``labs``: the pack runs unchanged against real hardware beh
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +23,7 @@ from device_drivers.errors import LinkTimeout
 from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.protocols.modbus import Instruments
 from device_drivers.route import RouteAlert, RouteError, ServiceRoute, SrvResult
+from device_drivers.utrn import UtrnSource
 from harness.lab import RigSpec
 
 #: Pack roles → the TTM's device-type suffix of ``SRVT-<srv>-<TYPE>``.
@@ -44,9 +43,6 @@ ALERT_TIMEOUT_S = 10.0
 KWH_TOLERANCE = Decimal("0.002")
 #: A standing charge (p/day) may be taken at a device midnight between two balance reads.
 BALANCE_TOLERANCE = Decimal("60")
-#: Secret of the UTRN scheme the virtual lab's meters accept (docs/virtual-devices.md, "UTRN format");
-#: a real lab sets DMCT_UTRN_SECRET to its test prepayment system's, or supplies UTRNs its own way.
-UTRN_SECRET = os.environ.get("DMCT_UTRN_SECRET", "dmct-virtual-utrn")
 
 
 def parse_at(value: str | None) -> datetime | None:
@@ -56,30 +52,6 @@ def parse_at(value: str | None) -> datetime | None:
 def code_of(value: int | str) -> str:
     """GBCS alert code as the route writes it: ``0x8F66``."""
     return value if isinstance(value, str) else f"0x{value:04X}"
-
-
-def luhn_digit(digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
-
-
-def _sha_int(text: str) -> int:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
-
-
-def mint_utrn(device_id: str, amount_pence: int, sequence: int, secret: str = UTRN_SECRET) -> str:
-    """A UTRN in the project's documented format: amount, sequence, device tag, authenticator, Luhn."""
-    tag = _sha_int(device_id) % 10**4
-    auth = _sha_int(f"{secret}|{device_id}|{amount_pence}|{sequence}") % 10**5
-    body = f"{amount_pence:06d}{sequence:04d}{tag:04d}{auth:05d}"
-    return body + str(luhn_digit(body))
 
 
 def fresh_sequence() -> int:
@@ -96,6 +68,12 @@ class SrvtRig:
     request: pytest.FixtureRequest
     user: str = "supplier"
     started: dict[str, datetime] = field(default_factory=dict)  # role -> device clock at first use
+
+    # -- prepayment -----------------------------------------------------------------------------------
+    def utrn(self, role: str, amount_pence: int) -> str:
+        """A fresh UTRN worth ``amount_pence`` for the role's meter, from the lab's UTRN source."""
+        source: UtrnSource = self.request.getfixturevalue("utrn_source")
+        return source.mint(self.eui(role).upper(), amount_pence, fresh_sequence())
 
     # -- devices -----------------------------------------------------------------------------------
     def eui(self, role: str) -> str:

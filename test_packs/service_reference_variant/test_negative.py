@@ -20,8 +20,6 @@ import pytest
 from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     SrvtRig,
-    fresh_sequence,
-    mint_utrn,
     parse_at,
 )
 
@@ -132,7 +130,7 @@ def test_rejected(
 @pytest.mark.parametrize("role", [pytest.param(r, marks=pytest.mark.roles(r)) for r in ("esme", "gsme")])
 def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
     """A UTRN already used is refused by the meter (E11), credited once and logged (0x8F51)."""
-    utrn = mint_utrn(srvt.eui(role).upper(), 100, fresh_sequence())
+    utrn = srvt.utrn(role, 100)
     srvt.mark(role)
     srvt.ok("2.2", role, {"utrn": utrn})
     b1 = srvt.balance(role)

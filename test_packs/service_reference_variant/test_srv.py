@@ -27,8 +27,6 @@ from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     KWH_TOLERANCE,
     SrvtRig,
-    fresh_sequence,
-    mint_utrn,
     parse_at,
     wait_until,
 )
@@ -167,7 +165,7 @@ def update_prepay_configuration(t: SrvtRig, role: str) -> None:
 
 @case("2.2", PREPAY, *METERS)
 def top_up_device(t: SrvtRig, role: str) -> None:
-    utrn = mint_utrn(t.eui(role).upper(), 1000, fresh_sequence())
+    utrn = t.utrn(role, 1000)
     b0 = t.balance(role)
     result = t.ok("2.2", role, {"utrn": utrn}).result or {}
     b1 = t.balance(role)

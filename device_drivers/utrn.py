@@ -1,0 +1,118 @@
+"""Where a pack gets the UTRNs its top-ups send (SRV 2.2): the lab's *UTRN source*.
+
+A UTRN is minted for one meter by the supplier's prepayment system; a meter accepts it only if it is
+authentic for that meter. A pack cannot make one up, so it asks the lab's source, named in the lab file
+(``prepayment: {utrn: ...}``, see :class:`harness.lab.UtrnSpec`):
+
+* ``scheme`` — the project's documented UTRN format (``docs/virtual-devices.md``, "UTRN format") keyed
+  by a secret read from an environment variable: what the virtual lab's meters accept, and what a lab
+  whose test prepayment system uses that scheme can share;
+* ``command`` — any other prepayment system: a program the lab provides, run once per UTRN with the
+  meter's EUI-64, the credit in pence and a sequence number substituted into its arguments
+  (``{device}``, ``{amount_pence}``, ``{sequence}``), printing the 20-digit UTRN.
+
+A source that cannot produce a UTRN (the command fails, hangs or prints no UTRN) is a lab problem, not a
+meter's: :class:`UtrnSourceUnavailable` is an infrastructure fault and the test is *blocked*.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from device_drivers.errors import InfrastructureFault
+
+#: The secret of the virtual lab's UTRN scheme (labs/virtual/devices/utrn.py uses the same default).
+VIRTUAL_SECRET = "dmct-virtual-utrn"
+UTRN_DIGITS = 20
+
+
+class UtrnSourceUnavailable(InfrastructureFault):
+    """The lab's UTRN source gave no UTRN: the top-up cannot be attempted (blocked, not failed)."""
+
+
+class UtrnSource(Protocol):
+    """Mints a UTRN worth ``amount_pence`` for the meter ``device_id`` (EUI-64)."""
+
+    def mint(self, device_id: str, amount_pence: int, sequence: int) -> str: ...
+
+
+def luhn_digit(digits: str) -> int:
+    """The Luhn check digit to append to ``digits`` (the scheme's last digit catches keypad typos)."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10
+
+
+def _sha_int(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+
+
+@dataclass(frozen=True)
+class SchemeUtrnSource:
+    """The project's UTRN scheme: amount (6), sequence (4), device tag (4), authenticator (5), Luhn."""
+
+    secret: str = VIRTUAL_SECRET
+
+    def mint(self, device_id: str, amount_pence: int, sequence: int) -> str:
+        if not 0 < amount_pence < 10**6 or not 0 <= sequence < 10**4:
+            raise ValueError(
+                f"a UTRN holds 1-999999 pence and a sequence 0-9999, not {amount_pence}, {sequence}"
+            )
+        tag = _sha_int(device_id) % 10**4
+        auth = _sha_int(f"{self.secret}|{device_id}|{amount_pence}|{sequence}") % 10**5
+        body = f"{amount_pence:06d}{sequence:04d}{tag:04d}{auth:05d}"
+        return body + str(luhn_digit(body))
+
+
+@dataclass(frozen=True)
+class CommandUtrnSource:
+    """A lab-provided program that asks the test prepayment system for one UTRN and prints it."""
+
+    argv: tuple[str, ...]
+    timeout_s: float = 30.0
+
+    def mint(self, device_id: str, amount_pence: int, sequence: int) -> str:
+        values = {"device": device_id, "amount_pence": amount_pence, "sequence": sequence}
+        args = [a.format(**values) for a in self.argv]
+        name = f"UTRN source {self.argv[0]}"
+        try:
+            done = subprocess.run(args, capture_output=True, text=True, timeout=self.timeout_s, check=False)
+        except FileNotFoundError:
+            raise UtrnSourceUnavailable(name, "the program does not exist") from None
+        except subprocess.TimeoutExpired:
+            raise UtrnSourceUnavailable(name, f"no UTRN within {self.timeout_s:g} s") from None
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise UtrnSourceUnavailable(name, f"exited {done.returncode}: {last}")
+        return parse_utrn(done.stdout, name)
+
+
+def parse_utrn(text: str, source: str) -> str:
+    """The UTRN a source printed: 20 digits, spaces or hyphens between groups allowed."""
+    found = re.sub(r"[\s-]", "", text)
+    if not re.fullmatch(rf"\d{{{UTRN_DIGITS}}}", found):
+        shown = text.strip()[:60] or "nothing"
+        raise UtrnSourceUnavailable(source, f"printed {shown!r}, not a {UTRN_DIGITS}-digit UTRN")
+    return found
+
+
+def utrn_source(
+    kind: str, *, secret: str | None = None, argv: Sequence[str] = (), timeout_s: float = 30.0
+) -> UtrnSource:
+    """The source a lab file describes (``harness.lab.UtrnSpec`` has validated the fields)."""
+    if kind == "scheme":
+        return SchemeUtrnSource(secret if secret is not None else VIRTUAL_SECRET)
+    if kind == "command":
+        return CommandUtrnSource(tuple(argv), timeout_s)
+    raise ValueError(f"unknown UTRN source kind {kind!r}")

@@ -12,6 +12,9 @@ import pytest
 from harness.lab import DmcSpec
 from test_packs.service_reference_variant._srvt import SrvtRig
 
+LOAD_LIMIT_ARMED = 0x8F33  # supply armed by load limiting
+ENABLED_AFTER_LOAD_LIMIT = 0x8F34  # supply enabled after the load limiting restoration period
+
 
 @pytest.mark.requirement("SRVT-6.2.4-ESME")
 @pytest.mark.srv("6.2.4")
@@ -40,19 +43,25 @@ def test_esme_identity_matches_lab_record(srvt: SrvtRig, dmc: DmcSpec) -> None:
         )
 
 
-@pytest.mark.requirement("NS-VDMC1-ESME-FIRMWARE")
-@pytest.mark.srv("11.2")
-@pytest.mark.group("Firmware")
+@pytest.mark.requirement("NS-VDMC1-LOAD-LIMIT-RESTORATION")
+@pytest.mark.srv("6.4.1")
+@pytest.mark.group("Device Configuration")
 @pytest.mark.roles("esme")
-def test_esme_firmware_agrees_on_every_path(srvt: SrvtRig, dmc: DmcSpec) -> None:
-    """Added for VDMC1: the ESME reports its EPCL firmware version on every path a User or a lab reads
-    it — SRV 11.2, SRV 6.2.4, the S1SP inventory (SRV 8.2) and the optical port."""
-    expected = dmc.esme.firmware_version
-    reads = {
-        "SRV 11.2": srvt.result("11.2", "esme")["firmware_version"],
-        "SRV 6.2.4": srvt.result("6.2.4", "esme")["firmware_version"],
-        "SRV 8.2": srvt.result("8.2", "esme")["firmware_version"],
-        "optical port": srvt.optical("esme").firmware_version(),
-    }
-    wrong = {path: version for path, version in reads.items() if version != expected}
-    assert not wrong, f"the ESME's firmware is {expected!r} in its EPCL entry, but reads {wrong}"
+def test_esme_load_limit_restores_supply_by_itself(srvt: SrvtRig) -> None:
+    """Added for VDMC1: load limiting with a restoration period (SRV 6.4.1). 2 kW over a 1 kW limit for
+    the period arms supply (0x8F33); once the demand has dropped and the restoration period has passed,
+    the ESME enables supply by itself (0x8F34) and power flows again, measured by the lab's meter."""
+    since = srvt.mark("esme")
+    with srvt.esme_load(2000.0):
+        try:
+            limit = {"threshold_w": 1000.0, "period_s": 60.0, "restoration_s": 120.0}
+            srvt.ok("6.4.1", "esme", limit)
+            srvt.alerts(LOAD_LIMIT_ARMED, "esme", since=since)
+            srvt.instruments.set_load(500.0)  # below the limit: nothing trips it again
+            srvt.alerts(ENABLED_AFTER_LOAD_LIMIT, "esme", since=since)
+            assert srvt.optical("esme").supply_state() == "enabled", "supply not back after restoration"
+            assert srvt.instruments.measured_power() > 0, "no power flows after the restoration"
+        finally:
+            srvt.ok("6.4.1", "esme", {"threshold_w": 100000.0, "period_s": 60.0})
+            srvt.restore_supply("esme")
+            srvt.ok("6.4.2", "esme")

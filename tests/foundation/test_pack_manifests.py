@@ -36,7 +36,7 @@ EXAMPLE = REPO / "examples" / "non_standard_pack"
 REMOVED = "test_srv.py::test_future_dated[3.1-esme]"
 REPLACED = "test_srv.py::test_positive[6.2.4-esme]"
 REPLACEMENT = "test_vdmc1.py::test_esme_identity_matches_lab_record"
-ADDED = "test_vdmc1.py::test_esme_firmware_agrees_on_every_path"
+ADDED = "test_vdmc1.py::test_esme_load_limit_restores_supply_by_itself"
 
 BASE = {
     "id": "base",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from harness.defects import KillerPlan
 from harness.defects import test_key as key_of
-from harness.packs import discover
+from harness.packs import PackManifest, discover
 from harness.yamlio import load_model
 from tests.conftest import REPO, VIRTUAL_LAB
 
@@ -63,4 +63,25 @@ def test_every_planned_killer_fails_its_test_and_the_test_passes_clean(tmp_path:
         f"\ndefect detection coverage: {report['detected']}/{report['applicable']} "
         f"= {report['coverage']:.1%} "
         f"({len(plan.defects)} defects, {report['seconds']} s)"
+    )
+
+
+def test_the_example_non_standard_pack_can_fail_too(tmp_path: Path) -> None:
+    """20.17 packs are pack tests as well: the example's replacement and addition each pass clean and
+    fail against their seeded defect (examples/non_standard_pack/defect_killers.yaml)."""
+    example = REPO / "examples" / "non_standard_pack"
+    plan = load_model(KillerPlan, example / "defect_killers.yaml")
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "defects", "coverage", "--lab", str(VIRTUAL_LAB),
+         "--pack", str(example), "--killers", str(example / "defect_killers.yaml"), "-j", "2",
+         "-o", str(tmp_path / "cov"), "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.stdout.strip(), out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert not report["session_errors"] and report["not_clean"] == {}, report
+    own = {key_of("srvt-vdmc1", t) for t in load_model(PackManifest, example / "pack.yaml").test_ids}
+    assert set(plan.tests()) == own, "every test of the example pack has a killer"
+    assert own <= set(report["detected_by"]), (
+        f"not shown able to fail: {sorted(own - set(report['detected_by']))}"
     )

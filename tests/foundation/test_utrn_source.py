@@ -17,9 +17,10 @@ import pytest
 import yaml
 
 from device_drivers.utrn import CommandUtrnSource, SchemeUtrnSource, UtrnSourceUnavailable, parse_utrn
+from harness.commands.lab import utrn_source_problems
 from harness.errors import DmctInputError
 from harness.interchange import iter_results
-from harness.lab import load_lab
+from harness.lab import Lab, load_lab
 from labs.virtual.devices.utrn import UtrnProblem, check_utrn
 from tests.conftest import REPO, virtual_lab_data
 
@@ -141,3 +142,30 @@ def test_top_up_takes_its_utrn_from_the_lab_source(tmp_path: Path, fails: bool, 
     if fails:
         text = json.dumps(records[0].extra)
         assert "exited 2: PPMS down" in text, text
+
+
+def _lab(virtual: bool, utrn: dict[str, object] | None) -> Lab:
+    data = virtual_lab_data()
+    data["virtual"] = virtual
+    if utrn is not None:
+        data["prepayment"] = {"utrn": utrn}
+    return Lab.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("virtual", "utrn", "problem"),
+    [
+        (True, None, None),
+        (False, None, "prepayment.utrn: none given, so top-up tests (SRV 2.2) are blocked"),
+        (False, {"kind": "command", "argv": ["ppms-utrn", "{device}"]}, None),
+        (False, {"kind": "command", "argv": ["nope", "{device}"]}, "UTRN program 'nope' not found"),
+        (False, {"kind": "command", "argv": ["/no/such/ppms"]}, "UTRN program '/no/such/ppms' not found"),
+        (False, {"kind": "scheme", "secret_env": "PPMS_SECRET"}, "$PPMS_SECRET is not set"),
+        (True, {"kind": "scheme", "secret_env": "PPMS_SECRET"}, None),
+    ],
+)
+def test_lab_check_names_why_top_ups_would_be_blocked(
+    virtual: bool, utrn: dict[str, object] | None, problem: str | None
+) -> None:
+    found = utrn_source_problems(_lab(virtual, utrn), {}, {"ppms-utrn": "/usr/bin/ppms-utrn"}.get)
+    assert found == ([] if problem is None else [next(p for p in found if problem in p)])

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from device_drivers.errors import InfrastructureFault
 
-#: The secret of the virtual lab's UTRN scheme (labs/virtual/devices/utrn.py uses the same default).
+#: The secret of the virtual lab's UTRN scheme (its meters verify with labs/virtual/devices/utrn.py).
 VIRTUAL_SECRET = "dmct-virtual-utrn"
 UTRN_DIGITS = 20
 
@@ -58,6 +58,16 @@ def _sha_int(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
 
 
+def device_tag(device_id: str) -> int:
+    """Digits 11-14: binds the UTRN to one meter."""
+    return _sha_int(device_id) % 10**4
+
+
+def authenticator(device_id: str, amount_pence: int, sequence: int, secret: str) -> int:
+    """Digits 15-19: only a holder of the secret can make them."""
+    return _sha_int(f"{secret}|{device_id}|{amount_pence}|{sequence}") % 10**5
+
+
 @dataclass(frozen=True)
 class SchemeUtrnSource:
     """The project's UTRN scheme: amount (6), sequence (4), device tag (4), authenticator (5), Luhn."""
@@ -69,8 +79,7 @@ class SchemeUtrnSource:
             raise ValueError(
                 f"a UTRN holds 1-999999 pence and a sequence 0-9999, not {amount_pence}, {sequence}"
             )
-        tag = _sha_int(device_id) % 10**4
-        auth = _sha_int(f"{self.secret}|{device_id}|{amount_pence}|{sequence}") % 10**5
+        tag, auth = device_tag(device_id), authenticator(device_id, amount_pence, sequence, self.secret)
         body = f"{amount_pence:06d}{sequence:04d}{tag:04d}{auth:05d}"
         return body + str(luhn_digit(body))
 

@@ -20,10 +20,24 @@ then checks replay and credit limits itself (:mod:`.prepay`).
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass
 
-DEFAULT_SECRET = "dmct-virtual-utrn"
+# The scheme itself (tag, authenticator, Luhn digit) is the harness's, which mints UTRNs for packs
+# (device_drivers/utrn.py); the simulated meter only verifies them.
+from device_drivers.utrn import VIRTUAL_SECRET as DEFAULT_SECRET
+from device_drivers.utrn import SchemeUtrnSource, authenticator, device_tag, luhn_digit
+
+__all__ = [
+    "DEFAULT_SECRET",
+    "Utrn",
+    "UtrnProblem",
+    "authenticator",
+    "check_utrn",
+    "device_tag",
+    "luhn_digit",
+    "make_utrn",
+    "parse_utrn",
+]
 
 
 class UtrnProblem(enum.Enum):
@@ -42,42 +56,9 @@ class Utrn:
     authenticator: int
 
 
-def _hash_int(text: str) -> int:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
-
-
-def luhn_digit(digits: str) -> int:
-    """The Luhn check digit to append to ``digits``."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10
-
-
-def device_tag(device_id: str) -> int:
-    return _hash_int(device_id) % 10**4
-
-
-def authenticator(device_id: str, amount_pence: int, sequence: int, secret: str) -> int:
-    return _hash_int(f"{secret}|{device_id}|{amount_pence}|{sequence}") % 10**5
-
-
 def make_utrn(device_id: str, amount_pence: int, sequence: int, secret: str = DEFAULT_SECRET) -> str:
     """Mint a valid UTRN for ``device_id`` (what the supplier's prepayment system would issue)."""
-    if not 1 <= amount_pence <= 999_999:
-        raise ValueError("amount_pence must be 1..999999")
-    if not 0 <= sequence <= 9999:
-        raise ValueError("sequence must be 0..9999")
-    body = (
-        f"{amount_pence:06d}{sequence:04d}{device_tag(device_id):04d}"
-        f"{authenticator(device_id, amount_pence, sequence, secret):05d}"
-    )
-    return body + str(luhn_digit(body))
+    return SchemeUtrnSource(secret).mint(device_id, amount_pence, sequence)
 
 
 def parse_utrn(utrn: str) -> Utrn | None:

@@ -24,8 +24,8 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from driver_load import threaded_driver_reads  # noqa: E402
 from lean_dlms import ENERGY, aarq_bytes, cpu_seconds, get_loop, i_frame, read_frame, rss_kib, snrm  # noqa: E402
 
 from labs.virtual.cosem import (  # noqa: E402 - needs the sys.path entry above
@@ -132,41 +133,11 @@ def client_process(
 
 
 def threaded_dlms_cosem_clients(work: list[tuple[int, int]], seconds: float, barrier: Any) -> tuple[int, int]:
-    from device_drivers.protocols.dlms import DlmsOpticalClient
+    def right(index: int) -> Callable[[object], bool]:
+        return lambda value: value == energy_of(index)
 
-    counts = [0, 0]
-    lock = threading.Lock()
-    go = threading.Event()
-    deadline = [0.0]
-
-    def run(port: int, index: int) -> None:
-        with DlmsOpticalClient(
-            f"socket://127.0.0.1:{port}", client_address=1, password=PASSWORD, timeout=30
-        ) as c:
-            with lock:
-                counts[1] += 1
-            go.wait()
-            done = 0
-            while time.monotonic() < deadline[0]:
-                if c.get(3, ENERGY, 2) != energy_of(index):
-                    raise RuntimeError(f"meter {index}: wrong value")
-                done += 1
-            with lock:
-                counts[0] += done
-
-    threads = [threading.Thread(target=run, args=w, daemon=True) for w in work]
-    for t in threads:
-        t.start()
-    while counts[1] < len(work):  # associate everyone before the measurement window
-        if not any(t.is_alive() for t in threads):
-            raise RuntimeError("all client threads died")
-        time.sleep(0.01)
-    barrier.wait()
-    deadline[0] = time.monotonic() + seconds
-    go.set()
-    for t in threads:
-        t.join()
-    return counts[0], counts[1]
+    targets = [(f"meter {index}", port, PASSWORD, right(index)) for port, index in work]
+    return threaded_driver_reads(targets, seconds, barrier)
 
 
 # -- orchestration ----------------------------------------------------------------------------------

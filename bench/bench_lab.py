@@ -33,7 +33,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from lean_dlms import ENERGY, aarq_bytes, cpu_seconds, get_loop, i_frame, read_frame, rss_kib, snrm  # noqa: E402
+from driver_load import threaded_driver_reads  # noqa: E402
+from lean_dlms import aarq_bytes, cpu_seconds, get_loop, i_frame, read_frame, rss_kib, snrm  # noqa: E402
 
 LAB = REPO / "labs" / "virtual.yaml"
 #: GET-Response-Normal, invoke-id 1, Data, double-long-unsigned.
@@ -157,48 +157,8 @@ async def lean_clients(meters: list[Meter], seconds: float, barrier: Any) -> tup
 
 # -- the project's driver client ----------------------------------------------------------------------------
 def driver_clients(meters: list[Meter], seconds: float, barrier: Any) -> tuple[int, int]:
-    from device_drivers.protocols.dlms import DlmsOpticalClient
-
-    counts = [0, 0]
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    go = threading.Event()
-    deadline = [0.0]
-
-    def run(meter: Meter) -> None:
-        name, port, password = meter
-        try:
-            with DlmsOpticalClient(
-                f"socket://127.0.0.1:{port}", client_address=1, password=password, timeout=30
-            ) as client:
-                with lock:
-                    counts[1] += 1
-                go.wait()
-                done = 0
-                while time.monotonic() < deadline[0]:
-                    if not isinstance(client.get(3, ENERGY, 2), int):
-                        raise RuntimeError(f"{name}: the energy register is not an integer")
-                    done += 1
-                with lock:
-                    counts[0] += done
-        except BaseException as exc:
-            errors.append(exc)
-            with lock:
-                counts[1] += 1  # do not hold up the others; reported below
-
-    threads = [threading.Thread(target=run, args=(m,), daemon=True) for m in meters]
-    for thread in threads:
-        thread.start()
-    while counts[1] < len(meters):
-        time.sleep(0.01)
-    barrier.wait()
-    deadline[0] = time.monotonic() + seconds
-    go.set()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise RuntimeError(f"{len(errors)} driver clients failed, first: {errors[0]!r}")
-    return counts[0], counts[1]
+    targets = [(name, port, password, lambda v: isinstance(v, int)) for name, port, password in meters]
+    return threaded_driver_reads(targets, seconds, barrier)
 
 
 def client_process(kind: str, meters: list[Meter], seconds: float, barrier: Any, results: Any) -> None:

@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
     up.add_argument(
         "--pty",
         action="store_true",
-        help="also serve every DLMS optical port on a pseudo-terminal (paths in the endpoints file)",
+        help="also serve every DLMS port and IEC 62056-21 readout on a pty (paths in the endpoints file)",
     )
     up.add_argument(
         "--rigs",

@@ -32,7 +32,7 @@ from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
-from labs.virtual.iec62056_21 import serve_readout
+from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
 
 if TYPE_CHECKING:
     from labs.virtual.cosem import CosemModel
@@ -261,6 +261,12 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
         server = await asyncio.start_server(accept, HOST, 0)
         lab.servers.append(server)
         lab.endpoints[link.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+        if lab.pty:  # the readout on a pseudo-terminal too, like the DLMS ports (faults still apply)
+            master, slave = os.openpty()
+            stop = await serve_readout_on_fd(master, **handler.keywords)
+            lab.ptys[link.url] = os.ttyname(slave)
+            lab.closers.append(stop)
+            lab.closers.append(functools.partial(_close_fds, master, slave))
 
 
 def _close_fds(*fds: int) -> None:

@@ -46,9 +46,11 @@ def test_gas_flow_instrument_reaches_the_gsme_model(virtual_lab: Callable[..., R
         bank.power("gsme", True)
 
 
-def test_pty_option_serves_dlms_on_a_pseudo_terminal(tmp_path: Path) -> None:
+def test_pty_option_serves_dlms_and_the_readout_on_pseudo_terminals(tmp_path: Path) -> None:
     import json
 
+    from device_drivers.links import Link
+    from device_drivers.protocols.iec62056_21 import ReadoutClient
     from device_drivers.protocols.meter_optical import MeterOptical
 
     endpoints = tmp_path / "e.json"
@@ -64,6 +66,13 @@ def test_pty_option_serves_dlms_on_a_pseudo_terminal(tmp_path: Path) -> None:
         assert path.startswith("/dev/pts/")
         with MeterOptical(path, device="esme-over-pty", timeout=3.0) as meter:
             assert meter.firmware_version() == "1.4.2"
+        readout = ptys["virtual://rig-1/esme/optical"]  # the IEC 62056-21 readout too
+        assert readout.startswith("/dev/pts/") and readout != path
+        for session in (1, 2):  # sessions follow one another on the same port
+            with Link(readout, device=f"esme-readout-{session}", timeout=3.0) as link:
+                data = ReadoutClient(link).readout()
+            firmware = data.get("0.2.0")
+            assert data.identification == "VESME-1P" and firmware and firmware.value == "1.4.2", data
     finally:
         assert proc.stdin is not None
         proc.stdin.close()

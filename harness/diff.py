@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import DmctInputError
+from harness.yamlio import read_json_object
 
 #: A test's identity: (entry, pack, test).
 Key = tuple[str, str, str]
@@ -461,18 +462,6 @@ def run_dirs_of(path: Path) -> list[Path]:
     raise DmctInputError(str(path), "not a run directory (no plan.json) nor a nightly night (no runs/)")
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DmctInputError(str(path), f"broken JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DmctInputError(str(path), "must be a JSON object")
-    return data
-
-
 def fold_journal(run_dir: Path) -> dict[Key, tuple[str, str]]:
     """The latest outcome (and its reason) of every test of a run, validated like ``dmct verdict`` does
     (the same :class:`~harness.verdict.ResultIndex` fold, so bad lines are named by file and line).
@@ -540,14 +529,14 @@ def load_side(path: Path) -> Side:
     started: list[str] = []
     ordered = []
     for run in runs:
-        facts = _read_json(run / "run.json") or {}
+        facts = read_json_object(run / "run.json") or {}
         ordered.append((str(facts.get("started") or ""), run.name, run, facts))
     for start, _, run, facts in sorted(ordered, key=lambda t: (t[0], t[1])):
         run_ids.append(str(facts.get("run_id") or run.name))
         if start:
             started.append(start)
         heads.update(fold_journal(run))
-        contexts.update(contexts_from(facts, _read_json(run / PROVENANCE_FILE)))
+        contexts.update(contexts_from(facts, read_json_object(run / PROVENANCE_FILE)))
     info = SideInfo(str(path), tuple(run_ids), min(started) if started else "")
     return Side(info, heads, contexts)
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from harness.errors import DmctInputError
 from harness.interchange import PackPlan, Plan, PlanEntry
+from harness.yamlio import read_json_object
 
 RUN_PLAN = "plan.json"
 RUN_RESULTS = "results.jsonl"
@@ -208,31 +209,19 @@ def merge_facts(run_id: str, parts: Sequence[Part], lines: Mapping[str, int]) ->
 # ----------------------------------------------------------------------------------------- I/O edge
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DmctInputError(str(path), f"broken JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DmctInputError(str(path), "must be a JSON object")
-    return data
-
-
 def read_part(path: Path) -> Part:
     from harness.interchange import load_plan
 
     if not (path / RUN_PLAN).is_file():
         what = "no such directory" if not path.exists() else f"not a run directory (no {RUN_PLAN})"
         raise DmctInputError(str(path), what, field="RUN")
-    facts = _read_json(path / RUN_FACTS) or {}
+    facts = read_json_object(path / RUN_FACTS) or {}
     return Part(
         path=path,
         run_id=str(facts.get("run_id") or path.name),
         plan=load_plan(path / RUN_PLAN),
         facts=facts,
-        provenance=_read_json(path / PROVENANCE),
+        provenance=read_json_object(path / PROVENANCE),
     )
 
 

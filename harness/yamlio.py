@@ -46,6 +46,22 @@ def read_document(path: Path) -> Any:
         raise DmctInputError(str(path), f"invalid YAML: {exc}") from None
 
 
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object file a run writes (``run.json``, ``verdict.json``): ``None`` when it is absent,
+    a one-line :class:`DmctInputError` naming the file (and line) when it is broken or not an object."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DmctInputError(str(path), f"broken JSON: {exc.msg}", line=exc.lineno) from None
+    except UnicodeDecodeError:
+        raise DmctInputError(str(path), "not UTF-8 text") from None
+    if not isinstance(data, dict):
+        raise DmctInputError(str(path), "must be a JSON object")
+    return data
+
+
 def field_path(loc: Sequence[int | str]) -> str:
     """Render a pydantic error location as ``rigs[0].devices[1].role``."""
     out = ""

@@ -27,6 +27,7 @@ from typing import Any
 from harness.errors import DmctInputError
 from harness.interchange import Issue, PackPlan, Plan, PlanEntry, format_at, load_issues, load_plan
 from harness.verdict import ResultIndex, Verdict
+from harness.yamlio import read_json_object
 
 RUN_PLAN = "plan.json"
 RUN_RESULTS = "results.jsonl"
@@ -146,16 +147,7 @@ def find_runs(results_dir: Path, entry: str | None = None) -> list[Path]:
 
 def read_facts(run_dir: Path) -> dict[str, Any]:
     """``run.json`` of a run directory, or ``{}`` when it has none (items it feeds show as missing)."""
-    path = run_dir / RUN_FACTS
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DmctInputError(str(path), f"broken JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise DmctInputError(str(path), "must be a JSON object")
-    return data
+    return read_json_object(run_dir / RUN_FACTS) or {}
 
 
 def load_runs(run_dirs: Sequence[Path]) -> list[RunInfo]:

@@ -125,6 +125,9 @@ class VirtualDeviceConfig(_Strict):
     initial_kwh: list[float] = Field(default_factory=lambda: [1000.0, 200.0, 300.0, 400.0])
     manufacturer_flag: str = Field(default="DMC", pattern=r"^[A-Za-z]{3}$")
     serial: str = "00000000"
+    #: Meters: days of daily reads already in the log when the lab starts, as a meter in service has
+    #: (so a daily read log is never empty just because the lab started in the small hours).
+    history_days: int = Field(default=7, ge=0, le=731)
     #: Faults injected from the start (see labs/virtual/faults.py): latency_ms, jitter_ms, drop, ...
     faults: dict[str, float | bool] = Field(default_factory=dict)
 

@@ -319,6 +319,24 @@ def test_daily_read_log_snapshots_each_device_midnight_and_takes_standing_charge
     assert reads[1].balance == pytest.approx(-660.0 * 2 - 50.0)
 
 
+def test_a_meter_in_service_starts_with_daily_reads_whatever_the_hour() -> None:
+    """History (lab file ``virtual.history_days``): started at 00:30 a meter already holds today's and
+    the previous midnights' reads, totals running back at today's consumption; the seeded defect
+    drops the same midnights as live ones (the 1st and 3rd), and live midnights carry on from there."""
+    clock = HandClock(START + timedelta(minutes=30))
+    m = esme(clock=clock, load_w=1000, initial_kwh=[100.0, 0.0, 0.0, 0.0], history_days=3)
+    reads = m.daily_reads()
+    assert [r.at for r in reads] == [START - timedelta(days=d) for d in (2, 1, 0)]
+    assert [r.total_kwh for r in reads] == pytest.approx([52.0, 76.0, 100.0])  # 24 kWh a day
+    assert reads[0].tou_kwh[0] == pytest.approx(52.0)
+    clock.advance(days=1)
+    assert [r.at for r in m.daily_reads()][-1] == START + timedelta(days=1)
+    bad = esme(["daily_log_missing_day"], clock=HandClock(START + timedelta(minutes=30)), history_days=3)
+    assert [r.at for r in bad.daily_reads()] == [START - timedelta(days=1)]
+    with pytest.raises(ValueError, match="at most 731 days"):
+        m.record_history(800)  # the lab file's field refuses it earlier, naming the field
+
+
 def test_daily_log_follows_the_device_clock() -> None:
     clock = HandClock()
     m = esme(clock=clock)

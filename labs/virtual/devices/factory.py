@@ -47,6 +47,8 @@ class DeviceSettings(BaseModel):
     balance: float = 0.0
     drift_ppm: float = 0.0
     utrn_secret: str | None = None
+    #: Meters: days of daily reads already in the log at start (``Meter.record_history``).
+    history_days: int = Field(default=0, ge=0, le=731)
 
     @classmethod
     def pick(cls, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def build_device(
         for known in get_args(Variant):
             if entry.variant == known:
                 variant = known
-        return Esme(
+        esme = Esme(
             **common,
             **meter,
             initial_kwh=list(s.initial_kwh),
@@ -120,11 +122,14 @@ def build_device(
             manufacturer_flag=s.manufacturer_flag,
             variant=variant,
         )
+        esme.record_history(s.history_days)
+        return esme
     if entry.role == "gsme":
         gsme = Gsme(
             **common, **meter, flow_m3h=s.flow_m3h, initial_m3=s.initial_m3, battery_pct=s.battery_pct
         )
         gsme.tou_kwh[0] += s.initial_m3 * gsme.conversion.kwh_per_m3()
+        gsme.record_history(s.history_days)
         return gsme
     if entry.role == "ch":
         return CommsHub(**common)

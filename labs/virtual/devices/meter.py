@@ -246,6 +246,30 @@ class Meter(Device):
         if self.billing_calendar is not None:
             self._next_billing = self.billing_calendar.next_after(dnow)
 
+    def record_history(self, days: int) -> None:
+        """The daily reads of the ``days`` device midnights before now, as a meter that has been in
+        service holds them (a dormant meter reaches migration with months of them), so a daily read log
+        or profile read right after the lab starts is not empty whatever the time of day. Totals run
+        back from today's registers at today's rate of consumption (TOU registers in proportion);
+        the seeded defect ``daily_log_missing_day`` drops the same midnights as it does live ones."""
+        if days <= 0:
+            return
+        if days > self.DAILY_LOG_CAPACITY:
+            raise ValueError(f"at most {self.DAILY_LOG_CAPACITY} days of history")
+        today = self._midnight_after(self._device_now()) - timedelta(days=1)
+        total, per_day = self.total_kwh(), self._energy_kw() * 24.0
+        for back in range(days - 1, -1, -1):  # oldest first, like live midnights
+            then = max(0.0, total - back * per_day)
+            share = then / total if total > 0 else 0.0
+            self._midnights += 1
+            if self.has_defect("daily_log_missing_day") and self._midnights % 2 == 1:
+                continue
+            extra = {k: v * share for k, v in self._daily_extra().items()}
+            tou = tuple(v * share for v in self.tou_kwh)
+            self.daily_log.append(
+                DailyRead(today - timedelta(days=back), then, tou, self.account.balance, extra)
+            )
+
     def _midnight(self, at: datetime) -> None:
         self._midnights += 1
         # The defect drops the 1st, 3rd, ... midnight: any log that should hold a read shows it.

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -114,14 +113,3 @@ def parse_utrn(text: str, source: str) -> str:
         shown = text.strip()[:60] or "nothing"
         raise UtrnSourceUnavailable(source, f"printed {shown!r}, not a {UTRN_DIGITS}-digit UTRN")
     return found
-
-
-def utrn_source(
-    kind: str, *, secret: str | None = None, argv: Sequence[str] = (), timeout_s: float = 30.0
-) -> UtrnSource:
-    """The source a lab file describes (``harness.lab.UtrnSpec`` has validated the fields)."""
-    if kind == "scheme":
-        return SchemeUtrnSource(secret if secret is not None else VIRTUAL_SECRET)
-    if kind == "command":
-        return CommandUtrnSource(tuple(argv), timeout_s)
-    raise ValueError(f"unknown UTRN source kind {kind!r}")

@@ -9,6 +9,7 @@ device failure.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -495,3 +496,21 @@ def load_lab(path: Path) -> Lab:
         loc, message = problems[0]
         raise fail_at(path, loc, message)
     return lab
+
+
+def utrn_source_problems(
+    lab: Lab, environ: Mapping[str, str], which: Callable[[str], str | None]
+) -> list[str]:
+    """Why top-up tests (SRV 2.2) would be blocked on ``lab``: no UTRN source, a program that is not
+    there, a scheme secret not in the environment (pure: the environment and PATH lookup are given).
+    The program is not run: it would mint a real UTRN."""
+    spec = lab.prepayment.utrn if lab.prepayment is not None else None
+    if spec is None:
+        return [] if lab.virtual else ["prepayment.utrn: none given, so top-up tests (SRV 2.2) are blocked"]
+    if spec.kind == "command":
+        program = spec.argv[0]
+        found = which(program) if "/" not in program else (program if Path(program).is_file() else None)
+        return [] if found else [f"prepayment.utrn.argv[0]: UTRN program {program!r} not found"]
+    if spec.secret_env not in environ and not lab.virtual:
+        return [f"prepayment.utrn.secret_env: ${spec.secret_env} is not set"]
+    return []

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -52,15 +53,25 @@ from device_drivers.route import ServiceRoute, load_route
 from device_drivers.transcript import Transcript
 from device_drivers.utrn import (
     VIRTUAL_SECRET,
+    CommandUtrnSource,
     SchemeUtrnSource,
     UtrnSource,
     UtrnSourceUnavailable,
 )
-from device_drivers.utrn import utrn_source as utrn_source_of
 from harness.errors import DmctInputError
 from harness.interchange import Outcome, PackPlan, Plan, PlanEntry, ResultRecord, format_at
 from harness.journal import JournalWriter
-from harness.lab import DeviceSpec, DmcSpec, EntrySpec, Lab, RigSpec, Role, load_lab
+from harness.lab import (
+    DeviceSpec,
+    DmcSpec,
+    EntrySpec,
+    Lab,
+    RigSpec,
+    Role,
+    UtrnSpec,
+    load_lab,
+    utrn_source_problems,
+)
 from harness.leases import RigBusy, RigLease
 from harness.packs import DmcPlan, PackManifest, discover, find_pack_root, plan_for_dmc, test_id
 from harness.paths import endpoints_file, new_run_id, results_dir
@@ -681,22 +692,17 @@ def dmc(lab: Lab, dmct_entry: EntrySpec) -> DmcSpec:
 @pytest.fixture(scope="session")
 def utrn_source(request: pytest.FixtureRequest, lab: Lab) -> UtrnSource:
     """Where top-up tests (SRV 2.2) get their UTRNs: the lab file's ``prepayment.utrn``. A virtual lab
-    without one uses the virtual meters' scheme; a lab that names no source, or whose scheme secret is
-    not in the environment, blocks the top-up tests with the reason (it is the lab's set-up, not the
-    meter, that stops them)."""
-    run = _run_of(request)
-    spec = lab.prepayment.utrn if lab.prepayment is not None else None
-    where = f"{run.lab_file}: prepayment.utrn"
-    if spec is None:
-        if lab.virtual:
-            return SchemeUtrnSource(os.environ.get("DMCT_UTRN_SECRET", VIRTUAL_SECRET))
-        raise UtrnSourceUnavailable(where, "the lab names no UTRN source, so no top-up can be sent")
+    without one uses the virtual meters' scheme. What ``dmct lab check`` reports (no source, its program
+    not found, the scheme secret not in the environment: :func:`harness.lab.utrn_source_problems`)
+    blocks the top-up tests with the reason: it is the lab's set-up, not the meter, that stops them."""
+    problems = utrn_source_problems(lab, os.environ, shutil.which)
+    if problems:
+        raise UtrnSourceUnavailable(str(_run_of(request).lab_file), problems[0])
+    # Without problems, only a virtual lab can lack a source: it uses the virtual meters' scheme.
+    spec = lab.prepayment.utrn if lab.prepayment is not None else UtrnSpec(kind="scheme")
     if spec.kind == "command":
-        return utrn_source_of("command", argv=spec.argv, timeout_s=spec.timeout_s)
-    secret = os.environ.get(spec.secret_env)
-    if secret is None and not lab.virtual:
-        raise UtrnSourceUnavailable(where, f"the UTRN scheme's secret is not in ${spec.secret_env}")
-    return utrn_source_of("scheme", secret=secret)
+        return CommandUtrnSource(tuple(spec.argv), spec.timeout_s)
+    return SchemeUtrnSource(os.environ.get(spec.secret_env, VIRTUAL_SECRET))
 
 
 @pytest.fixture

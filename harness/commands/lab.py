@@ -6,12 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from harness.lab import Lab
+from typing import Any
 
 ORDER = 30
 
@@ -81,7 +77,7 @@ def _check(args: argparse.Namespace) -> int:
 
     from device_drivers.errors import InfrastructureFault
     from device_drivers.links import Link, read_endpoints
-    from harness.lab import load_lab
+    from harness.lab import load_lab, utrn_source_problems
     from harness.paths import endpoints_file
 
     lab = load_lab(args.file)
@@ -122,24 +118,6 @@ def _check(args: argparse.Namespace) -> int:
         failures += 1
         Console().print(f"[red]{args.file}: {problem}[/]")
     return 1 if failures else 0
-
-
-def utrn_source_problems(
-    lab: Lab, environ: Mapping[str, str], which: Callable[[str], str | None]
-) -> list[str]:
-    """Why top-up tests (SRV 2.2) would be blocked on ``lab``: no UTRN source, a program that is not
-    there, a scheme secret not in the environment (pure: the environment and PATH lookup are given).
-    The program is not run: it would mint a real UTRN."""
-    spec = lab.prepayment.utrn if lab.prepayment is not None else None
-    if spec is None:
-        return [] if lab.virtual else ["prepayment.utrn: none given, so top-up tests (SRV 2.2) are blocked"]
-    if spec.kind == "command":
-        program = spec.argv[0]
-        found = which(program) if "/" not in program else (program if Path(program).is_file() else None)
-        return [] if found else [f"prepayment.utrn.argv[0]: UTRN program {program!r} not found"]
-    if spec.secret_env not in environ and not lab.virtual:
-        return [f"prepayment.utrn.secret_env: ${spec.secret_env} is not set"]
-    return []
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import pytest
 
 from device_drivers.route import VirtualServiceRoute
 from labs.virtual.clock import SimClock
-from labs.virtual.devices import CommsHub, Esme, Gsme, Ihd, Ppmid, build_device, load_catalogue
+from labs.virtual.devices import CommsHub, Esme, Gsme, Ihd, Ppmid, SupplyState, build_device, load_catalogue
 from labs.virtual.devices.base import Device
 from labs.virtual.faults import FaultInjector
 from labs.virtual.s1sp import RouteInstallation, S1spService, ServiceConfig, build_service, serve_route
@@ -142,6 +142,20 @@ class RouteLab:
         self.run(stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
+
+
+# -- helpers for the DCO and security tests: a raw message to the gate, the ESME's supply ---------------
+def supply(lab: RouteLab) -> SupplyState:
+    return lab.call(lambda: lab.inst().esme.supply_state())
+
+
+def send_raw(route: VirtualServiceRoute, msg: dict[str, Any]) -> dict[str, Any]:
+    route.client.send(msg)
+    return route.client.wait_final(msg["id"], 5)[-1]
+
+
+def disable_msg(lab: RouteLab, route: VirtualServiceRoute, **kw: Any) -> dict[str, Any]:
+    return route.client.request_message("7.2", lab.inst().esme.device_id, {}, user="supplier", **kw)
 
 
 @pytest.fixture(scope="session")

@@ -12,20 +12,7 @@ from device_drivers.route import VirtualServiceRoute
 from labs.virtual.devices import Authorisation, KeyRef, SupplyState
 from labs.virtual.s1sp.keys import issue_user, load_ca_key, load_or_create
 
-from .conftest import Rig, RouteLab
-
-
-def supply(lab: RouteLab) -> SupplyState:
-    return lab.call(lambda: lab.inst().esme.supply_state())
-
-
-def send_raw(route: VirtualServiceRoute, msg: dict[str, Any]) -> dict[str, Any]:
-    route.client.send(msg)
-    return route.client.wait_final(msg["id"], 5)[-1]
-
-
-def disable_msg(lab: RouteLab, route: VirtualServiceRoute, **kw: Any) -> dict[str, Any]:
-    return route.client.request_message("7.2", lab.inst().esme.device_id, {}, user="supplier", **kw)
+from .conftest import Rig, RouteLab, disable_msg, send_raw, supply
 
 
 def test_bad_signature_is_e8_and_nothing_happens(lab: RouteLab, route: VirtualServiceRoute) -> None:

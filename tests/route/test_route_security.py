@@ -34,22 +34,9 @@ from labs.virtual.faults import FaultLog
 from labs.virtual.s1sp import load_srv_catalogue
 from labs.virtual.s1sp.keys import issue_user, load_ca_key, load_or_create
 
-from .conftest import Rig, RouteLab
+from .conftest import Rig, RouteLab, disable_msg, send_raw, supply
 
 REFUSAL_ALERT = load_srv_catalogue().dco_refusal_alert
-
-
-def supply(lab: RouteLab) -> SupplyState:
-    return lab.call(lambda: lab.inst().esme.supply_state())
-
-
-def send_raw(route: VirtualServiceRoute, msg: dict[str, Any]) -> dict[str, Any]:
-    route.client.send(msg)
-    return route.client.wait_final(msg["id"], 5)[-1]
-
-
-def disable_msg(lab: RouteLab, route: VirtualServiceRoute, **kw: Any) -> dict[str, Any]:
-    return route.client.request_message("7.2", lab.inst().esme.device_id, {}, user="supplier", **kw)
 
 
 def refusal_alert(route: VirtualServiceRoute, request_id: str) -> RouteAlert:

@@ -50,6 +50,7 @@ from tenacity import (
     wait_exponential,
 )
 
+import specifications
 from device_drivers.errors import DeviceError, FrameError, InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.links import resolve_url
 from device_drivers.transcript import Transcript
@@ -60,19 +61,24 @@ Access = Literal["r", "rw"]
 WordOrder = Literal["big", "little"]
 Value = bool | int | float
 
+#: The shared specification of an instrument bank (the virtual lab serves it, reading the same file
+#: with its own code): data types, well-known point names and the default register map.
+_SPEC = specifications.load("modbus_instruments")
+
 #: Registers each data type occupies, and its ``struct`` code (big-endian bytes within a register).
-TYPE_WIDTH: dict[PointType, int] = {"bool": 1, "uint16": 1, "int16": 1, "uint32": 2, "int32": 2, "float32": 2}
+TYPE_WIDTH: dict[PointType, int] = {name: int(t["width"]) for name, t in _SPEC["types"].items()}
 _STRUCT: dict[PointType, str] = {"uint16": "H", "int16": "h", "uint32": "I", "int32": "i", "float32": "f"}
 
 # -- well-known point names: what the role-level calls read and write ------------------------------
+_NAMES: dict[str, str] = _SPEC["well_known"]
 #: Relay coil powering a device: ``POWER_POINT.format(role="gsme")`` → ``"gsme_power"`` (on = powered).
-POWER_POINT = "{role}_power"
-LOAD_SETPOINT = "esme_load_setpoint"  # W drawn through the ESME by the load source
-MEASURED_POWER = "esme_measured_power"  # W actually flowing (0 when supply or meter is off)
-LOAD_CURRENT = "esme_load_current"  # discrete: load current detected
-GAS_FLOW_SETPOINT = "gsme_flow_setpoint"  # l/h pushed through the GSME by the flow rig
-MEASURED_GAS_FLOW = "gsme_measured_flow"  # l/h actually flowing (0 when the valve is closed)
-MAP_VERSION = "map_version"  # read-only identity register; also what probe() reads
+POWER_POINT = _NAMES["power"]
+LOAD_SETPOINT = _NAMES["load_setpoint"]  # W drawn through the ESME by the load source
+MEASURED_POWER = _NAMES["measured_power"]  # W actually flowing (0 when supply or meter is off)
+LOAD_CURRENT = _NAMES["load_current"]  # discrete: load current detected
+GAS_FLOW_SETPOINT = _NAMES["gas_flow_setpoint"]  # l/h pushed through the GSME by the flow rig
+MEASURED_GAS_FLOW = _NAMES["measured_gas_flow"]  # l/h actually flowing (0 when the valve is closed)
+MAP_VERSION = _NAMES["map_version"]  # read-only identity register; also what probe() reads
 
 #: Modbus exception codes, for messages (Modbus Application Protocol v1.1b3, section 7).
 EXCEPTION_NAMES: dict[int, str] = {
@@ -193,37 +199,8 @@ class InstrumentMap(RootModel[dict[str, Point]]):
         return {n: p for n, p in self.root.items() if p.kind == kind}
 
 
-def _p(**kw: Any) -> Point:
-    return Point.model_validate(kw)
-
-
 #: The map the virtual lab serves (and a sensible layout for a real bank). Protocol addresses, 0-based.
-DEFAULT_MAP = InstrumentMap(
-    {
-        "ch_power": _p(kind="coil", address=0, initial=1, description="CH supply relay (on = powered)"),
-        "esme_power": _p(kind="coil", address=1, initial=1, description="ESME supply relay"),
-        "gsme_power": _p(kind="coil", address=2, initial=1, description="GSME battery-eliminator relay"),
-        "esme_load_current": _p(kind="discrete", address=0, description="load current detected"),
-        "esme_load_setpoint": _p(
-            kind="holding", address=0, type="uint32", scale=0.1, unit="W", min=0, max=100_000,
-            description="load source setpoint",
-        ),
-        "gsme_flow_setpoint": _p(
-            kind="holding", address=2, type="uint16", scale=0.1, unit="l/h", min=0, max=6000,
-            description="gas flow rig setpoint",
-        ),
-        "map_version": _p(
-            kind="holding", address=10, type="uint16", access="r", initial=1,
-            description="register map version (read-only)",
-        ),
-        "esme_measured_power": _p(
-            kind="input", address=0, type="int32", scale=0.1, unit="W", description="measured active power",
-        ),
-        "gsme_measured_flow": _p(
-            kind="input", address=2, type="float32", unit="l/h", description="measured gas flow",
-        ),
-    }
-)  # fmt: skip
+DEFAULT_MAP = InstrumentMap.model_validate(_SPEC["default_map"])
 
 
 class InstrumentsConfig(BaseModel):

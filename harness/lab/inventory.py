@@ -15,9 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from device_drivers.protocols.modbus import InstrumentsConfig
 from harness.errors import DmctInputError
 from harness.yamlio import fail_at, load_model
+from specifications.instrument_map import InstrumentsConfig
 
 Role = Literal["ch", "esme", "gsme", "ppmid", "ihd"]
 #: Roles every DMC has; PPMID and IHD are optional extras of a rig (SMETS1-notes: DMC = CH+ESME+GSME).

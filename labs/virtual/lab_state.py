@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.lab import DeviceSpec, Lab
+from harness.lab.inventory import DeviceSpec, Lab
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
 from labs.virtual.faults import FaultInjector, FaultLog

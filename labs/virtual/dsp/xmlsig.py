@@ -197,7 +197,9 @@ def signer_serial(root: etree._Element) -> int:
     sig = root.find(f"{{{DS}}}Signature")
     if sig is None:
         raise SignatureError("the message is not signed")
-    serials = sig.findall(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509IssuerSerial/{{{DS}}}X509SerialNumber")
+    serials = sig.findall(
+        f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509IssuerSerial/{{{DS}}}X509SerialNumber"
+    )
     if len(serials) != 1 or not (serials[0].text or "").strip().isdigit():
         raise SignatureError("the signature names no certificate serial number (X509IssuerSerial)")
     return int((serials[0].text or "").strip())

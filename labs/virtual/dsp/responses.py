@@ -101,7 +101,7 @@ def _gbcs_data(parent: etree._Element, outcome: dict[str, Any]) -> None:
 def _inner_header(
     parent: etree._Element, originator: str, target: str, counter: int, srv: str | None, at: datetime
 ) -> None:
-    header = _ra(parent, "Header")
+    header = _sr(parent, "Header")  # local to the DUIS schema (sr), of the MMC's type (ra children)
     _ra(header, "BusinessOriginatorID", originator)
     _ra(header, "BusinessTargetID", target)
     _ra(header, "OriginatorCounter", str(counter))

@@ -103,7 +103,7 @@ class TrustedCert:
     roles: frozenset[str]
 
 
-def _user_id(cert: x509.Certificate) -> str | None:
+def user_id_of(cert: x509.Certificate) -> str | None:
     """The holder's EUI-64: x500UniqueIdentifier (SMKI) or, for the virtual lab's certificates, the CN."""
     for attr in cert.subject.get_attributes_for_oid(UNIQUE_IDENTIFIER):
         raw = attr.value if isinstance(attr.value, bytes) else str(attr.value).encode()
@@ -141,7 +141,7 @@ class TrustStore:
     by_serial: dict[int, TrustedCert] = field(default_factory=dict)
 
     def add(self, cert: x509.Certificate, roles: Iterable[str] = ()) -> TrustedCert:
-        user_id = _user_id(cert)
+        user_id = user_id_of(cert)
         if user_id is None:
             raise ValueError(f"certificate {cert.serial_number} names no User (no EUI-64, no CN)")
         trusted = TrustedCert(user_id, cert, frozenset(roles))

@@ -12,6 +12,7 @@ receive endpoint and collects what the DSP posts.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,6 +43,8 @@ NETWORK_OPERATOR = "90-B3-D5-1F-30-02-00-00"
 CH, ESME, GSME = "00-1A-2B-FF-FE-00-10-01", "00-1A-2B-FF-FE-00-10-02", "00-1A-2B-FF-FE-00-10-03"
 START = datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
 RATE = 7200.0
+#: A short-lived JVM starts faster without the optimising compiler.
+JVM_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto")
 
 
 @dataclass(frozen=True)
@@ -52,16 +56,19 @@ class DuisTool:
 
     def _run(self, mode: str, data: bytes, *extra: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            ["java", "-cp", str(self.jar), f"{TOOL}.{mode}", "-", *extra],
+            ["java", *JVM_FLAGS, "-cp", str(self.jar), f"{TOOL}.{mode}", "-", *extra],
             input=data,
             capture_output=True,
             timeout=60,
             check=False,
         )
 
-    def sign(self, xml: str | bytes) -> bytes:
+    def sign(self, xml: str | bytes, *, as_cert: str | None = None, as_key: Path | None = None) -> bytes:
+        """Signed by the RequestID originator's test key, or by ``as_cert`` (a resource name) with
+        ``as_key`` (PEM) — how a test makes a wrong or unknown signer."""
         data = xml.encode() if isinstance(xml, str) else xml
-        done = self._run("Sign", data, "--preserveCounter")
+        who = [str(self.file(as_cert)), str(as_key)] if as_cert and as_key else []
+        done = self._run("Sign", data, *who, "--preserveCounter")
         assert done.returncode == 0, done.stderr.decode()
         return done.stdout
 
@@ -75,6 +82,17 @@ class DuisTool:
 
     def file(self, name: str) -> Path:
         return self.resources / name
+
+    def pem_key(self, name: str, tmp: Path) -> Path:
+        """A DER PKCS#8 test key as the PEM the tool's ``Sign`` reads."""
+        body = base64.encodebytes(self.file(name).read_bytes()).decode()
+        out = tmp / f"{name}.pem"
+        out.write_text(f"-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----\n")
+        return out
+
+    def validate_all(self, messages: list[bytes], cert: Path | None = None) -> list[tuple[int, str]]:
+        with ThreadPoolExecutor(2) as pool:  # the machine has 2 cores
+            return list(pool.map(lambda m: self.validate(m, cert), messages))
 
 
 def _fetch(cache: Path) -> Path:

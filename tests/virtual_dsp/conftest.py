@@ -142,7 +142,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.lock:
                     receiver.hits += 1
@@ -215,7 +215,10 @@ def dsp_lab(duis_tool: DuisTool, tmp_path: Path) -> Iterator[DspLab]:
         service = build_service([_installation(clock)], clock=clock, keys_dir=keys, config=ServiceConfig())
         settings = DspSettings(
             xsd=duis_tool.xsd,
-            trust=[duis_tool.file("xml-sign-90B3D51F30010000-ds.pem"), duis_tool.file("xml-sign-90B3D51F30020000-ds.pem")],
+            trust=[
+                duis_tool.file("xml-sign-90B3D51F30010000-ds.pem"),
+                duis_tool.file("xml-sign-90B3D51F30020000-ds.pem"),
+            ],
             users={SUPPLIER: ["IS", "GS"], NETWORK_OPERATOR: ["ED"]},
             receive_url=receiver.url,
             sign_key=duis_tool.file("dsp-xml-sign-90B3D51F30000002-ds.key"),

@@ -373,4 +373,5 @@ async def serve_dsp(dsp: VirtualDsp, host: str = HOST, port: int = 0) -> asyncio
     dsp.service.start()
     runner = web.AppRunner(dsp.app(), access_log=None)
     await runner.setup()
+    assert runner.server is not None  # set by setup()
     return await asyncio.get_running_loop().create_server(runner.server, host, port)

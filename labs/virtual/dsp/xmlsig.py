@@ -23,16 +23,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import (
+from signxml.algorithms import (
     CanonicalizationMethod,
     DigestAlgorithm,
-    SignatureConfiguration,
+    SignatureConstructionMethod,
     SignatureMethod,
-    XMLSigner,
-    XMLVerifier,
-    methods,
 )
 from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.signer import XMLSigner
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
@@ -66,7 +65,7 @@ def parse(data: bytes) -> etree._Element:
         tree = etree.fromstring(data, _parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         raise XmlError(f"not well-formed XML: {exc}") from None
-    if tree.docinfo.doctype:
+    if getattr(tree.docinfo, "doctype", ""):
         raise XmlError("a DOCTYPE is not allowed in a DUIS message")
     return tree.getroot()
 
@@ -92,7 +91,8 @@ class Schema:
 
     def check(self, root: etree._Element) -> None:
         if not self._schema.validate(root):
-            err = self._schema.error_log.last_error
+            errors = list(self._schema.error_log)  # type: ignore[call-overload]  # iterable at run time
+            err = errors[-1] if errors else None
             raise XmlError(f"XSD: line {err.line}: {err.message}" if err else "XSD validation failed")
 
 
@@ -172,7 +172,7 @@ def _key_info(cert: x509.Certificate) -> etree._Element:
 def sign(root: etree._Element, signer: SigningKey) -> etree._Element:
     """``root`` with an enveloped signature appended as its last child (a new tree)."""
     xml_signer = XMLSigner(
-        method=methods.enveloped,
+        method=SignatureConstructionMethod.enveloped,
         signature_algorithm=SignatureMethod.ECDSA_SHA256,
         digest_algorithm=DigestAlgorithm.SHA256,
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,

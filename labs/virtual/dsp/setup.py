@@ -10,15 +10,17 @@ virtual lab's CA; the S1SP's inner signatures use the virtual S1SP's key.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
 from labs.virtual.s1sp.keys import issue_user, load_ca_key
 from labs.virtual.s1sp.service import S1spService
 
-from .service import DSP_ID, DspConfig, RetryPolicy, VirtualDsp
+from .service import DSP_ID, HOST, DspConfig, RetryPolicy, VirtualDsp, serve_dsp
 from .xmlsig import Schema, SigningKey, TrustStore, XmlError, load_certificate, load_private_key, user_id_of
 
 CERT_SUFFIXES = (".pem", ".crt", ".cer", ".der")
@@ -107,3 +109,31 @@ def _own_key(service: S1spService, keys_dir: Path) -> SigningKey:
         key_file.chmod(0o600)
         cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return SigningKey(load_private_key(key_file), load_certificate(cert_file))
+
+
+def _path(value: str) -> Path:
+    return Path(os.path.expandvars(value)).expanduser()
+
+
+def settings_from(spec: Any) -> DspSettings:
+    """DspSettings from the lab file's ``route.dsp`` (``harness.lab.VirtualDspSpec``, duck-typed)."""
+    xsd = _path(spec.xsd)
+    if not xsd.is_file():
+        raise DspSetupError(
+            f"route.dsp.xsd: {xsd} does not exist (the DUIS XSD, from the DCC or @smartdcc/duis-sign-wrap)"
+        )
+    return DspSettings(
+        xsd=xsd,
+        trust=[_path(t) for t in spec.trust],
+        users={k: list(v) for k, v in spec.users.items()},
+        receive_url=spec.receive_url,
+        sign_key=_path(spec.sign_key) if spec.sign_key else None,
+        sign_cert=_path(spec.sign_cert) if spec.sign_cert else None,
+    )
+
+
+async def serve_for_lab(service: S1spService, spec: Any, keys_dir: Path, host: str = HOST) -> tuple[Any, str]:
+    """Build and serve the DSP for ``dmct lab up``: (the asyncio server, its ``http://`` URL)."""
+    dsp = build_dsp(service, settings_from(spec), keys_dir)
+    server = await serve_dsp(dsp, host)
+    return server, f"http://{host}:{server.sockets[0].getsockname()[1]}"

@@ -174,10 +174,14 @@ def _prepay(body: etree._Element) -> dict[str, Any]:
 
 
 def _debt(body: etree._Element) -> dict[str, Any]:
-    """2.3: the three debt registers (pence -> pounds); a register's recovery rate is that of the
-    first ``*DebtRecovery*`` element with one (per day, pence -> pounds)."""
-    rate_el = body.find("{*}*/{*}DebtRecoveryRate")
-    rate = int(rate_el.text) / 100 if rate_el is not None and rate_el.text else 0.0
+    """2.3: the three debt registers (pence -> pounds); each register's recovery rate is that of the
+    first ``*DebtRecovery1`` element (electricity: value x 10^DebtRecoveryRatePriceScale; gas: pence)."""
+    first = body.find("{*}ElecDebtRecovery1")
+    first = first if first is not None else body.find("{*}GasDebtRecovery1")
+    rate = 0.0
+    if first is not None and (value := _text(first, "DebtRecoveryRate")) is not None:
+        scale = _text(first, "DebtRecoveryRatePriceScale")
+        rate = _scaled(value, int(scale)) if scale is not None else int(value) / 100
     names = {
         "TimeDebtRegister1": "time_debt_1",
         "TimeDebtRegister2": "time_debt_2",

@@ -25,8 +25,8 @@ def test_every_smets1_srv_of_the_s1sp_has_a_duis_body() -> None:
     assert set(X.EXECUTORS) == set(BODIES)
 
 
-def _srv_order(srv: str) -> list[int]:
-    return [int(p) for p in srv.split(".")]
+def _srv_order(srv: object) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(srv).split("."))
 
 
 @pytest.mark.parametrize("srv", sorted(BODIES, key=_srv_order))

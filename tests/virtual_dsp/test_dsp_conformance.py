@@ -18,6 +18,7 @@ from pathlib import Path
 from lxml import etree
 
 from labs.virtual.devices import Esme
+from labs.virtual.devices.alerts import SUPPLY_ARMED_LOAD_LIMIT
 
 from .conftest import ESME, GSME, NETWORK_OPERATOR, SUPPLIER, DspLab, DuisTool
 
@@ -215,3 +216,26 @@ def test_posts_are_retried_until_the_user_accepts_them(dsp_lab: DspLab, duis_too
     while delivery.status != 204 and time.monotonic() < deadline:  # the DSP reads the answer after us
         time.sleep(0.02)
     assert (delivery.attempts, delivery.status) == (3, 204)
+
+
+def test_device_alerts_are_posted_as_smets1_device_alert_messages(
+    dsp_lab: DspLab, duis_tool: DuisTool
+) -> None:
+    """A meter event (0x8F33, supply armed by load limiting) reaches the User as a DSP-signed
+    SMETS1ResponseMessage whose S1SP-signed inner body is a DeviceAlertMessage with that code."""
+    esme = dsp_lab.dsp.service.devices[ESME][1]
+    assert isinstance(esme, Esme)
+    dsp_lab.call(lambda: esme.alerter.raise_alert(SUPPLY_ARMED_LOAD_LIMIT))
+    posts = dsp_lab.receiver.wait_for(lambda p: "SMETS1ResponseMessage" in kinds(p))
+    alert = etree.fromstring(posts[0])
+    assert alert.findtext(".//ra:GBCSHexAlertCode", namespaces=NS) == "8F33"
+    assert alert.findtext(".//ra:BusinessOriginatorID", namespaces=NS) == ESME
+    assert outcome_of(posts[0])["kind"] == "device"
+    check_with_tool(duis_tool, posts[:1], dsp_lab.keys)
+
+
+def test_oversize_request_is_refused_without_a_crash(dsp_lab: DspLab, duis_tool: DuisTool) -> None:
+    status, _ = dsp_lab.post(b"<x>" + b"a" * (2 << 20) + b"</x>")
+    assert status == 413
+    signed = duis_tool.sign(request("11.2", "<sr:ReadFirmwareVersion/>", counter=8001))
+    assert code_of(dsp_lab.post(signed)[1]) == "I99"  # the DSP still serves

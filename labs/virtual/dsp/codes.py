@@ -36,7 +36,3 @@ def duis_code(route_code: str) -> str:
     """The DUIS ResponseCode for a route code (an unknown one is an internal failure)."""
     return ROUTE_TO_DUIS.get(route_code, "E100")
 
-
-#: DUIS codes answered synchronously: the request was refused before anything was sent to a device.
-def refused_before_execution(route_code: str) -> bool:
-    return route_code in {"E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "E10", "E13", "E14", "E16"}

@@ -116,7 +116,7 @@ def _path(value: str) -> Path:
 
 
 def settings_from(spec: Any) -> DspSettings:
-    """DspSettings from the lab file's ``route.dsp`` (``harness.lab.inventory.VirtualDspSpec``, duck-typed)."""
+    """DspSettings from the lab file's ``route.dsp`` (``harness.lab.inventory.VirtualDspSpec``)."""
     xsd = _path(spec.xsd)
     if not xsd.is_file():
         raise DspSetupError(

@@ -35,4 +35,3 @@ ROUTE_TO_DUIS: dict[str, str] = {
 def duis_code(route_code: str) -> str:
     """The DUIS ResponseCode for a route code (an unknown one is an internal failure)."""
     return ROUTE_TO_DUIS.get(route_code, "E100")
-

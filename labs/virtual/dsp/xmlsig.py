@@ -206,7 +206,13 @@ def signer_serial(root: etree._Element) -> int:
 
 
 def verify_with(root: etree._Element, cert: x509.Certificate) -> None:
-    """Check the document element's enveloped signature against ``cert``'s key."""
+    """Check the document element's enveloped signature against ``cert``'s key. The one reference
+    must be ``URI=""`` (the whole document): a signature over a part leaves the rest unprotected."""
+    uris = [r.get("URI") for r in root.findall(f"{{{DS}}}Signature/{{{DS}}}SignedInfo/{{{DS}}}Reference")]
+    if uris != [""]:
+        raise SignatureError(
+            f'the signature must have one reference to the whole message (URI=""), not {uris}'
+        )
     pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     try:
         result = XMLVerifier().verify(copy.deepcopy(root), x509_cert=pem, expect_config=_CONFIG)

@@ -325,7 +325,17 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
     lab.servers.append(server)
     lab.route = service
     lab.route_keys = keys_dir
-    lab.endpoints[spec.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+    framed_url = spec.url
+    if spec.kind == "duis" and spec.dsp is not None:  # DUIS in front; the framed route for migration
+        from labs.virtual.dsp.setup import DspSetupError, serve_for_lab
+
+        try:
+            dsp_server, lab.endpoints[spec.url] = await serve_for_lab(service, spec.dsp, keys_dir, HOST)
+        except DspSetupError as exc:
+            raise LabBuildError(str(exc)) from None
+        lab.servers.append(dsp_server)
+        framed_url = spec.dsp.s1sp_url
+    lab.endpoints[framed_url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
 async def start(lab: VirtualLab, keys_dir: Path) -> None:

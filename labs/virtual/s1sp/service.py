@@ -43,9 +43,9 @@ from labs.virtual.devices.base import Device
 from labs.virtual.faults import FaultLog
 
 from . import dco_gate, security_log, tampering
-from .dco_gate import Authenticator
 from . import executors as X
 from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
+from .dco_gate import Authenticator
 from .held_requests import Deferred, Pending
 from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstallation, ServiceConfig
 from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status

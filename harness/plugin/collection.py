@@ -6,6 +6,7 @@ deselected; everything else carries the metadata the controller journals with it
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             or next((known_reqs[r].group for r in reqs), None),
             "nodeid": item.nodeid,
         }
-        item.user_properties.append((_PROP, meta))
+        item.user_properties.append((_PROP, json.dumps(meta, separators=(",", ":"))))
         missing = [r for r in roles if r not in dmc_roles]
         if missing:
             reason = f"not applicable: DMC {run.entry.dmc} has no {', '.join(missing)}"

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from device_drivers.errors import InfrastructureFault
 from harness.errors import DmctInputError
 from harness.model.interchange import Outcome, ResultRecord
-from harness.plugin.state import _BLOCKED, _EVIDENCE, _NOT_APPLICABLE, _PROP, _RUN_KEY, _Run
+from harness.plugin.state import (
+    _BLOCKED,
+    _EVIDENCE,
+    _EXCEPTION,
+    _NOT_APPLICABLE,
+    _RUN_KEY,
+    _Run,
+    pack_meta,
+)
 
 # ------------------------------------------------------------------------------------ reporting
 
@@ -28,7 +36,7 @@ def _allure_on(config: pytest.Config) -> bool:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """With ``--alluredir``: label the test the way a lab browses (pack → group → SRV, requirements)."""
     run = item.config.stash.get(_RUN_KEY, None)
-    meta = cast("dict[str, Any] | None", next((v for k, v in item.user_properties if k == _PROP), None))
+    meta = pack_meta(item.user_properties)
     if run is None or meta is None or not _allure_on(item.config):
         return
     import allure
@@ -74,7 +82,15 @@ def pytest_runtest_makereport(
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
         report.user_properties.append((_BLOCKED, str(call.excinfo.value)))
+    elif call.excinfo is not None and report.failed:
+        report.user_properties.append((_EXCEPTION, exception_name(call.excinfo.type)))
     return report
+
+
+def exception_name(cls: type[BaseException]) -> str:
+    """``AssertionError`` for a builtin, ``device_drivers.errors.DeviceError`` otherwise (as JUnit
+    tools show a failure's type: the exception's class)."""
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
@@ -88,7 +104,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect the phases of each test; on teardown, write its one journal line (controller only)."""
-    meta = _prop(report, _PROP)
+    meta = pack_meta(report.user_properties)
     if meta is None:
         return
     run = _current_run
@@ -100,6 +116,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     del run.phases[report.nodeid]
     outcome, reason = _outcome(phases)
+    exception = next((_prop(p, _EXCEPTION) for p in phases if _prop(p, _EXCEPTION)), None)
     extra: dict[str, Any] = {
         "run": run.run_id,
         "nodeid": meta["nodeid"],
@@ -113,6 +130,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             extra[key] = meta[key]
     if reason:
         extra["reason"] = reason
+    if exception and outcome in (Outcome.FAILED, Outcome.ERROR):
+        extra["exception"] = exception
     if outcome is Outcome.SKIPPED and _prop(report, _NOT_APPLICABLE):
         extra["not_applicable"] = True
     evidence = _prop(report, _EVIDENCE)

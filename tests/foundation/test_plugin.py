@@ -276,3 +276,26 @@ def test_allure_results_are_labelled_and_carry_transcripts(pytester: pytest.Pyte
     containers = [json.loads(p.read_text()) for p in allure_dir.glob("*-container.json")]
     attachments += [a for c in containers for t in c.get("afters", []) for a in t.get("attachments", [])]
     assert any(a["name"] == "transcript" for a in attachments), (with_transcript, containers)
+
+
+def test_junitxml_user_property_is_json_and_failures_name_their_exception(
+    pytester: pytest.Pytester, toy: Path
+) -> None:
+    """pytest's own ``--junitxml`` carries the plugin's metadata as JSON, not a Python dict repr; the
+    journal names the exception class that failed a test (the JUnit failure type)."""
+    import xml.etree.ElementTree as ET
+
+    results = pytester.path / "results"
+    junit = pytester.path / "junit.xml"
+    pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(results), f"--junitxml={junit}")
+    values = [
+        p.get("value") or "" for p in ET.parse(junit).getroot().iter("property") if p.get("name") == "dmct"
+    ]
+    assert len(values) == len(EXPECTED)
+    metas = [json.loads(v) for v in values]
+    passes = next(m for m in metas if m["test"] == "test_toy.py::test_passes")
+    assert passes["requirements"] == ["REQ-1", "REQ-2"] and passes["group"] == "Reads"
+    records = {r.test: r for r in iter_results(_run_dir(results) / "results.jsonl")}
+    assert records["test_toy.py::test_fails"].extra["exception"] == "AssertionError"
+    assert records["test_toy.py::test_setup_breaks"].extra["exception"] == "RuntimeError"
+    assert "exception" not in records["test_toy.py::test_lab_trouble"].extra  # blocked: a lab fault

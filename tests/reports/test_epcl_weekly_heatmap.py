@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
@@ -106,21 +105,6 @@ def test_issue_state_from_history() -> None:
 def test_bad_week(ds: dict[str, Path], capsys: pytest.CaptureFixture[str], week: str) -> None:
     assert main(["report", "weekly", "--week", week]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-
-
-def test_junit(ds: dict[str, Path]) -> None:
-    assert main(["report", "junit", "--run", str(ds["R1"]), "-o", "j.xml"]) == 0
-    root = ET.parse("j.xml").getroot()
-    assert root.get("tests") == "10" and root.get("failures") == "1" and root.get("skipped") == "1"
-    props = {p.get("name"): p.get("value") for p in root.iter("property")}
-    assert (
-        props["lab"] == "acme-lab"
-        and props["entry.id"] == OK
-        and props["dmc.esme.firmware_version"] == "1.0.0"
-    )
-    assert props["dcc_system.S1SP"] == "4.2.0" and props["pack.srvt.version"] == "2.0.1"
-    skipped = next(c for c in root.iter("testcase") if c.get("name") == "srvt-6.2.4").find("skipped")
-    assert skipped is not None and "blocked: LinkTimeout" in (skipped.get("message") or "")
 
 
 def test_cli_errors_are_one_line(ds: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -41,6 +41,12 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--pack", action="append", type=Path, help="pack directory (repeatable; default: the standard packs)"
     )
+    parser.add_argument(
+        "--format",
+        choices=("table", "text", "json"),
+        help="how the verdict is printed: table (full), text (compact, never cut), json. "
+        "Default: table on a terminal, text otherwise",
+    )
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
     parser.set_defaults(func=_run)
 
@@ -132,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     if pytest_status not in (0, 1) or not (run_dir / "results.jsonl").exists():
         print(f"dmct run: pytest ended with status {pytest_status}; no verdict", file=sys.stderr)
         return pytest_status or 2
-    return _judge(run_dir, pytest_status)
+    return _judge(run_dir, pytest_status, args.format)
 
 
 def start_lab(
@@ -217,14 +223,13 @@ def stop_lab(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _judge(run_dir: Path, pytest_status: int) -> int:
+def _judge(run_dir: Path, pytest_status: int, fmt: str | None = None) -> int:
     """Compute the verdict of the run, print it, and write ``verdict.json`` and ``report.md``."""
-    from rich.console import Console
-
+    from harness.reports.console import default_format, make_console
     from harness.reports.run_summary import judge_run
 
-    console = Console()
-    outcome = judge_run(run_dir, console)
-    console.print(f"report: {outcome.report_path}")
-    console.print(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
+    console = make_console()
+    outcome = judge_run(run_dir, console, fmt or default_format())
+    console.out(f"report: {outcome.report_path}")
+    console.out(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
     return 0 if pytest_status == 0 else 1

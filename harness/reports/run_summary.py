@@ -37,8 +37,10 @@ def run_issues(run_dir: Path) -> list[Issue]:
         return store.export_issues()
 
 
-def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
-    from harness.reports.console import render_table
+def judge_run(run_dir: Path, console: Console | None = None, fmt: str = "table") -> RunOutcome:
+    """Judge ``run_dir``, write ``verdict.json`` and ``report.md``; print the verdict on ``console``
+    in ``fmt`` (:data:`harness.reports.console.FORMATS`)."""
+    from harness.reports.console import print_verdict
     from harness.rules.profiles import load_profile
     from harness.rules.verdict import compute_verdict
     from harness.store.journal import stream_results
@@ -54,7 +56,7 @@ def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
     report_path = run_dir / "report.md"
     _atomic_write(report_path, render_markdown(facts, index.latest(), data))
     if console is not None:
-        render_table(verdict, console)
+        print_verdict(verdict, fmt, console)
     return RunOutcome(verdict, verdict_path, report_path)
 
 

@@ -29,8 +29,11 @@ from harness.model.interchange import PackPlan, Plan, PlanEntry, format_at
 from harness.model.packs import DmcPlan, PackManifest, discover, plan_for_dmc
 from harness.model.ttm import load_catalogue as load_ttm
 from harness.paths import endpoints_file, new_run_id, results_dir
-from harness.plugin.state import _RUN_KEY, MARKERS, _Run, _standard_rigs
+from harness.plugin.markers import register as register_markers
+from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs
 from harness.store.journal import JournalWriter
+
+MARKERS_PLUGIN = "dmct_markers"
 
 # ------------------------------------------------------------------------------------------ options
 
@@ -52,8 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for line in MARKERS.values():
-        config.addinivalue_line("markers", line)
+    if not config.pluginmanager.has_plugin(MARKERS_PLUGIN):  # loaded without its entry points
+        register_markers(config)
     lab_opt = config.getoption("--lab")
     if not lab_opt:
         return

@@ -26,15 +26,8 @@ from harness.lab.inventory import (
 from harness.lab.leases import RigLease
 from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
+from harness.plugin.markers import MARKERS as MARKERS  # re-exported: the names packs use
 from harness.store.journal import JournalWriter
-
-MARKERS = {
-    "requirement": "requirement(*ids): TTM requirement ids this test covers",
-    "srv": "srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
-    "group": "group(name): the TTM functional group",
-    "roles": "roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
-    "prepared_for": "prepared_for(name): run on the rig prepared for this negative path (lab file)",
-}
 
 # user_properties keys. pytest writes user properties into its own JUnit XML (``--junitxml``) as
 # ``str(value)``, so every value is a string: the test's metadata is a JSON object, never a dict repr.

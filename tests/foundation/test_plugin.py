@@ -299,3 +299,18 @@ def test_junitxml_user_property_is_json_and_failures_name_their_exception(
     assert records["test_toy.py::test_fails"].extra["exception"] == "AssertionError"
     assert records["test_toy.py::test_setup_breaks"].extra["exception"] == "RuntimeError"
     assert "exception" not in records["test_toy.py::test_lab_trouble"].extra  # blocked: a lab fault
+
+
+def test_packs_collect_and_skip_with_the_plugin_disabled(pytester: pytest.Pytester, toy: Path) -> None:
+    """The markers have their own entry point: ``-p no:dmct`` still collects a pack under
+    ``--strict-markers`` and skips its tests with the reason, rather than failing on unknown markers."""
+    out = pytester.runpytest("toy", "-p", "no:dmct", "--strict-markers", "-rs")
+    out.assert_outcomes(skipped=len(EXPECTED))
+    assert "the dmct plugin is disabled (-p no:dmct)" in out.stdout.str()
+    markers = pytester.runpytest("--markers", "-p", "no:dmct").stdout.str()
+    assert "@pytest.mark.srv(number)" in markers and "@pytest.mark.prepared_for(name)" in markers
+
+
+def test_plugin_and_markers_are_registered_once(pytester: pytest.Pytester) -> None:
+    out = pytester.runpytest("--markers").stdout.str()
+    assert out.count("@pytest.mark.requirement(") == 1

@@ -85,7 +85,8 @@ class ReportData:
     ``executions`` holds every execution of the selected entries in time order per (entry, pack, test);
     ``latest`` the execution that counts for every (entry, pack, test) of every entry (20.22);
     ``groups``/``requirements`` the functional group and requirements of each (pack, test), taken from
-    any result line that names them. ``issues_source`` is None when no Testing Issue log was found.
+    the plan (``packs.<pack>.about``), else from any result line that names them. ``issues_source`` is
+    None when no Testing Issue log was found.
     """
 
     plan: Plan
@@ -302,6 +303,12 @@ def gather(
     finally:
         if paused:
             gc.enable()
+    for pack_id, pack in plan.packs.items():  # the plan traces tests that never ran; it wins
+        for test, info in (pack.about or {}).items():
+            if info.group:
+                groups[(pack_id, test)] = info.group
+            if info.requirements:
+                reqs[(pack_id, test)] = tuple(info.requirements)
     issues, source = load_issue_log(issues_file, store, runs, results_dir)
     verdict = compute_verdict(plan, index, issues, load_profile(plan.profile, source=str(runs[-1].path)))
     latest = {k: (format_at(v[0]), v[1]) for k, v in index.heads.items()}

@@ -88,27 +88,30 @@ def _latest(lines: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], tuple
     return latest
 
 
-def _planned(run_dir: Path) -> list[tuple[str, str, str]]:
-    """Every (entry, pack, test) the run's plan lists, in plan order."""
+def _planned(run_dir: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Every (entry, pack, test) the run's plan lists, in plan order, with its group and requirements."""
     from harness.model.interchange import load_plan
 
     plan = load_plan(run_dir / RUN_PLAN)
-    return [
-        (entry.id, pack, test)
-        for entry in plan.entries
-        for pack, tests in plan.planned_tests(entry).items()
-        for test in tests
-    ]
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for entry in plan.entries:
+        for pack, tests in plan.planned_tests(entry).items():
+            about = plan.packs[pack].about or {} if pack in plan.packs else {}
+            for test in tests:
+                info = about.get(test)
+                out[(entry.id, pack, test)] = info.model_dump(exclude_none=True) if info is not None else {}
+    return out
 
 
 def _details(obj: dict[str, Any], count: int) -> str:
     """What CI tools show beside a test: its TTM traceability and where it ran."""
     lines = []
-    for name in ("requirements", "group", "srv", "rig", "run", "at", "worker"):
+    for name in ("requirements", "group", "srv", "rig", "run", "at", "worker"):  # plan's, for one not run
         value = obj.get(name)
         if value:
             lines.append(f"{name}: {', '.join(map(str, value)) if isinstance(value, list) else value}")
-    lines.append(f"executions: {count}")
+    if count:
+        lines.append(f"executions: {count}")
     for path in obj.get("evidence") or []:
         lines.append(f"evidence: {path}")
     return "\n".join(lines)
@@ -149,11 +152,10 @@ def junit_xml(run_dir: Path) -> bytes:
     records = list(iter_results(journal)) if journal.is_file() else []  # validates every line
     latest = _latest(json.loads(r.to_json()) for r in records)
     cases: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
-    for key in _planned(run_dir):
-        cases[key] = latest.get(key) or (
-            {"entry": key[0], "pack": key[1], "test": key[2], "outcome": "not_run", "reason": NOT_RUN_REASON},
-            0,
-        )
+    for key, info in _planned(run_dir).items():
+        not_run = {"entry": key[0], "pack": key[1], "test": key[2], "outcome": "not_run"}
+        not_run["reason"] = NOT_RUN_REASON
+        cases[key] = latest.get(key) or ({**info, **not_run}, 0)
     cases.update((k, v) for k, v in latest.items() if k not in cases)  # executed though not planned
     root = ET.Element("testsuites", name=f"dmct {facts.get('run_id', run_dir.name)}")
     suites: dict[tuple[str, str], ET.Element] = {}
@@ -182,8 +184,9 @@ def junit_xml(run_dir: Path) -> bytes:
             tally[counter] += 1
         tally["tests"] += 1
         tally["time"] += duration
-        if count:
-            ET.SubElement(case, "system-out").text = _details(obj, count)
+        details = _details(obj, count)
+        if details:
+            ET.SubElement(case, "system-out").text = details
     total = dict.fromkeys(("tests", "failures", "errors", "time"), 0.0)
     for suite_key, suite in suites.items():
         for counter, n in counts[suite_key].items():

@@ -17,7 +17,7 @@ name: Toy pack
 version: 0.0.1
 capability_release: IOC
 tests:
-  - test_toy.py::test_passes
+  - {id: test_toy.py::test_passes, requirements: [REQ-1, REQ-2]}
   - test_toy.py::test_fails
   - test_toy.py::test_lab_trouble
   - test_toy.py::test_setup_breaks
@@ -117,6 +117,10 @@ def test_journal_records_each_outcome(pytester: pytest.Pytester, toy: Path) -> N
     _check_journal(run)
     plan = load_plan(run / "plan.json")
     assert plan.packs["toy"].tests == list(EXPECTED)
+    about = plan.packs["toy"].about or {}  # each planned test traced before it runs
+    assert set(about) == set(EXPECTED)
+    assert about["test_toy.py::test_passes"].group == "Reads"
+    assert about["test_toy.py::test_passes"].requirements == ["REQ-1", "REQ-2"]
     assert {"srvt", "dormant-mt", "toy"} <= set(plan.packs)
     assert [e.id for e in plan.entries] == ["EPCL-VDMC1-D"]
     facts = json.loads((run / "run.json").read_text())

@@ -122,3 +122,23 @@ def test_cli_errors_are_one_line(ds: dict[str, Path], capsys: pytest.CaptureFixt
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("dmct: error:") and err.count("\n") == 1, (argv, err)
+
+
+def test_heatmap_of_many_groups_stays_legible() -> None:
+    """18 functional groups: the grid goes down the page for one entry and in bands of 6 for many, and
+    the picture stacks bands instead of squeezing 18 columns into one row (2 pt labels when printed)."""
+    from harness.reports.heatmap import BAND, render_grid
+    from harness.reports.model import Heatmap, HeatmapCell
+
+    groups = tuple(f"Group {i:02d}" for i in range(18))
+    one = Heatmap("one", groups, ("E1",), ((HeatmapCell(2, 1, 1),) * 18,))
+    grid = render_grid(one)
+    assert grid.count("<table") == 1 and grid.count('<th scope="row">Group') == 18
+    many = Heatmap("many", groups, tuple(f"E{i}" for i in range(10)), ((HeatmapCell(2, 2, 1),) * 18,) * 10)
+    assert render_grid(many).count("<table") == 18 // BAND
+    from io import BytesIO
+
+    from PIL import Image
+
+    width_px, _ = Image.open(BytesIO(render_png(many, dpi=100))).size
+    assert width_px <= 100 * (3.5 + 1.45 * BAND + 0.2), width_px  # fits an A4 page at ~ natural size

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from device_drivers.errors import InfrastructureFault
+from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.model.interchange import Outcome, ResultRecord
 from harness.plugin.state import (
@@ -29,8 +31,41 @@ from harness.plugin.state import (
 # ------------------------------------------------------------------------------------ reporting
 
 
+#: Where a requirement link points (``{}`` = the requirement id): the TTM page ``dmct ttm --html`` writes,
+#: which ``make report`` puts beside the Allure report's ``index.html``.
+TTM_URL = "ttm.html#{}"
+
+
 def _allure_on(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "allure_report_dir", None))
+
+
+def _attach_transcript(item: pytest.Item) -> None:
+    """With ``--alluredir``: the test's transcript as an attachment of the test body (not of a fixture's
+    teardown step, where a reader would not look for it)."""
+    record = getattr(item, "funcargs", {}).get("transcript")
+    if not isinstance(record, Transcript) or not record.entries:
+        return
+    import allure
+
+    body = "".join(entry.to_json() + "\n" for entry in record.entries)
+    allure.attach(body, name="transcript", attachment_type="text/plain", extension="jsonl")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    """With ``--alluredir``: allure-pytest makes every fixture finalizer a teardown step; pytest's own
+    anonymous ones show as ``<lambda>`` steps of status *unknown*. Unwrap those: only named teardowns stay."""
+    try:
+        return (yield)
+    finally:  # also when the fixture raised: its finalizers still run
+        if _allure_on(request.config):
+            finalizers = getattr(fixturedef, "_finalizers", [])
+            for index, finalizer in enumerate(finalizers):
+                if str(getattr(finalizer, "_name", "")).endswith("::<lambda>"):
+                    finalizers[index] = getattr(finalizer, "_fixture_function", finalizer)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -52,8 +87,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     allure.dynamic.label("entry", run.entry.id)
     allure.dynamic.label("dmc", run.entry.dmc)
     allure.dynamic.parameter("pack version", manifest.version)
-    for requirement in meta["requirements"]:  # a TMS link per requirement (allure's link patterns)
-        allure.dynamic.link(f"ttm:{requirement}", link_type="tms", name=requirement)
+    ttm_url = str(item.config.getoption("--ttm-url", None) or TTM_URL)
+    for requirement in meta["requirements"]:  # a TMS link per requirement: the TTM page's row
+        allure.dynamic.link(ttm_url.replace("{}", quote(requirement)), link_type="tms", name=requirement)
     for issue_id, title in _linked_issues(run).get((meta["entry"], meta["pack"], meta["test"]), []):
         allure.dynamic.issue(f"dmct-issue:{issue_id}", name=f"{issue_id} {title}".strip())
 
@@ -80,6 +116,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "call" and _allure_on(item.config):
+        _attach_transcript(item)
     if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
         report.user_properties.append((_BLOCKED, str(call.excinfo.value)))
     elif call.excinfo is not None and report.failed:

@@ -54,6 +54,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=30.0,
         help="how long to wait for a rig leased by another session (default 30; 0 = refuse at once)",
     )
+    group.addoption(
+        "--ttm-url",
+        metavar="TEMPLATE",
+        help="with --alluredir: where a requirement link points, {} = the requirement id "
+        "(default ttm.html#{}: the page `dmct ttm --html` writes beside the Allure report)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

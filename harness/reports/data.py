@@ -54,6 +54,18 @@ class Execution:
     group: str
     rig: str
     evidence: tuple[str, ...]
+    not_applicable: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The outcome as reports show it: :func:`shown_outcome`."""
+        return shown_outcome(self.outcome, self.not_applicable)
+
+
+def shown_outcome(outcome: str, not_applicable: bool = False) -> str:
+    """``not_applicable`` for a skip because the DMC lacks a device the test needs (as pytest's console
+    says), else the outcome itself: reports and the console use the same word."""
+    return "not_applicable" if outcome == "skipped" and not_applicable else outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +242,7 @@ def _execution(obj: dict[str, Any]) -> Execution:
         group=str(obj.get("group") or ""),
         rig=str(obj.get("rig") or ""),
         evidence=tuple(str(e) for e in evidence) if isinstance(evidence, list) else (),
+        not_applicable=obj.get("not_applicable") is True,
     )
 
 

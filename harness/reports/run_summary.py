@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.model.interchange import Issue, ResultRecord, load_issues, load_plan
+from harness.reports.data import shown_outcome
 from harness.rules.verdict import Verdict
 
 
@@ -102,7 +103,8 @@ def render_markdown(
     for (_, pack, test), rec in sorted(latest.items()):
         reqs = ", ".join(rec.extra.get("requirements", []))
         reason = str(rec.extra.get("reason", "")).replace("|", "\\|")
-        lines.append(f"| {pack} | `{test}` | {rec.outcome.value} | {reqs} | {reason} |")
+        shown = shown_outcome(rec.outcome.value, rec.extra.get("not_applicable") is True)
+        lines.append(f"| {pack} | `{test}` | {shown} | {reqs} | {reason} |")
     lines += ["", "## Verdict", ""]
     for entry_id, ev in verdict.get("entries", {}).items():
         lines.append(f"### {entry_id}: **{ev['status']}**")

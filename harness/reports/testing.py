@@ -336,7 +336,7 @@ def _item_c(data: ReportData, ev: EntryVerdict) -> Section:
                 (
                     pack,
                     test,
-                    head[1] if head else "not run",
+                    (last.shown if last and last.outcome == head[1] else head[1]) if head else "not run",
                     head[0] if head else "—",
                     last.run if last else "—",
                     last.reason if last else "",
@@ -400,13 +400,7 @@ def _item_d(data: ReportData, ev: EntryVerdict, mine: list[Issue], cert: date) -
     gaps = ev.evidence_gaps
     if data.issues_source is not None:
         if not unplanned and not gaps and not ev.unrouted:
-            blocks.append(
-                Para(
-                    f"Confirmed: all {len(open_issues)} open Testing Issue(s) affecting {ev.id} are captured "
-                    f"in the log and each is either excluded (see (f)) or under a Work Off Plan (see (g)); "
-                    f"{len(closed)} issue(s) affecting it are closed."
-                )
-            )
+            blocks.append(Para(confirmation(ev.id, len(open_issues), len(closed))))
         else:
             problems = []
             if unplanned:
@@ -609,10 +603,30 @@ def _item_h(data: ReportData, ev: EntryVerdict) -> Section:
     return Section("h", "", blocks=blocks)
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def confirmation(entry_id: str, n_open: int, n_closed: int) -> str:
+    """20.34 (d)/20.35 (d) confirmed, in words that read right for 0, 1 or many issues."""
+    closed = f"{_count(n_closed, 'issue', 'issues')} affecting it {'is' if n_closed == 1 else 'are'} closed"
+    if n_open == 0:
+        return f"Confirmed: no open Testing Issue affects {entry_id}; {closed}."
+    if n_open == 1:
+        return (
+            f"Confirmed: the one open Testing Issue affecting {entry_id} is captured in the log and is "
+            f"either excluded (see (f)) or under a Work Off Plan (see (g)); {closed}."
+        )
+    return (
+        f"Confirmed: all {n_open} open Testing Issues affecting {entry_id} are captured in the log and "
+        f"each is either excluded (see (f)) or under a Work Off Plan (see (g)); {closed}."
+    )
+
+
 def _item_i(data: ReportData, ev: EntryVerdict, outcome: str) -> Section:
-    blocks: list[Block] = [
-        Para(f"Testing for {ev.id} has {outcome} ({ev.status.replace('_', ' ')}), because:")
-    ]
+    # the status only where the outcome does not already say it ("not completed (in progress)")
+    status = "" if ev.status in ("successful", "unsuccessful") else f" ({ev.status.replace('_', ' ')})"
+    blocks: list[Block] = [Para(f"Testing for {ev.id} has {outcome}{status}, because:")]
     blocks.append(Bullets(tuple(ev.reasons) or ("no reason recorded",)))
     if ev.evidence_gaps:
         blocks.append(

@@ -41,7 +41,7 @@ def render_ttm_html(
     not_run = {f"{p}:{t}" for p, t in report.not_executed}
     packs = ", ".join(str(escape(m.label)) for m in manifests)
     out = [
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         "<title>Test Traceability Matrix</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Test Traceability Matrix</h1>",

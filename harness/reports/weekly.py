@@ -284,7 +284,7 @@ def build_weekly_report(data: ReportData, monday: date, generated: date) -> Docu
     for key, runs in sorted(this_week.items()):
         for e in runs:
             if e.outcome in NOT_RUN:
-                blocked.append((key[0], key[1], key[2], e.outcome, e.at, e.rig or "—", e.reason or "MISSING"))
+                blocked.append((key[0], key[1], key[2], e.shown, e.at, e.rig or "—", e.reason or "MISSING"))
                 reasons[e.reason or "(no reason recorded)"] += 1
     sec_blocked: list[Block] = []
     if blocked:

@@ -52,7 +52,7 @@ def test_successful_content(ds: dict[str, Path]) -> None:
     assert "| TI-0003 | 3 | DCO log noise | pending | no | lies in the DCO test stub" in text
     assert "| TI-0002 | 4 |" in text and "2027-02-03" in text
     assert "cosmetic delay" in text
-    assert "Confirmed: all 2 open Testing Issue(s)" in text
+    assert "Confirmed: all 2 open Testing Issues" in text
     assert not any(s.missing for s in doc.sections[:9])
 
 

@@ -76,6 +76,11 @@ def register(sub: Any) -> None:
         "--alluredir", type=Path, metavar="DIR", help="also write Allure results to DIR (allure-pytest)"
     )
     fwd.add_argument("--junitxml", type=Path, metavar="FILE", help="also write pytest's JUnit XML to FILE")
+    fwd.add_argument(
+        "--ttm-url",
+        metavar="TEMPLATE",
+        help="with --alluredir: where requirement links point, {} = the id (default ttm.html#{})",
+    )
     parser.add_argument(
         "--format",
         choices=("table", "text", "json"),
@@ -103,6 +108,8 @@ def forwarded(args: argparse.Namespace) -> list[str]:
         out += ["--alluredir", str(args.alluredir)]
     if args.junitxml is not None:
         out += [f"--junitxml={args.junitxml}"]
+    if args.ttm_url:
+        out += ["--ttm-url", args.ttm_url]
     return out
 
 

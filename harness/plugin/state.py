@@ -14,10 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from device_drivers.roles import (
-    DisplayDriver,
-    MeterDriver,
-)
+from device_drivers.roles import DisplayDriver, MeterDriver
 from harness.lab.inventory import (
     EntrySpec,
     Lab,
@@ -26,7 +23,6 @@ from harness.lab.inventory import (
 from harness.lab.leases import RigLease
 from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
-from harness.plugin.markers import MARKERS as MARKERS  # re-exported: the names packs use
 from harness.store.journal import JournalWriter
 
 # user_properties keys. pytest writes user properties into its own JUnit XML (``--junitxml``) as

@@ -31,7 +31,7 @@ def _help(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_help_describes_the_run_and_every_plugin_option(capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.plugin.session import pytest_addoption
+    from harness.plugin import pytest_addoption
 
     recorder = _Recorder()
     pytest_addoption(recorder)  # type: ignore[arg-type]

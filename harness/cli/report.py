@@ -187,7 +187,8 @@ def emit(doc: Document, data: ReportData, args: argparse.Namespace, fmt: str, re
     if redactor_args is not None:
         redact = build_redactor(data, *redactor_args)
         doc = map_strings(doc, redact.redact_text)
-    payload = render(doc, fmt)
+    base = args.output.resolve().parent if args.output is not None and fmt == "html" else None
+    payload = render(doc, fmt, base)  # a PDF keeps absolute links: it is read wherever it is copied
     if redact is not None and fmt != "pdf":
         payload = redact.redact_text(payload.decode("utf-8")).encode("utf-8")
     if args.heatmap is not None:

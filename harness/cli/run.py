@@ -24,7 +24,19 @@ READY_TIMEOUT_S = 30.0
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "run", help="run the packs against an entry of a lab and print the verdict"
+        "run",
+        help="run the packs against an entry of a lab and print the verdict",
+        description=(
+            "Run the test packs against one planned EPCL entry of a lab: start the virtual lab if the lab "
+            "file is virtual, run pytest with the dmct plugin on pytest-xdist workers (one rig each), "
+            "write results/<run-id>/ (plan.json, results.jsonl, run.json, transcripts/), then judge the "
+            "run (verdict.json, report.md) and print the verdict. Exit status: 0 all tests passed, 1 some "
+            "did not, 2 bad input, 130 interrupted."
+        ),
+        epilog=(
+            "Options of the dmct pytest plugin and of pytest that a run commonly needs are listed above and "
+            "forwarded to pytest; anything else goes after '--', e.g. dmct run -- --tb=long -p no:randomly."
+        ),
     )
     parser.add_argument("--lab", type=Path, default=Path("labs/virtual.yaml"), help="lab inventory file")
     parser.add_argument("--entry", help="planned EPCL entry (default: the lab's default entry)")
@@ -41,8 +53,64 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--pack", action="append", type=Path, help="pack directory (repeatable; default: the standard packs)"
     )
+    fwd = parser.add_argument_group("forwarded to pytest")
+    fwd.add_argument(
+        "--lease-wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait for a rig leased by another session (plugin default 30; 0 = refuse at once)",
+    )
+    fwd.add_argument(
+        "--lab-endpoints",
+        type=Path,
+        metavar="FILE",
+        help="endpoints file of a virtual lab already running (default: dmct run starts the lab itself)",
+    )
+    fwd.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
+    fwd.add_argument(
+        "-m", dest="markexpr", metavar="EXPR", help="only tests whose markers match EXPR (pytest -m)"
+    )
+    fwd.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure (pytest -x)")
+    fwd.add_argument("--maxfail", type=int, metavar="N", help="stop after N failures (pytest --maxfail)")
+    fwd.add_argument(
+        "--alluredir", type=Path, metavar="DIR", help="also write Allure results to DIR (allure-pytest)"
+    )
+    fwd.add_argument("--junitxml", type=Path, metavar="FILE", help="also write pytest's JUnit XML to FILE")
+    fwd.add_argument(
+        "--ttm-url",
+        metavar="TEMPLATE",
+        help="with --alluredir: where requirement links point, {} = the id (default ttm.html#{})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "text", "json"),
+        help="how the verdict is printed: table (full), text (compact, never cut), json. "
+        "Default: table on a terminal, text otherwise",
+    )
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
     parser.set_defaults(func=_run)
+
+
+def forwarded(args: argparse.Namespace) -> list[str]:
+    """The pytest arguments for the options ``dmct run`` forwards (those given only)."""
+    out: list[str] = []
+    if args.lease_wait is not None:
+        out += ["--lease-wait", str(args.lease_wait)]
+    if args.keyword:
+        out += ["-k", args.keyword]
+    if args.markexpr:
+        out += ["-m", args.markexpr]
+    if args.exitfirst:
+        out.append("-x")
+    if args.maxfail is not None:
+        out += ["--maxfail", str(args.maxfail)]
+    if args.alluredir is not None:
+        out += ["--alluredir", str(args.alluredir)]
+    if args.junitxml is not None:
+        out += [f"--junitxml={args.junitxml}"]
+    if args.ttm_url:
+        out += ["--ttm-url", args.ttm_url]
+    return out
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -77,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
     plan_for_dmc(discover(pack_paths, entry.capability_release), entry.dmc, entry.id)
     added = pack_paths[len(args.pack or ()) :] if args.pack else []
     packs = [str(p) for p in pack_paths]
-    extra = [a for a in args.pytest_args if a != "--"]
+    extra = [*forwarded(args), *(a for a in args.pytest_args if a != "--")]
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     lab_proc: subprocess.Popen[bytes] | None = None
@@ -103,7 +171,9 @@ def _run(args: argparse.Namespace) -> int:
         ]
         if str(args.workers) != "0":
             cmd += ["-n", str(args.workers)]
-        if lab.virtual:
+        if args.lab_endpoints is not None:  # a lab the user started (or a real lab's bridge)
+            cmd += ["--lab-endpoints", str(args.lab_endpoints)]
+        elif lab.virtual:
             endpoints = base / ".lab" / f"{run_id}.endpoints.json"
             lab_proc, expanded = start_lab(args.lab, endpoints, args.rigs)
             cmd += ["--lab-endpoints", str(endpoints)]
@@ -132,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     if pytest_status not in (0, 1) or not (run_dir / "results.jsonl").exists():
         print(f"dmct run: pytest ended with status {pytest_status}; no verdict", file=sys.stderr)
         return pytest_status or 2
-    return _judge(run_dir, pytest_status)
+    return _judge(run_dir, pytest_status, args.format)
 
 
 def start_lab(
@@ -217,14 +287,13 @@ def stop_lab(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _judge(run_dir: Path, pytest_status: int) -> int:
+def _judge(run_dir: Path, pytest_status: int, fmt: str | None = None) -> int:
     """Compute the verdict of the run, print it, and write ``verdict.json`` and ``report.md``."""
-    from rich.console import Console
-
+    from harness.reports.console import default_format, make_console
     from harness.reports.run_summary import judge_run
 
-    console = Console()
-    outcome = judge_run(run_dir, console)
-    console.print(f"report: {outcome.report_path}")
-    console.print(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
+    console = make_console()
+    outcome = judge_run(run_dir, console, fmt or default_format())
+    console.out(f"report: {outcome.report_path}")
+    console.out(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
     return 0 if pytest_status == 0 else 1

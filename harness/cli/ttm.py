@@ -25,6 +25,13 @@ def register(sub: Any) -> None:
         help="Capability Release whose pack manifests to read (default: the --run entry's, else IOC)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the TTM as a static HTML page, one anchor per requirement id (the Allure "
+        "report's requirement links open FILE#<id>; `make report` writes it beside the report)",
+    )
     parser.set_defaults(func=_ttm)
 
 
@@ -44,7 +51,7 @@ class _Collector:
             if root is None or root.resolve() not in self.manifests:
                 continue
             manifest = self.manifests[root.resolve()]
-            reqs = tuple(r for m in item.iter_markers("requirement") for r in m.args)
+            reqs = tuple(r for m in item.iter_markers("dmct_requirement") for r in m.args)
             self.marks.append(
                 TestMarks(manifest.id, test_id(Path(item.path), root.resolve(), item.nodeid), reqs)
             )
@@ -90,6 +97,12 @@ def _ttm(args: argparse.Namespace) -> int:
         if len(plan.entries) == 1:  # the entry's own lists (20.17): what its run planned
             planned = dict(plan.entries[0].tests or {})
     report = coverage(catalogue, marks, manifests.values(), results, planned)
+    if args.html is not None:
+        from harness.reports.render import atomic_write
+        from harness.reports.ttm_page import render_ttm_html
+
+        page = render_ttm_html(catalogue, report, manifests.values(), ran=results is not None)
+        atomic_write(args.html, page)
     if args.json:
         print(
             json.dumps(

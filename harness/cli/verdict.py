@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-
     from harness.model.interchange import Issue, Plan
     from harness.rules.profiles import Profile
 
-from harness.reports.console import render_table
+from harness.reports.console import FORMATS, default_format, make_console, print_verdict, render_table
 from harness.store.journal import stream_results
 
 __all__ = ["render_table", "stream_results"]
@@ -67,7 +66,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--store", metavar="URL", help="Testing Issue log (SQLAlchemy URL) when no --issues")
     parser.add_argument("--profile", help="exit profile (default: the plan's, else dmct)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="table: the full table; text: a compact summary never cut to the terminal width (counts per "
+        "status, one line per entry not successful); json: one JSON object. Default: table on a "
+        "terminal, text otherwise (CI logs, pipes)",
+    )
+    parser.add_argument("--json", action="store_true", help="same as --format json")
     parser.set_defaults(func=run)
 
 
@@ -82,13 +88,12 @@ def run(args: argparse.Namespace) -> int:
     issues = load_issues(issues_path) if issues_path else _store_issues(args.store, run_dir)
     index = stream_results(plan, result_paths)
     verdict = compute_verdict(plan, index, issues, profile)
-    if args.json:
+    fmt = "json" if args.json else args.format or default_format()
+    if fmt == "json":
         # dumps, not dump: dump writes every small chunk of the encoder separately, seconds at 10 MB.
         sys.stdout.write(json.dumps(verdict.to_json(), separators=(",", ":")) + "\n")
     else:
-        from rich.console import Console
-
-        render_table(verdict, Console())
+        print_verdict(verdict, fmt, make_console())
     return 0
 
 

@@ -58,11 +58,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PlannedTestInfo(_Strict):
+    """What the plan knows of a test before it runs: its TTM functional group and requirements, so a
+    report on an incomplete run still traces every planned test (Table 13.1 #7, 19.4 (b))."""
+
+    group: str | None = None
+    requirements: list[str] = Field(default_factory=list)
+
+
 class PackPlan(_Strict):
     """The planned tests of one pack and anything the pack prescribes (20.34 (h))."""
 
     tests: list[str]
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: test id → its group and requirements (written by the plugin; optional for hand-made plans)
+    about: dict[str, PlannedTestInfo] | None = None
 
     @field_validator("tests")
     @classmethod

@@ -43,7 +43,6 @@ from harness.lab.inventory import (
 )
 from harness.lab.leases import RigLease
 from harness.plugin.links import LinkPool
-from harness.plugin.results import _allure_on
 from harness.plugin.state import _EVIDENCE, _RUN_KEY, _Run, _spec
 
 # ------------------------------------------------------------------------------------- fixtures
@@ -105,7 +104,7 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     lease or a failed health check blocks the test with the reason, never fails it.
     """
     run = _run_of(request)
-    marker = request.node.get_closest_marker("prepared_for")
+    marker = request.node.get_closest_marker("dmct_prepared_for")
     if marker is not None:  # a negative path: the rig prepared for it, whichever worker runs the test
         scenario = str(marker.args[0])
         chosen = next((r for r in run.usable_rigs if _spec(lab, r).prepared_for == scenario), None)
@@ -140,12 +139,7 @@ def transcript(request: pytest.FixtureRequest) -> Iterator[Transcript]:
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-180:]
         path = record.write(run.run_dir / "transcripts" / run.entry.id / f"{name}.jsonl")
         request.node.user_properties.append((_EVIDENCE, os.path.relpath(path, run.run_dir)))
-        if _allure_on(request.config):
-            import allure
-
-            allure.attach.file(
-                str(path), name="transcript", attachment_type="application/json", extension="jsonl"
-            )
+        # (with --alluredir the transcript is attached to the test body when its call ends: results.py)
 
 
 @pytest.fixture(scope="session")

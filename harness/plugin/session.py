@@ -25,8 +25,10 @@ from harness.lab.inventory import (
     load_lab,
 )
 from harness.lab.leases import RigBusy, RigLease
-from harness.model.interchange import PackPlan, Plan, PlanEntry, format_at
+from harness.model.interchange import PackPlan, Plan, PlanEntry, PlannedTestInfo, format_at
 from harness.model.packs import DmcPlan, PackManifest, discover, plan_for_dmc
+from harness.model.ttm import Catalogue as TtmCatalogue
+from harness.model.ttm import group_of
 from harness.model.ttm import load_catalogue as load_ttm
 from harness.paths import endpoints_file, new_run_id, results_dir
 from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs
@@ -208,7 +210,10 @@ def _plan(run: _Run) -> Plan:
     non-standard pack for its DMC removes or replaces are not planned, and tests needing a device role
     the DMC lacks (a DMC without a GSME) are not applicable to it.
     """
-    packs = {m.id: PackPlan(tests=m.test_ids, min_pass_rate=m.min_pass_rate) for m in run.packs.values()}
+    packs = {
+        m.id: PackPlan(tests=m.test_ids, min_pass_rate=m.min_pass_rate, about=_about(m, run.ttm))
+        for m in run.packs.values()
+    }
     e = run.entry
     roles = run.lab.dmc(e.dmc).roles
     own: dict[str, list[str]] = {}
@@ -221,6 +226,16 @@ def _plan(run: _Run) -> Plan:
         id=e.id, dmc=e.dmc, installation=e.installation, mt_under_mtad=e.mt_under_mtad, tests=own or None
     )
     return Plan(profile="dmct", packs=packs, entries=[entry])
+
+
+def _about(m: PackManifest, ttm: TtmCatalogue) -> dict[str, PlannedTestInfo]:
+    """Each planned test's requirements (its manifest entry) and functional group (theirs in the TTM),
+    so the plan alone traces a test that never ran."""
+    out = {}
+    for tid in m.test_ids:
+        reqs = m.requirements_of(tid)
+        out[tid] = PlannedTestInfo(group=group_of(ttm, reqs), requirements=list(reqs))
+    return out
 
 
 def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:

@@ -6,9 +6,11 @@ them owns it, so it lives here where all of them can import it without importing
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,10 +25,22 @@ from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
 from harness.store.journal import JournalWriter
 
-_PROP = "dmct"  # user_properties key carrying a test's metadata to the controller
+# user_properties keys. pytest writes user properties into its own JUnit XML (``--junitxml``) as
+# ``str(value)``, so every value is a string: the test's metadata is a JSON object, never a dict repr.
+_PROP = "dmct"  # a test's metadata (JSON) carried to the controller
 _BLOCKED = "dmct_blocked"
 _EVIDENCE = "dmct_evidence"
 _NOT_APPLICABLE = "dmct_not_applicable"
+_EXCEPTION = "dmct_exception"  # the class of the exception that failed the test (JUnit failure type)
+
+
+def pack_meta(props: Iterable[tuple[str, object]]) -> dict[str, Any] | None:
+    """The metadata collection attached to a test (``None`` for a test of no pack)."""
+    raw = next((v for k, v in props if k == _PROP), None)
+    if raw is None:
+        return None
+    meta: dict[str, Any] = json.loads(str(raw))
+    return meta
 
 
 @dataclass

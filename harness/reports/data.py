@@ -54,6 +54,18 @@ class Execution:
     group: str
     rig: str
     evidence: tuple[str, ...]
+    not_applicable: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The outcome as reports show it: :func:`shown_outcome`."""
+        return shown_outcome(self.outcome, self.not_applicable)
+
+
+def shown_outcome(outcome: str, not_applicable: bool = False) -> str:
+    """``not_applicable`` for a skip because the DMC lacks a device the test needs (as pytest's console
+    says), else the outcome itself: reports and the console use the same word."""
+    return "not_applicable" if outcome == "skipped" and not_applicable else outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +97,8 @@ class ReportData:
     ``executions`` holds every execution of the selected entries in time order per (entry, pack, test);
     ``latest`` the execution that counts for every (entry, pack, test) of every entry (20.22);
     ``groups``/``requirements`` the functional group and requirements of each (pack, test), taken from
-    any result line that names them. ``issues_source`` is None when no Testing Issue log was found.
+    the plan (``packs.<pack>.about``), else from any result line that names them. ``issues_source`` is
+    None when no Testing Issue log was found.
     """
 
     plan: Plan
@@ -229,6 +242,7 @@ def _execution(obj: dict[str, Any]) -> Execution:
         group=str(obj.get("group") or ""),
         rig=str(obj.get("rig") or ""),
         evidence=tuple(str(e) for e in evidence) if isinstance(evidence, list) else (),
+        not_applicable=obj.get("not_applicable") is True,
     )
 
 
@@ -302,6 +316,12 @@ def gather(
     finally:
         if paused:
             gc.enable()
+    for pack_id, pack in plan.packs.items():  # the plan traces tests that never ran; it wins
+        for test, info in (pack.about or {}).items():
+            if info.group:
+                groups[(pack_id, test)] = info.group
+            if info.requirements:
+                reqs[(pack_id, test)] = tuple(info.requirements)
     issues, source = load_issue_log(issues_file, store, runs, results_dir)
     verdict = compute_verdict(plan, index, issues, load_profile(plan.profile, source=str(runs[-1].path)))
     latest = {k: (format_at(v[0]), v[1]) for k, v in index.heads.items()}

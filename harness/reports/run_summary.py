@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.model.interchange import Issue, ResultRecord, load_issues, load_plan
+from harness.reports.data import shown_outcome
 from harness.rules.verdict import Verdict
 
 
@@ -37,8 +38,10 @@ def run_issues(run_dir: Path) -> list[Issue]:
         return store.export_issues()
 
 
-def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
-    from harness.reports.console import render_table
+def judge_run(run_dir: Path, console: Console | None = None, fmt: str = "table") -> RunOutcome:
+    """Judge ``run_dir``, write ``verdict.json`` and ``report.md``; print the verdict on ``console``
+    in ``fmt`` (:data:`harness.reports.console.FORMATS`)."""
+    from harness.reports.console import print_verdict
     from harness.rules.profiles import load_profile
     from harness.rules.verdict import compute_verdict
     from harness.store.journal import stream_results
@@ -54,7 +57,7 @@ def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
     report_path = run_dir / "report.md"
     _atomic_write(report_path, render_markdown(facts, index.latest(), data))
     if console is not None:
-        render_table(verdict, console)
+        print_verdict(verdict, fmt, console)
     return RunOutcome(verdict, verdict_path, report_path)
 
 
@@ -100,7 +103,8 @@ def render_markdown(
     for (_, pack, test), rec in sorted(latest.items()):
         reqs = ", ".join(rec.extra.get("requirements", []))
         reason = str(rec.extra.get("reason", "")).replace("|", "\\|")
-        lines.append(f"| {pack} | `{test}` | {rec.outcome.value} | {reqs} | {reason} |")
+        shown = shown_outcome(rec.outcome.value, rec.extra.get("not_applicable") is True)
+        lines.append(f"| {pack} | `{test}` | {shown} | {reqs} | {reason} |")
     lines += ["", "## Verdict", ""]
     for entry_id, ev in verdict.get("entries", {}).items():
         lines.append(f"### {entry_id}: **{ev['status']}**")

@@ -116,13 +116,16 @@ def trend_points(data: ReportData, end: datetime, weeks: int = TREND_WEEKS) -> l
     """One point per week end of the last ``weeks`` weeks (oldest first): pass rate, coverage and
     extant issues by severity as they were then (profile reading of pending exclusions)."""
     pending = data.verdict.profile.pending_exclusion_excludes
+    stamps = [when for runs in data.executions.values() if runs and (when := _when(runs[0].at)) is not None]
+    first = min(stamps, default=None)
     points = []
     for back in range(weeks - 1, -1, -1):
         w_end = end - timedelta(weeks=back)
         planned, executed, passed = progress_at(data, w_end)
         extant = extant_at(data.issues, w_end - timedelta(microseconds=1), pending_excludes=pending)
         w = (w_end - timedelta(days=7)).date().isocalendar()
-        points.append(point(f"{w.year}-W{w.week:02d}", planned, executed, passed, extant))
+        ran = first is not None and first < w_end  # before the first execution: a gap, not 0 %
+        points.append(point(f"{w.year}-W{w.week:02d}", planned, executed, passed, extant, ran))
     return points
 
 
@@ -281,7 +284,7 @@ def build_weekly_report(data: ReportData, monday: date, generated: date) -> Docu
     for key, runs in sorted(this_week.items()):
         for e in runs:
             if e.outcome in NOT_RUN:
-                blocked.append((key[0], key[1], key[2], e.outcome, e.at, e.rig or "—", e.reason or "MISSING"))
+                blocked.append((key[0], key[1], key[2], e.shown, e.at, e.rig or "—", e.reason or "MISSING"))
                 reasons[e.reason or "(no reason recorded)"] += 1
     sec_blocked: list[Block] = []
     if blocked:

@@ -4,7 +4,8 @@ Every sub-command module exposes ``register(subparsers)``, which adds its parser
 ``func=<callable(args) -> int>``, and may set ``ORDER`` (an int) to place itself in ``--help``. Modules
 are discovered, so adding a command never edits this file; they import heavy libraries inside ``func``
 so that ``dmct --help`` stays instant. Bad input anywhere surfaces as :class:`DmctInputError` and is printed
-here as one line on stderr with exit status 2 — never a traceback.
+here as one line on stderr with its exit status (2 for bad input, 4 for a conflict, 5 for a busy
+store: ``docs/exit-codes.md``) — never a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from harness import version
-from harness.errors import DmctInputError
+from harness.errors import EXIT_INTERRUPTED, DmctInputError
 
 
 def _command_modules() -> list[ModuleType]:
@@ -51,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
     except DmctInputError as exc:
         print(f"dmct: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         print("dmct: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return status

@@ -193,10 +193,11 @@ def push_run(
     plan: Plan = load_plan(plan_path)
     facts = _read_text(facts_path) if facts_path.is_file() else None
     run_id = _run_id(run_dir, facts, run_id)
-    index = ResultIndex(plan)  # validates each line exactly as the verdict will
     source = str(journal)
     stamp = store.now()
-    with store.transaction() as conn:
+
+    def work(conn: Connection) -> Pushed:
+        index = ResultIndex(plan)  # validates each line exactly as the verdict will (again on a retry)
         stored_plan = _ensure_run(conn, run_id, plan_text, stamp)
         if not _same_plan(stored_plan, plan_text):
             raise DmctInputError(
@@ -238,7 +239,9 @@ def push_run(
             select(func.count()).select_from(lines_table).where(lines_table.c.push_id == push_id)
         ).scalar_one()
         conn.execute(update(pushes_table).where(pushes_table.c.id == push_id).values(lines=read, added=added))
-    return Pushed(run_id, read, added)
+        return Pushed(run_id, read, added)
+
+    return store.write(work)
 
 
 def _ensure_run(conn: Connection, run_id: str, plan: str, stamp: str) -> str:

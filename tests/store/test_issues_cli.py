@@ -38,8 +38,8 @@ def exported(capsys: pytest.CaptureFixture[str], url: str) -> list[dict[str, Any
     return data
 
 
-def one_line_error(code: int, err: str) -> str:
-    assert code == 2
+def one_line_error(code: int, err: str, expected: int = 2) -> str:
+    assert code == expected
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dmct: error: "), err
     return lines[0]
@@ -97,7 +97,6 @@ def test_list_filters(capsys: pytest.CaptureFixture[str], store_url: str) -> Non
         (("exclude", "TI-0001", "--rationale", " "), "--rationale: must not be empty"),
         (("dispute", "TI-0001"), "--severity: required to open a dispute"),
         (("dispute", "TI-0001", "--resolve"), "no pending severity dispute"),
-        (("update", "TI-0001", "--title", "x", "--expect-version", "7"), "expected version 7"),
         (("update", "TI-0001", "--title", "x", "--expect-version", "v1"), "--expect-version"),
         (("export", "--format", "xml"), "--format: must be yaml|json"),
         (("show", "TI-0404"), "TI-0404: no such issue"),
@@ -112,6 +111,18 @@ def test_invalid_input_is_one_line_exit_2_and_nothing_is_written(
     assert fragment in one_line_error(code, err)
     assert out == ""
     assert exported(capsys, store_url) == before
+
+
+def test_a_stale_expect_version_is_a_conflict_with_its_own_exit_status(
+    capsys: pytest.CaptureFixture[str], store_url: str
+) -> None:
+    # Exit 4 (docs/exit-codes.md): somebody else changed it; a script can tell this from bad input (2).
+    issues(capsys, store_url, "add", "--title", "t", "--severity", "3")
+    before = exported(capsys, store_url)
+    code, out, err = issues(capsys, store_url, "update", "TI-0001", "--title", "x", "--expect-version", "7")
+    line = one_line_error(code, err, expected=4)
+    assert "TI-0001: version: expected version 7 but the store has version 1" in line
+    assert out == "" and exported(capsys, store_url) == before
 
 
 def test_dispute_resolved_with_a_new_severity(capsys: pytest.CaptureFixture[str], store_url: str) -> None:

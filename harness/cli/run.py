@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from harness.errors import EXIT_FAILED, EXIT_INCOMPLETE, EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, DmctInputError
+
 ORDER = 10
 READY_TIMEOUT_S = 30.0
 
@@ -31,13 +33,19 @@ def register(sub: Any) -> None:
     parser.add_argument("-n", "--workers", default="2", help="pytest-xdist workers (0 = no xdist)")
     parser.add_argument(
         "--rigs",
-        type=int,
-        default=1,
+        default="1",
         metavar="N",
         help="virtual labs only: serve N copies of every rig, so N workers run in parallel",
     )
     parser.add_argument("--results-dir", type=Path, help="where runs are written (default results/)")
-    parser.add_argument("--run-id", help="run id (default: UTC time + random suffix)")
+    parser.add_argument(
+        "--run-id", help="run id (default: UTC time + random suffix); never an existing run's"
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the existing run --run-id: its plan, facts and journal are checked, then kept",
+    )
     parser.add_argument(
         "--pack", action="append", type=Path, help="pack directory (repeatable; default: the standard packs)"
     )
@@ -60,16 +68,36 @@ def _die_with_parent() -> None:
         pass
 
 
+def _count(text: str, option: str, minimum: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise DmctInputError(option, f"must be a whole number, got {text!r}") from None
+    if not minimum <= value <= 256:
+        raise DmctInputError(option, f"must be {minimum}-256, got {value}")
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
     from harness.lab.inventory import load_lab
     from harness.model.packs import discover, plan_for_dmc, standard_pack_roots, with_bases
-    from harness.paths import new_run_id, results_dir
+    from harness.paths import check_output_dir, check_run_dir, check_run_id, new_run_id, results_dir
 
+    # Every argument is checked here, before any lab starts or anything is written (exit 2, one line).
+    workers = _count(str(args.workers), "-n", 0)
+    rigs = _count(str(args.rigs), "--rigs", 1)
+    for pack in args.pack or ():
+        if not pack.is_dir():
+            raise DmctInputError("--pack", f"{pack}: no such pack directory")
+    if args.resume and not args.run_id:
+        raise DmctInputError("--resume", "say which run: --run-id ID")
     lab = load_lab(args.lab)
     entry = lab.select_entries([args.entry] if args.entry else None)[0]
     base = results_dir(args.results_dir)
-    run_id = args.run_id or new_run_id()
+    check_output_dir(base, "--results-dir")
+    run_id = check_run_id(args.run_id) if args.run_id else new_run_id()
     run_dir = base / run_id
+    check_run_dir(run_dir, resume=args.resume)
     # Each pack's manifest for the entry's Capability Release (20.16); a non-standard pack (20.17) runs
     # with the standard pack it changes. Bad manifests, or a non-standard pack for another DMC, are
     # refused here in one line, before any lab starts.
@@ -99,13 +127,14 @@ def _run(args: argparse.Namespace) -> int:
             "-p",
             "no:cacheprovider",
             "-q",
+            *(["--resume"] if args.resume else []),
             *extra,
         ]
-        if str(args.workers) != "0":
-            cmd += ["-n", str(args.workers)]
+        if workers:
+            cmd += ["-n", str(workers)]
         if lab.virtual:
             endpoints = base / ".lab" / f"{run_id}.endpoints.json"
-            lab_proc, expanded = start_lab(args.lab, endpoints, args.rigs)
+            lab_proc, expanded = start_lab(args.lab, endpoints, rigs)
             cmd += ["--lab-endpoints", str(endpoints)]
             if expanded is not None:  # the lab with its rig copies is what pytest must lease from
                 cmd[cmd.index("--lab") + 1] = str(expanded)
@@ -121,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
         tests = None
     except KeyboardInterrupt:
         print("dmct run: interrupted; stopping", file=sys.stderr, flush=True)
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         if tests is not None:
             _stop(tests)
@@ -131,8 +160,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if pytest_status not in (0, 1) or not (run_dir / "results.jsonl").exists():
         print(f"dmct run: pytest ended with status {pytest_status}; no verdict", file=sys.stderr)
-        return pytest_status or 2
-    return _judge(run_dir, pytest_status)
+        # pytest's usage errors (4), nothing collected (5) and our own refusals (2) are bad input;
+        # anything else left the run without a judgement.
+        return EXIT_INPUT if pytest_status in (2, 4, 5) else EXIT_INCOMPLETE
+    return _judge(run_dir)
 
 
 def start_lab(
@@ -172,8 +203,6 @@ def start_lab(
             expanded = Path(text.split(" lab_file=", 1)[1]) if " lab_file=" in text else None
             return proc, expanded
     stop_lab(proc)
-    from harness.errors import DmctInputError
-
     # the lab has already printed its own one-line reason on stderr
     raise DmctInputError(
         str(lab_file), f"the virtual lab did not become ready (exit status {proc.returncode})"
@@ -217,8 +246,13 @@ def stop_lab(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _judge(run_dir: Path, pytest_status: int) -> int:
-    """Compute the verdict of the run, print it, and write ``verdict.json`` and ``report.md``."""
+def _judge(run_dir: Path) -> int:
+    """Compute the verdict of the run, print it, and write ``verdict.json`` and ``report.md``.
+
+    The exit status follows the verdict, not pytest's: 0 when every entry judged is *successful*
+    (20.32), else 1 (unsuccessful, in progress or awaiting the TAG) — a blocked test is not a product
+    failure, but it leaves the entry in progress, which is not a pass (docs/exit-codes.md).
+    """
     from rich.console import Console
 
     from harness.reports.run_summary import judge_run
@@ -227,4 +261,5 @@ def _judge(run_dir: Path, pytest_status: int) -> int:
     outcome = judge_run(run_dir, console)
     console.print(f"report: {outcome.report_path}")
     console.print(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
-    return 0 if pytest_status == 0 else 1
+    statuses = {e.status for e in outcome.verdict.entries.values()}
+    return EXIT_OK if statuses == {"successful"} else EXIT_FAILED

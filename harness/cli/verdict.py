@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-
     from harness.model.interchange import Issue, Plan
     from harness.rules.profiles import Profile
 

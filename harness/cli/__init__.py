@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from harness import version
-from harness.errors import EXIT_INTERRUPTED, DmctInputError
+from harness.errors import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_OK, DmctInputError
 
 
 def _command_modules() -> list[ModuleType]:
@@ -50,10 +51,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = args.func(args)
+        sys.stdout.flush()
     except DmctInputError as exc:
         print(f"dmct: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("dmct: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``dmct issues migrate --sql | head``): what it wanted it has; say nothing.
+        # Python would complain again when flushing stdout at exit, so point stdout at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:  # the backstop for a file problem a command did not foresee: still one line
+        where = exc.filename if exc.filename is not None else "dmct"
+        print(f"dmct: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INPUT
     return status

@@ -177,9 +177,12 @@ def register(subparsers: Any) -> None:
 
     p = action("link", _link, "link a (failed) test execution to the issue", writes=True)
     p.add_argument("id")
-    p.add_argument("--entry", required=True)
-    p.add_argument("--pack", required=True)
-    p.add_argument("--test", required=True)
+    p.add_argument("--entry", required=True, help="one of the issue's entries (when it names any)")
+    p.add_argument("--pack", required=True, help="a pack id (the standard packs, or one under --pack-dir)")
+    p.add_argument("--test", required=True, help="a test id the pack's manifest plans")
+    p.add_argument(
+        "--pack-dir", action="append", default=[], metavar="DIR", help="a non-standard pack's directory"
+    )
 
     p = action("export", _export, "write the log in the interchange format", writes=False)
     p.add_argument("--format", dest="fmt", help="yaml|json (default: from -o's suffix, else json)")
@@ -268,8 +271,31 @@ def _prepare_dispute(args: argparse.Namespace) -> None:
 
 
 def _prepare_link(args: argparse.Namespace) -> None:
+    """The pack and test must be ones a pack manifest plans (any Capability Release): a typo would
+    otherwise link the issue to an execution that can never appear in a journal (20.34 (d))."""
+    from harness.model.packs import MANIFESTS, find_pack_root, read_manifest, standard_pack_roots
+
     for option in ("entry", "pack", "test"):
         _nonempty(getattr(args, option), f"--{option}")
+    roots = list(standard_pack_roots())
+    for directory in args.pack_dir:
+        root = find_pack_root(Path(directory).resolve())
+        if root is None:
+            raise DmctInputError("--pack-dir", f"{directory}: no pack manifest (pack.yaml) here")
+        roots.append(root)
+    known: dict[str, set[str]] = {}
+    for root in roots:
+        for name in MANIFESTS.values():
+            if (root / name).is_file():
+                manifest = read_manifest(root / name)
+                known.setdefault(manifest.id, set()).update(manifest.test_ids)
+    if args.pack not in known:
+        raise DmctInputError(
+            "--pack",
+            f"unknown pack {args.pack!r} (known: {', '.join(sorted(known))}; another: --pack-dir DIR)",
+        )
+    if args.test not in known[args.pack]:
+        raise DmctInputError("--test", f"{args.test!r} is not a test of pack {args.pack}")
 
 
 def _prepare_export(args: argparse.Namespace) -> None:
@@ -280,6 +306,10 @@ def _prepare_export(args: argparse.Namespace) -> None:
     if fmt not in ("yaml", "json"):
         raise DmctInputError("--format", f"must be yaml|json, got {fmt!r}")
     args.fmt = fmt
+    if args.output:
+        from harness.outputs import check_output_file
+
+        check_output_file(Path(args.output), "-o")
 
 
 def _prepare_import(args: argparse.Namespace) -> None:
@@ -469,26 +499,15 @@ def _link(args: argparse.Namespace, store: Store) -> int:
 
 
 def _export(args: argparse.Namespace, store: Store) -> int:
-    import os
-    import tempfile
-
+    from harness.outputs import atomic_write
     from harness.store.issue_log import dump_issues
 
     text = dump_issues(store.export_issues(), args.fmt)
     if not args.output:
         print(text, end="")
         return 0
-    target = Path(args.output)
-    target.parent.mkdir(parents=True, exist_ok=True)
     # Atomic: a reader never sees half an export, and a failed write leaves the old file in place.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(args.output), text)
     return 0
 
 

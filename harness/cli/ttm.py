@@ -72,9 +72,15 @@ def _ttm(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from harness.errors import DmctInputError
     from harness.model.packs import discover, standard_packs_dir
     from harness.model.ttm import coverage, load_catalogue
 
+    for pack in args.packs:
+        if not pack.is_dir():
+            raise DmctInputError(str(pack), "no such pack directory")
+    if args.run is not None and not (args.run / "plan.json").is_file():
+        raise DmctInputError(str(args.run), "not a run directory (no plan.json)", field="--run")
     paths = args.packs or [standard_packs_dir()]
     manifests = discover(paths, args.release or _release_of_run(args.run))
     catalogue = load_catalogue(manifests)

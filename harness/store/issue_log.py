@@ -752,6 +752,12 @@ class Store:
         ref = TestRef(entry=entry, pack=pack, test=test)
 
         def compute(issue: Issue) -> dict[str, Any]:
+            if issue.entries and entry not in issue.entries:
+                raise DmctInputError(
+                    issue_id,
+                    f"entry {entry!r} is not one of the issue's entries ({', '.join(issue.entries)})",
+                    field="tests",
+                )
             if ref in issue.tests:
                 raise DmctInputError(issue_id, f"already linked to {entry}/{pack}/{test}", field="tests")
             return {"tests": [*issue.tests, ref]}

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.model.packs import read_manifest
 from harness.store.issue_log import open_store
 
 from .runs import REPO
 
+SRVT = read_manifest(REPO / "test_packs/service_reference_variant/pack.yaml").test_ids
 ADDS = 25
 LINKS = 25  # 50 processes in all
 #: Each process imports dmct and the database driver, then waits for the gate file: they all start their
@@ -45,7 +47,7 @@ def _many_at_once(url: str, gate: Path) -> None:
         ["issues", "add", "--title", f"issue {n}", "--severity", "3", "--store", url, "--by", f"eng{n}"]
         for n in range(ADDS)
     ] + [
-        ["issues", "link", f"TI-000{1 + n % 2}", "--entry", "E1", "--pack", "srvt", "--test", f"test_{n}",
+        ["issues", "link", f"TI-000{1 + n % 2}", "--entry", "E1", "--pack", "srvt", "--test", SRVT[n],
          "--store", url, "--by", f"eng{n}"]
         for n in range(LINKS)
     ]  # fmt: skip
@@ -72,7 +74,7 @@ def _many_at_once(url: str, gate: Path) -> None:
     assert len(issues) == 2 + ADDS
     assert {issues[i].title for i in ids} == {f"issue {n}" for n in range(ADDS)}
     for target in ("TI-0001", "TI-0002"):
-        expected = {f"test_{n}" for n in range(LINKS) if f"TI-000{1 + n % 2}" == target}
+        expected = {SRVT[n] for n in range(LINKS) if f"TI-000{1 + n % 2}" == target}
         assert {t.test for t in issues[target].tests} == expected  # no link lost
         history = issues[target].history
         assert [h["action"] for h in history] == ["add"] + ["link"] * len(expected)

@@ -14,6 +14,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -43,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """An error message as exactly one printable line: line breaks (a YAML parser's multi-line
+    message, an id given with a newline in it) become spaces, other control characters (a terminal
+    escape sequence in a hostile id) are shown escaped."""
+    text = re.sub(r"\s*[\r\n]+\s*", " ", text.strip())
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.func(args)
         sys.stdout.flush()
     except DmctInputError as exc:
-        print(f"dmct: error: {exc}", file=sys.stderr)
+        print(f"dmct: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("dmct: interrupted", file=sys.stderr)
@@ -65,6 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except OSError as exc:  # the backstop for a file problem a command did not foresee: still one line
         where = exc.filename if exc.filename is not None else "dmct"
-        print(f"dmct: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"dmct: error: {one_line(f'{where}: {exc.strerror or exc}')}", file=sys.stderr)
         return EXIT_INPUT
     return status

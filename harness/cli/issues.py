@@ -12,6 +12,7 @@ errors print a usage block.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 ORDER = 40
 
 ROUTES = ("a", "b", "c", "d")
+#: Bounds of what the command line accepts (the store's INTEGER and a sane text size).
+MAX_VERSION = 2**31 - 1
+MAX_TEXT = 10_000
+#: An id given with ``--id``: what a Testing Issue id looks like in every report and file name.
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 STATUSES = ("open", "closed")
 
 
@@ -51,8 +57,10 @@ def parse_version(text: str | None) -> int | None:
         value = int(text)
     except ValueError:
         raise DmctInputError("--expect-version", f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise DmctInputError("--expect-version", f"must be a positive integer, got {value}")
+    if not 1 <= value <= MAX_VERSION:
+        raise DmctInputError(
+            "--expect-version", f"must be a positive integer up to {MAX_VERSION}, got {text}"
+        )
     return value
 
 
@@ -67,8 +75,14 @@ def parse_status(text: str | None, option: str) -> Literal["open", "closed"] | N
 
 
 def _nonempty(text: str | None, option: str) -> str | None:
+    """A text option: not blank, no control characters (PostgreSQL refuses NUL in text; a terminal
+    escape in a title would reach every report), at most :data:`MAX_TEXT` characters."""
     if text is not None and not text.strip():
         raise DmctInputError(option, "must not be empty")
+    if text is not None and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
+        raise DmctInputError(option, "must not hold control characters")
+    if text is not None and len(text) > MAX_TEXT:
+        raise DmctInputError(option, f"at most {MAX_TEXT} characters, got {len(text)}")
     return text
 
 
@@ -233,6 +247,9 @@ def _run(args: argparse.Namespace) -> int:
 def _prepare_add(args: argparse.Namespace) -> None:
     args.severity = parse_severity(args.severity, "--severity")
     _nonempty(args.title, "--title")
+    _nonempty(args.service_provider, "--service-provider")
+    if args.issue_id is not None and not ID_RE.fullmatch(args.issue_id):
+        raise DmctInputError("--id", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     for entry in args.entry:
         _nonempty(entry, "--entry")
 
@@ -257,6 +274,10 @@ def _prepare_route(args: argparse.Namespace) -> None:
 
 def _prepare_exclude(args: argparse.Namespace) -> None:
     _nonempty(args.rationale, "--rationale")
+
+
+def _prepare_rationale(args: argparse.Namespace) -> None:
+    _nonempty(args.text, "rationale")
 
 
 def _prepare_tag(args: argparse.Namespace) -> None:
@@ -559,6 +580,7 @@ _PREPARE: dict[Callable[..., int], Callable[[argparse.Namespace], None]] = {
     _update: _prepare_update,
     _route: _prepare_route,
     _exclude: _prepare_exclude,
+    _rationale: _prepare_rationale,
     _tag: _prepare_tag,
     _dispute: _prepare_dispute,
     _link: _prepare_link,

@@ -302,7 +302,7 @@ def gather(
         raise DmctInputError("--run", "no run directories to report on")
     runs = load_runs(run_dirs)
     plan = merge_plans(r.plan for r in runs if r.plan is not None)
-    journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).is_file()]
+    journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).exists()]
     index = ResultIndex(plan)
     paused = gc.isenabled()
     gc.disable()  # millions of short-lived containers and no cycles: see stream_results

@@ -73,7 +73,7 @@ def junit_xml(run_dir: Path) -> bytes:
         raise DmctInputError(str(run_dir), "not a run directory (no plan.json)", field="--run")
     facts = read_facts(run_dir)
     journal = run_dir / RUN_RESULTS
-    records = list(iter_results(journal)) if journal.is_file() else []  # validates every line
+    records = list(iter_results(journal)) if journal.exists() else []  # validates every line
     lines = [json.loads(r.to_json()) for r in records]
     latest = _latest(lines)
     root = ET.Element("testsuites", name=f"dmct {facts.get('run_id', run_dir.name)}")

@@ -84,7 +84,6 @@ def _ttm(args: argparse.Namespace) -> int:
     paths = args.packs or [standard_packs_dir()]
     manifests = discover(paths, args.release or _release_of_run(args.run))
     catalogue = load_catalogue(manifests)
-    marks = collect_marks(list(manifests), manifests)
     results = None
     planned: dict[str, list[str]] = {}
     if args.run is not None:
@@ -95,6 +94,7 @@ def _ttm(args: argparse.Namespace) -> int:
         results = stream_results(plan, [args.run / "results.jsonl"]).latest()
         if len(plan.entries) == 1:  # the entry's own lists (20.17): what its run planned
             planned = dict(plan.entries[0].tests or {})
+    marks = collect_marks(list(manifests), manifests)  # after the run is read: collecting takes seconds
     report = coverage(catalogue, marks, manifests.values(), results, planned)
     if args.json:
         print(

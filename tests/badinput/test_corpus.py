@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,8 +19,6 @@ import pytest
 
 from harness.cli import main
 from tests.store_pg.runs import journal, write_run
-
-GOOD_PLAN = None  # filled by the fixture: the valid plan's text
 
 #: Bad contents of a file, by kind. ``None``: the path is a directory; "missing": no such file.
 KINDS: dict[str, bytes | str | None] = {
@@ -88,26 +87,40 @@ def _snapshot(root: Path) -> dict[str, str]:
 
 
 class World:
-    """A results directory holding one good run and one run to spoil, a store, keys and an issues file."""
+    """A results directory holding one good run and one run to spoil, and a store with one issue."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, build: bool = False) -> None:
         self.root = root
         self.results = root / "results"
-        self.good = write_run(self.results / "good", "good", journal("good"))
-        self.bad = write_run(self.results / "bad", "bad", journal("bad"))
+        self.good = self.results / "good"
+        self.bad = self.results / "bad"
         self.file = root / "input.yaml"
         self.store = f"sqlite:///{root / 'results' / 'dmct.sqlite'}"
-        main(["issues", "add", "--title", "t", "--severity", "3", "--entry", "E1", "--store", self.store])
+        if build:
+            write_run(self.good, "good", journal("good"))
+            write_run(self.bad, "bad", journal("bad"))
+            main(["issues", "add", "--title", "t", "--severity", "3", "--entry", "E1", "--store", self.store,
+                  "--by", "corpus"])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per module (the store's migrations cost half a second), copied for every case."""
+    root = tmp_path_factory.mktemp("corpus") / "world"
+    World(root, build=True)
+    return root
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setenv("DMCT_RESULTS", str(tmp_path / "results"))
+def world(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    root = tmp_path / "world"
+    shutil.copytree(template, root)
+    monkeypatch.setenv("DMCT_RESULTS", str(root / "results"))
     monkeypatch.setenv("DMCT_USER", "corpus")
     monkeypatch.delenv("DMCT_STORE", raising=False)
     monkeypatch.delenv("DMCT_EVIDENCE_KEY", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return World(tmp_path)
+    monkeypatch.chdir(root)
+    return World(root)
 
 
 def _assert_one_line(

@@ -155,6 +155,7 @@ def _run(args: argparse.Namespace) -> int:
         if tests is not None:
             _stop(tests)
         if lab_proc is not None:
+            _keep_fault_log(base / ".lab" / f"{run_id}.endpoints.faults.jsonl", run_dir)
             stop_lab(lab_proc)
         signal.signal(signal.SIGTERM, previous)
 
@@ -244,6 +245,16 @@ def stop_lab(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _keep_fault_log(log: Path, run_dir: Path) -> None:
+    """The faults the lab injected are evidence of the run: copied into it before the lab, which
+    removes its run-scoped files when it stops, goes."""
+    import shutil
+
+    if log.is_file() and run_dir.is_dir():
+        with contextlib.suppress(OSError):
+            shutil.copyfile(log, run_dir / "faults.jsonl")
 
 
 def _judge(run_dir: Path) -> int:

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -110,6 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     lab_proc: subprocess.Popen[bytes] | None = None
     tests: subprocess.Popen[bytes] | None = None
+    watch: _LabWatch | None = None
     try:
         cmd = [
             sys.executable,
@@ -145,17 +147,22 @@ def _run(args: argparse.Namespace) -> int:
         )
         for root in added:
             print(f"dmct run: also running {root}: the standard pack a non-standard pack changes", flush=True)
+        watch = _LabWatch(lab_proc) if lab_proc is not None else None
         tests = subprocess.Popen(cmd, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         pytest_status = tests.wait()
         tests = None
+        if watch is not None and watch.died is not None:
+            print(f"dmct run: {watch.describe(run_dir / 'results.jsonl')}", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
-        print("dmct run: interrupted; stopping", file=sys.stderr, flush=True)
+        print(f"dmct run: interrupted: {_journal_state(run_dir, run_id)}", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     finally:
         if tests is not None:
             _stop(tests)
         if lab_proc is not None:
             _keep_fault_log(base / ".lab" / f"{run_id}.endpoints.faults.jsonl", run_dir)
+            if watch is not None:
+                watch.stopping = True
             stop_lab(lab_proc)
         signal.signal(signal.SIGTERM, previous)
 
@@ -245,6 +252,61 @@ def stop_lab(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class _LabWatch:
+    """Notices the virtual lab ending while the packs still run (killed, crashed), so that the run
+    ends with one line saying so instead of only each test's own reason for being blocked."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        import threading
+
+        self.proc = proc
+        self.stopping = False
+        self.died: datetime | None = None
+        threading.Thread(target=self._wait, daemon=True).start()
+
+    def _wait(self) -> None:
+        self.proc.wait()
+        if not self.stopping:
+            self.died = datetime.now(UTC)
+
+    def describe(self, journal: Path) -> str:
+        """``the virtual lab stopped at 10:41:07Z (killed by signal 9): 5 tests blocked``."""
+        from harness.errors import DmctInputError
+        from harness.model.interchange import iter_results
+
+        assert self.died is not None
+        status = self.proc.returncode
+        how = f"killed by signal {-status}" if status is not None and status < 0 else f"exit status {status}"
+        try:
+            blocked = sum(
+                1 for r in iter_results(journal) if r.outcome.value == "blocked" and r.at >= self.died
+            )
+        except DmctInputError:
+            blocked = 0
+        return (
+            f"the virtual lab stopped at {self.died:%H:%M:%S}Z ({how}): "
+            f"{blocked} test{'s' if blocked != 1 else ''} blocked"
+        )
+
+
+def _journal_state(run_dir: Path, run_id: str) -> str:
+    """What an interrupted run leaves: how many results, and how to judge or continue it."""
+    from harness.errors import DmctInputError
+    from harness.yamlio import text_lines
+
+    journal = run_dir / "results.jsonl"
+    try:
+        count = sum(1 for _ in text_lines(journal)) if journal.is_file() else 0
+    except DmctInputError:
+        count = 0
+    if not count:
+        return "no results were journalled"
+    return (
+        f"the journal has {count} result{'s' if count != 1 else ''}; verdict in progress: "
+        f"dmct verdict --run {run_dir}, or continue with dmct run --run-id {run_id} --resume"
+    )
 
 
 def _keep_fault_log(log: Path, run_dir: Path) -> None:

@@ -39,6 +39,7 @@ from harness.plugin.fixtures import (
 )
 from harness.plugin.links import LinkPool
 from harness.plugin.results import (
+    pytest_handlecrashitem,
     pytest_report_teststatus,
     pytest_runtest_logreport,
     pytest_runtest_makereport,
@@ -75,6 +76,7 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_configure_node",
+    "pytest_handlecrashitem",
     "pytest_report_header",
     "pytest_report_teststatus",
     "pytest_runtest_logreport",

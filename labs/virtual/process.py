@@ -503,7 +503,9 @@ async def _tick(lab: VirtualLab) -> None:
 
 
 def _wait_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        while sys.stdin.buffer.read(4096):
+    # os.read, not sys.stdin.buffer: a daemon thread blocked inside the buffered reader holds its lock,
+    # and the interpreter's shutdown then aborts with "Fatal Python error: could not acquire lock".
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        while os.read(sys.stdin.fileno(), 4096):
             pass
-    loop.call_soon_threadsafe(stop.set)
+        loop.call_soon_threadsafe(stop.set)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import DmctInputError
+from harness.yamlio import checked_date
 
 if TYPE_CHECKING:
     from harness.reports.data import ReportData
@@ -124,10 +125,7 @@ def register(subparsers: Any) -> None:
 def _date(text: str | None, option: str) -> date | None:
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DmctInputError(option, f"not a date (YYYY-MM-DD): {text!r}") from None
+    return checked_date(text, option)
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -141,6 +139,12 @@ def _format(args: argparse.Namespace) -> str:
         raise DmctInputError("--format", "pdf needs -o FILE")
     if args.heatmap is not None and args.heatmap.suffix.lower() not in (".png", ".svg"):
         raise DmctInputError("--heatmap", "must end in .png or .svg")
+    from harness.outputs import check_output_file
+
+    if args.output is not None:
+        check_output_file(args.output, "-o")
+    if args.heatmap is not None:
+        check_output_file(args.heatmap, "--heatmap")
     return fmt
 
 
@@ -180,8 +184,9 @@ def _prepare(args: argparse.Namespace) -> tuple[str, Any]:
 
 def emit(doc: Document, data: ReportData, args: argparse.Namespace, fmt: str, redactor_args: Any) -> None:
     """Redact (optionally), render and write the document and its heatmap."""
+    from harness.outputs import atomic_write
     from harness.reports.model import map_strings
-    from harness.reports.render import atomic_write, render
+    from harness.reports.render import render
 
     redact = None
     if redactor_args is not None:
@@ -303,9 +308,11 @@ def run_weekly(args: argparse.Namespace) -> int:
 
 
 def run_junit(args: argparse.Namespace) -> int:
+    from harness.outputs import atomic_write, check_output_file
     from harness.reports.junit import junit_xml
-    from harness.reports.render import atomic_write
 
+    if args.output is not None:
+        check_output_file(args.output, "-o")
     xml = junit_xml(args.run)
     if args.output is None:
         sys.stdout.write(xml.decode("utf-8"))

@@ -110,7 +110,7 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[Path, list[Path], Path | N
     if plan_path is None:
         raise DmctInputError("--plan", "no plan given and no plan.json here (use --plan or --run)")
     results: list[Path] = list(args.results)
-    if not results and run_dir is not None and (run_dir / RUN_RESULTS).is_file():
+    if not results and run_dir is not None and (run_dir / RUN_RESULTS).exists():
         results = [run_dir / RUN_RESULTS]  # a run that has not recorded anything yet has no journal
     issues: Path | None = args.issues
     if issues is None and run_dir is not None:

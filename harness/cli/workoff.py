@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from harness.errors import DmctInputError
+from harness.yamlio import checked_date
 
 ORDER = 45
 
@@ -21,10 +22,7 @@ ORDER = 45
 def parse_date(text: str | None, option: str) -> date | None:
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DmctInputError(option, f"not a date (YYYY-MM-DD): {text!r}") from None
+    return checked_date(text, option)
 
 
 def register(subparsers: Any) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from harness.errors import DmctInputError
-from harness.yamlio import fail_at, load_model, read_document, validate
+from harness.yamlio import fail_at, load_model, read_document, text_lines, validate
 
 #: Pack ids of the two standard packs (20.15).
 DORMANT_MT = "dormant-mt"
@@ -216,14 +216,8 @@ def parse_result_line(text: str, source: str, line: int) -> ResultRecord:
 def iter_results(path: Path) -> Iterator[ResultRecord]:
     """Yield every record of a results journal; blank lines are allowed."""
     source = str(path)
-    try:
-        handle = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise DmctInputError(source, "file not found") from None
-    with handle:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield parse_result_line(text, source, number)
+    for number, text in text_lines(path):
+        yield parse_result_line(text, source, number)
 
 
 def load_results(paths: Iterable[Path]) -> list[ResultRecord]:

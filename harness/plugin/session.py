@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import platform
-import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,14 @@ from harness.model.packs import DmcPlan, PackManifest, discover, plan_for_dmc
 from harness.model.ttm import Catalogue as TtmCatalogue
 from harness.model.ttm import group_of
 from harness.model.ttm import load_catalogue as load_ttm
-from harness.paths import endpoints_file, new_run_id, results_dir
+from harness.paths import (
+    check_output_dir,
+    check_run_dir,
+    check_run_id,
+    endpoints_file,
+    new_run_id,
+    results_dir,
+)
 from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs
 from harness.store.journal import JournalWriter
 
@@ -55,10 +61,11 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     if workerinput is not None:
         run_id, run_dir = workerinput["dmct_run_id"], Path(workerinput["dmct_run_dir"])
     else:
-        run_id = config.getoption("--run-id") or new_run_id()
-        if not re.fullmatch(r"[\w.-]+", run_id):
-            raise DmctInputError("--run-id", f"{run_id!r}: use letters, digits, '.', '_' or '-'")
-        run_dir = results_dir(config.getoption("--results-dir")) / run_id
+        if config.getoption("--resume") and not config.getoption("--run-id"):
+            raise DmctInputError("--resume", "say which run: --run-id ID")
+        run_id = check_run_id(config.getoption("--run-id") or new_run_id())
+        run_dir = check_output_dir(results_dir(config.getoption("--results-dir")), "--results-dir") / run_id
+        check_run_dir(run_dir, resume=config.getoption("--resume"))
     entry = entries[0]
     # Each pack's manifest for the entry's Capability Release (20.16), non-standard packs (20.17) for
     # its DMC applied: a bad manifest or one for another DMC refuses the run in one line.
@@ -72,10 +79,19 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     run = _Run(lab, lab_file, entry, run_id, run_dir.resolve(), packs, load_ttm(packs), dmc_plan, endpoints)
     run.route_keys = runtime.get("route_keys")
     if workerinput is None:
+        run.resumed = bool(config.getoption("--resume"))
+        facts = _check_resume(run) if run.resumed else None
         _lease_rigs(run, config.getoption("--lease-wait"))
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
-        _write_json(run.run_dir / "run.json", _run_facts(run, config))
+        if facts is None:
+            _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
+            _write_json(run.run_dir / "run.json", _run_facts(run, config))
+        else:
+            _set_aside_migrations(run.run_dir)
+            session = _run_facts(run, config)
+            keep = ("started", "dmct_version", "host", "argv", "rigs", "rigs_out", "workers")
+            facts.setdefault("resumed", []).append({k: session[k] for k in keep})
+            _write_json(run.run_dir / "run.json", facts)
         run.journal = JournalWriter(run.run_dir / "results.jsonl")
         standard = _standard_rigs(run)
         run.worker_rig = standard[0] if standard else None
@@ -179,8 +195,59 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run.journal.close()
     facts = json.loads((run.run_dir / "run.json").read_text())
     facts["finished"] = format_at(datetime.now(UTC))
-    facts["counts"] = run.counts
+    if run.resumed and facts.get("resumed"):  # this session's counts; the first session's stay
+        facts["resumed"][-1]["counts"] = run.counts
+    else:
+        facts["counts"] = run.counts
     _write_json(run.run_dir / "run.json", facts)
+
+
+def _check_resume(run: _Run) -> dict[str, Any]:
+    """Before a resumed session touches anything: the run's plan must be this session's plan (same
+    lab, entry, packs and manifests), ``run.json`` must name this run, lab and entry, and every journal
+    line must be a valid record of that plan (as the verdict reads it). Returns the run's facts."""
+    from harness.model.interchange import load_plan
+    from harness.store.journal import stream_results
+    from harness.yamlio import read_json_object
+
+    plan_path, facts_path = run.run_dir / "plan.json", run.run_dir / "run.json"
+    if not plan_path.is_file() or not facts_path.is_file():
+        raise DmctInputError(str(run.run_dir), "cannot resume: plan.json or run.json is missing")
+    stored = load_plan(plan_path)
+    if stored.model_dump(mode="json", exclude_none=True) != _plan(run).model_dump(
+        mode="json", exclude_none=True
+    ):
+        raise DmctInputError(
+            str(plan_path),
+            "cannot resume: this session's plan differs (another entry, lab or pack version); "
+            "start a new run",
+        )
+    facts = read_json_object(facts_path) or {}
+    for key, want in (("run_id", run.run_id), ("lab", run.lab.lab)):
+        if facts.get(key) != want:
+            raise DmctInputError(
+                str(facts_path), f"cannot resume: is {facts.get(key)!r}, not {want!r}", field=key
+            )
+    entry = facts.get("entry")
+    if not isinstance(entry, dict) or entry.get("id") != run.entry.id:
+        raise DmctInputError(
+            str(facts_path), f"cannot resume: not a run of entry {run.entry.id}", field="entry"
+        )
+    journal = run.run_dir / "results.jsonl"
+    if journal.exists():
+        stream_results(stored, [journal])  # one line naming file:line: field for a bad record
+    return facts
+
+
+def _set_aside_migrations(run_dir: Path) -> None:
+    """A resumed session talks to a lab started anew: the migration records of the earlier session
+    describe devices that are gone, so they are kept beside the run (evidence) but no longer shared."""
+    records = run_dir / "migrations"
+    if records.is_dir():
+        n = 1
+        while (run_dir / f"migrations.before-resume-{n}").exists():
+            n += 1
+        records.rename(run_dir / f"migrations.before-resume-{n}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:

@@ -66,6 +66,8 @@ class _Run:
     journal: JournalWriter | None = None
     phases: dict[str, list[pytest.TestReport]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    #: ``--resume``: this session continues an existing run (its plan and journal are kept).
+    resumed: bool = False
 
 
 _RUN_KEY = pytest.StashKey[_Run]()

@@ -25,9 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DmctInputError
-from harness.model.interchange import Issue, PackPlan, Plan, PlanEntry, format_at, load_issues, load_plan
+from harness.model.interchange import (
+    Issue,
+    PackPlan,
+    Plan,
+    PlanEntry,
+    format_at,
+    load_issues,
+    load_plan,
+    parse_result_line,
+)
 from harness.rules.verdict import ResultIndex, Verdict
-from harness.yamlio import read_json_object
+from harness.yamlio import read_json_object, text_lines
 
 RUN_PLAN = "plan.json"
 RUN_RESULTS = "results.jsonl"
@@ -262,27 +271,27 @@ def scan_journals(
     reqs: dict[tuple[str, str], tuple[str, ...]] = {}
     for path in paths:
         source = str(path)
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
+        for number, text in text_lines(path):
+            parsed = index.add_line(text, source, number) if index is not None else None
+            if parsed is None:  # not validated by an index: validate here (file:line: field: what)
+                parse_result_line(text, source, number)
+                parsed = json.loads(text)
+            obj = parsed
+            pt = (obj["pack"], obj["test"])
+            group = obj.get("group")
+            if group and pt not in groups:
+                groups[pt] = str(group)
+            req = obj.get("requirements")
+            if req and pt not in reqs and isinstance(req, list):
+                reqs[pt] = tuple(str(r) for r in req)
+            if keep is not None and obj["entry"] not in keep:
+                continue
+            if since is not None or until is not None:
+                at = datetime.fromisoformat(obj["at"])
+                if (since is not None and at < since) or (until is not None and at >= until):
                     continue
-                parsed = index.add_line(text, source, number) if index is not None else None
-                obj = parsed if parsed is not None else json.loads(text)
-                pt = (obj["pack"], obj["test"])
-                group = obj.get("group")
-                if group and pt not in groups:
-                    groups[pt] = str(group)
-                req = obj.get("requirements")
-                if req and pt not in reqs and isinstance(req, list):
-                    reqs[pt] = tuple(str(r) for r in req)
-                if keep is not None and obj["entry"] not in keep:
-                    continue
-                if since is not None or until is not None:
-                    at = datetime.fromisoformat(obj["at"])
-                    if (since is not None and at < since) or (until is not None and at >= until):
-                        continue
-                key = (obj["entry"], obj["pack"], obj["test"])
-                executions.setdefault(key, []).append(_execution(obj))
+            key = (obj["entry"], obj["pack"], obj["test"])
+            executions.setdefault(key, []).append(_execution(obj))
     for runs in executions.values():
         if len(runs) > 1:
             runs.sort(key=lambda e: (datetime.fromisoformat(e.at), e.outcome))
@@ -307,7 +316,7 @@ def gather(
         raise DmctInputError("--run", "no run directories to report on")
     runs = load_runs(run_dirs)
     plan = merge_plans(r.plan for r in runs if r.plan is not None)
-    journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).is_file()]
+    journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).exists()]
     index = ResultIndex(plan)
     paused = gc.isenabled()
     gc.disable()  # millions of short-lived containers and no cycles: see stream_results

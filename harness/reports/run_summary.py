@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.model.interchange import Issue, ResultRecord, load_issues, load_plan
+from harness.outputs import atomic_write
 from harness.reports.data import shown_outcome
 from harness.rules.verdict import Verdict
 
@@ -120,6 +121,4 @@ def render_markdown(
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, text)

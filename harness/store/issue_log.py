@@ -31,6 +31,7 @@ silently overwrite each other. So:
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import re
@@ -39,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -57,11 +58,11 @@ from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
     NoSuchModuleError,
-    OperationalError,
     SQLAlchemyError,
 )
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from harness.errors import DmctInputError
+from harness.errors import EXIT_BUSY, EXIT_CONFLICT, DmctInputError
 from harness.model.interchange import Dispute, Exclusion, Issue, TestRef, format_at
 from harness.store.schema import (
     SCHEMA_VERSION,
@@ -84,6 +85,8 @@ DEFAULT_DB = "dmct.sqlite"
 #: Prefix of the ids the log allocates (``TI-0001``); imported issues keep their own ids.
 ID_PREFIX = "TI-"
 _ID_RE = re.compile(rf"^{re.escape(ID_PREFIX)}(\d+)$")
+#: Name of the lock (PostgreSQL advisory lock) under which issue ids and log positions are allocated.
+ID_LOCK = "issue ids"
 
 #: Interchange fields a change may touch; ``id``, ``raised`` and ``history`` are the log's own.
 UPDATABLE: tuple[str, ...] = (
@@ -102,14 +105,64 @@ UPDATABLE: tuple[str, ...] = (
 
 
 class StoreConflict(DmctInputError):
-    """Someone else changed the issue (or took the id) since it was read; nothing was written.
+    """A true conflict: the issue is no longer at the version the writer said it looked at
+    (``expected_version``); nothing was written.
 
-    A :class:`DmctInputError` so that the CLI prints it as one line with exit status 2: the remedy is
-    the user's (look again, then retry), not a bug report.
+    Printed as one line like bad input, but with its own exit status (:data:`EXIT_CONFLICT`), so that a
+    script can tell "somebody else changed it: look again" from "your command is wrong". Clashes nobody
+    asked to be told about (two adds at once, two links to one issue) are retried instead
+    (:meth:`Store.write`).
     """
+
+    exit_code = EXIT_CONFLICT
 
     def __init__(self, issue_id: str, message: str):
         super().__init__(issue_id, message, field="version")
+
+
+class StoreBusy(DmctInputError):
+    """A transient clash with another writer (a locked SQLite file, a PostgreSQL serialisation failure
+    or deadlock, a unique id taken meanwhile). :meth:`Store.write` retries it; it reaches a person only
+    when other writers kept the store busy for longer than :data:`RETRY_FOR_S` (:data:`EXIT_BUSY`)."""
+
+    exit_code = EXIT_BUSY
+
+    def __init__(self, message: str):
+        super().__init__("store", f"{message}; nothing was written, retry later")
+
+
+class _Stale(Exception):
+    """A guarded ``UPDATE`` matched no row: another writer changed the issue between our read and
+    write, and no version was asked for, so the change is recomputed on the new state (retried)."""
+
+
+#: How long a SQLite writer waits for the file's write lock before its attempt counts as busy.
+BUSY_TIMEOUT_S = 30.0
+#: How long :meth:`Store.write` keeps retrying transient clashes before giving up.
+RETRY_FOR_S = 60.0
+#: SQLSTATEs of PostgreSQL errors that mean "another transaction got in the way": unique violation,
+#: serialization failure, deadlock, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"23505", "40001", "40P01", "55P03"})
+_T = TypeVar("_T")
+
+
+def _transient(exc: DBAPIError) -> str | None:
+    """Why ``exc`` is a clash with another writer worth retrying, or None if it is not one."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig).lower()
+    if state in _TRANSIENT_SQLSTATES:
+        return f"the log changed while writing ({database_message(exc)})"
+    if "database is locked" in text or "database is busy" in text or "deadlock" in text:
+        return "another writer holds the log"
+    if isinstance(exc, IntegrityError) and "unique constraint failed" in text:  # SQLite's words
+        return f"the log changed while writing ({database_message(exc)})"
+    return None
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key for ``name`` (a signed 64-bit integer, stable across hosts)."""
+    return int.from_bytes(hashlib.sha256(f"dmct {name}".encode()).digest()[:8], "big", signed=True)
 
 
 # -------------------------------------------------------------------------------------- small parts
@@ -261,29 +314,60 @@ class Store:
         return format_at(self._clock())
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One atomic unit: either everything a method does is committed, or nothing is.
+    def transaction(self, *, lock: str | None = None) -> Iterator[Connection]:
+        """One write transaction, not retried: either everything in it is committed, or nothing is.
 
-        A unique-key clash (someone took the id meanwhile), a locked SQLite file and a PostgreSQL deadlock
-        (two writers locking rows in opposite orders; the server aborts one) are a :class:`StoreConflict`
-        (retry); any other database error is one line naming the store.
+        Writers serialise instead of racing: on SQLite the transaction starts with ``BEGIN IMMEDIATE``
+        (the write lock is taken before anything is read, so a read-then-write never finds the file
+        changed under it; a second writer waits up to :data:`BUSY_TIMEOUT_S`); on PostgreSQL ``lock``
+        names a transaction-level advisory lock taken first (``"issue ids"`` serialises id allocation),
+        and rows are read ``FOR UPDATE`` where a method changes them. A transient clash that still
+        happens (a unique key taken meanwhile, a serialisation failure, a deadlock, a busy file) is
+        :class:`StoreBusy`; :meth:`write` retries those transparently. Any other database error is one
+        line naming the store.
         """
         try:
-            with self._engine.begin() as conn:
+            with self._engine.connect() as conn:
+                if self._engine.dialect.name == "sqlite":
+                    # pysqlite starts transactions lazily, at the first write: take the lock now.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif lock is not None and self._engine.dialect.name == "postgresql":
+                    conn.execute(select(func.pg_advisory_xact_lock(_lock_key(lock))))
                 yield conn
-        except IntegrityError as exc:
-            raise StoreConflict(
-                "store",
-                f"the log changed while writing ({database_message(exc)}); nothing was written, retry",
-            ) from None
-        except OperationalError as exc:
-            if any(word in str(exc.orig).lower() for word in ("locked", "deadlock")):
-                raise StoreConflict(
-                    "store", "another writer holds the log; nothing was written, retry"
-                ) from None
-            raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
+                conn.commit()
         except DBAPIError as exc:
+            why = _transient(exc)
+            if why is not None:
+                raise StoreBusy(why) from None
+            if isinstance(exc, IntegrityError):
+                raise DmctInputError(self.url, f"refused by the store: {database_message(exc)}") from None
             raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
+
+    def write(self, work: Callable[[Connection], _T], *, lock: str | None = None) -> _T:
+        """Run ``work(conn)`` in one :meth:`transaction`, retried transparently while it clashes with
+        another writer (:class:`StoreBusy`, or :class:`_Stale`: a guarded ``UPDATE`` found the row
+        changed since it was read and no version was asked for), for up to :data:`RETRY_FOR_S` seconds
+        with jittered exponential back-off. ``work`` must therefore read what it needs inside, and be
+        safe to run again (it is: a failed attempt commits nothing).
+
+        Every writer of the store goes through here, so concurrent engineers and pytest workers never
+        see a refusal they did not cause. A true conflict (:class:`StoreConflict`, e.g. a stale
+        ``expected_version``) and bad input are never retried. If the clash outlasts the retries, the
+        last :class:`StoreBusy` is raised (exit status :data:`harness.errors.EXIT_BUSY`).
+        """
+        retrying = Retrying(
+            retry=retry_if_exception_type((StoreBusy, _Stale)),
+            stop=stop_after_delay(RETRY_FOR_S),
+            wait=wait_random_exponential(multiplier=0.005, max=0.5),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt, self.transaction(lock=lock) as conn:
+                    return work(conn)
+        except _Stale as exc:
+            raise StoreBusy(str(exc)) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -340,6 +424,24 @@ class Store:
         if not found:
             raise DmctInputError(issue_id, "no such issue in the store")
         return found[0]
+
+    def _load_for_update(self, conn: Connection, issue_id: str) -> StoredIssue:
+        """:meth:`_load` for a change: on PostgreSQL the row is locked first (``FOR UPDATE``), so a
+        concurrent writer of the same issue waits for this transaction and then reads what it wrote
+        (SQLite needs nothing: ``BEGIN IMMEDIATE`` already made this the only writer)."""
+        conn.execute(select(issues_table.c.version).where(issues_table.c.id == issue_id).with_for_update())
+        return self._load(conn, issue_id)
+
+    @staticmethod
+    def _lost_race(issue_id: str, read: int, expected_version: int | None) -> None:
+        """The guarded ``UPDATE`` matched no row: a true conflict if a version was asked for, else retry."""
+        if expected_version is not None:
+            raise StoreConflict(
+                issue_id,
+                f"changed by someone else while writing (read version {read}); nothing was written — "
+                "show the issue again and retry",
+            )
+        raise _Stale(f"{issue_id}: changed by someone else while writing (read version {read})")
 
     def get_stored(self, issue_id: str) -> StoredIssue:
         """The issue and its current version (what ``expected_version`` should be set to)."""
@@ -414,7 +516,8 @@ class Store:
         The id is allocated (``TI-0001``, one more than the highest such id) unless given; ``raised``
         defaults to now (UTC). The history starts with one ``add`` record holding the initial values.
         """
-        with self.transaction() as conn:
+
+        def work(conn: Connection) -> StoredIssue:
             new_id = issue_id if issue_id is not None else self._next_id(conn)
             stamp = self.now()
             try:
@@ -441,6 +544,9 @@ class Store:
             conn.execute(insert(history_table).values(**_history_row(new_id, record)))
             return self._load(conn, new_id)
 
+        # Ids and log positions are allocated under one lock, so two adds never compute the same one.
+        return self.write(work, lock=ID_LOCK)
+
     def _mutate(
         self,
         issue_id: str,
@@ -449,9 +555,14 @@ class Store:
         action: str,
         compute: Callable[[Issue], Mapping[str, Any]],
     ) -> StoredIssue:
-        """Read, compute the changes, validate, write guarded by the version read, record the history."""
-        with self.transaction() as conn:
-            stored = self._load(conn, issue_id)
+        """Read, compute the changes, validate, write guarded by the version read, record the history.
+
+        Retried (:meth:`write`) when another writer got in first and no version was asked for: the
+        change is then computed again from what that writer left, so nothing is overwritten unseen.
+        """
+
+        def work(conn: Connection) -> StoredIssue:
+            stored = self._load_for_update(conn, issue_id)
             if expected_version is not None and expected_version != stored.version:
                 raise StoreConflict(
                     issue_id,
@@ -481,11 +592,7 @@ class Store:
                 .values(version=stored.version + 1, **_row_values(new))
             )
             if result.rowcount != 1:
-                raise StoreConflict(
-                    issue_id,
-                    f"changed by someone else while writing (read version {stored.version}); "
-                    "nothing was written — retry",
-                )
+                self._lost_race(issue_id, stored.version, expected_version)
             stamp = self.now()
             conn.execute(
                 insert(history_table),
@@ -498,6 +605,8 @@ class Store:
                 ],
             )
             return self._load(conn, issue_id)
+
+        return self.write(work)
 
     def update(
         self,
@@ -607,8 +716,9 @@ class Store:
         ``rationale``, field ``severity``, ``new`` the text); the version moves on like any change."""
         if not text.strip():
             raise DmctInputError(issue_id, "the rationale is empty", field="rationale")
-        with self.transaction() as conn:
-            stored = self._load(conn, issue_id)
+
+        def work(conn: Connection) -> StoredIssue:
+            stored = self._load_for_update(conn, issue_id)
             if expected_version is not None and expected_version != stored.version:
                 raise StoreConflict(
                     issue_id,
@@ -621,13 +731,13 @@ class Store:
                 .values(version=stored.version + 1)
             )
             if result.rowcount != 1:
-                raise StoreConflict(
-                    issue_id, "changed by someone else while writing; nothing was written — retry"
-                )
+                self._lost_race(issue_id, stored.version, expected_version)
             record = {"at": self.now(), "by": actor, "action": "rationale", "field": "severity",
                       "old": None, "new": text.strip()}  # fmt: skip
             conn.execute(insert(history_table), [_history_row(issue_id, record)])
             return self._load(conn, issue_id)
+
+        return self.write(work)
 
     def link_test(
         self,
@@ -642,6 +752,12 @@ class Store:
         ref = TestRef(entry=entry, pack=pack, test=test)
 
         def compute(issue: Issue) -> dict[str, Any]:
+            if issue.entries and entry not in issue.entries:
+                raise DmctInputError(
+                    issue_id,
+                    f"entry {entry!r} is not one of the issue's entries ({', '.join(issue.entries)})",
+                    field="tests",
+                )
             if ref in issue.tests:
                 raise DmctInputError(issue_id, f"already linked to {entry}/{pack}/{test}", field="tests")
             return {"tests": [*issue.tests, ref]}
@@ -662,7 +778,7 @@ class Store:
                 return fail_at(source, [index, "id"], message)
             return DmctInputError("import", message, field=f"[{index}].id")
 
-        with self.transaction() as conn:
+        def work(conn: Connection) -> int:
             present = set(conn.execute(select(issues_table.c.id)).scalars())
             seen: set[str] = set()
             for index, issue in enumerate(issues):
@@ -691,6 +807,8 @@ class Store:
                 insert(events_table).values(at=self.now(), actor=actor, action="import", detail=detail)
             )
             return len(issues)
+
+        return self.write(work, lock=ID_LOCK)
 
 
 # ----------------------------------------------------------------------------------- open / export
@@ -736,6 +854,9 @@ def open_store(
             raise DmctInputError(shown, "no Testing Issue log here; give --store URL (or an issues file)")
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+        # A writer waits for another's write lock (BEGIN IMMEDIATE) rather than failing at once.
+        options["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
     if parsed.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in parsed.query:
         # libpq waits for an unreachable host as long as TCP does; a person waits 10 seconds at most.
         options["connect_args"] = {"connect_timeout": 10}

@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -458,8 +459,13 @@ async def serve_lab(
                 close()
         for device in virtual.devices.values():
             device.cut()
-        with contextlib.suppress(FileNotFoundError):
-            endpoints_file.unlink()
+        # Run-scoped files go with the lab (issue 18): endpoints, the expanded lab file, the fault log
+        # (`dmct run` keeps a copy in the run directory) and the folder of test private keys.
+        for leftover in (endpoints_file, expanded_file, endpoints_file.with_suffix(".faults.jsonl")):
+            if leftover is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        shutil.rmtree(endpoints_file.with_suffix(".route-keys"), ignore_errors=True)
         print(f"dmct lab: stopped lab={lab.lab}", file=out, flush=True)
 
 
@@ -473,7 +479,9 @@ async def _tick(lab: VirtualLab) -> None:
 
 
 def _wait_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        while sys.stdin.buffer.read(4096):
+    # os.read, not sys.stdin.buffer: a daemon thread blocked inside the buffered reader holds its lock,
+    # and the interpreter's shutdown then aborts with "Fatal Python error: could not acquire lock".
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        while os.read(sys.stdin.fileno(), 4096):
             pass
-    loop.call_soon_threadsafe(stop.set)
+        loop.call_soon_threadsafe(stop.set)

@@ -6,7 +6,7 @@ The packs speak one parameter vocabulary for every route (``{"utrn": ...}``, ``{
 (a full prepayment configuration, a supplier telephone number) the documented default is used; where
 the packs' value does not fit (a 160-character message, DUIS allows 116) the builder refuses with
 :class:`RequestBuildError` rather than truncate. Units (docs/protocols/duis.md, "Assumptions"): money
-in integer pence; prices as integer x 10^PriceScale GBP with ``PriceScale`` -5; power in W, time in s.
+in integer pence; prices as integer x 10^PriceScale GBP (finest scale that fits); power in W, time in s.
 
 Pure: no I/O, no clock (the caller passes ``future_date``; nothing here reads the time).
 """
@@ -30,8 +30,11 @@ DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 NSMAP = {"sr": SR_NS}
 #: The DUIS schema version the builder writes (``schemaVersion``), matching DUIS Schema V5.1.
 SCHEMA_VERSION = "5.1"
-#: Prices: integer x 10^PRICE_SCALE GBP (the packs' prices are pence: value = round(pence * 1000)).
-PRICE_SCALE = -5
+#: Prices: integer x 10^scale GBP; DUIS holds electricity prices in a signed 16-bit integer, so the
+#: builder picks the finest scale of these that fits every price (the packs' prices are pence).
+PRICE_SCALES = (-5, -4, -3, -2)
+SHORT_MAX = 32767
+GAS_PRICE_SCALE = -5
 #: Fuel of the target device: decides the electricity or gas branch of a body.
 ELECTRICITY = "electricity"
 GAS = "gas"
@@ -97,8 +100,17 @@ def _money(value: Any, field: str, srv: str) -> int:
     return _int(value, field, srv)
 
 
-def _price(value: Any, field: str, srv: str) -> int:
-    return _int(value, field, srv, scale=10 ** (-PRICE_SCALE - 2))
+def price_scale(values: list[Any], srv: str) -> int:
+    """The finest ``PriceScale`` at which every price (pence) fits a DUIS ``PriceType`` (xs:short)."""
+    pence = [abs(float(v)) for v in values]
+    for scale in PRICE_SCALES:
+        if all(round(p * 10 ** (-scale - 2)) <= SHORT_MAX for p in pence):
+            return scale
+    raise RequestBuildError(f"SRV {srv}: a price above {SHORT_MAX} pence has no DUIS form")
+
+
+def _price(value: Any, field: str, srv: str, scale: int) -> int:
+    return _int(value, field, srv, scale=10 ** (-scale - 2))
 
 
 class Ctx:
@@ -182,22 +194,25 @@ def _prices(c: Ctx, parent: Element) -> None:
     pe = sub(parent, "PriceElements")
     standing = c.p.get("standing_charge")
     if c.gas:
+        # DUIS gas prices carry no scale: 10^-5 GBP (thousandths of a penny) is assumed.
         g = sub(pe, "GasPriceElements")
         sub(g, "CurrencyUnits", "GBP")
-        sub(g, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv))
+        sub(g, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, GAS_PRICE_SCALE))
         if len(prices) > 4:
             raise RequestBuildError(f"SRV {c.e.srv}: a gas tariff has at most 4 TOU prices, got {len(prices)}")
         tou = sub(g, "TOUTariff")
         for i, p in enumerate(prices, 1):
-            sub(tou, "TOUPrice", _price(p, "prices", c.e.srv), index=str(i))
+            sub(tou, "TOUPrice", _price(p, "prices", c.e.srv, GAS_PRICE_SCALE), index=str(i))
         return
     e = sub(pe, "ElectricityPriceElements")
-    sub(e, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv))
-    sub(e, "StandingChargeScale", PRICE_SCALE)
-    sub(e, "PriceScale", PRICE_SCALE)
+    sc_scale = price_scale([standing or 0], c.e.srv)
+    scale = price_scale(prices, c.e.srv)
+    sub(e, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, sc_scale))
+    sub(e, "StandingChargeScale", sc_scale)
+    sub(e, "PriceScale", scale)
     tou = sub(e, "TOUTariff")
     for i, p in enumerate(prices, 1):
-        sub(tou, "TOUPrice", _price(p, "prices", c.e.srv), index=str(i))
+        sub(tou, "TOUPrice", _price(p, "prices", c.e.srv, scale), index=str(i))
 
 
 @builds("1.1.1")
@@ -261,9 +276,11 @@ def _price_update(c: Ctx, b: Element) -> None:
 @builds("1.5")
 def _balance(c: Ctx, b: Element) -> None:
     delta = _money(c.need("delta"), "delta", c.e.srv)
-    # The packs adjust the balance whatever the mode: the same adjustment in both branches.
-    for mode in ("PrepaymentMode", "CreditMode"):
-        sub(sub(b, mode), "AdjustMeterBalance", delta)
+    # DUIS names the meter's payment mode; the packs do not (default prepayment, ``payment_mode``).
+    mode = str(c.p.get("payment_mode", "prepayment"))
+    if mode not in ("prepayment", "credit"):
+        raise RequestBuildError(f"SRV 1.5: payment_mode must be prepayment or credit, got {mode!r}")
+    sub(sub(b, "PrepaymentMode" if mode == "prepayment" else "CreditMode"), "AdjustMeterBalance", delta)
 
 
 @builds("1.6")
@@ -425,28 +442,21 @@ def _schedule(c: Ctx, b: Element) -> None:
     sub(off, "EndTime", time(0, 0))
 
 
-def _schedule_id(c: Ctx, required: bool) -> int:
-    sid = c.p.get("schedule_id")
-    if sid is None:
-        if required:
-            raise RequestBuildError(f"SRV {c.e.srv}: parameter 'schedule_id' is required")
-        return 0  # DUIS needs an ID: 0 asks for every schedule of the device (assumption)
+def _schedule_id(c: Ctx) -> int:
+    sid = c.need("schedule_id")
     digits = "".join(ch for ch in str(sid) if ch.isdigit())
     if not digits:
         raise RequestBuildError(f"SRV {c.e.srv}: schedule_id {sid!r} has no DSP Schedule ID digits")
     return int(digits)
 
 
-@builds("5.2")
-def _read_schedule(c: Ctx, b: Element) -> None:
-    sub(b, "DSPScheduleID", _schedule_id(c, required=False))
-    sub(b, "DeviceID", c.target)
-
-
-@builds("5.3")
-def _delete_schedule(c: Ctx, b: Element) -> None:
-    sub(b, "DSPScheduleID", _schedule_id(c, required=True))
-    sub(b, "DeviceID", c.target)
+@builds("5.2", "5.3")
+def _schedule_ref(c: Ctx, b: Element) -> None:
+    """One schedule by its DSP Schedule ID, or (5.2 without one) every schedule of the device."""
+    if c.p.get("schedule_id") is None and c.e.srv == "5.2":
+        sub(b, "DeviceID", c.target)
+    else:
+        sub(b, "DSPScheduleID", _schedule_id(c))
 
 
 # -- 6.x configuration ----------------------------------------------------------------------------------

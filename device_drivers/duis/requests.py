@@ -17,7 +17,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime, time
-from typing import Any
+from typing import Any, TypeAlias
 
 from lxml import etree
 
@@ -49,7 +49,7 @@ class RequestBuildError(ValueError):
     """The parameters cannot become a valid DUIS body for this SRV (names the SRV and the field)."""
 
 
-Element = etree._Element
+Element: TypeAlias = etree._Element
 
 
 def _sr(tag: str) -> str:
@@ -199,7 +199,9 @@ def _prices(c: Ctx, parent: Element) -> None:
         sub(g, "CurrencyUnits", "GBP")
         sub(g, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, GAS_PRICE_SCALE))
         if len(prices) > 4:
-            raise RequestBuildError(f"SRV {c.e.srv}: a gas tariff has at most 4 TOU prices, got {len(prices)}")
+            raise RequestBuildError(
+                f"SRV {c.e.srv}: a gas tariff has at most 4 TOU prices, got {len(prices)}"
+            )
         tou = sub(g, "TOUTariff")
         for i, p in enumerate(prices, 1):
             sub(tou, "TOUPrice", _price(p, "prices", c.e.srv, GAS_PRICE_SCALE), index=str(i))
@@ -570,7 +572,7 @@ def _set_mpxn(c: Ctx, b: Element) -> None:
 
 @builds("6.22")
 def _alerts(c: Ctx, b: Element) -> None:
-    settings = sorted(((int(str(a["code"]), 16), bool(a["send"])) for a in c.need("alerts")))
+    settings = sorted((int(str(a["code"]), 16), bool(a["send"])) for a in c.need("alerts"))
     if c.gas:
         holder = sub(b, "GasSupplierAlerts")
         for code, send in settings:
@@ -640,7 +642,9 @@ def _update_inventory(c: Ctx, b: Element) -> None:
 def _join(c: Ctx, b: Element) -> None:
     other = c.p.get("other")
     if other is None:
-        raise RequestBuildError(f"SRV {c.e.srv}: DUIS names the other device: parameter 'other' (the route fills it)")
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: DUIS names the other device: parameter 'other' (the route fills it)"
+        )
     sub(b, "OtherDeviceID", eui(str(other)))
 
 

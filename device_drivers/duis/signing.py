@@ -18,7 +18,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
-from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.signer import XMLSigner
+from signxml.verifier import XMLVerifier
 from signxml.algorithms import CanonicalizationMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
 
@@ -42,7 +44,11 @@ def load_key(data: bytes) -> ec.EllipticCurvePrivateKey:
 
 
 def load_cert(data: bytes) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data else x509.load_der_x509_certificate(data)
+    return (
+        x509.load_pem_x509_certificate(data)
+        if b"-----BEGIN" in data
+        else x509.load_der_x509_certificate(data)
+    )
 
 
 def load_certs(paths: Iterable[str | Path]) -> list[x509.Certificate]:

@@ -52,5 +52,5 @@ def errors(xsd: etree.XMLSchema, root: etree._Element) -> list[str]:
     lxml's XMLSchema objects are not safe to share across threads while validating: one lock."""
     with _lock:
         ok = xsd.validate(root)
-        log = [] if ok else [f"line {e.line}: {e.message}" for e in xsd.error_log]
+        log = [] if ok else [f"line {e.line}: {e.message}" for e in list(xsd.error_log)]  # type: ignore[call-overload]
     return log

@@ -279,7 +279,7 @@ class RouteSpec(_Strict):
     def _url(self) -> RouteSpec:
         if self.kind == "duis":
             if not re.match(r"^https?://[^\s/]+(/\S*)?$", self.url):
-                raise ValueError(f"route.url: a duis route needs the DSP as http(s)://host[:port], not {self.url!r}")
+                raise ValueError(f"route.url: a duis route names the DSP as http(s)://..., not {self.url!r}")
             if self.duis is None:
                 raise ValueError("route.duis: a duis route needs its settings (users, dsp_certs, ...)")
         else:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
-from signxml.verifier import XMLVerifier
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 from signxml.algorithms import CanonicalizationMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
 
@@ -122,14 +122,11 @@ def verify(root: etree._Element, trust: TrustStore) -> Verified:
 
     Raises :class:`SignatureRefused` (unsigned, unknown signer, digest or signature mismatch)."""
     cert = trust.find(own_signature(root))
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    # location "./": this document's own enveloped signature, not a nested one (a SMETS1 response
+    # carries the S1SP's signature inside the DSP's message, and it comes first in document order).
+    config = SignatureConfiguration(location="./", expect_references=1)
     try:
-        result = XMLVerifier().verify(
-            root,
-            x509_cert=pem,
-            expect_references=1,
-            ignore_ambiguous_key_info=True,
-        )
+        result = XMLVerifier().verify(root, x509_cert=cert, expect_config=config)
     except (InvalidSignature, InvalidInput) as exc:
         raise SignatureRefused(f"signature does not verify: {exc}") from None
     signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml

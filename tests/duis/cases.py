@@ -24,19 +24,33 @@ def cert_params(cert: x509.Certificate) -> dict[str, Any]:
 #: SRV -> (target, fuel, params). Fuel "gas" targets the GSME branch of a body.
 CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "1.1.1": [
-        (ESME, "electricity", {"rates": 2, "prices": [24.5, 12.25], "standing_charge": 45.0,
-                               "switches": [{"at": "00:00", "rate": 1}, {"at": "07:00", "rate": 2}]}),
+        (
+            ESME,
+            "electricity",
+            {
+                "rates": 2,
+                "prices": [24.5, 12.25],
+                "standing_charge": 45.0,
+                "switches": [{"at": "00:00", "rate": 1}, {"at": "07:00", "rate": 2}],
+            },
+        ),
         (GSME, "gas", {"rates": 1, "prices": [6.5], "standing_charge": 28.0}),
     ],
-    "1.2.1": [(ESME, "electricity", {"prices": [25.0, 13.0], "standing_charge": 45.0}),
-              (GSME, "gas", {"prices": [7.0]})],
+    "1.2.1": [
+        (ESME, "electricity", {"prices": [25.0, 13.0], "standing_charge": 45.0}),
+        (GSME, "gas", {"prices": [7.0]}),
+    ],
     "1.5": [(ESME, "electricity", {"delta": 500.0}), (GSME, "gas", {"delta": -80.5})],
     "1.6": [(ESME, "electricity", {"mode": "prepayment"}), (GSME, "gas", {"mode": "credit"})],
-    "2.1": [(ESME, "electricity", {"low_credit_threshold": 250.0}),
-            (GSME, "gas", {"low_credit_threshold": 300.0, "emergency_credit_limit": 500.0})],
+    "2.1": [
+        (ESME, "electricity", {"low_credit_threshold": 250.0}),
+        (GSME, "gas", {"low_credit_threshold": 300.0, "emergency_credit_limit": 500.0}),
+    ],
     "2.2": [(ESME, "electricity", {"utrn": "73476234234234234234"})],
-    "2.3": [(ESME, "electricity", {"debts": [{"name": "time_debt_1", "amount": 1234.0, "rate": 17.0}]}),
-            (GSME, "gas", {"debts": [{"name": "payment_debt", "amount": 10.0, "rate": 1.0}]})],
+    "2.3": [
+        (ESME, "electricity", {"debts": [{"name": "time_debt_1", "amount": 1234.0, "rate": 17.0}]}),
+        (GSME, "gas", {"debts": [{"name": "payment_debt", "amount": 10.0, "rate": 1.0}]}),
+    ],
     "2.5": [(ESME, "electricity", {})],
     "3.1": [(ESME, "electricity", {"text": "DMCT TEST MESSAGE 42"})],
     "3.2": [(ESME, "electricity", {"from_date": "2026-11-01T00:00:00+00:00"})],
@@ -64,14 +78,18 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "6.2.10": [(ESME, "electricity", {})],
     "6.4.1": [(ESME, "electricity", {"threshold_w": 1000.0, "period_s": 60.0})],
     "6.4.2": [(ESME, "electricity", {})],
-    "6.8": [(ESME, "electricity", {"start": "2026-12-07T00:00:00+00:00", "period": "weekly"}),
-            (GSME, "gas", {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"})],
+    "6.8": [
+        (ESME, "electricity", {"start": "2026-12-07T00:00:00+00:00", "period": "weekly"}),
+        (GSME, "gas", {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"}),
+    ],
     "6.11": [(ESME, "electricity", {"now": "2026-12-06T23:00:00+00:00"})],
     "6.13": [(ESME, "electricity", {"log": "security", **PERIOD}), (GSME, "gas", {"log": "event", **PERIOD})],
     "6.15.1": [(ESME, "electricity", {"credential_roles": ["supplier"]})],  # + cert_params
     "6.20.1": [(ESME, "electricity", {"mpxn": "1234567890123"}), (GSME, "gas", {"mpxn": "123456789"})],
-    "6.22": [(ESME, "electricity", {"alerts": [{"code": "0x8119", "send": False}]}),
-             (GSME, "gas", {"alerts": [{"code": "0x810D", "send": True}]})],
+    "6.22": [
+        (ESME, "electricity", {"alerts": [{"code": "0x8119", "send": False}]}),
+        (GSME, "gas", {"alerts": [{"code": "0x810D", "send": True}]}),
+    ],
     "6.23": [(ESME, "electricity", {"new_supplier": "supplier", "mpxn": "1234567890123"})],  # + cert_params
     "6.24.1": [(ESME, "electricity", {"credential_role": "network_operator"})],
     "6.25": [(ESME, "electricity", {"state": "locked"})],

@@ -18,11 +18,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
-from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
-from signxml.algorithms import CanonicalizationMethod
-from signxml.exceptions import InvalidInput, InvalidSignature
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 

@@ -115,7 +115,7 @@ class DccTool:
             capture_output=True, timeout=300, check=True,
         )  # fmt: skip
         for line in done.stdout.decode().splitlines():
-            name, code, log = (line.split("\t") + [""])[:3]
+            name, code, log = [*line.split("\t"), ""][:3]
             if code != "SUCCESS":
                 raise AssertionError(f"DCC tool Sign refused {Path(name).name}: {code} {log[-300:]}")
         return {f: Path(str(f) + ".signed").read_bytes() for f in files}

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - XML templates read best unbroken
 """DUIS messages as a DSP sends them (unsigned, compact), for the tests to sign and post.
 
 Shapes from the DUIS XSD (``sr:Response``) and the MMC XSD (``ra:`` payload of a SMETS1 response);

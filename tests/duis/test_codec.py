@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -95,7 +96,7 @@ def test_headers_name_the_variant_and_command_variant() -> None:
 
 
 def test_bad_parameters_are_refused_not_truncated() -> None:
-    kw = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
     with pytest.raises(RequestBuildError, match="116"):
         build_request("3.1", params={"text": "x" * 117}, **kw)
     with pytest.raises(RequestBuildError, match="cannot be future-dated"):

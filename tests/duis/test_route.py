@@ -1,0 +1,196 @@
+"""The duis route end to end against a stub DSP: sign, post, acknowledgement, asynchronous SMETS1 result
+at the route's receive endpoint, alerts, errors, and two route processes sharing one endpoint.
+
+The stub DSP is test scaffolding, not the virtual DSP of labs/virtual: it checks each request against
+the DUIS XSD and the User's signature, answers I99 (or I0 for serviceD), then posts a DSP-signed
+SMETS1 response carrying an S1SP-signed payload, as DCC Boxed would."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from device_drivers.duis import responses, signing, xsd
+from device_drivers.duis.requests import SR_NS, to_bytes
+from device_drivers.duis.route import DuisRoute
+from device_drivers.errors import LinkDown
+from device_drivers.route import RouteError, load_route
+from tests.duis import messages as M
+from tests.duis.dcc_tool import DSP, S1SP, SUPPLIER, DccTool
+
+ESME = "00-1A-2B-FF-FE-00-00-02"
+GSME = "00-1A-2B-FF-FE-00-00-03"
+
+
+class StubDsp:
+    def __init__(self, dcc: DccTool):
+        self.dcc = dcc
+        self.schema = xsd.schema(dcc.xsd)
+        self.users = signing.TrustStore([signing.load_cert(dcc.cert(SUPPLIER).read_bytes())])
+        self.key = signing.load_key(dcc.key(DSP).read_bytes())
+        self.cert = signing.load_cert(dcc.cert(DSP).read_bytes())
+        self.s1_key = signing.load_key(dcc.key(S1SP).read_bytes())
+        self.s1_cert = signing.load_cert(dcc.cert(S1SP).read_bytes())
+        self.receive_url = ""
+        self.requests: list[etree._Element] = []
+        self.refuse_with: str | None = None
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status, answer = stub.handle(self.path, body)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def sign(self, text: str) -> bytes:
+        return to_bytes(signing.sign(etree.fromstring(text.encode()), self.key, self.cert))
+
+    def handle(self, path: str, body: bytes) -> tuple[int, bytes]:
+        root = etree.fromstring(body)
+        if xsd.errors(self.schema, root):
+            return 400, b"XSD"
+        signing.verify(root, self.users)
+        self.requests.append(root)
+        rid = root.findtext(f"{{{SR_NS}}}Header/{{{SR_NS}}}RequestID") or ""
+        srv = root.findtext(f"{{{SR_NS}}}Header/{{{SR_NS}}}ServiceReferenceVariant") or ""
+        if self.refuse_with:
+            return 200, self.sign(M.error(rid, self.refuse_with, srv))
+        if path == "/api/v1/serviceD":
+            return 200, self.sign(M.gbcs_response(rid, srv))
+        threading.Timer(0.05, self.post_result, args=(rid,)).start()
+        return 200, self.sign(M.acknowledgement(rid, srv))
+
+    def post_result(self, rid: str) -> None:
+        inner = signing.sign(etree.fromstring(M.smets1_signed_response(rid, "Armed").encode()), self.s1_key,
+                             self.s1_cert)  # fmt: skip
+        for text in (M.smets1_response(rid, etree.tostring(inner).decode()),
+                     M.device_alert(rid.split(":")[1], SUPPLIER, 9, "8F66")):  # fmt: skip
+            req = urllib.request.Request(self.receive_url, data=self.sign(text), method="POST",
+                                         headers={"Content-Type": "application/xml"})  # fmt: skip
+            urllib.request.urlopen(req, timeout=5).close()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def dsp(dcc: DccTool) -> Iterator[StubDsp]:
+    stub = StubDsp(dcc)
+    yield stub
+    stub.close()
+
+
+def make_route(dcc: DccTool, dsp: StubDsp, tmp_path: Path, port: int = 0) -> DuisRoute:
+    settings = {
+        "xsd": str(dcc.xsd),
+        "receive": f"127.0.0.1:{port}/duis",
+        "users": [
+            {
+                "name": "supplier",
+                "role": "IS",
+                "eui": SUPPLIER,
+                "key": str(dcc.key(SUPPLIER)),
+                "cert": str(dcc.cert(SUPPLIER)),
+            }
+        ],
+        "dsp_certs": [str(dcc.cert(DSP))],
+        "s1sp_certs": [str(dcc.cert(S1SP))],
+        "counter_dir": str(tmp_path / "counters"),
+        "spool_dir": str(tmp_path / "spool"),
+    }
+    route = load_route("duis", url=dsp.url, duis=settings, device_types={ESME: "esme", GSME: "gsme"})
+    assert isinstance(route, DuisRoute)
+    route.open()
+    return route
+
+
+def test_submit_waits_for_the_smets1_result_and_alerts_arrive(
+    dcc: DccTool, dsp: StubDsp, tmp_path: Path
+) -> None:
+    route = make_route(dcc, dsp, tmp_path)
+    dsp.receive_url = route.receiver.url
+    try:
+        result = route.submit("7.4", ESME, user="supplier", role="IS", timeout=10)
+        assert result.ok and result.acknowledged and result.final
+        assert result.result == {"payload": "ReadSupplyStatusRsp", "SupplyState": "Armed"}
+        alert = route.wait_alerts(lambda a: a.code == "0x8F66", timeout=5)[0]
+        assert (alert.kind, alert.device) == ("device", ESME)
+        first = route.submit("7.2", ESME, user="supplier", wait=False)
+        assert first.code == "I99" and not first.final
+        assert route.wait_result(first.request_id, timeout=10).ok
+        non_device = route.submit("8.2", ESME, user="supplier")
+        assert non_device.ok and not non_device.acknowledged
+        rids = [r.findtext(f"{{{SR_NS}}}Header/{{{SR_NS}}}RequestID") or "" for r in dsp.requests]
+        counters = [int(rid.split(":")[2]) for rid in rids]
+        assert counters == sorted(counters) and len(set(counters)) == len(counters)
+    finally:
+        route.close()
+
+
+def test_an_e_code_raises_route_error_and_a_gas_meter_gets_the_gas_body(
+    dcc: DccTool, dsp: StubDsp, tmp_path: Path
+) -> None:
+    route = make_route(dcc, dsp, tmp_path)
+    dsp.receive_url = route.receiver.url
+    dsp.refuse_with = "E3"
+    try:
+        with pytest.raises(RouteError) as err:
+            route.submit("1.2.1", GSME, {"prices": [7.0]}, user="supplier")
+        assert err.value.code == "E3"
+        assert route.submit("1.2.1", GSME, {"prices": [7.0]}, user="supplier", check=False).code == "E3"
+        body = dsp.requests[-1].find(f"{{{SR_NS}}}Body")
+        assert body is not None and body.find(f".//{{{SR_NS}}}GasPriceElements") is not None
+    finally:
+        route.close()
+
+
+def test_two_route_processes_share_one_endpoint(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
+    """xdist workers: the second route cannot bind the port, yet gets its result through the spool."""
+    first = make_route(dcc, dsp, tmp_path)
+    second = make_route(dcc, dsp, tmp_path, port=first.receiver.port)
+    dsp.receive_url = first.receiver.url
+    try:
+        assert first.receiver.serving and not second.receiver.serving
+        result = second.submit("7.4", ESME, user="supplier", timeout=10)
+        assert result.ok and result.result["SupplyState"] == "Armed"
+    finally:
+        second.close()
+        first.close()
+
+
+def test_migration_needs_a_named_adapter(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
+    route = make_route(dcc, dsp, tmp_path)
+    try:
+        with pytest.raises(LinkDown, match="migration"):
+            route.migrate("rig-1", user="supplier")
+    finally:
+        route.close()
+
+
+def test_unknown_user_is_bad_input(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
+    route = make_route(dcc, dsp, tmp_path)
+    try:
+        with pytest.raises(ValueError, match="no user 'network_operator'"):
+            route.submit("7.4", ESME, user="network_operator")
+    finally:
+        route.close()
+    assert responses.SUCCESS == "I0"

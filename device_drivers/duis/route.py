@@ -68,7 +68,7 @@ class User:
 
 @dataclass
 class DuisSettings:
-    """The ``duis:`` section of a lab file's route (validated by harness.lab)."""
+    """The ``duis:`` section of a lab file's route (validated by harness.lab.inventory)."""
 
     xsd: str | None = None
     receive: str = "127.0.0.1:0/duis"

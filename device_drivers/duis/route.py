@@ -45,6 +45,7 @@ from device_drivers.duis.counters import CounterStore
 from device_drivers.duis.ids import eui
 from device_drivers.duis.receiver import Checker, Receiver, Spool, safe_parser
 from device_drivers.duis.responses import DuisMessage
+from device_drivers.duis.results import pack_result
 from device_drivers.errors import InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.protocols.service_route import RouteError, check
 from device_drivers.route import MigrationResult, RouteAlert, ServiceRoute, SrvResult, load_route
@@ -369,10 +370,13 @@ def _maybe_eui(text: str) -> str | None:
 
 
 def _as_response(m: DuisMessage, rid: str) -> dict[str, Any]:
-    """A DUIS message as the route-neutral response dict :class:`SrvResult` reads."""
+    """A DUIS message as the route-neutral response dict :class:`SrvResult` reads (the packs' names
+    added where the payload carries them: :mod:`.results`)."""
     result: Any = m.data
     if m.smets1 is not None:
         result = {"payload": m.smets1.payload, **(m.data if isinstance(m.data, dict) else {"value": m.data})}
+    if m.srv:
+        result = pack_result(m.srv, result)
     return {
         "id": m.request_id or rid,
         "code": m.code,

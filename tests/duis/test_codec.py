@@ -135,3 +135,19 @@ def test_eui_spelling() -> None:
     assert eui("001a2bfffe000001") == "00-1A-2B-FF-FE-00-00-01"
     with pytest.raises(ValueError):
         eui("not-an-eui")
+
+
+def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
+    from device_drivers.duis.results import pack_result
+
+    assert pack_result("7.4", {"SupplyState": "Disabled"})["supply"] == "disabled"
+    assert pack_result("11.2", {"FirmwareVersion": "2.1.1"})["firmware_version"] == "2.1.1"
+    assert pack_result("4.18", {"Gas": {"MeterBalancePrepaymentMode": "-250"}})["balance"] == -250
+    assert pack_result("6.2.7", {"Electricity": {"ImportMPAN": "1234567890123"}})["mpxn"] == "1234567890123"
+    inventory = {"DSPInventory": {"Device": {"DeviceID": "00-1A-2B-FF-FE-00-00-04", "DeviceType": "IHD",
+                                             "DeviceStatus": "Decommissioned", "DeviceManufacturer": "M",
+                                             "DeviceModel": "X"}}}  # fmt: skip
+    read = pack_result("8.2", inventory)
+    assert read["status"] == "Decommissioned" and "supplier" not in read
+    assert pack_result("7.4", {}) == {}
+    assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}

@@ -85,7 +85,10 @@ class StubDsp:
                      M.device_alert(rid.split(":")[1], SUPPLIER, 9, "8F66")):  # fmt: skip
             req = urllib.request.Request(self.receive_url, data=self.sign(text), method="POST",
                                          headers={"Content-Type": "application/xml"})  # fmt: skip
-            urllib.request.urlopen(req, timeout=5).close()
+            try:
+                urllib.request.urlopen(req, timeout=5).close()
+            except OSError:
+                return  # the test ended and its route closed the endpoint: nothing is waiting for it
 
     def close(self) -> None:
         self.server.shutdown()
@@ -131,7 +134,7 @@ def test_submit_waits_for_the_smets1_result_and_alerts_arrive(
     try:
         result = route.submit("7.4", ESME, user="supplier", role="IS", timeout=10)
         assert result.ok and result.acknowledged and result.final
-        assert result.result == {"payload": "ReadSupplyStatusRsp", "SupplyState": "Armed"}
+        assert result.result == {"payload": "ReadSupplyStatusRsp", "SupplyState": "Armed", "supply": "armed"}
         alert = route.wait_alerts(lambda a: a.code == "0x8F66", timeout=5)[0]
         assert (alert.kind, alert.device) == ("device", ESME)
         first = route.submit("7.2", ESME, user="supplier", wait=False)

@@ -223,6 +223,14 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 return  # one line per refusal is logged by Receiver.handle, nothing else
 
+            def log_error(self, format: str, *args: Any) -> None:
+                """The stdlib reports here a sender stalling before its headers end (and malformed
+                request lines, which it has answered already): the stall gets its 408 and one line."""
+                if (format % args).startswith("Request timed out"):
+                    self._refuse(
+                        408, f"sender too slow (headers incomplete after {receiver.read_timeout_s} s)"
+                    )
+
             def _answer(self, status: int, reason: str = "") -> None:
                 body = reason.encode()[:500]
                 try:

@@ -91,6 +91,10 @@ def test_slow_sender_gets_408_and_the_endpoint_keeps_serving(
         assert answer.startswith(b"HTTP/1.0 408") or answer.startswith(b"HTTP/1.1 408"), answer
         assert time.monotonic() - started < 5
     assert any("too slow" in line for line in refusals(caplog))
+    with socket.create_connection((endpoint.host, endpoint.port), timeout=5) as s:
+        s.sendall(b"POST /duis HTTP/1.1\r\nHost: x\r\n")  # and then nothing: the headers never end
+        assert s.recv(200).split(b" ")[1] == b"408"
+    assert sum("too slow" in line for line in refusals(caplog)) == 2
     assert post(endpoint.url, signed(dcc, M.gbcs_response(RID))) == 204
 
 

@@ -12,7 +12,7 @@ import pytest
 from harness.errors import DmctInputError
 from harness.lab.inventory import load_lab
 
-DUIS = {
+DUIS: dict[str, Any] = {
     "xsd": "dcc/DUIS Schema V5.1.xsd",
     "receive": "0.0.0.0:8080/duis",
     "users": [

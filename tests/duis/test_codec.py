@@ -151,3 +151,22 @@ def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
     assert read["status"] == "Decommissioned" and "supplier" not in read
     assert pack_result("7.4", {}) == {}
     assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}
+
+
+def _count(directory: str, n: int) -> list[int]:
+    store = CounterStore(directory)
+    return [store.next(SUPPLIER) for _ in range(n)]
+
+
+def test_counters_strictly_increase_across_processes(tmp_path: Path) -> None:
+    """Two xdist workers signing as the same User never hand out the same or a falling counter."""
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        runs = list(pool.map(_count, [str(tmp_path)] * 2, [40] * 2))
+    assert all(run == sorted(run) and len(set(run)) == len(run) for run in runs)
+    assert not set(runs[0]) & set(runs[1])
+    later = CounterStore(tmp_path).next(SUPPLIER)  # a later run, the same store
+    assert later > max(runs[0] + runs[1])

@@ -7,6 +7,9 @@ SMETS1 response carrying an S1SP-signed payload, as DCC Boxed would."""
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
+import ssl
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -30,7 +33,7 @@ GSME = "00-1A-2B-FF-FE-00-00-03"
 
 
 class StubDsp:
-    def __init__(self, dcc: DccTool):
+    def __init__(self, dcc: DccTool, tls: ssl.SSLContext | None = None):
         self.dcc = dcc
         self.schema = xsd.schema(dcc.xsd)
         self.users = signing.TrustStore([signing.load_cert(dcc.cert(SUPPLIER).read_bytes())])
@@ -57,8 +60,11 @@ class StubDsp:
                 self.wfile.write(answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "https" if tls is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def sign(self, text: str) -> bytes:
         return to_bytes(signing.sign(etree.fromstring(text.encode()), self.key, self.cert))
@@ -102,7 +108,9 @@ def dsp(dcc: DccTool) -> Iterator[StubDsp]:
     stub.close()
 
 
-def make_route(dcc: DccTool, dsp: StubDsp, tmp_path: Path, port: int = 0) -> DuisRoute:
+def make_route(
+    dcc: DccTool, dsp: StubDsp, tmp_path: Path, port: int = 0, tls: dict[str, str] | None = None
+) -> DuisRoute:
     settings = {
         "xsd": str(dcc.xsd),
         "receive": f"127.0.0.1:{port}/duis",
@@ -119,6 +127,7 @@ def make_route(dcc: DccTool, dsp: StubDsp, tmp_path: Path, port: int = 0) -> Dui
         "s1sp_certs": [str(dcc.cert(S1SP))],
         "counter_dir": str(tmp_path / "counters"),
         "spool_dir": str(tmp_path / "spool"),
+        "tls": tls or {},
     }
     route = load_route("duis", url=dsp.url, duis=settings, device_types={ESME: "esme", GSME: "gsme"})
     assert isinstance(route, DuisRoute)
@@ -197,3 +206,67 @@ def test_unknown_user_is_bad_input(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -
     finally:
         route.close()
     assert responses.SUCCESS == "I0"
+
+
+def _tls_files(tmp_path: Path) -> dict[str, Path]:
+    """A test CA, the DSP's TLS server certificate (127.0.0.1) and the User's TLS client certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def issue(name: str, key: Any, issuer: Any, issuer_key: Any, ca: bool = False, ip: bool = False) -> Any:
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        b = (x509.CertificateBuilder().subject_name(subject)
+             .issuer_name(issuer).public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=2))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))  # fmt: skip
+        if ip:
+            san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+            b = b.add_extension(san, critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    out: dict[str, Path] = {}
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test TLS CA")])
+    ca = issue("test TLS CA", ca_key, ca_name, ca_key, ca=True)
+    for who, ip in (("server", True), ("client", False)):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = issue(who, key, ca_name, ca_key, ip=ip)
+        out[f"{who}_cert"] = tmp_path / f"{who}.pem"
+        out[f"{who}_cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        out[f"{who}_key"] = tmp_path / f"{who}.key"
+        pkcs8 = serialization.PrivateFormat.PKCS8
+        out[f"{who}_key"].write_bytes(
+            key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption())
+        )
+    out["ca"] = tmp_path / "ca.pem"
+    out["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return out
+
+
+def test_https_with_a_client_certificate(dcc: DccTool, tmp_path: Path) -> None:
+    files = _tls_files(tmp_path)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(files["server_cert"], files["server_key"])
+    server.load_verify_locations(files["ca"])
+    server.verify_mode = ssl.CERT_REQUIRED  # the DSP admits only Users with a client certificate
+    stub = StubDsp(dcc, tls=server)
+    tls = {
+        "client_cert": str(files["client_cert"]),
+        "client_key": str(files["client_key"]),
+        "ca": str(files["ca"]),
+    }
+    route = make_route(dcc, stub, tmp_path / "with", tls=tls)
+    anonymous = make_route(dcc, stub, tmp_path / "without", tls={"ca": str(files["ca"])})
+    try:
+        assert stub.url.startswith("https://")
+        assert route.submit("8.2", ESME, user="supplier").ok
+        with pytest.raises(LinkDown):
+            anonymous.submit("8.2", ESME, user="supplier")
+    finally:
+        route.close()
+        anonymous.close()
+        stub.close()

@@ -147,6 +147,7 @@ class DuisRoute(ServiceRoute):
         self._lock = threading.Lock()
         self._taken_alerts: set[int] = set()
         self._requests: dict[str, tuple[str, str]] = {}
+        self._sent: set[str] = set()
         self._migration: ServiceRoute | None = None
         self._ssl = self._ssl_context()
 
@@ -229,7 +230,7 @@ class DuisRoute(ServiceRoute):
             self.base_url + endpoint, data=body, method="POST", headers={"Content-Type": "application/xml"}
         )
         if self.transcript is not None:
-            self.transcript.note(DEVICE, f"POST {endpoint} {len(body)} bytes")
+            self.transcript.record(DEVICE, "tx", body, note=f"POST {self.base_url}{endpoint}")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._ssl) as resp:
                 raw = resp.read()
@@ -241,6 +242,8 @@ class DuisRoute(ServiceRoute):
             raise LinkTimeout(DEVICE, f"DSP did not answer {endpoint} within {self.timeout} s") from None
         except (urllib.error.URLError, OSError) as exc:
             raise LinkDown(DEVICE, f"cannot reach the DSP at {self.base_url}: {exc}") from None
+        if self.transcript is not None:
+            self.transcript.record(DEVICE, "rx", raw, note=f"answer to {endpoint}")
         return self.read_signed(raw, f"answer to {endpoint}")
 
     def read_signed(self, raw: bytes, what: str) -> DuisMessage:
@@ -269,6 +272,7 @@ class DuisRoute(ServiceRoute):
         fd = datetime.fromisoformat(future_date) if isinstance(future_date, str) else future_date
         rid, body, endpoint = self.build(srv, device, dict(params or {}), self.user(user, role), fd)
         self.spool.register(rid)
+        self._sent.add(rid)
         first = self.post(endpoint, body)
         answers = [_as_response(first, rid)]
         if first.code == responses.ACKNOWLEDGED and wait:
@@ -301,10 +305,10 @@ class DuisRoute(ServiceRoute):
                 continue
             with self._lock:
                 self._messages.append(message)
-            if self.transcript is not None:
-                self.transcript.note(
-                    DEVICE, f"received {message.kind} {message.code} {message.request_id or ''}"
-                )
+            ours = message.kind not in RESULT_KINDS or message.request_id in self._sent
+            if self.transcript is not None and ours:  # not another worker's results
+                note = f"received at {self.receiver.path}: {message.kind} {message.code}"
+                self.transcript.record(DEVICE, "rx", raw, note=note)
 
     def _wait_final(self, rid: str, timeout: float) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

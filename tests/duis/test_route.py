@@ -270,3 +270,22 @@ def test_https_with_a_client_certificate(dcc: DccTool, tmp_path: Path) -> None:
         route.close()
         anonymous.close()
         stub.close()
+
+
+def test_the_transcript_holds_the_signed_request_and_what_came_back(
+    dcc: DccTool, dsp: StubDsp, tmp_path: Path
+) -> None:
+    from device_drivers.transcript import Transcript
+
+    route = make_route(dcc, dsp, tmp_path)
+    dsp.receive_url = route.receiver.url
+    route.transcript = Transcript()
+    try:
+        route.submit("7.4", ESME, user="supplier", timeout=10)
+        entries = route.transcript.entries
+        tx = [e for e in entries if e.direction == "tx"]
+        rx = [e for e in entries if e.direction == "rx"]
+        assert len(tx) == 1 and b"<sr:ReadSupplyStatus/>" in tx[0].data and b"ds:Signature" in tx[0].data
+        assert any(b"I99" in e.data for e in rx) and any(b"SMETS1ResponseMessage" in e.data for e in rx)
+    finally:
+        route.close()

@@ -74,6 +74,44 @@ def _schedule_id(d: Data) -> Data:
     return {"schedule_id": sid} if isinstance(sid, str) else {}
 
 
+#: 4.13: MMC ``ReadPrepaymentConfigurationRsp`` element -> the packs' name (money in integer pence).
+PREPAY_CONFIG = {
+    "LowCreditThreshold": "low_credit_threshold",
+    "EmergencyCreditLimit": "emergency_credit_limit",
+    "EmergencyCreditThreshold": "emergency_credit_threshold",
+    "DisablementThreshold": "disablement_threshold",
+    "CreditMaxCreditThreshold": "max_credit",
+    "MaxCreditMaxMeterBalance": "max_balance",
+    "DebtRecoveryRateCap": "debt_recovery_rate_cap",
+}
+
+
+def _prepay_config(d: Data) -> Data:
+    out = {name: _number(d.get(key)) for key, name in PREPAY_CONFIG.items()}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _alert_codes(node: Any, out: list[str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if len(key) == 5 and key[0] == "x" and value == "Disable":
+                out.append("0x" + key[1:].upper())
+            else:
+                _alert_codes(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _alert_codes(item, out)
+
+
+def _suppressed(d: Data) -> Data:
+    """6.2.10: the alerts switched off for sending over the WAN (what 6.22 configures)."""
+    elec = d.get("ElectricitySupplierAlertEventSettings")
+    source = elec.get("ElectricitySupplierWANAlertSettings") if isinstance(elec, dict) else d
+    out: list[str] = []
+    _alert_codes(source, out)
+    return {"suppressed": sorted(set(out))}
+
+
 #: SRV -> how to read the packs' names from the payload (as :func:`responses.element_data` gives it).
 READERS: dict[str, Callable[[Data], Data]] = {
     "7.4": _lower("SupplyState", "supply"),
@@ -83,6 +121,8 @@ READERS: dict[str, Callable[[Data], Data]] = {
     "6.2.7": _mpxn,
     "8.2": _inventory,
     "5.1": _schedule_id,
+    "4.13": _prepay_config,
+    "6.2.10": _suppressed,
 }
 
 

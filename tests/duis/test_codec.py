@@ -149,6 +149,13 @@ def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
                                              "DeviceModel": "X"}}}  # fmt: skip
     read = pack_result("8.2", inventory)
     assert read["status"] == "Decommissioned" and "supplier" not in read
+    config = pack_result("4.13", {"LowCreditThreshold": "250", "CreditMaxCreditThreshold": "5000"})
+    assert (config["low_credit_threshold"], config["max_credit"]) == (250, 5000)
+    wan = {"SupplierESMECommon": {"x8119": "Disable", "x810D": "Enable"}}
+    han = {"SupplierESMECommon": {"x8145": "Disable"}}
+    settings = {"ElectricitySupplierWANAlertSettings": wan, "ElectricitySupplierHANAlertSettings": han}
+    alerts = {"ElectricitySupplierAlertEventSettings": settings}
+    assert pack_result("6.2.10", alerts)["suppressed"] == ["0x8119"]
     assert pack_result("7.4", {}) == {}
     assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}
 

@@ -289,3 +289,15 @@ def test_the_transcript_holds_the_signed_request_and_what_came_back(
         assert any(b"I99" in e.data for e in rx) and any(b"SMETS1ResponseMessage" in e.data for e in rx)
     finally:
         route.close()
+
+
+def test_a_request_the_xsd_refuses_is_not_sent(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
+    from device_drivers.duis.requests import RequestBuildError
+
+    route = make_route(dcc, dsp, tmp_path)
+    try:
+        with pytest.raises(RequestBuildError, match="DUIS XSD"):
+            route.submit("6.22", ESME, {"alerts": [{"code": "0x8F66", "send": False}]}, user="supplier")
+        assert dsp.requests == []
+    finally:
+        route.close()

@@ -12,7 +12,11 @@ Measured, each as the median over ``--n`` messages (one warm-up pass first):
 * sign: enveloped XML Signature, exclusive C14N, ECDSA P-256/SHA-256 (signxml);
 * verify: the same signature checked against the trust store (signxml);
 * receive: a DSP-signed SMETS1 response as the receive endpoint checks it (XSD, DSP signature, parse,
-  nested S1SP signature), without HTTP.
+  nested S1SP signature), without HTTP;
+* with ``--route N``: N SRV 7.4 round trips through the whole ``duis`` route (build, validate, sign, POST,
+  I99, asynchronous S1SP-signed result posted to the receive endpoint, checked, correlated) against the
+  tests' stub DSP in this process (``tests/duis/test_route.py``): the harness side's own ceiling, not a
+  DSP's speed. Round trips over the virtual DSP, against the framed route, need labs/virtual's DSP.
 
 Keys: ephemeral P-256 keys and self-signed certificates made here (the cost does not depend on whose key
 it is). The XSD is the DCC's, from the DCC Boxed tool the tests fetch (``tests/duis/dcc_tool.py``) unless
@@ -125,9 +129,32 @@ def measure(
     }
 
 
+def route_round_trips(n: int) -> dict[str, Any]:
+    import tempfile
+
+    from tests.duis.dcc_tool import fetch
+    from tests.duis.test_route import ESME, StubDsp, make_route
+
+    dcc = fetch()
+    dsp = StubDsp(dcc, delay_s=0.0)
+    route = make_route(dcc, dsp, Path(tempfile.mkdtemp(prefix="duis-bench-")))
+    dsp.receive_url = route.receiver.url
+    try:
+        route.submit("7.4", ESME, user="supplier", timeout=10)  # warm-up
+        started = time.perf_counter()
+        for _ in range(n):
+            assert route.submit("7.4", ESME, user="supplier", timeout=10).ok
+        elapsed = time.perf_counter() - started
+    finally:
+        route.close()
+        dsp.close()
+    return {"n": n, "per_second": round(n / elapsed, 1), "ms_each": round(elapsed / n * 1000, 2)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=200, help="messages per measurement")
+    ap.add_argument("--route", type=int, default=0, help="also time N round trips through the duis route")
     ap.add_argument(
         "--xsd", type=Path, help="DUIS XSD (default: the DCC Boxed tool cache, fetched if need be)"
     )
@@ -148,6 +175,8 @@ def main() -> int:
     response = smets1_response(f"{USER}:{DEVICE}:5", s1, dsp)
     out["receive_smets1_response_ms"] = median_ms(lambda i: checker.check(response), args.n)
     out["receive_bytes"] = len(response)
+    if args.route:
+        out["route_round_trips"] = route_round_trips(args.route)
     print(json.dumps(out, indent=2))
     return 0
 

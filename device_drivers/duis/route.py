@@ -140,8 +140,10 @@ class DuisRoute(ServiceRoute):
         self.receiver = Receiver(
             Checker(self.dsp_trust, self.s1sp_trust, self.xsd_path, self.spool.known),
             self.spool, host=host, port=port, path=path, max_body=s.max_body, read_timeout_s=s.read_timeout_s,
+            on_message=lambda _m: self._arrived.set(),
         )  # fmt: skip
         self._t0 = time.time_ns()
+        self._arrived = threading.Event()  # set by this process's endpoint; other workers' land in the spool
         self._seen: set[str] = set()
         self._messages: list[DuisMessage] = []
         self._lock = threading.Lock()
@@ -326,7 +328,8 @@ class DuisRoute(ServiceRoute):
                 return [_as_response(m, rid) for m in mine]
             if time.monotonic() >= deadline:
                 raise LinkTimeout(DEVICE, f"no response to {rid} at {self.receiver.url} within {timeout} s")
-            time.sleep(self.settings.poll_s)
+            self._arrived.wait(self.settings.poll_s)
+            self._arrived.clear()
 
     def wait_alerts(
         self, predicate: Callable[[RouteAlert], bool], timeout: float, *, count: int = 1
@@ -350,7 +353,8 @@ class DuisRoute(ServiceRoute):
                             return out
             if time.monotonic() >= deadline:
                 raise LinkTimeout(DEVICE, f"{len(out)} of {count} alert(s) within {timeout} s")
-            time.sleep(self.settings.poll_s)
+            self._arrived.wait(self.settings.poll_s)
+            self._arrived.clear()
 
     # -- migration -------------------------------------------------------------------------------------------
     def migrate(

@@ -33,7 +33,8 @@ GSME = "00-1A-2B-FF-FE-00-00-03"
 
 
 class StubDsp:
-    def __init__(self, dcc: DccTool, tls: ssl.SSLContext | None = None):
+    def __init__(self, dcc: DccTool, tls: ssl.SSLContext | None = None, delay_s: float = 0.05):
+        self.delay_s = delay_s
         self.dcc = dcc
         self.schema = xsd.schema(dcc.xsd)
         self.users = signing.TrustStore([signing.load_cert(dcc.cert(SUPPLIER).read_bytes())])
@@ -81,7 +82,7 @@ class StubDsp:
             return 200, self.sign(M.error(rid, self.refuse_with, srv))
         if path == "/api/v1/serviceD":
             return 200, self.sign(M.gbcs_response(rid, srv))
-        threading.Timer(0.05, self.post_result, args=(rid,)).start()
+        threading.Timer(self.delay_s, self.post_result, args=(rid,)).start()
         return 200, self.sign(M.acknowledgement(rid, srv))
 
     def post_result(self, rid: str) -> None:

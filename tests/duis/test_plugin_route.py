@@ -39,6 +39,7 @@ def test_a_pack_runs_over_the_duis_route(dcc: DccTool, tmp_path: Path, lab_file:
     for who in (SUPPLIER, DSP, S1SP):
         shutil.copy(dcc.cert(who), keys / dcc.cert(who).name)
     shutil.copy(dcc.key(SUPPLIER), keys / dcc.key(SUPPLIER).name)
+    key = dcc.key(SUPPLIER)
     dsp = StubDsp(dcc)
     port = free_port()
     dsp.receive_url = f"http://127.0.0.1:{port}/duis"
@@ -50,8 +51,8 @@ def test_a_pack_runs_over_the_duis_route(dcc: DccTool, tmp_path: Path, lab_file:
             "duis": {
                 "xsd": str(dcc.xsd),
                 "receive": f"127.0.0.1:{port}/duis",
-                "users": [{"name": "supplier", "role": "IS", "eui": SUPPLIER,
-                           "key": f"keys/{dcc.key(SUPPLIER).name}", "cert": f"keys/{dcc.cert(SUPPLIER).name}"}],
+                "users": [{"name": "supplier", "role": "IS", "eui": SUPPLIER, "key": f"keys/{key.name}",
+                           "cert": f"keys/{dcc.cert(SUPPLIER).name}"}],
                 "dsp_certs": [f"keys/{dcc.cert(DSP).name}"],
                 "s1sp_certs": [f"keys/{dcc.cert(S1SP).name}"],
                 "counter_dir": str(tmp_path / "counters"),
@@ -61,8 +62,8 @@ def test_a_pack_runs_over_the_duis_route(dcc: DccTool, tmp_path: Path, lab_file:
 
     lab = lab_file(edit)
     assert lab.parent == keys.parent  # the key paths above are relative to the lab file
-    pack = write_pack(tmp_path, "duispack", PACK_TEST, ["test_pack.py::test_read_supply_over_duis",
-                                                        "test_pack.py::test_gas_body_for_the_gsme"])  # fmt: skip
+    planned = ["test_pack.py::test_read_supply_over_duis", "test_pack.py::test_gas_body_for_the_gsme"]
+    pack = write_pack(tmp_path, "duispack", PACK_TEST, planned)
     try:
         out = run_pack(pack, tmp_path / "r", "duis", lab=lab, timeout=120)
     finally:

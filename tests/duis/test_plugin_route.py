@@ -62,7 +62,10 @@ def test_a_pack_runs_over_the_duis_route(dcc: DccTool, tmp_path: Path, lab_file:
 
     lab = lab_file(edit)
     assert lab.parent == keys.parent  # the key paths above are relative to the lab file
-    planned = ["test_pack.py::test_read_supply_over_duis", "test_pack.py::test_gas_body_for_the_gsme"]
+    planned: list[str | dict[str, Any]] = [
+        "test_pack.py::test_read_supply_over_duis",
+        "test_pack.py::test_gas_body_for_the_gsme",
+    ]
     pack = write_pack(tmp_path, "duispack", PACK_TEST, planned)
     try:
         out = run_pack(pack, tmp_path / "r", "duis", lab=lab, timeout=120)

@@ -112,6 +112,45 @@ def _suppressed(d: Data) -> Data:
     return {"suppressed": sorted(set(out))}
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else ([] if value is None else [value])
+
+
+def _device_log(d: Data) -> Data:
+    """8.9: the CH's device log; ``joined`` where the payload says which devices are connected."""
+    log = d.get("DeviceLogEntries")
+    entries = _as_list(log.get("LogEntry")) if isinstance(log, dict) else []
+    connected_log = d.get("CHFConnectedDeviceLog")
+    current: set[str] | None = None
+    if isinstance(connected_log, dict):
+        now = _as_list(connected_log.get("CHFCurrentConnectedDeviceLogEntry"))
+        current = {str(e.get("DeviceID", "")).upper() for e in now if isinstance(e, dict)}
+    devices = []
+    for e in entries:
+        if not isinstance(e, dict) or not e.get("DeviceID"):
+            continue
+        device: Data = {"eui": e["DeviceID"], "type": str(e.get("DeviceType", "")).lower()}
+        if current is not None:
+            device["joined"] = str(e["DeviceID"]).upper() in current
+        devices.append(device)
+    return {"devices": devices} if log is not None else {}
+
+
+def _event_log(d: Data) -> Data:
+    """6.13: ``entries`` of ``{code: "0x…", at, details}`` from the MMC log (``OtherInformation`` kept raw)."""
+    log = d.get("Log")
+    if not isinstance(log, dict):
+        return {}
+    out = []
+    for e in _as_list(log.get("LogEntry")):
+        if isinstance(e, dict) and e.get("LogCode"):
+            details = {"other": e["OtherInformation"]} if e.get("OtherInformation") else {}
+            out.append(
+                {"code": "0x" + str(e["LogCode"]).upper(), "at": e.get("Timestamp"), "details": details}
+            )
+    return {"entries": out}
+
+
 #: SRV -> how to read the packs' names from the payload (as :func:`responses.element_data` gives it).
 READERS: dict[str, Callable[[Data], Data]] = {
     "7.4": _lower("SupplyState", "supply"),
@@ -123,6 +162,8 @@ READERS: dict[str, Callable[[Data], Data]] = {
     "5.1": _schedule_id,
     "4.13": _prepay_config,
     "6.2.10": _suppressed,
+    "8.9": _device_log,
+    "6.13": _event_log,
 }
 
 

@@ -156,6 +156,17 @@ def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
     settings = {"ElectricitySupplierWANAlertSettings": wan, "ElectricitySupplierHANAlertSettings": han}
     alerts = {"ElectricitySupplierAlertEventSettings": settings}
     assert pack_result("6.2.10", alerts)["suppressed"] == ["0x8119"]
+    entries = [{"DeviceID": "00-1A-2B-FF-FE-00-00-02", "DeviceType": "ESME"},
+               {"DeviceID": "00-1A-2B-FF-FE-00-00-04", "DeviceType": "PPMID"}]  # fmt: skip
+    connected = {"CHFCurrentConnectedDeviceLogEntry": {"DeviceID": "00-1a-2b-ff-fe-00-00-02"}}
+    log = {"DeviceLogEntries": {"LogEntry": entries}, "CHFConnectedDeviceLog": connected}
+    devices = pack_result("8.9", log)["devices"]
+    assert [(d["eui"], d["type"], d["joined"]) for d in devices] == [
+        ("00-1A-2B-FF-FE-00-00-02", "esme", True), ("00-1A-2B-FF-FE-00-00-04", "ppmid", False)]  # fmt: skip
+    events = pack_result(
+        "6.13", {"Log": {"LogEntry": {"LogCode": "8f3d", "Timestamp": "2026-12-06T10:00:00Z"}}}
+    )
+    assert events["entries"] == [{"code": "0x8F3D", "at": "2026-12-06T10:00:00Z", "details": {}}]
     assert pack_result("7.4", {}) == {}
     assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}
 

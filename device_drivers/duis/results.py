@@ -137,7 +137,7 @@ def _device_log(d: Data) -> Data:
 
 
 def _event_log(d: Data) -> Data:
-    """6.13: ``entries`` of ``{code: "0x…", at, details}`` from the MMC log (``OtherInformation`` kept raw)."""
+    """6.13: ``entries`` of ``{code: "0x…", at, details}`` (``OtherInformation`` kept raw)."""
     log = d.get("Log")
     if not isinstance(log, dict):
         return {}

@@ -15,9 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from device_drivers.protocols.modbus import InstrumentsConfig
 from harness.errors import DmctInputError
 from harness.yamlio import fail_at, load_model
+from specifications.instrument_map import InstrumentsConfig
 
 Role = Literal["ch", "esme", "gsme", "ppmid", "ihd"]
 #: Roles every DMC has; PPMID and IHD are optional extras of a rig (SMETS1-notes: DMC = CH+ESME+GSME).
@@ -259,6 +259,27 @@ class DuisRouteSpec(_Strict):
     read_timeout_s: float = Field(default=5.0, gt=0, le=120)
 
 
+class VirtualDspSpec(_Strict):
+    """Virtual labs, route ``kind: duis``: the virtual DSP that ``dmct lab up`` serves in front of the
+    virtual S1SP (labs/virtual/dsp; docs/virtual-lab.md, "Virtual DSP"). Paths may use ``~`` and
+    ``${VAR}``; relative paths are relative to the working directory."""
+
+    #: The DUIS XSD (``DUIS Schema V5.1.xsd`` with the MMC and XML Signature schemas beside it).
+    xsd: str = Field(min_length=1)
+    #: Certificates (files or directories) of the Users whose signatures the DSP accepts; the virtual
+    #: lab's own Users are always trusted.
+    trust: list[str] = Field(default_factory=list)
+    #: User ID (EUI-64) -> the DUIS roles it holds (SMKI certificates do not carry them).
+    users: dict[str, list[Literal["IS", "GS", "ED", "GT", "ES", "RSA", "OU"]]] = Field(default_factory=dict)
+    #: The User's receive endpoint the DSP posts responses and alerts to (e.g. the duis route's bind).
+    receive_url: str | None = None
+    #: The DSP's XML signing key and certificate (PEM or DER); default: one the lab creates.
+    sign_key: str | None = None
+    sign_cert: str | None = None
+    #: Where the framed S1SP route is still served (migration is not a DUIS service).
+    s1sp_url: str = "virtual://lab/route/s1sp"
+
+
 class RouteSpec(_Strict):
     """How the lab reaches the SMETS1 service route (S1SP/DCO): a route ``kind`` (``virtual``, or a
     lab's own bridge registered under the ``dmct.routes`` entry-point group) and its settings."""
@@ -274,16 +295,17 @@ class RouteSpec(_Strict):
     defects: list[str] = Field(default_factory=list)
     #: ``kind: duis``: its settings; ``url`` is then the DSP's base URL (http:// or https://).
     duis: DuisRouteSpec | None = None
+    #: Virtual labs, ``kind: duis``: the virtual DSP served in front of the S1SP.
+    dsp: VirtualDspSpec | None = None
 
     @model_validator(mode="after")
     def _url(self) -> RouteSpec:
-        if self.kind == "duis":
-            if not re.match(r"^https?://[^\s/]+(/\S*)?$", self.url):
-                raise ValueError(f"route.url: a duis route names the DSP as http(s)://..., not {self.url!r}")
-            if self.duis is None:
-                raise ValueError("route.duis: a duis route needs its settings (users, dsp_certs, ...)")
-        else:
+        if self.kind != "duis":
             check_url(self.url)
+        elif not re.match(r"^(https?://[^\s/]+(/\S*)?|virtual://\S+)$", self.url):
+            raise ValueError(f"route.url: a duis route's DSP is http(s):// or virtual://, not {self.url!r}")
+        if self.kind == "duis" and self.duis is None and self.dsp is None:
+            raise ValueError("route.duis: a duis route needs its settings (users, dsp_certs, ...)")
         return self
 
 

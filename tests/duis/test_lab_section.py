@@ -40,7 +40,7 @@ def test_a_complete_duis_section_loads(lab_file: Callable[..., Path]) -> None:
 @pytest.mark.parametrize(
     ("changes", "needle"),
     [
-        ({"url": "socket://dsp:1"}, "http(s)"),
+        ({"url": "ftp://dsp.example"}, "http(s)"),
         ({"duis": None}, "route.duis"),
         ({"duis": {**DUIS, "users": []}}, "users"),
         ({"duis": {**DUIS, "receive": "nohostport"}}, "receive"),

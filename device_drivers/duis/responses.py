@@ -16,7 +16,10 @@ a nested SMETS1 response or S1SP alert as the standalone document the S1SP signe
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,10 @@ SMETS1_RESPONSE = "smets1_response"
 DEVICE_ALERT = "device_alert"
 DCC_ALERT = "dcc_alert"
 S1SP_ALERT = "s1sp_alert"
+#: The virtual lab's convention (docs/virtual-lab.md, section 6): the virtual S1SP's complete outcome
+#: (the framed route's response or alert message) as one ``ra:GBCSData`` item of this name, base64 JSON,
+#: inside the S1SP-signed payload; for an S1SP alert, ``AdditionalInformation`` holds it as JSON.
+OUTCOME_ITEM = "dmct-s1sp-outcome"
 #: Codes (DUIS ``sr:ResponseCode``): I0 success, I99 acknowledged; every E-code is an error.
 SUCCESS = "I0"
 ACKNOWLEDGED = "I99"
@@ -75,6 +82,7 @@ class Smets1Response:
     payload: str | None  # the SMETSData child (``ReadInstantaneousImportRegistersRsp``) or alert content
     data: Any
     signed: etree._Element = field(repr=False)
+    outcome: dict[str, Any] | None = None  # the OUTCOME_ITEM, where the S1SP sent one
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,8 @@ class DuisMessage:
     smets1: Smets1Response | None = None
     alert_code: str | None = None
     root: etree._Element | None = field(default=None, repr=False, compare=False)
+    #: The S1SP's own outcome (the framed route's message) where the payload carries one (OUTCOME_ITEM).
+    outcome: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -145,7 +155,8 @@ def parse(root: etree._Element) -> DuisMessage:
         s1 = smets1_response(signed)
         kind = SMETS1_RESPONSE if s1.kind == "ResponseMessage" else DEVICE_ALERT
         return DuisMessage(kind, code, rid, resp_id, at, srv, s1.data, smets1=s1, root=root,
-                           alert_code=_alert_code_of(s1) if kind == DEVICE_ALERT else None)  # fmt: skip
+                           alert_code=_alert_code_of(s1) if kind == DEVICE_ALERT else None,
+                           outcome=s1.outcome)  # fmt: skip
     if name == "DeviceAlertMessage":
         alert = "0x" + (content.findtext(_sr("AlertCode")) or "").strip().upper()
         return DuisMessage(DEVICE_ALERT, code, rid, resp_id, at, srv, element_data(content),
@@ -167,10 +178,29 @@ def _s1sp_alert(
     data = element_data(el)
     if dcc_code:
         data = {**data, "DCCAlertCode": dcc_code}
+    outcome = _json_object((el.findtext(_sr("AdditionalInformation")) or "").encode())
     return DuisMessage(
         S1SP_ALERT, code, el.findtext(_sr("RequestID")) or rid, resp_id, el.findtext(_sr("DateTime")),
-        None, data, alert_code=code, root=root if root is not None else el,
+        None, data, alert_code=code, root=root if root is not None else el, outcome=outcome,
     )  # fmt: skip
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _outcome_item(parent: etree._Element) -> dict[str, Any] | None:
+    for item in parent.iterchildren(_ra("GBCSData")):
+        if item.get("name") == OUTCOME_ITEM and item.text:
+            try:
+                return _json_object(base64.b64decode(item.text.strip(), validate=False))
+            except (binascii.Error, ValueError):
+                return None
+    return None
 
 
 def _alert_code_of(s1: Smets1Response) -> str | None:
@@ -207,6 +237,7 @@ def smets1_response(signed: etree._Element) -> Smets1Response:
         payload=payload,
         data=data,
         signed=signed,
+        outcome=_outcome_item(kind_el),
     )
 
 

@@ -27,6 +27,8 @@ Migration is not a DUIS service: :meth:`DuisRoute.migrate` hands it to the migra
 
 from __future__ import annotations
 
+import json
+import os
 import ssl
 import threading
 import time
@@ -41,12 +43,14 @@ from typing import Any
 from lxml import etree
 
 from device_drivers.duis import catalogue, requests, responses, signing, xsd
+from device_drivers.duis.codes import route_code
 from device_drivers.duis.counters import CounterStore
 from device_drivers.duis.ids import eui
 from device_drivers.duis.receiver import Checker, Receiver, Spool, safe_parser
 from device_drivers.duis.responses import DuisMessage
 from device_drivers.duis.results import pack_result
 from device_drivers.errors import InfrastructureFault, LinkDown, LinkTimeout
+from device_drivers.links import resolve_url
 from device_drivers.protocols.service_route import RouteError, check
 from device_drivers.route import MigrationResult, RouteAlert, ServiceRoute, SrvResult, load_route
 
@@ -106,16 +110,20 @@ class DuisRoute(ServiceRoute):
         keys_dir: Path | str | None = None,
         *,
         duis: Mapping[str, Any] | None = None,
+        virtual_dsp: Mapping[str, Any] | None = None,
         device_types: Mapping[str, str] | None = None,
         endpoints: Mapping[str, str] | None = None,
         timeout: float = 10.0,
         **_ignored: Any,
     ) -> None:
-        self.base_url = url.rstrip("/")
+        self.url = url.rstrip("/")
         self.timeout = timeout
         self.endpoints = dict(endpoints or {})
         self.keys_dir = keys_dir
-        self.settings = DuisSettings(**dict(duis or {}))
+        config = dict(duis or {})
+        if virtual_dsp is not None:  # a virtual lab: what the lab publishes fills what the file leaves out
+            config = {**virtual_lab_settings(Path(keys_dir) if keys_dir else None, virtual_dsp), **config}
+        self.settings = DuisSettings(**config)
         s = self.settings
         self.device_types = {eui(k): v for k, v in dict(device_types or {}).items()}
         self.users = [self._user(u) for u in s.users]
@@ -162,9 +170,14 @@ class DuisRoute(ServiceRoute):
         except KeyError as exc:
             raise ValueError(f"duis route: a user lacks {exc.args[0]!r}") from None
 
+    @property
+    def base_url(self) -> str:
+        """The DSP's URL (a virtual lab's ``virtual://`` resolved through its endpoints file)."""
+        return resolve_url(self.url, self.endpoints, DEVICE).rstrip("/")
+
     def _ssl_context(self) -> ssl.SSLContext | None:
         tls = self.settings.tls
-        if not self.base_url.startswith("https://"):
+        if not self.url.startswith("https://"):
             return None
         ctx = ssl.create_default_context(cafile=str(self.settings.path(tls["ca"])) if tls.get("ca") else None)
         if tls.get("client_cert"):
@@ -255,9 +268,12 @@ class DuisRoute(ServiceRoute):
         return self.read_signed(raw, f"answer to {endpoint}")
 
     def read_signed(self, raw: bytes, what: str) -> DuisMessage:
+        """The DSP's synchronous answer. DCC Boxed (and the virtual DSP) answer a POST unsigned: the
+        channel the User opened vouches for it. A signature, where there is one, must verify."""
         try:
             root = etree.fromstring(raw, safe_parser())
-            signing.verify(root, self.dsp_trust)
+            if root.find(f"{{{signing.DS_NS}}}Signature") is not None:
+                signing.verify(root, self.dsp_trust)
             message = responses.parse(root)
         except (etree.XMLSyntaxError, signing.SignatureRefused, responses.NotDuis) as exc:
             raise InfrastructureFault(DEVICE, f"DSP {what} unusable: {exc}") from None
@@ -386,6 +402,8 @@ def _maybe_eui(text: str) -> str | None:
 def _as_response(m: DuisMessage, rid: str) -> dict[str, Any]:
     """A DUIS message as the route-neutral response dict :class:`SrvResult` reads (the packs' names
     added where the payload carries them: :mod:`.results`)."""
+    if m.outcome is not None and "code" in m.outcome:  # the S1SP's own message, signed by the S1SP
+        return {**m.outcome, "id": m.request_id or rid, "duis_code": m.code, "final": m.final}
     result: Any = m.data
     if m.smets1 is not None:
         result = {"payload": m.smets1.payload, **(m.data if isinstance(m.data, dict) else {"value": m.data})}
@@ -393,7 +411,8 @@ def _as_response(m: DuisMessage, rid: str) -> dict[str, Any]:
         result = pack_result(m.srv, result)
     return {
         "id": m.request_id or rid,
-        "code": m.code,
+        "code": route_code(m.code),
+        "duis_code": m.code,
         "text": "" if m.ok or m.code == responses.ACKNOWLEDGED else f"DUIS response code {m.code}",
         "result": result,
         "final": m.final,
@@ -402,9 +421,10 @@ def _as_response(m: DuisMessage, rid: str) -> dict[str, Any]:
 
 
 def to_alert(m: DuisMessage, alert_id: int) -> RouteAlert:
-    kind = {responses.DEVICE_ALERT: "device", responses.DCC_ALERT: "dcc", responses.S1SP_ALERT: "s1sp"}[
-        m.kind
-    ]
+    if m.outcome is not None and "kind" in m.outcome:  # the S1SP's own alert message, signed by the S1SP
+        return RouteAlert.from_message({**m.outcome, "alert_id": m.outcome.get("alert_id", alert_id)})
+    kinds = {responses.DEVICE_ALERT: "device", responses.DCC_ALERT: "dcc", responses.S1SP_ALERT: "s1sp"}
+    kind = kinds[m.kind]
     device = m.response_id.split(":")[0] if m.response_id else None
     if m.smets1 is not None:
         device = m.smets1.originator or device
@@ -413,6 +433,34 @@ def to_alert(m: DuisMessage, alert_id: int) -> RouteAlert:
         "device": device, "rig": None, "at": m.at, "details": m.data if isinstance(m.data, dict) else {},
         "request_id": m.request_id,
     })  # fmt: skip
+
+
+def _path(value: object) -> Path:
+    return Path(os.path.expandvars(os.path.expanduser(str(value))))
+
+
+def virtual_lab_settings(keys_dir: Path | None, dsp: Mapping[str, Any]) -> dict[str, Any]:
+    """The duis route's settings for a virtual lab (``route.dsp`` in its lab file; docs/virtual-lab.md):
+    the Users, S1SP and DSP certificates the lab publishes in its route keys directory, the XSD and
+    receive endpoint the virtual DSP is configured with, migration over the framed route it still serves."""
+    out: dict[str, Any] = {}
+    if dsp.get("xsd"):
+        out["xsd"] = str(_path(dsp["xsd"]))
+    receive = dsp.get("receive_url")
+    if isinstance(receive, str) and receive.startswith("http://"):
+        out["receive"] = receive.removeprefix("http://")
+    out["migration"] = {"kind": "virtual", "url": str(dsp.get("s1sp_url") or "virtual://lab/route/s1sp")}
+    if keys_dir is None or not (keys_dir / "keys.json").is_file():
+        return out
+    index = json.loads((keys_dir / "keys.json").read_text(encoding="utf-8"))
+    out["users"] = [
+        {"name": name, "role": "", "eui": u["user_id"], "key": str(keys_dir / u["key"]),
+         "cert": str(keys_dir / u["cert"])}
+        for name, u in dict(index.get("users") or {}).items()
+    ]  # fmt: skip
+    out["dsp_certs"] = [str(_path(dsp["sign_cert"]) if dsp.get("sign_cert") else keys_dir / "dsp.cert.pem")]
+    out["s1sp_certs"] = [str(keys_dir / str(index.get("s1sp_cert", "s1sp.cert.pem")))]
+    return out
 
 
 def make_route(**config: Any) -> DuisRoute:

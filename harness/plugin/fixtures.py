@@ -211,12 +211,15 @@ def _route_session(request: pytest.FixtureRequest, lab: Lab) -> Iterator[Service
     run = _run_of(request)
     keys_dir = spec.keys_dir or run.route_keys
     extra: dict[str, object] = {}
-    if spec.duis is not None:  # the duis route: its settings, and each device's type for the DUIS bodies
-        settings = spec.duis.model_dump(mode="json")
-        settings["users"] = [u.model_dump(mode="json") for u in spec.duis.users]
-        settings["base_dir"] = str(run.lab_file.resolve().parent)
-        types = {d.eui64: d.role for r in lab.rigs for d in r.devices if d.eui64}
-        extra = {"duis": settings, "device_types": types}
+    if spec.kind == "duis":  # its settings, the virtual DSP's (a virtual lab), each device's type
+        extra["device_types"] = {d.eui64: d.role for r in lab.rigs for d in r.devices if d.eui64}
+        if spec.duis is not None:
+            settings = spec.duis.model_dump(mode="json")
+            settings["users"] = [u.model_dump(mode="json") for u in spec.duis.users]
+            settings["base_dir"] = str(run.lab_file.resolve().parent)
+            extra["duis"] = settings
+        if spec.dsp is not None:
+            extra["virtual_dsp"] = spec.dsp.model_dump(mode="json")
     try:
         route = load_route(
             spec.kind, url=spec.url, keys_dir=keys_dir, endpoints=run.endpoints, timeout=spec.timeout,

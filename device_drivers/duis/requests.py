@@ -35,6 +35,7 @@ SCHEMA_VERSION = "5.1"
 PRICE_SCALES = (-5, -4, -3, -2)
 SHORT_MAX = 32767
 GAS_PRICE_SCALE = -5
+UINT32_MAX = 4294967295
 #: Fuel of the target device: decides the electricity or gas branch of a body.
 ELECTRICITY = "electricity"
 GAS = "gas"
@@ -467,8 +468,12 @@ def _load_limit(c: Ctx, b: Element) -> None:
     c.execution(b)
     sub(b, "LoadLimitPeriod", _int(c.need("period_s"), "period_s", c.e.srv))
     sub(b, "LoadLimitPowerThreshold", _int(c.need("threshold_w"), "threshold_w", c.e.srv))
-    sub(b, "LoadLimitRestorationPeriod", _int(c.p.get("restoration_s") or 0, "restoration_s", c.e.srv))
-    sub(b, "LoadLimitSupplyState", "Unchanged")
+    # DUIS requires a restoration period; the packs leave it out for "never restore by itself": the
+    # largest period DUIS can carry (xs:unsignedInt seconds, 136 years) says that.
+    restoration = c.p.get("restoration_s") or UINT32_MAX
+    sub(b, "LoadLimitRestorationPeriod", _int(restoration, "restoration_s", c.e.srv))
+    # The packs' load limit acts on the supply (the meter arms it when exceeded): "Disable".
+    sub(b, "LoadLimitSupplyState", "Unchanged" if c.p.get("supply_action") == "unchanged" else "Disable")
 
 
 GAS_PERIODICITY = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}

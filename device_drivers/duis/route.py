@@ -27,6 +27,8 @@ Migration is not a DUIS service: :meth:`DuisRoute.migrate` hands it to the migra
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import ssl
@@ -36,10 +38,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from device_drivers.duis import catalogue, requests, responses, signing, xsd
@@ -58,7 +61,7 @@ DEVICE = "duis-route"
 #: Device types (lab file roles) whose bodies take the gas branch.
 GAS_ROLES = frozenset({"gsme", "GSME"})
 #: Log reads without a period in the packs read this far back (DUIS needs a period).
-DEFAULT_LOG_DAYS = 31
+WHOLE_LOG = ("2000-01-01T00:00:00+00:00", "2099-12-31T23:59:59+00:00")
 RESULT_KINDS = (responses.RESPONSE, responses.SMETS1_RESPONSE)
 
 
@@ -158,6 +161,7 @@ class DuisRoute(ServiceRoute):
         self._taken_alerts: set[int] = set()
         self._requests: dict[str, tuple[str, str]] = {}
         self._sent: set[str] = set()
+        self._firmware: dict[str, dict[str, Any]] = {}
         self._migration: ServiceRoute | None = None
         self._ssl = self._ssl_context()
 
@@ -212,16 +216,46 @@ class DuisRoute(ServiceRoute):
         """What DUIS needs and the packs leave to the route: log periods, the clock, the join partner."""
         p = dict(params)
         now = datetime.now(UTC).replace(microsecond=0)
-        if srv in ("4.4.2", "4.6.1", "4.8.1", "6.13"):
-            p.setdefault("from", (now - timedelta(days=DEFAULT_LOG_DAYS)).isoformat())
-            p.setdefault("to", now.isoformat())
+        if srv in ("4.4.2", "4.6.1", "4.8.1", "6.13"):  # the packs read the whole log
+            p.setdefault("from", WHOLE_LOG[0])
+            p.setdefault("to", WHOLE_LOG[1])
         if srv == "6.11":
             p.setdefault("now", now.isoformat())
+        if srv == "11.1":  # 11.3 activates what 11.1 sent: DUIS names it by the image's hash
+            self._firmware[eui(device)] = {k: p[k] for k in ("version", "image_model", "image") if k in p}
+        if srv == "11.3" and "firmware_hash" not in p and "version" not in p:
+            sent = self._firmware.get(eui(device))
+            if sent is not None:
+                p.update(sent)
+            else:  # no 11.1 from this route: the hash of no image (a DSP that checks it refuses, visibly)
+                p["firmware_hash"] = hashlib.sha256(b"").hexdigest()
         if srv in ("8.7.2", "8.8.2") and "other" not in p:
             ch = next((e for e, t in self.device_types.items() if t.lower() in ("ch", "chf")), None)
             if ch is not None:
                 p["other"] = ch
         return p
+
+    def complete(
+        self, srv: str, device: str, params: dict[str, Any], signer: User, *, user: str, role: str | None
+    ) -> dict[str, Any]:
+        """Fields DUIS requires that the packs leave out and only the device knows: read them first.
+
+        2.1 carries the whole prepayment configuration (the packs change one threshold): the others
+        come from 4.13. 6.23 names the device's MPxN: from 6.2.7. 6.15.1/6.23 carry the replacement
+        certificate: the packs name none, so the signing User's own certificate stands in (a lab
+        replacing real credentials passes ``certificate`` and ``certification_path``)."""
+        if srv == "2.1" and any(params.get(k) is None for k in requests.PREPAY_FIELDS):
+            current = self.submit("4.13", device, user=user, role=role).result or {}
+            known = {k: current[k] for k in requests.PREPAY_FIELDS if isinstance(current.get(k), int | float)}
+            params = {**known, **{k: v for k, v in params.items() if v is not None}}
+        if srv in ("6.15.1", "6.23") and "certificate" not in params:
+            der = base64.b64encode(signer.cert.public_bytes(serialization.Encoding.DER)).decode()
+            params = {"certificate": der, "certification_path": [der], **params}
+        if srv == "6.23" and "mpxn" not in params:
+            read = self.submit("6.2.7", device, user=user, role=role, check=False)
+            mpxn = (read.result or {}).get("mpxn") if read.ok else None
+            params["mpxn"] = str(mpxn) if mpxn else "0"
+        return params
 
     def build(
         self, srv: str, device: str, params: Mapping[str, Any], user: User, future_date: datetime | None
@@ -294,7 +328,9 @@ class DuisRoute(ServiceRoute):
     ) -> SrvResult:
         self.open()
         fd = datetime.fromisoformat(future_date) if isinstance(future_date, str) else future_date
-        rid, body, endpoint = self.build(srv, device, dict(params or {}), self.user(user, role), fd)
+        signer = self.user(user, role)
+        params = self.complete(srv, device, dict(params or {}), signer, user=user, role=role)
+        rid, body, endpoint = self.build(srv, device, params, signer, fd)
         self.spool.register(rid)
         self._sent.add(rid)
         first = self.post(endpoint, body)

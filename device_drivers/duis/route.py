@@ -68,10 +68,18 @@ RESULT_KINDS = (responses.RESPONSE, responses.SMETS1_RESPONSE)
 @dataclass(frozen=True)
 class User:
     name: str
-    role: str
+    role: str  # the User Role of this User ID ("" when the lab lists several in ``roles`` or none)
     eui: str
     key: Any
     cert: Any
+    roles: tuple[str, ...] = ()
+
+    def holds(self, role: str | None) -> bool:
+        """Whether this User ID may act in ``role``. DUIS requests carry no role: the DSP knows the
+        User ID's roles, so a role the User ID does not hold cannot be asked for (no request is sent)."""
+        if role is None or self.role == role or role in self.roles:
+            return True
+        return not self.role and not self.roles
 
 
 @dataclass
@@ -80,7 +88,7 @@ class DuisSettings:
 
     xsd: str | None = None
     receive: str = "127.0.0.1:0/duis"
-    users: list[dict[str, str]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
     dsp_certs: list[str] = field(default_factory=list)
     s1sp_certs: list[str] = field(default_factory=list)
     tls: dict[str, str] = field(default_factory=dict)
@@ -166,11 +174,12 @@ class DuisRoute(ServiceRoute):
         self._ssl = self._ssl_context()
 
     # -- set-up -----------------------------------------------------------------------------------------
-    def _user(self, u: Mapping[str, str]) -> User:
+    def _user(self, u: Mapping[str, Any]) -> User:
         try:
             key = signing.load_key(self.settings.path(u["key"]).read_bytes())
             cert = signing.load_cert(self.settings.path(u["cert"]).read_bytes())
-            return User(str(u["name"]), str(u.get("role", "")), eui(str(u["eui"])), key, cert)
+            roles = tuple(str(r) for r in (u.get("roles") or ()))
+            return User(str(u["name"]), str(u.get("role", "")), eui(str(u["eui"])), key, cert, roles)
         except KeyError as exc:
             raise ValueError(f"duis route: a user lacks {exc.args[0]!r}") from None
 
@@ -202,10 +211,7 @@ class DuisRoute(ServiceRoute):
 
     def user(self, name: str, role: str | None) -> User:
         for u in self.users:
-            if u.name == name and (role is None or not u.role or u.role == role):
-                return u
-        for u in self.users:  # a lab may name Users by their EUI-64
-            if u.eui == _maybe_eui(name) and (role is None or u.role == role):
+            if (u.name == name or u.eui == _maybe_eui(name)) and u.holds(role):  # by name or User ID
                 return u
         raise ValueError(
             f"duis route: no user {name!r}" + (f" in role {role}" if role else "") + " in the lab file"
@@ -490,7 +496,8 @@ def virtual_lab_settings(keys_dir: Path | None, dsp: Mapping[str, Any]) -> dict[
         return out
     index = json.loads((keys_dir / "keys.json").read_text(encoding="utf-8"))
     out["users"] = [
-        {"name": name, "role": "", "eui": u["user_id"], "key": str(keys_dir / u["key"]),
+        {"name": name, "role": "", "roles": list(u.get("roles") or ()), "eui": u["user_id"],
+         "key": str(keys_dir / u["key"]),
          "cert": str(keys_dir / u["cert"])}
         for name, u in dict(index.get("users") or {}).items()
     ]  # fmt: skip

@@ -93,3 +93,13 @@ def test_an_alert_outcome_is_the_packs_alert() -> None:
         RID,
     )
     assert alert.details == {"reason": "test"}
+
+
+def test_a_role_the_user_id_does_not_hold_is_not_asked_for() -> None:
+    from device_drivers.duis.route import User
+
+    supplier = User("supplier", "", "90-B3-D5-1F-30-01-00-01", None, None, ("IS", "GS"))
+    assert supplier.holds("IS") and supplier.holds("GS") and supplier.holds(None)
+    assert not supplier.holds("ED")  # DUIS has no role field: this User ID cannot act as a DNO
+    assert User("dno", "ED", "90-B3-D5-1F-30-02-00-01", None, None).holds("ED")
+    assert User("any", "", "90-B3-D5-1F-30-03-00-01", None, None).holds("GT")  # the lab said nothing

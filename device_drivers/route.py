@@ -49,6 +49,18 @@ class RouteFacilityUnsupported(NotImplementedError):
     the test that needs it is not applicable on this route."""
 
 
+class RouteCannotExpress(Exception):
+    """The route's protocol has no way to say what a test asks: a role the route's User ID does not
+    hold, an SRV or a parameter value with no form in it (DUIS: a supplier name over 15 characters, an
+    alert code DUIS does not make configurable, the negative tests' malformed parameters). Nothing is
+    sent; the harness plugin reports the test *not applicable on this route* (a skip whose reason
+    starts ``not applicable:``), neither passed nor failed."""
+
+    def __init__(self, message: str, *, route: str = "") -> None:
+        super().__init__(message)
+        self.route = route  # the route kind (``duis``), for the reason
+
+
 @dataclass(frozen=True)
 class SrvResult:
     """The outcome of one SRV: final code, result data and per-Instruction outcomes.

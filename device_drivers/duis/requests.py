@@ -381,14 +381,15 @@ def _debt(c: Ctx, b: Element) -> None:
         sub(b, tag, _money(debts[name]["amount"] if name in debts else 0, f"debts.{name}.amount", c.e.srv))
     sub(b, "DebtRecoveryPerPayment", 0)
     for i, name in enumerate(("time_debt_1", "time_debt_2"), 1):
-        rate = _money(debts[name]["rate"] if name in debts else 0, f"debts.{name}.rate", c.e.srv)
-        if c.gas:
+        pence = debts[name]["rate"] if name in debts else 0
+        if c.gas:  # gas: integer pence (no scale in DUIS)
             r = sub(b, f"GasDebtRecovery{i}")
-            sub(r, "DebtRecoveryRate", rate)
-        else:
+            sub(r, "DebtRecoveryRate", _money(pence, f"debts.{name}.rate", c.e.srv))
+        else:  # electricity: value x 10^DebtRecoveryRatePriceScale GBP, as prices (xs:short)
+            scale = price_scale([pence], c.e.srv)
             r = sub(b, f"ElecDebtRecovery{i}")
-            sub(r, "DebtRecoveryRate", rate)
-            sub(r, "DebtRecoveryRatePriceScale", 0)
+            sub(r, "DebtRecoveryRate", _price(pence, f"debts.{name}.rate", c.e.srv, scale))
+            sub(r, "DebtRecoveryRatePriceScale", scale)
         sub(r, "DebtRecoveryRatePeriod", "DAILY")
 
 

@@ -55,7 +55,14 @@ from device_drivers.duis.results import pack_result
 from device_drivers.errors import InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.links import resolve_url
 from device_drivers.protocols.service_route import RouteError, check
-from device_drivers.route import MigrationResult, RouteAlert, ServiceRoute, SrvResult, load_route
+from device_drivers.route import (
+    MigrationResult,
+    RouteAlert,
+    RouteCannotExpress,
+    ServiceRoute,
+    SrvResult,
+    load_route,
+)
 
 DEVICE = "duis-route"
 #: Device types (lab file roles) whose bodies take the gas branch.
@@ -210,9 +217,15 @@ class DuisRoute(ServiceRoute):
             self._migration.close()
 
     def user(self, name: str, role: str | None) -> User:
-        for u in self.users:
-            if (u.name == name or u.eui == _maybe_eui(name)) and u.holds(role):  # by name or User ID
+        named = [u for u in self.users if u.name == name or u.eui == _maybe_eui(name)]  # name or User ID
+        for u in named:
+            if u.holds(role):
                 return u
+        if named:  # DUIS carries no role: acting in one the User ID does not hold cannot be said
+            raise RouteCannotExpress(
+                f"User {name!r} ({named[0].eui}) does not hold role {role} and a DUIS request names none",
+                route="duis",
+            )
         raise ValueError(
             f"duis route: no user {name!r}" + (f" in role {role}" if role else "") + " in the lab file"
         )
@@ -335,8 +348,11 @@ class DuisRoute(ServiceRoute):
         self.open()
         fd = datetime.fromisoformat(future_date) if isinstance(future_date, str) else future_date
         signer = self.user(user, role)
-        params = self.complete(srv, device, dict(params or {}), signer, user=user, role=role)
-        rid, body, endpoint = self.build(srv, device, params, signer, fd)
+        try:
+            params = self.complete(srv, device, dict(params or {}), signer, user=user, role=role)
+            rid, body, endpoint = self.build(srv, device, params, signer, fd)
+        except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent
+            raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
         self.spool.register(rid)
         self._sent.add(rid)
         first = self.post(endpoint, body)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from device_drivers.errors import InfrastructureFault
+from device_drivers.route import RouteCannotExpress
 from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.model.interchange import Outcome, ResultRecord
@@ -118,11 +119,28 @@ def pytest_runtest_makereport(
     report = yield
     if call.when == "call" and _allure_on(item.config):
         _attach_transcript(item)
-    if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
+    if call.excinfo is not None and call.excinfo.errisinstance(RouteCannotExpress):
+        _not_applicable_on_route(item, call, report)
+    elif call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
         report.user_properties.append((_BLOCKED, str(call.excinfo.value)))
     elif call.excinfo is not None and report.failed:
         report.user_properties.append((_EXCEPTION, exception_name(call.excinfo.type)))
     return report
+
+
+def _not_applicable_on_route(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> None:
+    """The route cannot express what the test sends (:class:`RouteCannotExpress`): the test is *not
+    applicable* on this route — a skip with the route's reason, not a failure of the product."""
+    assert call.excinfo is not None
+    route = getattr(call.excinfo.value, "route", "") or "this"
+    reason = f"not applicable: on the {route} route, {call.excinfo.value}"
+    _, lineno, _ = item.location
+    report.outcome = "skipped"
+    report.longrepr = (str(item.path), (lineno or 0) + 1, f"Skipped: {reason}")
+    report.user_properties.append((_NOT_APPLICABLE, reason))
+    item.user_properties.append((_NOT_APPLICABLE, reason))  # the teardown report, which is journalled
 
 
 def exception_name(cls: type[BaseException]) -> str:

@@ -188,3 +188,19 @@ def test_counters_strictly_increase_across_processes(tmp_path: Path) -> None:
     assert not set(runs[0]) & set(runs[1])
     later = CounterStore(tmp_path).next(SUPPLIER)  # a later run, the same store
     assert later > max(runs[0] + runs[1])
+
+
+def test_amounts_are_pence_and_electricity_rates_are_scaled_gbp() -> None:
+    """Units shared with the virtual DSP (docs/protocols/duis.md, Assumptions 1): unscaled amounts are
+    integer pence; an electricity debt recovery rate, like a price, is value x 10^scale GBP."""
+    ns = {"sr": "http://www.dccinterface.co.uk/ServiceUserGateway"}
+    debts = [{"name": "time_debt_1", "amount": 1500, "rate": 25}]
+    root = build_request("2.3", originator=SUPPLIER, target="00-1A-2B-FF-FE-00-00-02", counter=1,
+                         params={"debts": debts})  # fmt: skip
+    assert root.findtext(".//sr:TimeDebtRegister1", namespaces=ns) == "1500"
+    rate = int(root.findtext(".//sr:ElecDebtRecovery1/sr:DebtRecoveryRate", namespaces=ns) or "")
+    scale = int(root.findtext(".//sr:ElecDebtRecovery1/sr:DebtRecoveryRatePriceScale", namespaces=ns) or "")
+    assert rate * 10 ** (scale + 2) == pytest.approx(25)  # pence
+    balance = build_request("1.5", originator=SUPPLIER, target="00-1A-2B-FF-FE-00-00-02", counter=1,
+                            params={"delta": -250})  # fmt: skip
+    assert balance.findtext(".//sr:AdjustMeterBalance", namespaces=ns) == "-250"

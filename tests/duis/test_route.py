@@ -295,11 +295,18 @@ def test_the_transcript_holds_the_signed_request_and_what_came_back(
 
 def test_a_request_the_xsd_refuses_is_not_sent(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
     from device_drivers.duis.requests import RequestBuildError
+    from device_drivers.route import RouteCannotExpress
 
     route = make_route(dcc, dsp, tmp_path)
     try:
-        with pytest.raises(RequestBuildError, match="DUIS XSD"):
+        # DUIS has no form for it: the test that asks is not applicable on this route (nothing sent)
+        with pytest.raises(RouteCannotExpress, match="DUIS XSD") as exc:
             route.submit("6.22", ESME, {"alerts": [{"code": "0x8F66", "send": False}]}, user="supplier")
+        assert isinstance(exc.value.__cause__, RequestBuildError) and exc.value.route == "duis"
+        with pytest.raises(RouteCannotExpress, match=r"99\.9"):  # an SRV DUIS does not define
+            route.submit("99.9", ESME, user="supplier")
+        with pytest.raises(RouteCannotExpress, match="15"):  # a supplier name over DUIS's 15 characters
+            route.submit("3.4", ESME, {"name": "A supplier name too long"}, user="supplier")
         assert dsp.requests == []
     finally:
         route.close()

@@ -323,3 +323,32 @@ def test_packs_collect_and_skip_with_the_plugin_disabled(pytester: pytest.Pytest
 def test_plugin_and_markers_are_registered_once(pytester: pytest.Pytester) -> None:
     out = pytester.runpytest("--markers").stdout.str()
     assert out.count("@pytest.mark.dmct_requirement(") == 1
+
+
+def test_what_the_route_cannot_express_is_not_applicable_on_it(pytester: pytest.Pytester) -> None:
+    """A test asking what the route's protocol has no form for (DUIS: a role the User ID lacks, an
+    over-long supplier name) is *not applicable on that route*, in the set-up or the test itself."""
+    pack = pytester.mkdir("routepack")
+    (pack / "pack.yaml").write_text(
+        "id: routepack\nname: r\nversion: '1'\ncapability_release: IOC\ntests:\n"
+        "  - test_r.py::test_in_call\n  - test_r.py::test_in_setup\n  - test_r.py::test_other_error\n"
+    )
+    (pack / "test_r.py").write_text(
+        "import pytest\nfrom device_drivers.route import RouteCannotExpress\n\n"
+        "@pytest.fixture\ndef setup_needs_it():\n"
+        "    raise RouteCannotExpress('User is not a Network Operator', route='duis')\n\n"
+        "def test_in_call():\n"
+        "    raise RouteCannotExpress('supplier name over 15 characters', route='duis')\n\n"
+        "def test_in_setup(setup_needs_it):\n    pass\n\n"
+        "def test_other_error():\n    raise ValueError('a real error stays one')\n"
+    )
+    results = pytester.path / "results"
+    out = pytester.runpytest("routepack", "--lab", str(VIRTUAL_LAB), "--results-dir", str(results))
+    assert out.parseoutcomes() == {"failed": 1, "not_applicable": 2}
+    records = {r.test: r for r in iter_results(_run_dir(results) / "results.jsonl")}
+    for test, why in (("test_in_call", "over 15"), ("test_in_setup", "Network Operator")):
+        record = records[f"test_r.py::{test}"]
+        assert record.outcome is Outcome.SKIPPED and record.extra["not_applicable"] is True
+        reason = record.extra["reason"]
+        assert reason.startswith("not applicable: on the duis route, ") and why in reason
+    assert records["test_r.py::test_other_error"].outcome is Outcome.FAILED

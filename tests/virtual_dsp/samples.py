@@ -10,12 +10,14 @@ RANGE = (
     "<sr:ReadLogPeriod><sr:StartDateTime>2026-01-01T00:00:00Z</sr:StartDateTime>"
     "<sr:EndDateTime>2026-01-05T00:00:00Z</sr:EndDateTime></sr:ReadLogPeriod>"
 )
+#: Electricity prices x 10^PriceScale GBP: 15500 x 10^-5 GBP = 15.5 pence/kWh; standing charge
+#: 5000 x 10^-4 GBP = 50 pence/day (the S1SP, like the packs, counts pence).
 RANGE_PARAMS = {"from": "2026-01-01T00:00:00+00:00", "to": "2026-01-05T00:00:00+00:00"}
 ELEC_PRICES = (
     "<sr:PriceElements><sr:ElectricityPriceElements><sr:StandingCharge>5000</sr:StandingCharge>"
-    "<sr:StandingChargeScale>-2</sr:StandingChargeScale><sr:PriceScale>-1</sr:PriceScale>"
-    '<sr:TOUTariff><sr:TOUPrice index="1">155</sr:TOUPrice>'
-    '<sr:TOUPrice index="2">90</sr:TOUPrice></sr:TOUTariff>'
+    "<sr:StandingChargeScale>-4</sr:StandingChargeScale><sr:PriceScale>-5</sr:PriceScale>"
+    '<sr:TOUTariff><sr:TOUPrice index="1">15500</sr:TOUPrice>'
+    '<sr:TOUPrice index="2">9000</sr:TOUPrice></sr:TOUTariff>'
     "</sr:ElectricityPriceElements></sr:PriceElements>"
 )
 DATE = (
@@ -33,7 +35,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any] | None]] = {
     "1.5": (
         "<sr:UpdateMeterBalance><sr:PrepaymentMode><sr:AdjustMeterBalance>30000</sr:AdjustMeterBalance>"
         "</sr:PrepaymentMode></sr:UpdateMeterBalance>",
-        {"delta": 300.0},
+        {"delta": 30000.0},  # pence, as DUIS and the S1SP count them
     ),
     "1.6": ("<sr:UpdatePaymentMode><sr:Credit/></sr:UpdatePaymentMode>", {"mode": "credit"}),
     "2.2": (
@@ -51,7 +53,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any] | None]] = {
         "<sr:DebtRecoveryRatePriceScale>-2</sr:DebtRecoveryRatePriceScale>"
         "<sr:DebtRecoveryRatePeriod>DAILY</sr:DebtRecoveryRatePeriod></sr:ElecDebtRecovery2>"
         "</sr:UpdateDebt>",
-        {"debts": [{"name": "time_debt_1", "amount": 10.0, "rate": 0.5}]},
+        {"debts": [{"name": "time_debt_1", "amount": 1000.0, "rate": 50.0}]},  # pence; 50 x 10^-2 GBP
     ),
     "3.1": (
         "<sr:DisplayMessage><sr:SupplierMessage>Hello</sr:SupplierMessage></sr:DisplayMessage>",
@@ -68,8 +70,8 @@ SAMPLES: dict[str, tuple[str, dict[str, Any] | None]] = {
         {"name": "Virtual Energy"},
     ),
     "4.4.2": (
-        f"<sr:RetrieveBillingCalendarTriggeredBillingDataLog>{RANGE}<sr:KAPublicSecurityCredentials>"
-        f"{CERT}</sr:KAPublicSecurityCredentials></sr:RetrieveBillingCalendarTriggeredBillingDataLog>",
+        f"<sr:RetrieveCoMOrTariffTriggeredBillingDataLog>{RANGE}<sr:KAPublicSecurityCredentials>"
+        f"{CERT}</sr:KAPublicSecurityCredentials></sr:RetrieveCoMOrTariffTriggeredBillingDataLog>",
         RANGE_PARAMS,
     ),
     "4.6.1": (
@@ -195,11 +197,11 @@ SAMPLES |= {
         "<sr:MaxMeterBalance>100000</sr:MaxMeterBalance><sr:MaxCreditThreshold>5000</sr:MaxCreditThreshold>"
         "</sr:UpdatePrepayConfigElectricity></sr:UpdatePrepayConfiguration>",
         {
-            "emergency_credit_limit": 10.0,
-            "emergency_credit_threshold": 5.0,
-            "low_credit_threshold": 2.0,
-            "max_balance": 1000.0,
-            "max_credit": 50.0,
+            "emergency_credit_limit": 1000.0,  # pence, unchanged
+            "emergency_credit_threshold": 500.0,
+            "low_credit_threshold": 200.0,
+            "max_balance": 100000.0,
+            "max_credit": 5000.0,
         },
     ),
     "5.1": (

@@ -27,10 +27,22 @@ RA = "http://www.dccinterface.co.uk/ResponseAndAlert"
 NS = {"sr": SR, "ra": RA}
 
 
+#: DUIS SRV matrix: the non-device ("DCC only") SRVs the S1SP serves, sent with Command Variant 8.
+NON_DEVICE_SRVS = frozenset({"5.1", "5.2", "5.3", "8.2", "8.3", "8.4", "11.1"})
+
+
 def request(
-    srv: str, body: str, *, device: str = ESME, user: str = SUPPLIER, counter: int = 1000, variant: int = 1
+    srv: str,
+    body: str,
+    *,
+    device: str = ESME,
+    user: str = SUPPLIER,
+    counter: int = 1000,
+    variant: int | None = None,
 ) -> str:
+    """A DUIS request; Command Variant 8 for a non-device SRV and 1 otherwise unless ``variant``."""
     ref = ".".join(srv.split(".")[:2])
+    variant = variant if variant is not None else 8 if srv in NON_DEVICE_SRVS else 1
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><sr:Request xmlns:sr="{SR}" schemaVersion="5.1">'
         f"<sr:Header><sr:RequestID>{user}:{device}:{counter}</sr:RequestID>"

@@ -133,7 +133,7 @@ class VirtualDsp:
             log.warning("DSP: refused a request: %s", exc)
             return 400, to_bytes(R.synchronous(duis_code("E1"), now, None, None))
         try:
-            req = translate(root)
+            req = translate(root, self.device_type)
         except TranslationError as exc:
             log.warning("DSP: refused a request: %s", exc)
             rid = root.findtext("{*}Header/{*}RequestID")
@@ -143,6 +143,11 @@ class VirtualDsp:
             return 200, to_bytes(R.synchronous(duis_code("E2"), now, req.request_id, req.srv))
         code = await self._execute(root, req)
         return 200, to_bytes(R.synchronous(duis_code(code), now, req.request_id, req.srv))
+
+    def device_type(self, device_id: str) -> str | None:
+        """A device's type in the DSP's inventory (``ESME``, ``GSME``, ...), None when unknown."""
+        entry = self.service.inventory.entries.get(device_id.upper())
+        return entry.device_type if entry is not None else None
 
     # -- the S1SP --------------------------------------------------------------------------------------------
     def authenticator(self, root: etree._Element, req: DuisRequest) -> Callable[[bool, bool], TrustedUser]:

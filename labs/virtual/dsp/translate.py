@@ -7,8 +7,14 @@ has a body element (``BODIES``) and, where the S1SP takes parameters, a reader t
 fields into the S1SP's ``params`` (the models in ``labs/virtual/s1sp/executors.py``). Where DUIS and
 the S1SP's model differ, the reader documents the mapping (docs/virtual-lab.md, "Virtual DSP").
 
-Money: DUIS electricity prices are integers with a ``PriceScale`` (value x 10^scale currency units);
-the S1SP's are plain numbers. Gas prices have no scale in DUIS: read as thousandths (an assumption).
+Units (the XSD gives types, not units; the harness's DUIS codec makes the same choices, see
+docs/protocols/duis.md "Assumptions" and docs/virtual-lab.md "Virtual DSP"): the S1SP, like the packs,
+counts money in pence. DUIS electricity prices, standing charges and debt recovery rates are integers
+with a scale (``PriceScale``, ``StandingChargeScale``, ``DebtRecoveryRatePriceScale``: value x 10^scale
+GBP, the XSD's ``CurrencyUnits`` being GBP) and are read as value x 10^(scale+2) pence. Gas prices and
+the gas standing charge have no scale in DUIS: thousandths of a penny (10^-5 GBP). Every other amount
+(balances, thresholds, limits, debt registers, gas debt recovery rates: integer XSD types without a
+scale) is integer pence, passed on unchanged.
 """
 
 from __future__ import annotations
@@ -24,10 +30,16 @@ from lxml import etree
 from .xmlsig import SR
 
 EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
-#: Command variants the DSP executes: 1-3 (on demand / future-dated, local delivery) — SMETS1 critical
-#: requests are signed by the User in the request itself, there is no GBCS pre-command to sign (an
-#: assumption: variants 4-7 of a SMETS1 critical SRV are answered E31, "not supported").
+#: Command variants the DSP executes for device SRVs: 1-3 (on demand / future-dated, local delivery) —
+#: SMETS1 critical requests are signed by the User in the request itself, there is no GBCS pre-command to
+#: sign (an assumption: variants 4-7 of a SMETS1 critical SRV are answered E31, "not supported").
 SUPPORTED_VARIANTS = frozenset({1, 2, 3})
+#: Command Variant 8: a non-device request the DSP answers itself (posted to ``serviceD``).
+NON_DEVICE_VARIANT = 8
+#: The non-device SRVs (DUIS SRV matrix: "DCC only"), which take Command Variant 8 and only it.
+NON_DEVICE = frozenset({"5.1", "5.2", "5.3", "8.2", "8.3", "8.4", "11.1"})
+#: DSP inventory device type -> the S1SP's device role (8.11 names a device, not its type).
+TYPE_TO_ROLE = {"ESME": "esme", "GSME": "gsme", "PPMID": "ppmid", "IHD": "ihd"}
 
 
 class TranslationError(Exception):
@@ -78,7 +90,13 @@ def _int(el: etree._Element, path: str) -> int:
 
 
 def _scaled(value: str, scale: int) -> float:
-    return round(int(value) * 10.0**scale, 6)
+    """An amount of GBP x 10^scale, in pence."""
+    return round(int(value) * 10.0 ** (scale + 2), 6)
+
+
+def _pence(value: str) -> float:
+    """An unscaled DUIS amount: integer pence."""
+    return float(int(value))
 
 
 def _iso(value: str) -> str:
@@ -94,7 +112,8 @@ def _indexed(parent: etree._Element | None, name: str) -> list[etree._Element]:
 
 # -- readers: body element -> S1SP params -------------------------------------------------------------------
 def _prices(body: etree._Element) -> dict[str, Any]:
-    """``PriceElements``: electricity TOU (and block) prices scaled by ``PriceScale``; gas in thousandths."""
+    """``PriceElements`` in pence: electricity prices x 10^``PriceScale`` GBP; gas in thousandths of a
+    penny (DUIS gives gas no scale)."""
     elec = _find(body, "PriceElements/ElectricityPriceElements")
     if elec is not None:
         scale, sc_scale = _int(elec, "PriceScale"), _int(elec, "StandingChargeScale")
@@ -146,11 +165,11 @@ def _tariff(body: etree._Element) -> dict[str, Any]:
 
 
 def _balance(body: etree._Element) -> dict[str, Any]:
-    """1.5: ``AdjustMeterBalance`` (pence, either payment mode) is the S1SP's ``delta`` in pounds."""
+    """1.5: ``AdjustMeterBalance`` (pence, either payment mode) is the S1SP's ``delta`` (pence)."""
     adjust = body.find("{*}*/{*}AdjustMeterBalance")
     if adjust is None or adjust.text is None:
         raise TranslationError("E6", "UpdateMeterBalance: only AdjustMeterBalance is supported")
-    return {"delta": int(adjust.text) / 100}
+    return {"delta": _pence(adjust.text)}
 
 
 def _mode(body: etree._Element) -> dict[str, Any]:
@@ -158,7 +177,7 @@ def _mode(body: etree._Element) -> dict[str, Any]:
 
 
 def _prepay(body: etree._Element) -> dict[str, Any]:
-    """2.1: thresholds and limits in pence -> pounds (either fuel)."""
+    """2.1: thresholds and limits, pence (either fuel)."""
     cfg = body.find("{*}UpdatePrepayConfigElectricity")
     cfg = cfg if cfg is not None else body.find("{*}UpdatePrepayConfigGas")
     if cfg is None:
@@ -170,25 +189,25 @@ def _prepay(body: etree._Element) -> dict[str, Any]:
         "MaxMeterBalance": "max_balance",
         "MaxCreditThreshold": "max_credit",
     }
-    return {ours: int(v) / 100 for theirs, ours in fields.items() if (v := _text(cfg, theirs)) is not None}
+    return {ours: _pence(v) for theirs, ours in fields.items() if (v := _text(cfg, theirs)) is not None}
 
 
 def _debt(body: etree._Element) -> dict[str, Any]:
-    """2.3: the three debt registers (pence -> pounds); each register's recovery rate is that of the
-    first ``*DebtRecovery1`` element (electricity: value x 10^DebtRecoveryRatePriceScale; gas: pence)."""
+    """2.3: the three debt registers (pence); each register's recovery rate is that of the first
+    ``*DebtRecovery1`` element (electricity: value x 10^DebtRecoveryRatePriceScale GBP; gas: pence)."""
     first = body.find("{*}ElecDebtRecovery1")
     first = first if first is not None else body.find("{*}GasDebtRecovery1")
     rate = 0.0
     if first is not None and (value := _text(first, "DebtRecoveryRate")) is not None:
         scale = _text(first, "DebtRecoveryRatePriceScale")
-        rate = _scaled(value, int(scale)) if scale is not None else int(value) / 100
+        rate = _scaled(value, int(scale)) if scale is not None else _pence(value)
     names = {
         "TimeDebtRegister1": "time_debt_1",
         "TimeDebtRegister2": "time_debt_2",
         "PaymentDebtRegister": "payment_debt",
     }
     debts = [
-        {"name": ours, "amount": int(v) / 100, "rate": rate}
+        {"name": ours, "amount": _pence(v), "rate": rate}
         for theirs, ours in names.items()
         if (v := _text(body, theirs)) is not None and int(v) != 0
     ]
@@ -308,7 +327,7 @@ def _inventory(body: etree._Element) -> dict[str, Any]:
 
 def _han_log(body: etree._Element) -> dict[str, Any]:
     """8.11: Add or Remove one device. The S1SP wants the added device's role, which DUIS does not
-    carry: ``other`` (the S1SP looks the device up in its installations)."""
+    carry: ``other`` here, replaced by :func:`translate` with the role the DSP's inventory gives."""
     device = _need(body, "DeviceID").upper()
     if _need(body, "RequestType") == "Remove":
         return {"remove": [device]}
@@ -358,7 +377,7 @@ BODIES: dict[str, tuple[str, Reader | None]] = {
     "4.1.1": ("ReadInstantaneousImportRegisters", None),
     "4.1.2": ("ReadInstantaneousImportTOUMatrices", None),
     "4.3": ("ReadInstantaneousPrepayValues", None),
-    "4.4.2": ("RetrieveBillingCalendarTriggeredBillingDataLog", _plain(_range)),
+    "4.4.2": ("RetrieveCoMOrTariffTriggeredBillingDataLog", _plain(_range)),
     "4.6.1": ("RetrieveImportDailyReadLog", _plain(_range)),
     "4.8.1": ("ReadActiveImportProfileData", _plain(_range)),
     "4.11.1": ("ReadTariffPrimaryElement", None),
@@ -421,8 +440,11 @@ def parse_request_id(value: str) -> tuple[str, str, int]:
     return parts[0].upper(), parts[1].upper(), int(parts[2])
 
 
-def translate(root: etree._Element) -> DuisRequest:
-    """The S1SP request a schema-valid DUIS ``Request`` stands for (raises :class:`TranslationError`)."""
+def translate(root: etree._Element, device_type: Callable[[str], str | None] | None = None) -> DuisRequest:
+    """The S1SP request a schema-valid DUIS ``Request`` stands for (raises :class:`TranslationError`).
+
+    ``device_type`` gives a device's DSP inventory type (``ESME``, ``GSME``, ...) or None: 8.11 names
+    the device to add to the CH's log, not its type, which the S1SP needs."""
     if root.tag != _q("Request"):
         raise TranslationError("E1", f"expected a DUIS Request, got {etree.QName(root).localname}")
     rid = _need(root, "Header/RequestID")
@@ -445,7 +467,12 @@ def translate(root: etree._Element) -> DuisRequest:
         )  # the S1SP says E4/E13
     if known[0] != name:
         raise TranslationError("E1", f"SRV {srv} takes a {known[0]} body, not {name}")
-    if variant not in SUPPORTED_VARIANTS:
+    if srv in NON_DEVICE:
+        if variant != NON_DEVICE_VARIANT:
+            raise TranslationError(
+                "E2", f"SRV {srv} is a non-device request: command variant 8, not {variant}"
+            )
+    elif variant not in SUPPORTED_VARIANTS:
         raise TranslationError("E2", f"command variant {variant} is not supported for SMETS1 (use 1-3)")
     device = target
     if srv in BODY_DEVICE and (named := _text(body, BODY_DEVICE[srv])) is not None:
@@ -459,4 +486,8 @@ def translate(root: etree._Element) -> DuisRequest:
         raise
     except (ValueError, KeyError, StopIteration) as exc:
         raise TranslationError("E6", f"{name}: {exc}") from None
+    if srv == "8.11" and device_type is not None and isinstance(params.get("add"), dict):
+        params["add"] = {
+            eui: TYPE_TO_ROLE.get((device_type(eui) or "").upper(), "other") for eui in params["add"]
+        }
     return DuisRequest(rid, originator, target, counter, variant, srv, name, device, params, future)

@@ -4,7 +4,8 @@ The packs read results by the names of ``docs/protocols/service-route.md`` (``re
 DUIS a SMETS1 result is an MMC payload (``ra:ReadSupplyStatusRsp/ra:SupplyState``) and a DSP result a DSP
 body (``sr:DSPInventory``). This module adds the packs' names next to the payload's own, for the SRVs
 whose DUIS payload holds what the packs read; it never invents a value DUIS does not carry (8.2's
-``supplier`` is not in ``DSPInventory``, so it stays absent and a pack reading it fails visibly).
+``supplier`` is not in ``DSPInventory``, 4.4.2's trigger and time, 4.3's recovery rates, 6.24.1's key
+versions are not in the MMC payloads: they stay absent and a pack reading them fails visibly).
 Pure data-in, data-out.
 """
 
@@ -151,6 +152,159 @@ def _event_log(d: Data) -> Data:
     return {"entries": out}
 
 
+def _indexed_values(node: Any) -> list[float]:
+    """``[{"@index": "2", "#text": "90"}, ...]`` (or one such dict) as numbers in index order."""
+    items = [i for i in _as_list(node) if isinstance(i, dict)]
+    items.sort(key=lambda i: _number(i.get("@index")) or 0)
+    return [float(n) for i in items if (n := _number(i.get("#text"))) is not None]
+
+
+def _pence(value: Any, scale: Any) -> float | None:
+    """``value`` x 10^``scale`` GBP in pence (the units of docs/protocols/duis.md, Assumptions 1)."""
+    n = value if isinstance(value, int | float) else _number(value)
+    sc = _number(scale)
+    return None if n is None or sc is None else round(n * 10.0 ** (int(sc) + 2), 6)
+
+
+def _tariff(d: Data) -> Data:
+    """4.11.1: ``prices`` and ``standing_charge`` in pence, ``rates`` their number. Electricity prices
+    are x 10^``PriceScale`` GBP; gas prices (no scale, as in DUIS) thousandths of a penny. The TOU
+    switches are not read (the MMC switching table's shape differs from the packs' list)."""
+    out: Data = {}
+    elec, gas = d.get("Electricity"), d.get("Gas")
+    if isinstance(elec, dict):
+        matrix = elec.get("TariffTOUPriceMatrix")
+        raw = _indexed_values(matrix.get("TariffTOUPrice")) if isinstance(matrix, dict) else []
+        prices = [_pence(p, elec.get("PriceScale")) for p in raw]
+        if raw and all(p is not None for p in prices):
+            out["prices"] = prices
+        standing = _pence(elec.get("StandingCharge"), elec.get("StandingChargeScale"))
+        if standing is not None:
+            out["standing_charge"] = standing
+    elif isinstance(gas, dict):
+        matrix = gas.get("TOUTariff")
+        raw = _indexed_values(matrix.get("TariffTOUPrice")) if isinstance(matrix, dict) else []
+        if raw:
+            out["prices"] = [round(p / 1000, 6) for p in raw]
+        standing = _number(gas.get("StandingCharge"))
+        if standing is not None:
+            out["standing_charge"] = round(standing / 1000, 6)
+    if "prices" in out:
+        out["rates"] = len(out["prices"])
+    return out
+
+
+#: 4.3: MMC ``ReadInstantaneousPrepayValuesRsp`` debt registers -> the packs' debt names.
+DEBT_REGISTERS = {"TimeDebtRegister1": "time_debt_1", "TimeDebtRegister2": "time_debt_2",
+                  "PaymentDebtRegister": "payment_debt"}  # fmt: skip
+
+
+def _prepay_values(d: Data) -> Data:
+    """4.3: ``balance`` and ``debts`` (``{name: [amount]}``, pence). The payload holds each register's
+    amount, not its recovery rate (the framed route's second item), so the lists carry the amount only."""
+    out = _balance(d)
+    debts = {name: [n] for key, name in DEBT_REGISTERS.items() if (n := _number(d.get(key))) is not None}
+    if debts:
+        out["debts"] = debts
+    return out
+
+
+def _daily_reads(d: Data) -> Data:
+    """4.6.1: ``reads`` of ``{at, total_kwh}`` (the import register at each midnight)."""
+    if "LogEntry" not in d:
+        return {}
+    reads = []
+    for e in _as_list(d.get("LogEntry")):
+        if not isinstance(e, dict):
+            continue
+        fuel = e.get("Electricity") if isinstance(e.get("Electricity"), dict) else e.get("Gas")
+        fuel = fuel if isinstance(fuel, dict) else {}
+        total = fuel.get(
+            "ElecActiveImportRegisterConsumption", fuel.get("GasActiveImportRegisterConsumption")
+        )
+        reads.append({"at": e.get("Timestamp"), "total_kwh": _number(total)})
+    return {"reads": reads}
+
+
+def _billing_records(d: Data) -> Data:
+    """4.4.2: ``records`` of ``{total_kwh}`` from the log's consumption registers. The MMC entries carry
+    neither the snapshot's time nor its trigger (change of mode or tariff), so neither is invented."""
+    elec, gas = d.get("Electricity"), d.get("Gas")
+    if isinstance(elec, dict):
+        entries, key = (
+            _as_list(elec.get("LogEntryConsumptionAndTariffRegistersData")),
+            "ActiveImportRegisterConsumption",
+        )
+    elif isinstance(gas, dict):
+        entries, key = _as_list(gas.get("LogEntryConsumptionRegister")), "GasActiveImportRegisterConsumption"
+    else:
+        return {}
+    return {"records": [{"total_kwh": _number(e.get(key))} for e in entries if isinstance(e, dict)]}
+
+
+_FREQUENCY_S = {"Daily": 86400, "Weekly": 7 * 86400}
+
+
+def _schedules(d: Data) -> Data:
+    """5.2: ``schedules`` of ``{schedule_id, srv, period_s, start, device}`` from ``DSPSchedulesRead``
+    (how often a schedule has run, the framed route's ``runs``, is not in it)."""
+    read = d.get("DSPSchedulesRead")
+    if not isinstance(read, dict):
+        return {}
+    out = []
+    for s in _as_list(read.get("DSPSchedules")):
+        if not isinstance(s, dict):
+            continue
+        details = s.get("DSPScheduleDetails") if isinstance(s.get("DSPScheduleDetails"), dict) else {}
+        sched = details.get("DSPSchedule") if isinstance(details.get("DSPSchedule"), dict) else details
+        item: Data = {
+            "schedule_id": s.get("DSPScheduleID"),
+            "srv": sched.get("DSPScheduledServiceReferenceVariant"),
+            "start": sched.get("ScheduleStartDate"),
+            "device": sched.get("DeviceID"),
+        }
+        if sched.get("ScheduleFrequency") in _FREQUENCY_S:
+            item["period_s"] = _FREQUENCY_S[sched["ScheduleFrequency"]]
+        out.append({k: v for k, v in item.items() if v is not None})
+    return {"schedules": out}
+
+
+def _credentials(d: Data) -> Data:
+    """6.24.1: ``keys`` of ``{role, usage, hash}`` per remote party credential the device holds."""
+    keys = []
+    for party in _as_list(d.get("RemotePartyDetails")):
+        if isinstance(party, dict) and party.get("RemotePartyRole"):
+            keys.append({"role": str(party["RemotePartyRole"]), "usage": party.get("CertificateUsage"),
+                         "hash": party.get("ExistingCertificateHash")})  # fmt: skip
+    return {"keys": keys} if "RemotePartyDetails" in d else {}
+
+
+_PERIODS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
+
+
+def _billing_calendar(d: Data) -> Data:
+    """6.2.3: ``billing_calendar`` (None when the payload holds none). Gas: ``start`` and ``period``;
+    electricity: ``period`` and ``billing_time`` only — its MMC calendar has no start date."""
+    cal = d.get("BillingCalendar")
+    if cal is None:
+        return {"billing_calendar": None}
+    if not isinstance(cal, dict):
+        return {}
+    gas, elec = cal.get("GasBillingCalendar"), cal.get("ElectricityBillingCalendar")
+    if isinstance(gas, dict):
+        period = _PERIODS.get(str(gas.get("Periodicity")), str(gas.get("Periodicity", "")).lower())
+        return {"billing_calendar": {"start": gas.get("BillingPeriodStart"), "period": period}}
+    if isinstance(elec, dict):
+        kind = next((k for k in elec if k != "BillingTime"), "")
+        return {
+            "billing_calendar": {
+                "period": _PERIODS.get(kind, kind.lower()),
+                "billing_time": elec.get("BillingTime"),
+            }
+        }
+    return {}
+
+
 #: SRV -> how to read the packs' names from the payload (as :func:`responses.element_data` gives it).
 READERS: dict[str, Callable[[Data], Data]] = {
     "7.4": _lower("SupplyState", "supply"),
@@ -164,6 +318,13 @@ READERS: dict[str, Callable[[Data], Data]] = {
     "6.2.10": _suppressed,
     "8.9": _device_log,
     "6.13": _event_log,
+    "4.11.1": _tariff,
+    "4.3": _prepay_values,
+    "4.6.1": _daily_reads,
+    "4.4.2": _billing_records,
+    "5.2": _schedules,
+    "6.24.1": _credentials,
+    "6.2.3": _billing_calendar,
 }
 
 

@@ -204,3 +204,44 @@ def test_amounts_are_pence_and_electricity_rates_are_scaled_gbp() -> None:
     balance = build_request("1.5", originator=SUPPLIER, target="00-1A-2B-FF-FE-00-00-02", counter=1,
                             params={"delta": -250})  # fmt: skip
     assert balance.findtext(".//sr:AdjustMeterBalance", namespaces=ns) == "-250"
+
+
+def test_pack_names_from_mmc_tariff_prepay_logs_schedules_credentials_calendar() -> None:
+    """The packs' names for 4.11.1, 4.3, 4.6.1, 4.4.2, 5.2, 6.24.1, 6.2.3, read from payloads shaped as
+    the MMC/DUIS XSDs define them (element_data form); what the payload lacks stays absent."""
+    from device_drivers.duis.results import pack_result
+
+    tou = [{"@index": "2", "#text": "9000"}, {"@index": "1", "#text": "15500"}]
+    elec = {"Electricity": {"StandingCharge": "45", "StandingChargeScale": "-2", "PriceScale": "-5",
+                            "TariffTOUPriceMatrix": {"TariffTOUPrice": tou}}}  # fmt: skip
+    tariff = pack_result("4.11.1", elec)
+    assert (tariff["prices"], tariff["standing_charge"], tariff["rates"]) == ([15.5, 9.0], 45.0, 2)
+    gas_tou = {"TariffTOUPrice": {"@index": "1", "#text": "6500"}}
+    gas = pack_result("4.11.1", {"Gas": {"StandingCharge": "25000", "TOUTariff": gas_tou}})
+    assert (gas["prices"], gas["standing_charge"]) == ([6.5], 25.0)
+    prepay = pack_result("4.3", {"MeterBalance": "1200", "TimeDebtRegister1": "300", "TimeDebtRegister2": "0",
+                                 "PaymentDebtRegister": "50"})  # fmt: skip
+    assert prepay["balance"] == 1200
+    assert prepay["debts"] == {"time_debt_1": [300], "time_debt_2": [0], "payment_debt": [50]}
+    entries = [{"Timestamp": at, "Electricity": {"ElecActiveImportRegisterConsumption": kwh}}
+               for at, kwh in (("12-05T00:00:00Z", "10.5"), ("12-06T00:00:00Z", "12"))]  # fmt: skip
+    reads = pack_result("4.6.1", {"LogEntry": entries})
+    assert reads["reads"] == [{"at": "12-05T00:00:00Z", "total_kwh": 10.5},
+                              {"at": "12-06T00:00:00Z", "total_kwh": 12}]  # fmt: skip
+    entry = {"ActiveImportRegisterConsumption": "7"}
+    log = {"Electricity": {"LogEntryConsumptionAndTariffRegistersData": entry}}
+    assert pack_result("4.4.2", log)["records"] == [{"total_kwh": 7}]  # no time, no trigger: not in MMC
+    schedule = {"DSPScheduleID": "3", "DSPScheduleDetails": {
+        "ScheduleFrequency": "Daily", "ScheduleStartDate": "12-07", "DSPScheduledServiceReference": "4.6",
+        "DSPScheduledServiceReferenceVariant": "4.6.1", "DeviceID": "E1"}}  # fmt: skip
+    assert pack_result("5.2", {"DSPSchedulesRead": {"DSPSchedules": schedule}})["schedules"] == [
+        {"schedule_id": "3", "srv": "4.6.1", "start": "12-07", "device": "E1",
+         "period_s": 86400}]  # fmt: skip
+    party = {"RemotePartyRole": "Supplier", "CertificateUsage": "DS", "ExistingCertificateHash": "ab"}
+    keys = pack_result("6.24.1", {"RemotePartyDetails": party})["keys"]
+    assert keys == [{"role": "Supplier", "usage": "DS", "hash": "ab"}]
+    cal = {"BillingCalendar": {"GasBillingCalendar": {"BillingPeriodStart": "2098-06-01",
+                                                      "Periodicity": "Weekly"}}}  # fmt: skip
+    assert pack_result("6.2.3", cal)["billing_calendar"] == {"start": "2098-06-01", "period": "weekly"}
+    assert pack_result("6.2.3", {})["billing_calendar"] is None
+    assert "supplier" not in pack_result("8.2", {"DSPInventory": {"Device": {"DeviceID": "X"}}})

@@ -255,8 +255,8 @@ def _schedules(d: Data) -> Data:
     for s in _as_list(read.get("DSPSchedules")):
         if not isinstance(s, dict):
             continue
-        details = s.get("DSPScheduleDetails") if isinstance(s.get("DSPScheduleDetails"), dict) else {}
-        sched = details.get("DSPSchedule") if isinstance(details.get("DSPSchedule"), dict) else details
+        details = s.get("DSPScheduleDetails")
+        sched: Data = details if isinstance(details, dict) else {}
         item: Data = {
             "schedule_id": s.get("DSPScheduleID"),
             "srv": sched.get("DSPScheduledServiceReferenceVariant"),

@@ -114,11 +114,33 @@ def _price(value: Any, field: str, srv: str, scale: int) -> int:
     return _int(value, field, srv, scale=10 ** (-scale - 2))
 
 
+class _Read(dict[str, Any]):
+    """The parameters, remembering which ones the body builder looked at: a parameter it never reads
+    has no place in the DUIS body, so the request would silently drop it (see :func:`build_request`)."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        super().__init__(params)
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+
 class Ctx:
     """What a body builder may read: the SRV, target, fuel, parameters and execution time."""
 
     def __init__(self, e: SrvEntry, target: str, fuel: str, params: Mapping[str, Any], at: datetime | None):
-        self.e, self.target, self.fuel, self.p, self.at = e, target, fuel, params, at
+        self.e, self.target, self.fuel, self.at = e, target, fuel, at
+        self.p = _Read(params)
 
     def need(self, key: str) -> Any:
         if key not in self.p or self.p[key] is None:
@@ -379,7 +401,11 @@ def _debt(c: Ctx, b: Element) -> None:
         raise RequestBuildError(f"SRV 2.3: unknown debt register(s) {sorted(unknown)}")
     for name, tag in DEBT_REGISTERS.items():
         sub(b, tag, _money(debts[name]["amount"] if name in debts else 0, f"debts.{name}.amount", c.e.srv))
-    sub(b, "DebtRecoveryPerPayment", 0)
+    # the payment debt's rate: percent of each payment, in DUIS hundredths of a percent (0-10000)
+    per_payment = _int(debts["payment_debt"]["rate"] if "payment_debt" in debts else 0, "rate", c.e.srv, 100)
+    if not 0 <= per_payment <= 10000:
+        raise RequestBuildError(f"SRV 2.3: the payment debt rate must be 0-100 %, got {per_payment / 100}")
+    sub(b, "DebtRecoveryPerPayment", per_payment)
     for i, name in enumerate(("time_debt_1", "time_debt_2"), 1):
         pence = debts[name]["rate"] if name in debts else 0
         if c.gas:  # gas: integer pence (no scale in DUIS)
@@ -482,23 +508,34 @@ GAS_PERIODICITY = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
 @builds("6.8")
 def _billing_calendar(c: Ctx, b: Element) -> None:
-    start = _when(c.need("start"), "start", c.e.srv)
+    """Gas: ``start`` and ``period``. Electricity: DUIS carries a billing time and a day of the week or
+    month, no start date, so an electricity calendar takes ``billing_time`` (and ``day``), and a
+    ``start`` (a date the meter would start billing from) is refused: it has no DUIS form."""
     period = str(c.p.get("period", "monthly"))
     if period not in GAS_PERIODICITY:
         raise RequestBuildError(f"SRV 6.8: period must be daily, weekly or monthly, got {period!r}")
     if c.gas:
         g = sub(b, "GasBillingCalendar")
-        sub(g, "BillingPeriodStart", start)
+        sub(g, "BillingPeriodStart", _when(c.need("start"), "start", c.e.srv))
         sub(g, "Periodicity", GAS_PERIODICITY[period])
         return
+    if c.p.get("start") is not None:
+        raise RequestBuildError(
+            "SRV 6.8: an electricity billing calendar in DUIS has a billing time and period, no start date"
+        )
+    try:
+        at = time.fromisoformat(str(c.need("billing_time")))
+    except ValueError:
+        raise RequestBuildError(f"SRV 6.8: billing_time is not a time: {c.p['billing_time']!r}") from None
+    day = int(c.p.get("day", 1))
     e = sub(b, "ElectricityBillingCalendar")
-    sub(e, "BillingTime", start.timetz().replace(tzinfo=None))
+    sub(e, "BillingTime", at.replace(tzinfo=None))
     if period == "daily":
         sub(e, "Daily")
     elif period == "weekly":
-        sub(e, "Weekly", start.isoweekday())
+        sub(e, "Weekly", day)
     else:
-        sub(e, "Monthly", min(start.day, 28))
+        sub(e, "Monthly", min(day, 28))
 
 
 @builds("6.11")
@@ -722,7 +759,8 @@ def build_request(
 
     ``fuel`` picks the electricity or gas branch of bodies that have both (the device type the lab file
     gives the target). ``future_date`` makes the future-dated variant (``ExecutionDateTime``); an SRV
-    without one refuses it. Raises :class:`RequestBuildError` (an SRV the codec lacks, bad parameters)."""
+    without one refuses it. Raises :class:`RequestBuildError` (an SRV the codec lacks, bad parameters,
+    a parameter the body has no field for)."""
     e = entry(srv)
     builder = BUILDERS.get(srv)
     if builder is None:
@@ -738,7 +776,11 @@ def build_request(
     sub(header, "ServiceReference", e.service_reference)
     sub(header, "ServiceReferenceVariant", e.srv)
     body = sub(sub(root, "Body"), e.element)
-    builder(Ctx(e, rid.target, fuel, dict(params or {}), future_date), body)
+    ctx = Ctx(e, rid.target, fuel, dict(params or {}), future_date)
+    builder(ctx, body)
+    unread = sorted(k for k in set(ctx.p) - ctx.p.read if ctx.p[k] is not None)
+    if unread:  # sending the request without them would be another request than the one asked for
+        raise RequestBuildError(f"SRV {srv}: DUIS has no field for parameter(s) {', '.join(unread)}")
     return root
 
 

@@ -70,6 +70,10 @@ GAS_ROLES = frozenset({"gsme", "GSME"})
 #: Log reads without a period in the packs read this far back (DUIS needs a period).
 WHOLE_LOG = ("2000-01-01T00:00:00+00:00", "2099-12-31T23:59:59+00:00")
 RESULT_KINDS = (responses.RESPONSE, responses.SMETS1_RESPONSE)
+#: The DUIS code of a request whose RequestID counter is not above the last the DSP saw for the User
+#: (two xdist workers signing as one User race between taking a counter and posting): signed anew.
+REPLAY = "E19"
+REPLAY_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,12 @@ class DuisRoute(ServiceRoute):
 
     def user(self, name: str, role: str | None) -> User:
         named = [u for u in self.users if u.name == name or u.eui == _maybe_eui(name)]  # name or User ID
+        if role is not None and any(role in u.roles and len(u.roles) > 1 for u in named):
+            raise RouteCannotExpress(
+                f"User {name!r} holds roles {', '.join(named[0].roles)} and a DUIS request names none: "
+                f"acting as {role} only cannot be said",
+                route="duis",
+            )
         for u in named:
             if u.holds(role):
                 return u
@@ -267,9 +277,27 @@ class DuisRoute(ServiceRoute):
             current = self.submit("4.13", device, user=user, role=role).result or {}
             known = {k: current[k] for k in requests.PREPAY_FIELDS if isinstance(current.get(k), int | float)}
             params = {**known, **{k: v for k, v in params.items() if v is not None}}
+        if srv == "2.3":  # DUIS sets all three debt registers: the ones the packs leave out, as they are
+            named = {str(d.get("name")) for d in params.get("debts") or () if isinstance(d, Mapping)}
+            if set(requests.DEBT_REGISTERS) - named:
+                read = self.submit("4.3", device, user=user, role=role, check=False)
+                current = (read.result or {}).get("debts") if read.ok else None
+                have = current if isinstance(current, dict) else {}
+                keep = [(n, v) for n, v in have.items() if n not in named and isinstance(v, list) and v]
+                params["debts"] = [
+                    *(params.get("debts") or ()),
+                    *({"name": n, "amount": v[0], "rate": v[1] if len(v) > 1 else 0}
+                      for n, v in keep if n in requests.DEBT_REGISTERS),
+                ]  # fmt: skip
         if srv in ("6.15.1", "6.23") and "certificate" not in params:
             der = base64.b64encode(signer.cert.public_bytes(serialization.Encoding.DER)).decode()
             params = {"certificate": der, "certification_path": [der], **params}
+        if srv == "6.23" and params.get("new_supplier") is not None:  # DUIS: the requester is the new one
+            new = str(params.pop("new_supplier"))
+            if new not in (signer.name, signer.eui) and _maybe_eui(new) != signer.eui:
+                raise requests.RequestBuildError(
+                    f"SRV 6.23: the new supplier is the User sending the request ({signer.eui}), not {new}"
+                )
         if srv == "6.23" and "mpxn" not in params:
             read = self.submit("6.2.7", device, user=user, role=role, check=False)
             mpxn = (read.result or {}).get("mpxn") if read.ok else None
@@ -350,12 +378,20 @@ class DuisRoute(ServiceRoute):
         signer = self.user(user, role)
         try:
             params = self.complete(srv, device, dict(params or {}), signer, user=user, role=role)
-            rid, body, endpoint = self.build(srv, device, params, signer, fd)
         except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent
             raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
-        self.spool.register(rid)
-        self._sent.add(rid)
-        first = self.post(endpoint, body)
+        for _ in range(REPLAY_RETRIES):
+            try:
+                rid, body, endpoint = self.build(srv, device, params, signer, fd)
+            except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent
+                raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
+            self.spool.register(rid)
+            self._sent.add(rid)
+            first = self.post(endpoint, body)
+            if first.code != REPLAY:
+                break
+            # Another worker signing as this User took a later counter and posted first: the DSP saw
+            # ours as a replay and acted on nothing. Sign again with a fresh counter.
         answers = [_as_response(first, rid)]
         if first.code == responses.ACKNOWLEDGED and wait:
             answers += self._wait_final(rid, self.timeout if timeout is None else timeout)

@@ -79,7 +79,7 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "6.4.1": [(ESME, "electricity", {"threshold_w": 1000.0, "period_s": 60.0})],
     "6.4.2": [(ESME, "electricity", {})],
     "6.8": [
-        (ESME, "electricity", {"start": "2026-12-07T00:00:00+00:00", "period": "weekly"}),
+        (ESME, "electricity", {"billing_time": "00:00:00", "period": "weekly", "day": 1}),
         (GSME, "gas", {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"}),
     ],
     "6.11": [(ESME, "electricity", {"now": "2026-12-06T23:00:00+00:00"})],
@@ -90,7 +90,7 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         (ESME, "electricity", {"alerts": [{"code": "0x8119", "send": False}]}),
         (GSME, "gas", {"alerts": [{"code": "0x810D", "send": True}]}),
     ],
-    "6.23": [(ESME, "electricity", {"new_supplier": "supplier", "mpxn": "1234567890123"})],  # + cert_params
+    "6.23": [(ESME, "electricity", {"mpxn": "1234567890123"})],  # + cert_params; new_supplier: the route
     "6.24.1": [(ESME, "electricity", {"credential_role": "network_operator"})],
     "6.25": [(ESME, "electricity", {"state": "locked"})],
     "7.1": [(ESME, "electricity", {})],

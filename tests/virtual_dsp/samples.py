@@ -53,7 +53,13 @@ SAMPLES: dict[str, tuple[str, dict[str, Any] | None]] = {
         "<sr:DebtRecoveryRatePriceScale>-2</sr:DebtRecoveryRatePriceScale>"
         "<sr:DebtRecoveryRatePeriod>DAILY</sr:DebtRecoveryRatePeriod></sr:ElecDebtRecovery2>"
         "</sr:UpdateDebt>",
-        {"debts": [{"name": "time_debt_1", "amount": 1000.0, "rate": 50.0}]},  # pence; 50 x 10^-2 GBP
+        {  # pence; 50 x 10^-2 GBP; all three registers (DUIS sets them together)
+            "debts": [
+                {"name": "time_debt_1", "amount": 1000.0, "rate": 50.0},
+                {"name": "time_debt_2", "amount": 0.0, "rate": 0.0},
+                {"name": "payment_debt", "amount": 0.0, "rate": 0.0},
+            ]
+        },
     ),
     "3.1": (
         "<sr:DisplayMessage><sr:SupplierMessage>Hello</sr:SupplierMessage></sr:DisplayMessage>",

@@ -193,23 +193,34 @@ def _prepay(body: etree._Element) -> dict[str, Any]:
 
 
 def _debt(body: etree._Element) -> dict[str, Any]:
-    """2.3: the three debt registers (pence); each register's recovery rate is that of the first
-    ``*DebtRecovery1`` element (electricity: value x 10^DebtRecoveryRatePriceScale GBP; gas: pence)."""
-    first = body.find("{*}ElecDebtRecovery1")
-    first = first if first is not None else body.find("{*}GasDebtRecovery1")
-    rate = 0.0
-    if first is not None and (value := _text(first, "DebtRecoveryRate")) is not None:
-        scale = _text(first, "DebtRecoveryRatePriceScale")
-        rate = _scaled(value, int(scale)) if scale is not None else _pence(value)
+    """2.3: DUIS sets all three debt registers at once (pence; a 0 is a value, not an omission). Time
+    debt 1 and 2 recover at the rate of ``*DebtRecovery1`` and ``*DebtRecovery2`` (electricity: value x
+    10^DebtRecoveryRatePriceScale GBP; gas: pence), the payment debt at ``DebtRecoveryPerPayment``
+    (hundredths of a percent of each payment: 0-10000) — the S1SP's rate is a percentage."""
+
+    def rate(index: int) -> float:
+        el = body.find(f"{{*}}ElecDebtRecovery{index}")
+        el = el if el is not None else body.find(f"{{*}}GasDebtRecovery{index}")
+        if el is None or (value := _text(el, "DebtRecoveryRate")) is None:
+            return 0.0
+        scale = _text(el, "DebtRecoveryRatePriceScale")
+        return _scaled(value, int(scale)) if scale is not None else _pence(value)
+
+    per_payment = _text(body, "DebtRecoveryPerPayment")
+    rates = {
+        "time_debt_1": rate(1),
+        "time_debt_2": rate(2),
+        "payment_debt": int(per_payment) / 100 if per_payment is not None else 0.0,
+    }
     names = {
         "TimeDebtRegister1": "time_debt_1",
         "TimeDebtRegister2": "time_debt_2",
         "PaymentDebtRegister": "payment_debt",
     }
     debts = [
-        {"name": ours, "amount": _pence(v), "rate": rate}
+        {"name": ours, "amount": _pence(v), "rate": rates[ours]}
         for theirs, ours in names.items()
-        if (v := _text(body, theirs)) is not None and int(v) != 0
+        if (v := _text(body, theirs)) is not None
     ]
     return {"debts": debts}
 

@@ -73,6 +73,9 @@ RESULT_KINDS = (responses.RESPONSE, responses.SMETS1_RESPONSE)
 #: The DUIS code of a request whose RequestID counter is not above the last the DSP saw for the User
 #: (two xdist workers signing as one User race between taking a counter and posting): signed anew.
 REPLAY = "E19"
+#: The supplier role a request to a device of this type is made in (SEC: Import Supplier for
+#: electricity, Gas Supplier for gas), for a User ID holding both.
+SUPPLIER_ROLE_BY_DEVICE = {"esme": "IS", "gsme": "GS"}
 REPLAY_RETRIES = 5
 
 
@@ -220,12 +223,18 @@ class DuisRoute(ServiceRoute):
         if self._migration is not None:
             self._migration.close()
 
-    def user(self, name: str, role: str | None) -> User:
+    def user(self, name: str, role: str | None, device: str | None = None) -> User:
+        """The User who signs. A DUIS request names no role: a User ID holding several acts, at the DSP,
+        in the one its target calls for (a supplier's IS for an electricity meter, GS for a gas meter),
+        so asking a multi-role User ID for another one cannot be said (:class:`RouteCannotExpress`)."""
         named = [u for u in self.users if u.name == name or u.eui == _maybe_eui(name)]  # name or User ID
-        if role is not None and any(role in u.roles and len(u.roles) > 1 for u in named):
+        kind = self.device_types.get(eui(device), "").lower() if device and _maybe_eui(device) else ""
+        implied = SUPPLIER_ROLE_BY_DEVICE.get(kind)
+        multi = [u for u in named if role is not None and role in u.roles and len(u.roles) > 1]
+        if multi and implied in multi[0].roles and role != implied:
             raise RouteCannotExpress(
-                f"User {name!r} holds roles {', '.join(named[0].roles)} and a DUIS request names none: "
-                f"acting as {role} only cannot be said",
+                f"User {name!r} ({multi[0].eui}) holds roles {', '.join(multi[0].roles)} and a DUIS request"
+                f" names none: to the {kind} the DSP acts as {implied}, not {role}",
                 route="duis",
             )
         for u in named:
@@ -375,7 +384,7 @@ class DuisRoute(ServiceRoute):
     ) -> SrvResult:
         self.open()
         fd = datetime.fromisoformat(future_date) if isinstance(future_date, str) else future_date
-        signer = self.user(user, role)
+        signer = self.user(user, role, device)
         try:
             params = self.complete(srv, device, dict(params or {}), signer, user=user, role=role)
         except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent

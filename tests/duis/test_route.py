@@ -310,3 +310,24 @@ def test_a_request_the_xsd_refuses_is_not_sent(dcc: DccTool, dsp: StubDsp, tmp_p
         assert dsp.requests == []
     finally:
         route.close()
+
+
+def test_a_role_a_multi_role_user_id_cannot_be_asked_for(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
+    """DUIS names no role: a User ID holding IS and GS acts as IS to an ESME and as GS to a GSME at the
+    DSP, so "act as GS towards the ESME" cannot be said (not applicable), whereas a role the target
+    implies, or a User ID with one role, is fine."""
+    import dataclasses
+
+    from device_drivers.route import RouteCannotExpress
+
+    route = make_route(dcc, dsp, tmp_path)
+    try:
+        route.users = [dataclasses.replace(u, role="", roles=("IS", "GS")) for u in route.users]
+        assert route.user("supplier", "IS", ESME).eui == SUPPLIER
+        assert route.user("supplier", "GS", GSME).eui == SUPPLIER
+        with pytest.raises(RouteCannotExpress, match="acts as IS, not GS"):
+            route.user("supplier", "GS", ESME)
+        with pytest.raises(RouteCannotExpress, match="does not hold role NO"):
+            route.user("supplier", "NO", ESME)
+    finally:
+        route.close()

@@ -51,8 +51,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def lab_up(lab: Path, work: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any], Path]:
-    """``dmct lab up`` in the background; (process, endpoints file content, endpoints path)."""
+def lab_up(lab: Path, work: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    """``dmct lab up`` in the background (it stops when our stdin to it closes): (process, endpoints
+    file content)."""
     endpoints = work / "endpoints.json"
     proc = subprocess.Popen(
         [str(REPO / ".venv" / "bin" / "dmct"), "lab", "up", str(lab), "--endpoints", str(endpoints),
@@ -65,7 +66,8 @@ def lab_up(lab: Path, work: Path) -> tuple[subprocess.Popen[bytes], dict[str, An
             out = proc.stdout.read().decode() if proc.stdout else ""
             raise SystemExit(f"dmct lab up did not come up: {out[-2000:]}")
         time.sleep(0.2)
-    return proc, json.loads(endpoints.read_text()), endpoints
+    time.sleep(0.5)  # the file is written whole, but give the lab its first breath
+    return proc, json.loads(endpoints.read_text())
 
 
 def timed(route: ServiceRoute, srv: str, device: str, n: int) -> dict[str, float]:
@@ -106,20 +108,25 @@ def main() -> int:
     esme = next(d["eui64"] for d in rig["devices"] if d["role"] == "esme")
     types = {d["eui64"]: d["role"] for r in data["rigs"] for d in r["devices"] if d.get("eui64")}
     os.environ.setdefault("XDG_STATE_HOME", str(work / "state"))  # the duis route's counters and spool
-    proc, info, endpoints = lab_up(lab, work)
-    common = {"keys_dir": info["route_keys"], "endpoints": str(endpoints), "timeout": 30.0}
-    framed = load_route("virtual", url=str(dsp["s1sp_url"]), **common)
-    duis = load_route("duis", url=str(data["route"]["url"]), virtual_dsp=dsp, device_types=types, **common)
+    proc, info = lab_up(lab, work)
+    endpoints = {str(k): str(v) for k, v in dict(info.get("endpoints") or {}).items()}
+    common = {"keys_dir": info["route_keys"], "endpoints": endpoints, "timeout": 30.0}
     out: dict[str, Any] = {"n": args.n, "lab": str(LAB.relative_to(REPO)), "device": esme, "srvs": {}}
+    framed: ServiceRoute | None = None
+    duis: ServiceRoute | None = None
     try:
+        framed = load_route("virtual", url=str(dsp["s1sp_url"]), **common)
+        duis_url = str(data["route"]["url"])
+        duis = load_route("duis", url=duis_url, virtual_dsp=dsp, device_types=types, **common)
         migrated = framed.migrate(RIG, user="supplier")
         assert migrated.migrated, migrated
         for srv in srvs:
             f, d = timed(framed, srv, esme, args.n), timed(duis, srv, esme, args.n)
             out["srvs"][srv] = {"framed": f, "duis": d, "framed_over_duis": round(f["per_s"] / d["per_s"], 1)}
     finally:
-        duis.close()
-        framed.close()
+        for route in (duis, framed):
+            if route is not None:
+                route.close()
         if proc.stdin:
             proc.stdin.close()
         proc.wait(timeout=30)

@@ -151,12 +151,14 @@ def register(subparsers: Any) -> None:
     p = action("exclude", _exclude, "propose excluding the issue from the thresholds (20.29)", writes=True)
     p.add_argument("id")
     p.add_argument("--rationale", required=True)
+    p.add_argument("--entry", metavar="E", help="in respect of this planned entry only (20.29)")
 
     p = action(
         "tag", _tag, "record the TAG's decision on a proposed exclusion: agreed|disagreed", writes=True
     )
     p.add_argument("id")
     p.add_argument("decision", help="agreed|disagreed")
+    p.add_argument("--entry", metavar="E", help="the exclusion proposed in respect of this entry")
 
     p = action(
         "dispute",
@@ -167,6 +169,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("id")
     p.add_argument("--severity", metavar="N", help="the severity argued for; with --resolve, the TAG's")
     p.add_argument("--resolve", action="store_true", help="the TAG has determined the dispute")
+    p.add_argument(
+        "--tag-disagrees",
+        action="store_true",
+        help="DMCT: the TAG considers the severity should be the one under review; the DCC's stays in the "
+        "draft (20.38 (a))",
+    )
 
     p = action(
         "rationale", _rationale, "record why the issue has its severity (report item 20.34 (g))", writes=True
@@ -253,17 +261,23 @@ def _prepare_route(args: argparse.Namespace) -> None:
 
 def _prepare_exclude(args: argparse.Namespace) -> None:
     _nonempty(args.rationale, "--rationale")
+    _nonempty(args.entry, "--entry")
 
 
 def _prepare_tag(args: argparse.Namespace) -> None:
     if args.decision not in ("agreed", "disagreed"):
         raise DmctInputError("DECISION", f"must be agreed|disagreed, got {args.decision!r}")
+    _nonempty(args.entry, "--entry")
 
 
 def _prepare_dispute(args: argparse.Namespace) -> None:
     args.severity = parse_severity(args.severity, "--severity")
-    if not args.resolve and args.severity is None:
-        raise DmctInputError("--severity", "required to open a dispute (or give --resolve)")
+    if args.tag_disagrees and (args.resolve or args.severity is not None):
+        raise DmctInputError("--tag-disagrees", "takes neither --resolve nor --severity")
+    if not args.resolve and not args.tag_disagrees and args.severity is None:
+        raise DmctInputError(
+            "--severity", "required to open a dispute (or give --resolve or --tag-disagrees)"
+        )
 
 
 def _prepare_link(args: argparse.Namespace) -> None:
@@ -444,14 +458,18 @@ def _route(args: argparse.Namespace, store: Store) -> int:
 
 
 def _exclude(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.exclude(args.id, args.rationale, args.actor, args.expected_version))
+    return _changed(
+        store.exclude(args.id, args.rationale, args.actor, args.expected_version, entry=args.entry)
+    )
 
 
 def _tag(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.tag(args.id, args.decision, args.actor, args.expected_version))
+    return _changed(store.tag(args.id, args.decision, args.actor, args.expected_version, entry=args.entry))
 
 
 def _dispute(args: argparse.Namespace, store: Store) -> int:
+    if args.tag_disagrees:
+        return _changed(store.disagree_severity(args.id, args.actor, args.expected_version))
     if args.resolve:
         return _changed(store.resolve_dispute(args.id, args.actor, args.severity, args.expected_version))
     return _changed(store.dispute(args.id, args.severity, args.actor, args.expected_version))

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.lab import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
+from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
 from labs.virtual.devices.catalogue import CatalogueError, load_catalogue

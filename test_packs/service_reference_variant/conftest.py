@@ -11,7 +11,7 @@ import pytest
 from device_drivers.errors import RigUnhealthy
 from device_drivers.route import RouteError, ServiceRoute
 from device_drivers.transcript import Transcript
-from harness.lab import RigSpec
+from harness.lab.inventory import RigSpec
 from harness.plugin import LinkPool
 from test_packs.conftest import observe_migration
 from test_packs.migration import SharedMigrations

@@ -15,7 +15,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, MetaData, Table, create_engine, inspect, text
 
 from harness.errors import DmctInputError
-from harness.migrations import (
+from harness.store.issue_log import Store, dump_issues, open_store
+from harness.store.migrations import (
     LEGACY_TABLES,
     alembic_config,
     expected_head,
@@ -23,7 +24,7 @@ from harness.migrations import (
     known_revisions,
     target_metadata,
 )
-from harness.store import SCHEMA_VERSION, Store, dump_issues, issues_table, metadata, open_store
+from harness.store.schema import SCHEMA_VERSION, issues_table, metadata
 
 from .conftest import PASSWORD
 from .runs import dmct
@@ -106,7 +107,7 @@ def _legacy_store(url: str) -> str:
     """What dmct before Alembic left behind: its DDL (captured from that code), then issues written by
     the store's own methods on the issue table as it was then (without 0003's columns), and no
     ``alembic_version`` table."""
-    import harness.store
+    import harness.store.issue_log
 
     new = ("exclusions", "dispute_tag")
     v1 = Table(
@@ -127,7 +128,7 @@ def _legacy_store(url: str) -> str:
             if body:
                 conn.exec_driver_sql(body)
     store = Store(engine)  # no open_store: that would migrate
-    with patch.object(harness.store, "issues_table", v1):
+    with patch.object(harness.store.issue_log, "issues_table", v1):
         a = store.add_issue(title="ESME reboots «£»", severity=3, actor="alice", entries=["E1"]).issue.id
         b = store.add_issue(title="CH drops", severity=4, actor="bob").issue.id
         store.route(a, "c", "carol")

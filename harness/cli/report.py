@@ -297,8 +297,21 @@ def run_weekly(args: argparse.Namespace) -> int:
         results_dir=args.runs,
         until=end,
     )
-    emit(build_weekly_report(data, monday, today), data, args, fmt, red)
+    emit(build_weekly_report(data, monday, today, _entries(args.store)), data, args, fmt, red)
     return 0
+
+
+def _entries(store_url: str | None) -> list[Any] | None:
+    """The DMCT Status List from the store (20.21 pauses for the weekly report), None without a store."""
+    from harness.store.entries import EntryLog
+    from harness.store.issue_log import open_store
+
+    try:
+        store = open_store(store_url, create=False)
+    except DmctInputError:
+        return None
+    with store:
+        return [s.record for s in EntryLog(store).list()]
 
 
 def run_junit(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from .runs import dmct
 
 HERE = Path(__file__).parent
 RESULTS_TABLES = {"dmct_runs", "dmct_result_pushes", "dmct_result_lines"}
+ENTRY_TABLES = {"dmct_entries", "dmct_entry_history"}
 HEAD = f"{SCHEMA_VERSION:04d}"
 
 
@@ -71,7 +72,7 @@ def test_an_empty_database_is_upgraded_to_head_matching_the_declared_tables(empt
         assert (store.migration.found, store.migration.now, store.migration.adopted) == (None, HEAD, False)
         assert store.schema_version() == SCHEMA_VERSION
         store.add_issue(title="works", severity=3, actor="alice")
-    assert tables(empty_url) == LEGACY_TABLES | RESULTS_TABLES | {"alembic_version"}
+    assert tables(empty_url) == LEGACY_TABLES | RESULTS_TABLES | ENTRY_TABLES | {"alembic_version"}
     # The migrations create exactly what the code declares: autogenerate finds nothing to do.
     assert diff_against(empty_url, target_metadata()) == []
     with open_store(empty_url) as again:

@@ -631,7 +631,8 @@ def _item_i(data: ReportData, ev: EntryVerdict, outcome: str) -> Section:
             Para(f"Note (20.34 (d)): {len(ev.evidence_gaps)} failed test(s) have no linked Testing Issue.")
         )
     if ev.entry.mt_under_mtad:
-        mcr = None
+        record = data.entries.get(ev.id)
+        mcr = record.migration_completion_report if record else None  # dmct entries mcr (20.34 (i))
         for run in data.runs_for(ev.id):
             mcr = mcr or run.facts.get("migration_completion_report")
         if mcr:
@@ -640,7 +641,7 @@ def _item_i(data: ReportData, ev: EntryVerdict, outcome: str) -> Section:
             blocks.append(
                 Missing(
                     "the reference to the Migration Completion Report (migration tested under "
-                    "the MTAD, 20.14): record it as migration_completion_report in run.json"
+                    "the MTAD, 20.14): record it with `dmct entries mcr ENTRY REF`"
                 )
             )
     else:

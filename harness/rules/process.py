@@ -30,11 +30,13 @@ may not precede the planned start nor the day it is made.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from harness.errors import DmctInputError
 from harness.model.entries import Abandonment, EntryRecord, MtDetermination, Pause, RevisedCompletion
+from harness.model.interchange import Plan
 
 #: Allowed status changes made with ``dmct entries status`` (pause/resume/schedule have their own).
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -260,3 +262,30 @@ def record_mcr(record: EntryRecord, reference: str) -> EntryRecord:
     if not reference.strip():
         raise DmctInputError(record.id, "the reference is empty", field="migration_completion_report")
     return _move(record, migration_completion_report=reference.strip())
+
+
+def overlay_plan(plan: Plan, records: Iterable[EntryRecord]) -> tuple[Plan, list[str]]:
+    """The plan with what the DMCT Status List records for its entries: an abandonment (20.33 (b)) and
+    the Panel's determination of the MTAD Migration Test Phase (20.32 (c), 20.33 (a)(iv)). A recorded
+    fact wins over the plan file's; the notes say which entries changed."""
+    by_id = {r.id: r for r in records}
+    entries = []
+    notes = []
+    for entry in plan.entries:
+        record = by_id.get(entry.id)
+        if record is None:
+            entries.append(entry)
+            continue
+        changes: dict[str, Any] = {}
+        if record.abandoned is not None and not entry.abandoned:
+            changes["abandoned"] = True
+        if record.mt_under_mtad and not entry.mt_under_mtad:
+            changes["mt_under_mtad"] = True
+        if record.mt_determination is not None and entry.mt_phase_complete != record.mt_phase_complete:
+            changes["mt_phase_complete"] = record.mt_phase_complete
+        if changes:
+            notes.append(f"{entry.id}: {', '.join(sorted(changes))} from the DMCT Status List (dmct entries)")
+            entries.append(entry.model_copy(update=changes))
+        else:
+            entries.append(entry)
+    return plan.model_copy(update={"entries": entries}), notes

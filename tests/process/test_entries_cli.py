@@ -347,3 +347,60 @@ def test_pauses_reach_the_weekly_report_16_1() -> None:
     assert "'paused', '2026-11-05', 'awaiting fix', 'TI-0001'" in text
     assert "Paused at the time of this report: E1." in text
     assert "neither paused nor recommenced" in repr(_pauses_section([e], date(2026, 11, 9)))
+
+
+def test_the_verdict_reads_abandonment_and_the_mt_determination_from_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Recorded with dmct entries, not by editing plan.json: 20.33 (b) abandonment, 20.33 (a)(iv) the
+    # Panel's determination that the MTAD Migration Test Phase did not complete.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DMCT_USER", "tm")
+    url = f"sqlite:///{tmp_path / 'dmct.sqlite'}"
+    for eid, mtad in (("E1", []), ("E2", ["--mtad"])):
+        dmct(capsys, url, "add", eid, "--dmc", "ACME1", "--installation", "dormant", *mtad)
+        dmct(
+            capsys,
+            url,
+            "schedule",
+            eid,
+            "--start",
+            "2026-11-02",
+            "--completion",
+            "2026-11-20",
+            "--pack",
+            "srvt",
+            "--capability-release",
+            "IOC",
+            "--on",
+            "2026-10-20",
+        )
+        dmct(capsys, url, "status", eid, "testing", "--on", "2026-11-02")
+    dmct(
+        capsys, url, "abandon", "E1", "--reason", "devices withdrawn after 20.20-20.27", "--on", "2026-11-03"
+    )
+    dmct(capsys, url, "mt", "E2", "not-completed", "--on", "2026-11-03")
+    plan = {
+        "profile": "dmct",
+        "packs": {"dormant-mt": {"tests": ["mt-1"]}, "srvt": {"tests": ["s-1"]}},
+        "entries": [
+            {"id": "E1", "dmc": "ACME1", "installation": "dormant"},
+            {"id": "E2", "dmc": "ACME1", "installation": "dormant", "mt_under_mtad": True},
+        ],
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    lines = [
+        json.dumps({"entry": e, "pack": p, "test": t, "outcome": "passed", "at": "2026-11-02T10:00:00Z"})
+        for e in ("E1", "E2")
+        for p, t in (("dormant-mt", "mt-1"), ("srvt", "s-1"))
+    ]
+    (tmp_path / "r.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["verdict", "--plan", "plan.json", "--results", "r.jsonl", "--store", url, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["entries"]["E1"]["status"] == "unsuccessful"
+    assert out["entries"]["E1"]["reasons"][0].startswith(
+        "20.33 (b): recorded that not all tests can be executed"
+    )
+    assert out["entries"]["E2"]["status"] == "unsuccessful"
+    assert any(r.startswith("20.33 (a)(iv)") for r in out["entries"]["E2"]["reasons"])
+    assert "E1: abandoned from the DMCT Status List (dmct entries)" in out["notes"]

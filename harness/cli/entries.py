@@ -128,6 +128,26 @@ def register(subparsers: Any) -> None:
     p.add_argument("id")
     p.add_argument("reference")
 
+    p = action(
+        "draft",
+        _draft,
+        "the latest draft DMCT Testing Report: received, no-referral, refer, "
+        "tag-review, sos, state (20.36-20.40)",
+        writes,
+    )
+    p.add_argument("id")
+    p.add_argument("what", help="received|no-referral|refer|tag-review|sos|state")
+    p.add_argument(
+        "value",
+        nargs="?",
+        help="tag-review: no-flip|continue-testing|referred; "
+        "sos: agrees|successful|unsuccessful|further-tests",
+    )
+    p.add_argument("--supplier", help="the Supplier Party (received, no-referral)")
+    p.add_argument("--referrer", metavar="BY", help="refer: dcc or the Supplier Party")
+    p.add_argument("--matter", help="refer: what is referred (20.37 (a)-(c), 20.38)")
+    p.add_argument("--today", metavar="YYYY-MM-DD", help="state: as of this day (default: today)")
+
     p = action("show", _show, "one entry and its history", common)
     p.add_argument("id")
 
@@ -165,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
     prepare = _PREPARE.get(handler)
     if prepare is not None:
         prepare(args)
-    reads = handler in (_show, _list, _export)
+    reads = handler in (_show, _list, _export) or (handler is _draft and args.what == "state")
     with open_store(args.store, create=not reads) as store:
         status: int = handler(args, EntryLog(store))
     return status
@@ -572,7 +592,87 @@ def _redacted(entries: list[StoredEntry], key: bytes) -> list[StoredEntry]:
     ]
 
 
+DRAFT_VALUES = {
+    "tag-review": ("no-flip", "continue-testing", "referred"),
+    "sos": ("agrees", "successful", "unsuccessful", "further-tests"),
+}
+
+
+def _prepare_draft(args: argparse.Namespace) -> None:
+    whats = ("received", "no-referral", "refer", "tag-review", "sos", "state")
+    if args.what not in whats:
+        raise DmctInputError("WHAT", f"must be one of {'|'.join(whats)}, got {args.what!r}")
+    allowed = DRAFT_VALUES.get(args.what)
+    if allowed is not None and args.value not in allowed:
+        raise DmctInputError("VALUE", f"{args.what} takes {'|'.join(allowed)}, got {args.value!r}")
+    if allowed is None and args.value is not None:
+        raise DmctInputError("VALUE", f"{args.what} takes no value, got {args.value!r}")
+    if args.what in ("received", "no-referral"):
+        args.supplier = _text(args.supplier, "--supplier", required=True)
+    if args.what == "refer":
+        args.referrer = _text(args.referrer, "--referrer", required=True)
+        args.matter = _text(args.matter, "--matter", required=True)
+    args.today = _date(args.today, "--today")
+
+
+def _draft(args: argparse.Namespace, log: EntryLog) -> int:
+    from harness.rules import report_lifecycle as rl
+
+    if args.what == "state":
+        stored = log.get(args.id)
+        state = rl.report_state(stored.record, args.today or log.today())
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "entry": args.id,
+                        "state": state.state,
+                        "status": state.status,
+                        "issued": None if state.issued is None else state.issued.isoformat(),
+                        "reasons": list(state.reasons),
+                    }
+                )
+            )
+        else:
+            print(f"{args.id}: {state.state}" + (f" ({state.status})" if state.status else ""))
+            for reason in state.reasons:
+                print(f"  {reason}")
+        return 0
+    value = (args.value or "").replace("-", "_")
+
+    def apply(r: EntryRecord, today: date) -> EntryRecord:
+        on = _on(args, today)
+        if args.what == "received":
+            return rl.receive(r, supplier=args.supplier, on=on, today=today)
+        if args.what == "no-referral":
+            return rl.no_referral(r, supplier=args.supplier, on=on, today=today)
+        if args.what == "refer":
+            return rl.refer(r, by=args.referrer, matter=args.matter, on=on, today=today)
+        if args.what == "tag-review":
+            return rl.review(r, outcome=value, on=on, today=today)
+        return rl.determine(r, determination=value, on=on, today=today)
+
+    clause = {
+        "received": "20.36",
+        "no-referral": "20.39 (a)",
+        "refer": "20.37, 20.38 (d)",
+        "tag-review": "20.38",
+        "sos": "20.40",
+    }[args.what]
+    note = {
+        "on": None if args.on is None else args.on.isoformat(),
+        "clause": clause,
+        "supplier": args.supplier,
+        "matter": args.matter,
+    }
+    return _changed(
+        args,
+        log.change(args.id, args.actor, args.what, apply, expected_version=args.expect_version, note=note),
+    )
+
+
 _PREPARE: dict[Callable[..., int], Callable[[argparse.Namespace], None]] = {
+    _draft: _prepare_draft,
     _add: _prepare_add,
     _schedule: _prepare_schedule,
     _pause: _prepare_reason,

@@ -71,6 +71,53 @@ class MtDetermination(_Strict):
     completed: bool
 
 
+class SupplierReceipt(_Strict):
+    """A Supplier Party the draft DMCT Testing Report was made available to (20.36), and whether it
+    confirmed it will not refer the matter to the Secretary of State (20.39 (a))."""
+
+    supplier: str = Field(min_length=1)
+    received: date
+    no_referral: date | None = None  # when it confirmed it will not refer
+
+
+class Referral(_Strict):
+    """A referral to the Secretary of State: by a Supplier Party within 10 Working Days (20.37), or by
+    the DCC after a TAG disagreement (20.38 (d))."""
+
+    by: str = Field(min_length=1)  # "dcc" or the Supplier Party's name
+    on: date
+    matter: str = Field(min_length=1)
+
+
+class TagReview(_Strict):
+    """The TAG's review of the draft (20.38): ``no_flip`` -- it agrees, or its disagreement would not
+    change successful into unsuccessful (20.39 (b), (c)); ``continue_testing`` -- it would, and the DCC
+    continues testing (20.38 (c)); ``referred`` -- it would, and the DCC referred it (20.38 (d))."""
+
+    outcome: Literal["no_flip", "continue_testing", "referred"]
+    on: date
+
+
+class SosDetermination(_Strict):
+    """20.40: (a) ``agrees`` with the DCC's treatment; (b) ``successful``; (c)(i) ``unsuccessful``;
+    (c)(ii) ``further_tests``."""
+
+    determination: Literal["agrees", "successful", "unsuccessful", "further_tests"]
+    on: date
+
+
+class DraftReport(_Strict):
+    """A draft DMCT Testing Report the DCC issued for the entry (20.34 / 20.35) and what followed."""
+
+    issued: date
+    digest: str = Field(min_length=1)  # SHA-256 of the file issued
+    status: Literal["successful", "unsuccessful"]  # the verdict it states
+    receipts: tuple[SupplierReceipt, ...] = ()
+    referrals: tuple[Referral, ...] = ()
+    tag_review: TagReview | None = None
+    sos: SosDetermination | None = None
+
+
 class EntryRecord(_Strict):
     """One planned entry on the EPCL in the DMCT process (a row of the Status List and the Schedule)."""
 
@@ -96,6 +143,8 @@ class EntryRecord(_Strict):
     migration_completion_report: str | None = None
     #: 20.9, 20.41 (b)(ii): the entry (or report) whose testing this one relies on.
     relies_on: str | None = None
+    #: Draft DMCT Testing Reports issued for the entry, oldest first (20.34-20.40).
+    reports: tuple[DraftReport, ...] = ()
     #: The date of the latest recorded event: later events may not be dated before it.
     last_event: date | None = None
 

@@ -140,7 +140,7 @@ def _check(record: EntryRecord, report: DraftReport, on: date, today: date) -> N
         raise DmctInputError(
             record.id, f"date {on} is before the draft was issued ({report.issued})", field="on"
         )
-    state = report_state(record, today).state
+    state = report_state(record, on).state  # as it stood on the event's date
     if state in ("final", "testing_continues"):
         raise DmctInputError(
             record.id,

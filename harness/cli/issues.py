@@ -145,9 +145,25 @@ def register(subparsers: Any) -> None:
     p = action("close", _close, "close an issue", writes=True)
     p.add_argument("id")
 
-    p = action("route", _route, "record the 20.20 route: a|b|c|d", writes=True)
+    p = action(
+        "route",
+        _route,
+        "the 20.20 route as a process: recommend a|b|c|d, then notify, impact, sos, tag, reconsider "
+        "(20.20-20.27)",
+        writes=True,
+    )
     p.add_argument("id")
-    p.add_argument("route", help="a: DCC Internal Systems; b: DCC Systems + Code; c: SMETS1 Device; d: Code")
+    p.add_argument(
+        "route",
+        metavar="STEP",
+        help="a: DCC Internal Systems; b: DCC Systems + Code; c: SMETS1 Device; d: Code; or a step: "
+        "notify | impact none|material | sos agrees|disagrees|determined | tag agreed|not-agreed | "
+        "reconsider",
+    )
+    p.add_argument("value", nargs="?", help="the step's answer")
+    p.add_argument("--change", help="route c: firmware|configuration|both (20.25)")
+    p.add_argument("--on", metavar="YYYY-MM-DD", help="when the step happened (default: today)")
+    p.add_argument("--note", help="what was decided, by whom")
 
     p = action("exclude", _exclude, "propose excluding the issue from the thresholds (20.29)", writes=True)
     p.add_argument("id")
@@ -256,8 +272,25 @@ def _prepare_update(args: argparse.Namespace) -> None:
 
 
 def _prepare_route(args: argparse.Namespace) -> None:
-    if args.route not in ROUTES:
-        raise DmctInputError("ROUTE", f"must be one of a|b|c|d (20.20), got {args.route!r}")
+    from datetime import date
+
+    from harness.rules.routes import CHANGES, STEPS
+
+    if args.route not in STEPS:
+        raise DmctInputError(
+            "ROUTE",
+            f"must be one of a|b|c|d (20.20) or a step (notify|impact|sos|tag|reconsider), "
+            f"got {args.route!r}",
+        )
+    if args.route in ROUTES and args.value is not None:
+        raise DmctInputError("VALUE", f"route {args.route} takes no value (route c: --change)")
+    if args.change is not None and (args.route != "c" or args.change not in CHANGES):
+        raise DmctInputError("--change", "only with route c: firmware|configuration|both (20.25)")
+    if args.on is not None:
+        try:
+            date.fromisoformat(args.on)
+        except ValueError:
+            raise DmctInputError("--on", f"not a date (YYYY-MM-DD): {args.on!r}") from None
 
 
 def _prepare_exclude(args: argparse.Namespace) -> None:
@@ -455,7 +488,12 @@ def _close(args: argparse.Namespace, store: Store) -> int:
 
 
 def _route(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.route(args.id, args.route, args.actor, args.expected_version))
+    value = args.change if args.route == "c" else args.value
+    return _changed(
+        store.route_step(
+            args.id, args.route, value, args.actor, args.expected_version, on=args.on, note=args.note
+        )
+    )
 
 
 def _exclude(args: argparse.Namespace, store: Store) -> int:

@@ -273,6 +273,34 @@ class TestRef(_Strict):
     test: str
 
 
+class RouteStep(_Strict):
+    """One step of a 20.20-20.27 route process (``harness.rules.routes`` says which steps exist)."""
+
+    route: Literal["a", "b", "c", "d"]
+    step: str = Field(min_length=1)
+    value: str | None = None
+    on: str | None = None  # ISO date
+    note: str | None = None
+
+
+class RouteProcess(_Strict):
+    """Where the issue stands in the process of its 20.20 route (20.22-20.27).
+
+    ``state`` ``done`` is the only terminal one (``reconsidering``: back to choosing a route, with
+    ``route`` null): 20.32 (b) needs every issue "through the processes
+    outlined in Clauses 20.20 to 20.27". ``change`` is what route (c) needs of the device (20.25);
+    ``outcome`` the clause-cited result once done. ``steps`` keeps every step, earlier routes included
+    (reconsidered under 20.23, 20.26, 20.27).
+    """
+
+    state: Literal[
+        "recommended", "notified", "approach_pending", "approach_referred", "done", "reconsidering"
+    ]
+    change: Literal["firmware", "configuration", "both"] | None = None
+    outcome: str | None = None
+    steps: tuple[RouteStep, ...] = ()
+
+
 class Issue(_Strict):
     """One Testing Issue as exported from the log."""
 
@@ -291,6 +319,9 @@ class Issue(_Strict):
     #: Exclusions "in respect of a planned entry" (20.29), keyed by entry id; for that entry they replace
     #: ``exclusion`` (which, when present, applies to every entry). Absent in files written before them.
     exclusions: dict[str, Exclusion] = Field(default_factory=dict)
+    #: The process of the current ``route`` (20.22-20.27). Absent with a route: recorded before route
+    #: processes were tracked, taken as through the process (docs/interchange.md).
+    route_process: RouteProcess | None = None
 
     @field_validator("id", mode="before")
     @classmethod

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
     from harness.rules.verdict import Verdict
 
 
-_STYLE = {"successful": "green", "unsuccessful": "red", "in_progress": "yellow", "awaiting_tag": "magenta"}
+_STYLE = {
+    "successful": "green",
+    "unsuccessful": "red",
+    "in_progress": "yellow",
+    "awaiting_tag": "magenta",
+    "awaiting_sos": "magenta",
+    "not_undertaken": "red",
+}
 
 
 def render_table(verdict: Verdict, console: Console) -> None:

@@ -48,9 +48,14 @@ from harness.model.interchange import (
     parse_result_line,
 )
 from harness.rules.profiles import SEVERITIES, UNIT_SCOPES, Profile
+from harness.rules.routes import through, where
 
-Status = Literal["successful", "unsuccessful", "in_progress", "awaiting_tag", "awaiting_sos"]
-STATUSES: tuple[Status, ...] = ("successful", "unsuccessful", "in_progress", "awaiting_tag", "awaiting_sos")
+Status = Literal[
+    "successful", "unsuccessful", "in_progress", "awaiting_tag", "awaiting_sos", "not_undertaken"
+]
+STATUSES: tuple[Status, ...] = (
+    "successful", "unsuccessful", "in_progress", "awaiting_tag", "awaiting_sos", "not_undertaken"
+)
 
 #: A test execution's identity; re-runs share it and the latest ``at`` counts (20.22).
 Key = tuple[str, str, str]
@@ -769,13 +774,26 @@ class _Context:
                 f"{planned - executed} of {planned} planned tests not executed ({by_pack}); "
                 f"{need} must be executed"))
 
-        # 3. 20.32 (b): every open issue of the entry has been through 20.20-20.27 (has a route).
-        unrouted = sorted(v.issue.id for v in mine if v.issue.status == "open" and v.issue.route is None)
+        # 3. 20.32 (b): every open issue of the entry has been through 20.20-20.27: its route's process is
+        #    done (a route recorded without a process, in files from before them, counts).
+        pending_routes = sorted((v.issue for v in mine if v.issue.status == "open" and not through(v.issue)),
+                                key=lambda i: i.id)
+        unrouted = [i.id for i in pending_routes]
         if rules.route_required and unrouted:
             findings.append(Finding(
                 "route", clause("route"), "in_progress",
-                f"{len(unrouted)} open issue(s) not yet through 20.20-20.27 (no route): "
-                + ", ".join(unrouted)))
+                f"{len(unrouted)} open issue(s) not yet through 20.20-20.27: "
+                + ", ".join(f"{i.id} ({where(i)})" for i in pending_routes)))
+        # 1b. 20.25: route (c) agreed by the Secretary of State -- the DMCT Process is no longer undertaken
+        #     for the DMC (a firmware upgrade), or it is excluded until evidence (a configuration change).
+        if rules.route_required:
+            for v in mine:
+                proc = v.issue.route_process
+                if (v.issue.status == "open" and v.issue.route == "c" and proc is not None
+                        and proc.state == "done" and proc.outcome):
+                    clause_text, _, what = proc.outcome.partition(": ")
+                    findings.append(Finding("device_change", clause_text, "not_undertaken",
+                                            f"{v.issue.id}: {what}"))
 
         # 5. thresholds (20.33 (a)(iii)), the MTAD determination (20.33 (a)(iv)), pass rates (the pack's
         #    own criterion, 12.9 (b)). Evaluated before 4, which asks whether a review could change it.
@@ -1052,6 +1070,8 @@ def _status(findings: list[Finding]) -> Status:
     rules = {f.rule for f in findings}
     if "abandoned" in rules:
         return "unsuccessful"
+    if "device_change" in rules:
+        return "not_undertaken"
     if rules & {"not_executed", "route"}:
         return "in_progress"
     if "dispute" in rules:

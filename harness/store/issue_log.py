@@ -62,7 +62,7 @@ from sqlalchemy.exc import (
 )
 
 from harness.errors import DmctInputError
-from harness.model.interchange import Dispute, Exclusion, Issue, TestRef, format_at
+from harness.model.interchange import Dispute, Exclusion, Issue, RouteProcess, TestRef, format_at
 from harness.store.schema import (
     SCHEMA_VERSION,
     events_table,
@@ -97,6 +97,7 @@ UPDATABLE: tuple[str, ...] = (
     "service_provider",
     "tests",
     "exclusions",
+    "route_process",
 )
 
 # ------------------------------------------------------------------------------------------- errors
@@ -192,13 +193,21 @@ def _row_values(issue: Issue, exclusions: bool | None = None) -> dict[str, Any]:
     disagreed = issue.dispute is not None and issue.dispute.state == "disagreed"
     if disagreed or exclusions:
         values["dispute_tag"] = "disagreed" if disagreed else None
+    if issue.route_process is not None or exclusions:
+        values["route_process"] = (
+            None if issue.route_process is None else issue.route_process.model_dump(mode="json")
+        )
     return values
 
 
 def _extended(issue: Issue) -> bool:
     """Whether the issue needs the columns of schema version 3 (per-entry exclusions, a TAG severity
     disagreement); otherwise its row is written exactly as before them."""
-    return bool(issue.exclusions) or (issue.dispute is not None and issue.dispute.state == "disagreed")
+    return (
+        bool(issue.exclusions)
+        or (issue.dispute is not None and issue.dispute.state == "disagreed")
+        or issue.route_process is not None
+    )
 
 
 def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
@@ -229,6 +238,9 @@ def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
         tests=[TestRef.model_validate(t) for t in m["tests"]],
         # .get: the store of schema version 1 that migration tests write has no such column yet
         exclusions={e: Exclusion.model_validate(x) for e, x in (m.get("exclusions") or {}).items()},
+        route_process=(
+            RouteProcess.model_validate(m["route_process"]) if m.get("route_process") is not None else None
+        ),
     )
 
 
@@ -552,6 +564,29 @@ class Store:
             return {"status": "closed"}
 
         return self._mutate(issue_id, actor, expected_version, "close", compute)
+
+    def route_step(
+        self,
+        issue_id: str,
+        name: str,
+        value: str | None,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        on: str | None = None,
+        note: str | None = None,
+    ) -> StoredIssue:
+        """A step of the issue's 20.20-20.27 route process (:mod:`harness.rules.routes`): recommending a
+        route, notifying, the Secretary of State's and the TAG's answers, reconsidering."""
+        from harness.rules.routes import step
+
+        return self._mutate(
+            issue_id,
+            actor,
+            expected_version,
+            "route",
+            lambda issue: step(issue, name, value, on=on, note=note),
+        )
 
     def route(
         self, issue_id: str, route: str, actor: str, expected_version: int | None = None

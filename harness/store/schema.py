@@ -75,6 +75,8 @@ issues_table = Table(
     # DMCT 20.38 (a): "disagreed" = the TAG considers the severity under review right (the review's
     # dispute_state stays "pending"; the interchange says dispute.state: disagreed); NULL otherwise.
     Column("dispute_tag", String(16)),
+    # 20.20-20.27: the process of the current route (harness.model.interchange.RouteProcess); NULL = none.
+    Column("route_process", JSON),
 )
 
 history_table = Table(

@@ -84,11 +84,12 @@ def test_the_first_revision_is_exactly_the_pre_alembic_schema(empty_url: str) ->
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0001")
     engine.dispose()
-    # The declared tables differ from it only by what later revisions add to them: 0003's two columns.
+    # The declared tables differ from it only by what later revisions add to them: 0003's columns.
     diff = diff_against(empty_url, metadata)
     assert sorted((d[0], d[2], d[3].name) for d in diff) == [  # type: ignore[index]
         ("add_column", "testing_issues", "dispute_tag"),
         ("add_column", "testing_issues", "exclusions"),
+        ("add_column", "testing_issues", "route_process"),
     ]
 
 
@@ -110,7 +111,7 @@ def _legacy_store(url: str) -> str:
     ``alembic_version`` table."""
     import harness.store.issue_log
 
-    new = ("exclusions", "dispute_tag")
+    new = ("exclusions", "dispute_tag", "route_process")
     v1 = Table(
         "testing_issues",
         MetaData(),

@@ -1,10 +1,9 @@
 """The walk-through of issue 16: one planned entry from planned to a final DMCT Testing Report and a DMCT
 EPCL Report, through the command line only, checking the status, the verdict and the reports at each
-step: a pause (20.21), a TAG disagreement answered by continued testing (20.38 (c)), and a Supplier
-Party's referral window that lapses (20.37, 20.39 (a)).
-
-Not covered here (issue 16 item 3, not built yet): the issue routed (c) and reconsidered (20.25, 20.26).
-The data set is the reports' (tests/reports/dataset.py): EPCL-ACME1-D, runs R1 and R2 in November 2026.
+step: a pause (20.21), an issue routed (c) and reconsidered after the Secretary of State disagrees
+(20.26), a TAG disagreement answered by continued testing (20.38 (c)), and a Supplier Party's referral
+window that lapses (20.37, 20.39 (a)). The data set is the reports' (tests/reports/dataset.py):
+EPCL-ACME1-D, runs R1 and R2 in November 2026.
 """
 
 from __future__ import annotations
@@ -124,6 +123,19 @@ def test_one_entry_from_planned_to_a_final_report_and_the_epcl_report(cli: Dmct)
         "2026-11-23",
     )
     assert "recommenced" in dmct("report", "weekly", "--week", "2026-W48", "--date", "2026-11-30")
+    # A new issue for the CH is raised and recommended for route (c), a firmware upgrade; the Secretary of
+    # State disagrees (20.26), the DCC reconsiders and recommends route (a) instead (20.22 (a))
+    dmct("issues", "add", "--title", "CH join retries slow", "--severity", "4", "--entry", OK)
+    verdict = dmct.verdict()
+    assert verdict["status"] == "in_progress" and verdict["unrouted"] == ["TI-0005"]
+    dmct("issues", "route", "TI-0005", "c", "--change", "firmware", "--on", "2026-11-24")
+    dmct("issues", "route", "TI-0005", "notify", "--on", "2026-11-24")
+    assert "awaiting the Secretary of State's answer" in dmct.verdict()["reasons"][0]
+    dmct("issues", "route", "TI-0005", "sos", "disagrees", "--on", "2026-11-25")
+    assert "reconsidering" in dmct.verdict()["reasons"][0]
+    for step in (("a",), ("notify",), ("impact", "none")):
+        dmct("issues", "route", "TI-0005", *step, "--on", "2026-11-25")
+    assert dmct.verdict()["unrouted"] == []
     # TI-0003 (excluded, TAG pending) becomes severity 2: a TAG disagreement would now flip the outcome
     dmct("issues", "update", "TI-0003", "--severity", "2")
     verdict = dmct.verdict()

@@ -138,7 +138,7 @@ def _coverage(args: argparse.Namespace) -> int:
     catalogue = load_catalogue()
     known = applicable_defects({n: d.roles for n, d in catalogue.defects.items()}, roles)
     if lab.route is not None and lab.route.url.startswith("virtual://"):  # the simulated S1SP/DCO's own
-        from labs.virtual.s1sp.service import ROUTE_DEFECTS
+        from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
         known += [f"route:{name}" for name in sorted(ROUTE_DEFECTS)]
 

@@ -22,6 +22,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if run is None:
         return
     roots: dict[Path, Path | None] = {}  # test directory -> pack root, found once per directory
+    rels: dict[Path, str] = {}  # test file -> its path relative to the pack root
     unplanned: list[str] = []
     deselected: list[pytest.Item] = []
     dmc_roles = set(run.lab.dmc(run.entry.dmc).roles)
@@ -35,11 +36,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if root is None or root not in run.packs:
             continue
         pack = run.packs[root]
-        tid = test_id(Path(item.path), root, item.nodeid)
+        path = Path(item.path)
+        rel = rels.get(path)
+        if rel is None:  # resolve() once per file, not once per parametrised test
+            rel = rels[path] = test_id(path, root, path.name)
+        rest = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else ""
+        tid = f"{rel}::{rest}" if rest else rel
         if tid in run.dmc_plan.dropped.get(pack.id, {}):
             deselected.append(item)  # a non-standard pack for this DMC removes or replaces it (20.17)
             continue
-        if tid not in pack.test_ids:
+        if not pack.plans(tid):
             unplanned.append(f"{pack.id}: {tid} is not planned in {pack.source.name}")
             continue
         reqs = [r for m in item.iter_markers("requirement") for r in m.args]

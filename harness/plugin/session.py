@@ -29,34 +29,14 @@ from harness.model.interchange import PackPlan, Plan, PlanEntry, format_at
 from harness.model.packs import DmcPlan, PackManifest, discover, plan_for_dmc
 from harness.model.ttm import load_catalogue as load_ttm
 from harness.paths import endpoints_file, new_run_id, results_dir
-from harness.plugin.state import _RUN_KEY, MARKERS, _Run, _standard_rigs
+from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs
 from harness.store.journal import JournalWriter
 
 # ------------------------------------------------------------------------------------------ options
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("dmct", "SMETS1 DMC testing (dmct)")
-    group.addoption("--lab", metavar="FILE", help="lab inventory (labs/*.yaml); enables dmct")
-    group.addoption("--entry", metavar="ID", action="append", help="planned EPCL entry to test")
-    group.addoption("--run-id", metavar="ID", help="run id (default: UTC time + random suffix)")
-    group.addoption("--results-dir", metavar="DIR", help="where runs are written (default results/)")
-    group.addoption("--lab-endpoints", metavar="FILE", help="endpoints file of a running virtual lab")
-    group.addoption(
-        "--lease-wait",
-        metavar="SECONDS",
-        type=float,
-        default=30.0,
-        help="how long to wait for a rig leased by another session (default 30; 0 = refuse at once)",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    for line in MARKERS.values():
-        config.addinivalue_line("markers", line)
-    lab_opt = config.getoption("--lab")
-    if not lab_opt:
-        return
+def start(config: pytest.Config, lab_opt: str) -> None:
+    """Begin the dmct run of this session (``--lab`` given): validate, lease, write the plan and facts."""
     try:
         run = _start_run(config, Path(lab_opt))
     except DmctInputError as exc:
@@ -171,20 +151,6 @@ def _release_leases(run: _Run) -> None:
     for lease in run.leases:
         lease.release()
     run.leases.clear()
-
-
-@pytest.hookimpl(tryfirst=True, optionalhook=True)
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` means one worker per rig that hosts the entry's DMC."""
-    lab_opt = config.getoption("--lab", None)
-    if not lab_opt:
-        return None
-    try:
-        lab = load_lab(Path(lab_opt))
-        entry = lab.select_entries(config.getoption("--entry"))[0]
-    except DmctInputError:
-        return None  # reported properly by pytest_configure
-    return max(1, len([r for r in lab.rigs_for_entry(entry) if r.prepared_for is None]))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -309,3 +275,16 @@ def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8")
     tmp.replace(path)
+
+
+def auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` means one worker per rig that hosts the entry's DMC."""
+    lab_opt = config.getoption("--lab", None)
+    if not lab_opt:
+        return None
+    try:
+        lab = load_lab(Path(lab_opt))
+        entry = lab.select_entries(config.getoption("--entry"))[0]
+    except DmctInputError:
+        return None  # reported properly by pytest_configure
+    return max(1, len([r for r in lab.rigs_for_entry(entry) if r.prepared_for is None]))

@@ -12,10 +12,7 @@ from typing import TypeVar
 
 import pytest
 
-from device_drivers.roles import (
-    DisplayDriver,
-    MeterDriver,
-)
+from device_drivers.roles import DisplayDriver, MeterDriver
 from harness.lab.inventory import (
     EntrySpec,
     Lab,
@@ -25,14 +22,6 @@ from harness.lab.leases import RigLease
 from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
 from harness.store.journal import JournalWriter
-
-MARKERS = {
-    "requirement": "requirement(*ids): TTM requirement ids this test covers",
-    "srv": "srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
-    "group": "group(name): the TTM functional group",
-    "roles": "roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
-    "prepared_for": "prepared_for(name): run on the rig prepared for this negative path (lab file)",
-}
 
 _PROP = "dmct"  # user_properties key carrying a test's metadata to the controller
 _BLOCKED = "dmct_blocked"

@@ -19,10 +19,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
@@ -33,52 +31,19 @@ from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
+from labs.virtual.lab_state import VirtualDevice, VirtualLab
+from labs.virtual.scheduler import EventScheduler
 
 if TYPE_CHECKING:
     from labs.virtual.cosem import CosemModel
-    from labs.virtual.s1sp import S1spService
 
-#: How often the lab lets every model catch up with its clock, so alerts appear while nobody asks.
+#: How often the polling clock (``clock="poll"``) lets every model catch up with its clock.
 TICK_S = 1.0
 
 HOST = "127.0.0.1"
 #: The control API's entry in the endpoints map, so a client handed only that map (the harness's route
 #: driver, for the route's ``tamper`` fault) can reach it. ``tcp://``: a line protocol, not a byte stream.
 CONTROL_ENDPOINT = "virtual://lab/control/jsonl"
-
-
-@dataclass
-class VirtualDevice:
-    """One simulated device: its behaviour model, fault injector and open connections."""
-
-    name: str  # "<rig>/<role>"
-    spec: DeviceSpec
-    model: Device
-    faults: FaultInjector
-    connections: set[asyncio.StreamWriter | asyncio.BaseTransport] = field(default_factory=set)
-    powered: bool = True
-
-    def admit(self, connection: asyncio.StreamWriter | asyncio.BaseTransport) -> bool:
-        """Accept a new connection unless the device is unpowered or its link is faulted down."""
-        if self.faults.config.disconnect or not self.powered:
-            self.faults.log.add(
-                self.name, "disconnect", "refused: " + ("no power" if not self.powered else "fault")
-            )
-            return False
-        self.connections.add(connection)
-        return True
-
-    def on_dlms_connection(self, transport: asyncio.BaseTransport, opened: bool) -> bool:
-        if opened:
-            return self.admit(transport)
-        self.connections.discard(transport)
-        return True
-
-    def cut(self) -> None:
-        """Drop every open connection (a disconnect fault or a reboot)."""
-        for writer in list(self.connections):
-            writer.close()
-        self.connections.clear()
 
 
 class VirtualRigPlant:
@@ -130,23 +95,6 @@ class VirtualRigPlant:
         if gsme is None or not isinstance(gsme.model, Gsme):
             return 0.0
         return gsme.model.measured_flow() * 1000.0
-
-
-@dataclass
-class VirtualLab:
-    lab: Lab
-    devices: dict[str, VirtualDevice]
-    log: FaultLog
-    clock: SimClock = field(default_factory=SimClock)
-    servers: list[asyncio.Server] = field(default_factory=list)
-    route_keys: Path | None = None
-    pty: bool = False
-    ptys: dict[str, str] = field(default_factory=dict)  # virtual URL -> /dev/pts/N
-    closers: list[Callable[[], object]] = field(default_factory=list)
-    banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
-    endpoints: dict[str, str] = field(default_factory=dict)
-    control: str = ""
-    route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults
 
 
 def build_model(spec: DeviceSpec, clock: SimClock) -> Device:
@@ -330,7 +278,7 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
         return
     from labs.virtual.devices.ch import CommsHub
     from labs.virtual.devices.han import Ihd, Ppmid
-    from labs.virtual.s1sp import RouteInstallation, build_service, serve_route
+    from labs.virtual.s1sp import RouteInstallation, ServiceConfig, build_service, serve_route
 
     installations = []
     for rig in lab.lab.rigs:
@@ -352,8 +300,10 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
                 master_keys_available=rig.virtual.master_keys if rig.virtual else True,
             )
         )
-    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
-    from labs.virtual.s1sp.service import ROUTE_DEFECTS
+    config = ServiceConfig(clock=lab.clock_mode)
+    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir, config=config)
+    service.scheduler = lab.scheduler  # one timer heap for the whole lab (None when polling)
+    from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
     unknown = sorted(set(spec.defects) - set(ROUTE_DEFECTS))
     if unknown:
@@ -378,7 +328,17 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
     lab.servers.append(server)
     lab.route = service
     lab.route_keys = keys_dir
-    lab.endpoints[spec.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+    framed_url = spec.url
+    if spec.kind == "duis" and spec.dsp is not None:  # DUIS in front; the framed route for migration
+        from labs.virtual.dsp.setup import DspSetupError, serve_for_lab
+
+        try:
+            dsp_server, lab.endpoints[spec.url] = await serve_for_lab(service, spec.dsp, keys_dir, HOST)
+        except DspSetupError as exc:
+            raise LabBuildError(str(exc)) from None
+        lab.servers.append(dsp_server)
+        framed_url = spec.dsp.s1sp_url
+    lab.endpoints[framed_url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
 async def start(lab: VirtualLab, keys_dir: Path) -> None:
@@ -405,7 +365,9 @@ async def _serve_instruments(lab: VirtualLab) -> None:
         if config is None or not config.url.startswith("virtual://"):
             continue
         plant = VirtualRigPlant(rig.id, lab.devices)
-        bank = InstrumentBank(plant, config.map, device_id=config.device_id, name=f"{rig.id}/instruments")
+        # The lab file's map as plain data: the bank reads it with the simulator's own code.
+        points = config.map.model_dump(mode="json")
+        bank = InstrumentBank(plant, points, device_id=config.device_id, name=f"{rig.id}/instruments")
         await bank.start(HOST)
         lab.banks.append(bank)
         lab.endpoints[config.url] = bank.endpoint
@@ -438,8 +400,12 @@ async def serve_lab(
     rigs: int = 1,
     pty: bool = False,
     out: TextIO = sys.stdout,
+    clock: Literal["events", "poll"] = "events",
 ) -> None:
-    """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file."""
+    """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file.
+
+    ``clock`` — how the devices follow time (:attr:`VirtualLab.clock_mode`): event-driven, or the
+    former polling clock (for benchmarks to compare with)."""
     expanded_file: Path | None = None
     if rigs > 1:
         lab = expand_rigs(lab, rigs)
@@ -452,6 +418,7 @@ async def serve_lab(
         )
     virtual = build_lab(lab, FaultLog(endpoints_file.with_suffix(".faults.jsonl")))
     virtual.pty = pty
+    virtual.clock_mode = clock
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -459,9 +426,14 @@ async def serve_lab(
     if watch_stdin:
         # A daemon thread, not the loop's executor: a blocked read must never delay shutdown.
         threading.Thread(target=_wait_stdin_eof, args=(loop, stop), daemon=True).start()
+    ticker: asyncio.Task[None] | None = None
     try:
+        if clock == "events":
+            virtual.scheduler = EventScheduler(virtual.clock)
+            virtual.scheduler.watch(device.model for device in virtual.devices.values())
         await start(virtual, endpoints_file.with_suffix(".route-keys"))
-        ticker = asyncio.create_task(_tick(virtual))
+        if clock == "poll":
+            ticker = asyncio.create_task(_tick(virtual))
         write_endpoints(endpoints_file, virtual, expanded_file)
         extra = f" lab_file={expanded_file}" if expanded_file else ""
         served = len(virtual.endpoints) - (CONTROL_ENDPOINT in virtual.endpoints)
@@ -472,8 +444,11 @@ async def serve_lab(
             flush=True,
         )
         await stop.wait()
-        ticker.cancel()
     finally:
+        if ticker is not None:
+            ticker.cancel()
+        if virtual.scheduler is not None:
+            virtual.scheduler.close()
         for server in virtual.servers:
             server.close()
         for bank in virtual.banks:
@@ -489,7 +464,8 @@ async def serve_lab(
 
 
 async def _tick(lab: VirtualLab) -> None:
-    """Let every model catch up with its clock regularly (TOU switches, daily logs, alerts)."""
+    """The polling clock: let every model catch up with its clock every second (TOU switches, daily
+    logs, alerts). The event-driven clock (labs.virtual.scheduler) replaces it by default."""
     while True:
         await asyncio.sleep(TICK_S)
         for device in lab.devices.values():

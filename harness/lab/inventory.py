@@ -131,6 +131,9 @@ class VirtualDeviceConfig(_Strict):
     history_days: int = Field(default=7, ge=0, le=731)
     #: Faults injected from the start (see labs/virtual/faults.py): latency_ms, jitter_ms, drop, ...
     faults: dict[str, float | bool] = Field(default_factory=dict)
+    #: Seconds without traffic after which a DLMS session (IEC 62056-46 inactivity time-out) or an
+    #: IEC 62056-21 exchange ends; the port itself stays served. Unset: 120 s (DLMS), 300 s (readout).
+    idle_timeout_s: float | None = Field(default=None, gt=0)
 
     @field_validator("faults")
     @classmethod

@@ -596,8 +596,17 @@ class DlmsServerProtocol(asyncio.Protocol):
     are unaffected.
     """
 
-    def __init__(self, endpoint: DlmsEndpoint, registry: set[DlmsServerProtocol] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: DlmsEndpoint,
+        registry: set[DlmsServerProtocol] | None = None,
+        *,
+        persistent: bool = False,
+    ) -> None:
         self.endpoint = endpoint
+        #: A serial port (pty) is never "closed" by the meter: at the inactivity time-out the HDLC link
+        #: goes back to the disconnected state and the port keeps listening for the next SNRM.
+        self.persistent = persistent
         self.registry = registry
         self.session = DlmsSession(endpoint)
         self.link = HdlcServerLink(
@@ -638,6 +647,12 @@ class DlmsServerProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         remaining = self._last_activity + timeout - loop.time()
         if remaining <= 0:
+            if self.persistent:
+                log.debug("%s: idle session ended; the port stays served", self.endpoint.name)
+                self.link.disconnect()
+                self._last_activity = loop.time()
+                self._idle_handle = loop.call_later(timeout, self._check_idle)
+                return
             log.debug("%s: closing idle connection", self.endpoint.name)
             self.transport.close()
             return
@@ -752,7 +767,7 @@ async def serve_dlms_on_fd(endpoint: DlmsEndpoint, fd: int) -> Callable[[], None
     loop = asyncio.get_running_loop()
     with contextlib.suppress(OSError):  # not a tty: nothing to configure
         tty.setraw(fd)
-    protocol = DlmsServerProtocol(endpoint)
+    protocol = DlmsServerProtocol(endpoint, persistent=True)
     read_file = os.fdopen(os.dup(fd), "rb", buffering=0)
     write_file = os.fdopen(os.dup(fd), "wb", buffering=0)
     write_transport, _ = await loop.connect_write_pipe(_FdWriter, write_file)

@@ -50,11 +50,12 @@ async def serve_readout(
     identification: Callable[[], str],
     datasets: Callable[[], Datasets],
     faults: FaultInjector,
+    idle_timeout: float = IDLE_TIMEOUT_S,
 ) -> None:
     """Serve sign-on / identification / ACK / data message exchanges until the client goes away."""
     try:
         while True:
-            line = await asyncio.wait_for(reader.readuntil(b"\r\n"), IDLE_TIMEOUT_S)
+            line = await asyncio.wait_for(reader.readuntil(b"\r\n"), idle_timeout)
             if line.endswith(b"/?!\r\n") or (line.startswith(b"/?") and line.endswith(b"!\r\n")):
                 reply = f"/{manufacturer_flag}5{identification()[:16]}\r\n".encode("ascii")
                 faults.send(writer.write, reply)

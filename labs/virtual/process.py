@@ -30,7 +30,7 @@ from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
-from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
+from labs.virtual.iec62056_21 import IDLE_TIMEOUT_S, serve_readout, serve_readout_on_fd
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
 
 if TYPE_CHECKING:
@@ -189,6 +189,7 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             identification=lambda m=model: m.model,  # type: ignore[misc]
             datasets=model.readout,
             faults=device.faults,
+            idle_timeout=(device.spec.virtual or VirtualDeviceConfig()).idle_timeout_s or IDLE_TIMEOUT_S,
         )
 
         async def accept(
@@ -254,6 +255,7 @@ async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, o
         objects,
         password=link.password.encode() if link.password else None,
         name=device.name,
+        inactivity_timeout=(device.spec.virtual or VirtualDeviceConfig()).idle_timeout_s or 120.0,
         on_connection=device.on_dlms_connection,
         send=device.faults.send,
     )

@@ -89,6 +89,16 @@ class VirtualRigPlant:
         if gsme is not None and isinstance(gsme.model, Gsme):
             gsme.model.apply_flow(lph / 1000.0)  # the instrument speaks l/h, the meter m³/h
 
+    def load_setpoint(self) -> float:
+        esme = self._device("esme")
+        return float(esme.model.load_w) if esme is not None and isinstance(esme.model, Esme) else 0.0
+
+    def gas_flow_setpoint(self) -> float:
+        gsme = self._device("gsme")
+        if gsme is None or not isinstance(gsme.model, Gsme):
+            return 0.0
+        return float(gsme.model.flow_m3h) * 1000.0
+
     def measured_gas_flow(self) -> float:
         gsme = self._device("gsme")
         if gsme is None or not isinstance(gsme.model, Gsme):

@@ -386,6 +386,7 @@ def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -
     tmp = path.with_suffix(".tmp")
     data: dict[str, Any] = {
         "lab": lab.lab.lab,
+        "instance": lab.instance,
         "pid": os.getpid(),
         "control": lab.control,
         "endpoints": lab.endpoints,

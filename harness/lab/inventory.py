@@ -239,6 +239,27 @@ class RigSpec(_Strict):
         return next((d for d in self.devices if d.role == role), None)
 
 
+class VirtualDspSpec(_Strict):
+    """Virtual labs, route ``kind: duis``: the virtual DSP that ``dmct lab up`` serves in front of the
+    virtual S1SP (labs/virtual/dsp; docs/virtual-lab.md, "Virtual DSP"). Paths may use ``~`` and
+    ``${VAR}``; relative paths are relative to the working directory."""
+
+    #: The DUIS XSD (``DUIS Schema V5.1.xsd`` with the MMC and XML Signature schemas beside it).
+    xsd: str = Field(min_length=1)
+    #: Certificates (files or directories) of the Users whose signatures the DSP accepts; the virtual
+    #: lab's own Users are always trusted.
+    trust: list[str] = Field(default_factory=list)
+    #: User ID (EUI-64) -> the DUIS roles it holds (SMKI certificates do not carry them).
+    users: dict[str, list[Literal["IS", "GS", "ED", "GT", "ES", "RSA", "OU"]]] = Field(default_factory=dict)
+    #: The User's receive endpoint the DSP posts responses and alerts to (e.g. the duis route's bind).
+    receive_url: str | None = None
+    #: The DSP's XML signing key and certificate (PEM or DER); default: one the lab creates.
+    sign_key: str | None = None
+    sign_cert: str | None = None
+    #: Where the framed S1SP route is still served (migration is not a DUIS service).
+    s1sp_url: str = "virtual://lab/route/s1sp"
+
+
 class RouteSpec(_Strict):
     """How the lab reaches the SMETS1 service route (S1SP/DCO): a route ``kind`` (``virtual``, or a
     lab's own bridge registered under the ``dmct.routes`` entry-point group) and its settings."""
@@ -252,6 +273,8 @@ class RouteSpec(_Strict):
     #: Virtual labs: seeded defects of the simulated S1SP/DCO itself (docs/virtual-lab.md), so the
     #: packs' negative and misuse tests can be shown able to fail.
     defects: list[str] = Field(default_factory=list)
+    #: Virtual labs, ``kind: duis``: the virtual DSP served in front of the S1SP.
+    dsp: VirtualDspSpec | None = None
 
     @field_validator("url")
     @classmethod

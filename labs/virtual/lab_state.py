@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness.lab.inventory import DeviceSpec, Lab
 from labs.virtual.clock import SimClock
@@ -23,6 +23,7 @@ from labs.virtual.faults import FaultInjector, FaultLog
 
 if TYPE_CHECKING:
     from labs.virtual.s1sp import S1spService
+    from labs.virtual.scheduler import EventScheduler
 
 
 @dataclass
@@ -61,6 +62,8 @@ class VirtualDevice:
 
 @dataclass
 class VirtualLab:
+    """Everything a running virtual lab holds: the lab file, its devices, servers and endpoints."""
+
     lab: Lab
     devices: dict[str, VirtualDevice]
     log: FaultLog
@@ -77,3 +80,8 @@ class VirtualLab:
     #: leases are keyed by it (two runs each serving a private lab never wait for each other).
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults
+    #: How the simulated devices follow time: ``events`` — one timer heap, each device woken when its
+    #: next event is due (labs.virtual.scheduler); ``poll`` — every model advanced every second and the
+    #: route's housekeeping every 10 ms (the former clock, kept for benchmarks to compare with).
+    clock_mode: Literal["events", "poll"] = "events"
+    scheduler: EventScheduler | None = None

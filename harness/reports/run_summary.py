@@ -81,6 +81,11 @@ def render_markdown(
     env = facts.get("environment", {})
     lines.append(f"Environment: {env.get('name', 'unspecified')}")
     lines += [f"- {s['name']}: {s['version']}" for s in env.get("dcc_systems", [])] or ["- (none recorded)"]
+    lines += ["", "## Rigs", ""]
+    lines += [f"- Used: {', '.join(facts.get('rigs', [])) or '(none)'}"]
+    lines += [f"- Left out: {rig}: {why}" for rig, why in facts.get("rigs_out", {}).items()]
+    lines += [f"- Waited for: {rig}: {how}" for rig, how in facts.get("lease_waits", {}).items()]
+    lines += [f"- Reclaimed: {rig} from {who}" for rig, who in facts.get("leases_reclaimed", {}).items()]
     lines += [
         "",
         "## Devices of the DMC",

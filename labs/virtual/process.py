@@ -31,7 +31,7 @@ from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
-from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
+from labs.virtual.iec62056_21 import IDLE_TIMEOUT_S, ReadoutTiming, serve_readout, serve_readout_on_fd
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
 from labs.virtual.scheduler import EventScheduler
 
@@ -90,6 +90,16 @@ class VirtualRigPlant:
         gsme = self._device("gsme")
         if gsme is not None and isinstance(gsme.model, Gsme):
             gsme.model.apply_flow(lph / 1000.0)  # the instrument speaks l/h, the meter m³/h
+
+    def load_setpoint(self) -> float:
+        esme = self._device("esme")
+        return float(esme.model.load_w) if esme is not None and isinstance(esme.model, Esme) else 0.0
+
+    def gas_flow_setpoint(self) -> float:
+        gsme = self._device("gsme")
+        if gsme is None or not isinstance(gsme.model, Gsme):
+            return 0.0
+        return float(gsme.model.flow_m3h) * 1000.0
 
     def measured_gas_flow(self) -> float:
         gsme = self._device("gsme")
@@ -185,12 +195,17 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             raise LabBuildError(
                 f"{device.name}: the virtual lab serves no {iface!r} interface for this device"
             )
+        config = device.spec.virtual or VirtualDeviceConfig()
         handler = functools.partial(
             serve_readout,
             manufacturer_flag=model.manufacturer_flag,
             identification=lambda m=model: m.model,  # type: ignore[misc]
             datasets=model.readout,
             faults=device.faults,
+            idle_timeout=config.idle_timeout_s or IDLE_TIMEOUT_S,
+            device_address=model.serial,
+            serial=model.serial,
+            timing=ReadoutTiming(config.readout_reaction_ms / 1000, config.readout_reaction_ms / 1000),
         )
 
         async def accept(
@@ -250,12 +265,18 @@ async def _serve_display(lab: VirtualLab, device: VirtualDevice, link: LinkSpec)
 async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, objects: CosemModel) -> None:
     """Serve ``objects`` over HDLC + DLMS on a loopback port (and a pty with ``--pty``), with the device's
     faults and power applied."""
+    from labs.virtual.cosem import AuthLevel
     from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
 
+    mechanisms = {"none": AuthLevel.NONE, "lls": AuthLevel.LLS}
     endpoint = DlmsEndpoint(
         objects,
         password=link.password.encode() if link.password else None,
+        associations=(
+            {sap: mechanisms[name] for sap, name in link.associations.items()} if link.associations else None
+        ),
         name=device.name,
+        inactivity_timeout=(device.spec.virtual or VirtualDeviceConfig()).idle_timeout_s or 120.0,
         on_connection=device.on_dlms_connection,
         send=device.faults.send,
     )
@@ -379,6 +400,7 @@ def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -
     tmp = path.with_suffix(".tmp")
     data: dict[str, Any] = {
         "lab": lab.lab.lab,
+        "instance": lab.instance,
         "pid": os.getpid(),
         "control": lab.control,
         "endpoints": lab.endpoints,

@@ -64,7 +64,7 @@ def test_every_open_issue_has_a_work_off_plan_and_entry_exclusions_show_15_1_20_
         "| TI-0005 | 2 | display flicker | (a) DCC Internal Systems, no Code change | excluded (20.29), TAG "
         "agreed: see (f); Work Off Plan, due its own date (15.1 sets none for severity 1-2) |"
     ) in item_d
-    assert "Confirmed: all 3 open Testing Issue(s)" in item_d
+    assert "Confirmed: all 3 open Testing Issues affecting" in item_d
     item_f = _section(text, "f")
     assert (
         "| TI-0005 | 2 | display flicker | agreed | no | OK's IHD is not used for this function |" in item_f

@@ -2,7 +2,7 @@
 
 A UTRN is minted for one meter by the supplier's prepayment system; a meter accepts it only if it is
 authentic for that meter. A pack cannot make one up, so it asks the lab's source, named in the lab file
-(``prepayment: {utrn: ...}``, see :class:`harness.lab.UtrnSpec`):
+(``prepayment: {utrn: ...}``, see :class:`harness.lab.inventory.UtrnSpec`):
 
 * ``scheme`` — the project's documented UTRN format (``docs/virtual-devices.md``, "UTRN format") keyed
   by a secret read from an environment variable: what the virtual lab's meters accept, and what a lab
@@ -21,13 +21,19 @@ import hashlib
 import re
 import subprocess
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+import specifications
 from device_drivers.errors import InfrastructureFault
 
-#: The secret of the virtual lab's UTRN scheme (its meters verify with labs/virtual/devices/utrn.py).
-VIRTUAL_SECRET = "dmct-virtual-utrn"
-UTRN_DIGITS = 20
+#: The project's UTRN scheme, read from the shared specification (the virtual lab's meters read the
+#: same file with their own code to verify what is minted here).
+_SCHEME = specifications.load("utrn_scheme")
+_FIELDS: list[dict[str, Any]] = list(_SCHEME["fields"])
+_BY_NAME = {f["name"]: f for f in _FIELDS}
+#: The secret of the virtual lab's UTRN scheme.
+VIRTUAL_SECRET: str = _SCHEME["virtual_secret"]
+UTRN_DIGITS: int = _SCHEME["digits"]
 
 
 class UtrnSourceUnavailable(InfrastructureFault):
@@ -53,18 +59,24 @@ def luhn_digit(digits: str) -> int:
     return (10 - total % 10) % 10
 
 
-def _sha_int(text: str) -> int:
-    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+def _hashed(name: str, **values: object) -> int:
+    """A hashed field: the digest of its template, as a big-endian integer, modulo 10**width."""
+    field = _BY_NAME[name]
+    digest = hashlib.new(_SCHEME["hash"], field["template"].format(**values).encode()).digest()
+    modulus: int = 10 ** int(field["width"])
+    return int.from_bytes(digest, "big") % modulus
 
 
 def device_tag(device_id: str) -> int:
     """Digits 11-14: binds the UTRN to one meter."""
-    return _sha_int(device_id) % 10**4
+    return _hashed("device_tag", device_id=device_id)
 
 
 def authenticator(device_id: str, amount_pence: int, sequence: int, secret: str) -> int:
     """Digits 15-19: only a holder of the secret can make them."""
-    return _sha_int(f"{secret}|{device_id}|{amount_pence}|{sequence}") % 10**5
+    return _hashed(
+        "authenticator", secret=secret, device_id=device_id, amount_pence=amount_pence, sequence=sequence
+    )
 
 
 @dataclass(frozen=True)
@@ -74,13 +86,25 @@ class SchemeUtrnSource:
     secret: str = VIRTUAL_SECRET
 
     def mint(self, device_id: str, amount_pence: int, sequence: int) -> str:
-        if not 0 < amount_pence < 10**6 or not 0 <= sequence < 10**4:
+        numbers = {"amount_pence": amount_pence, "sequence": sequence}
+        values: dict[str, object] = {"secret": self.secret, "device_id": device_id, **numbers}
+        amount, seq = _BY_NAME["amount_pence"]["range"], _BY_NAME["sequence"]["range"]
+        if not amount[0] <= amount_pence <= amount[1] or not seq[0] <= sequence <= seq[1]:
             raise ValueError(
-                f"a UTRN holds 1-999999 pence and a sequence 0-9999, not {amount_pence}, {sequence}"
+                f"a UTRN holds {amount[0]}-{amount[1]} pence and a sequence {seq[0]}-{seq[1]}, "
+                f"not {amount_pence}, {sequence}"
             )
-        tag, auth = device_tag(device_id), authenticator(device_id, amount_pence, sequence, self.secret)
-        body = f"{amount_pence:06d}{sequence:04d}{tag:04d}{auth:05d}"
-        return body + str(luhn_digit(body))
+        utrn = ""
+        for field in _FIELDS:  # in wire order, as the specification lists them
+            width, source = int(field["width"]), field["from"]
+            if source == "value":
+                number = numbers[field["name"]]
+            elif source == "hash":
+                number = _hashed(field["name"], **values)
+            else:  # "luhn": over every digit before it
+                number = luhn_digit(utrn)
+            utrn += f"{number:0{width}d}"
+        return utrn
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.lab import DmcSpec
+from harness.lab.inventory import DmcSpec
 from test_packs.service_reference_variant._srvt import SrvtRig
 
 LOAD_LIMIT_ARMED = 0x8F33  # supply armed by load limiting

@@ -9,7 +9,7 @@ fixes, 20.22, whose history 20.34 (e) asks for), so :func:`gather` merges any nu
 merged entry by entry, journals are folded into one verdict (the latest execution counts), and every
 execution is kept for the history.
 
-The verdict is computed here with :func:`harness.verdict.compute_verdict` exactly as ``dmct verdict``
+The verdict is computed here with :func:`harness.rules.verdict.compute_verdict` exactly as ``dmct verdict``
 does, so a report can never disagree with the verdict it reports.
 """
 
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DmctInputError
-from harness.interchange import Issue, PackPlan, Plan, PlanEntry, format_at, load_issues, load_plan
-from harness.verdict import ResultIndex, Verdict
+from harness.model.interchange import Issue, PackPlan, Plan, PlanEntry, format_at, load_issues, load_plan
+from harness.rules.verdict import ResultIndex, Verdict
 from harness.yamlio import read_json_object
 
 RUN_PLAN = "plan.json"
@@ -197,7 +197,7 @@ def load_issue_log(
         for name in RUN_ISSUES:
             if (run.path / name).is_file():
                 return load_issues(run.path / name), str(run.path / name)
-    from harness.store import open_store, store_url
+    from harness.store.issue_log import open_store, store_url
 
     base = results_dir if results_dir is not None else (runs[-1].path.parent if runs else None)
     if base is None:
@@ -286,8 +286,8 @@ def gather(
     until: datetime | None = None,
 ) -> ReportData:
     """Read runs, journals and the issue log, and compute the verdict over all of them."""
-    from harness.profiles import load_profile
-    from harness.verdict import compute_verdict
+    from harness.rules.profiles import load_profile
+    from harness.rules.verdict import compute_verdict
 
     if not run_dirs:
         raise DmctInputError("--run", "no run directories to report on")

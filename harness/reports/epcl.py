@@ -22,7 +22,7 @@ from harness.reports.data import ReportData
 from harness.reports.heatmap import build_heatmap
 from harness.reports.model import Block, Bullets, Document, Figure, Missing, Para, Section, Table
 from harness.reports.testing import report_name
-from harness.workdays import draft_report_referral_deadline
+from harness.rules.workdays import draft_report_referral_deadline
 
 
 def build_epcl_report(

@@ -24,7 +24,7 @@ from typing import Any
 
 from harness.reports.data import ReportData
 from harness.reports.model import Heatmap, HeatmapCell, pct
-from harness.verdict import planned_tests
+from harness.rules.verdict import planned_tests
 
 EXECUTED = frozenset({"passed", "failed"})
 

@@ -51,7 +51,7 @@ def run_properties(facts: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _latest(lines: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[dict[str, Any], int]]:
-    from harness.interchange import parse_at
+    from harness.model.interchange import parse_at
 
     latest: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
     for obj in lines:
@@ -67,7 +67,7 @@ def _latest(lines: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], tuple
 
 def junit_xml(run_dir: Path) -> bytes:
     """The JUnit XML document of one run: a ``<testsuite>`` per (entry, pack)."""
-    from harness.interchange import iter_results
+    from harness.model.interchange import iter_results
 
     if not (run_dir / "plan.json").is_file():
         raise DmctInputError(str(run_dir), "not a run directory (no plan.json)", field="--run")

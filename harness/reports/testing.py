@@ -14,7 +14,7 @@ its letter, filled from the run data and the Testing Issue log:
     20.22) and the re-run history from every execution in the journals;
 (f) "details for any Testing Issues that were excluded pursuant to Clause 20.29 including the rationale";
 (g) "the rationale for the severity assigned to any open Testing Issues and the associated Work Off
-    Plans" (excluding those of (f)) — :mod:`harness.workoff`;
+    Plans" (excluding those of (f)) — :mod:`harness.rules.workoff`;
 (h) "any other information as prescribed in the relevant test pack" — e.g. a minimum pass rate;
 (i) "a statement of why the planned entry on the EPCL has successfully [unsuccessfully] completed
     testing (including, where relevant, reference to any Migration Completion Report)" — from the
@@ -32,13 +32,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from harness.interchange import Issue
+from harness.model.interchange import Issue
 from harness.reports.data import ReportData, RunInfo
 from harness.reports.heatmap import build_heatmap
 from harness.reports.model import Block, Bullets, Document, Figure, Missing, Para, Section, Table, pct
-from harness.verdict import EntryVerdict, planned_tests
-from harness.workdays import DRAFT_REPORT_REFERRAL_DAYS, draft_report_referral_deadline
-from harness.workoff import work_off_plan
+from harness.rules.verdict import EntryVerdict, planned_tests
+from harness.rules.workdays import DRAFT_REPORT_REFERRAL_DAYS, draft_report_referral_deadline
+from harness.rules.workoff import work_off_plan
 
 ITEMS: tuple[tuple[str, str], ...] = (
     ("a", "Versions of the DCC Systems and environments tested against"),

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from harness.interchange import Issue
+from harness.model.interchange import Issue
 from harness.reports.model import pct
 
 SEVERITY_COLOURS = {1: "#6a0000", 2: "#c62828", 3: "#ef6c00", 4: "#f9a825", 5: "#9e9e9e"}

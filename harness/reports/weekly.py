@@ -22,12 +22,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from harness.errors import DmctInputError
-from harness.interchange import Issue, format_at
+from harness.model.interchange import Issue, format_at
 from harness.reports.data import Execution, Key, ReportData
 from harness.reports.heatmap import build_heatmap
 from harness.reports.model import Block, Document, Figure, Para, Section, Table, pct
 from harness.reports.trend import TrendPoint, chart, extant_at, issue_snapshot_at, point
-from harness.verdict import planned_tests
+from harness.rules.verdict import planned_tests
 
 TREND_WEEKS = 5
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")

@@ -37,13 +37,11 @@ import socket
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from labs.virtual.devices.ch import CommsHub
 from labs.virtual.faults import FaultConfig
-
-if TYPE_CHECKING:
-    from labs.virtual.process import VirtualDevice, VirtualLab
+from labs.virtual.lab_state import VirtualDevice, VirtualLab
 
 MAX_LINE = 1 << 16
 

@@ -11,7 +11,7 @@ the same transport as the meters' optical ports, so one client library reads bot
 from the model on every request. Every object is read-only: a display is only ever written by the CH.
 
 The object list is documented in ``docs/virtual-lab.md``; :data:`DISPLAY_OBJECT_LIST` is that table as
-data. The driver side (``device_drivers/protocols/display.py``) keeps its own copy of the codes on
+data. The driver side (the harness's display driver) keeps its own copy of the codes on
 purpose: a simulator sharing the driver's tables could not catch the driver's bugs.
 """
 

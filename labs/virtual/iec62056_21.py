@@ -1,6 +1,6 @@
 """IEC 62056-21 mode C readout, the meter (server) side, on an asyncio stream.
 
-Written independently of the client in :mod:`device_drivers` on purpose: a simulator sharing the
+Written independently of the harness's readout client on purpose: a simulator sharing the
 driver's codec could not catch the driver's bugs. Garbage and unknown requests are ignored, as a meter
 does; a slow or vanished client never blocks the other devices of the lab process. Replies go out
 through the device's fault injector (latency, drops, corruption).

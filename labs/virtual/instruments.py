@@ -1,14 +1,16 @@
 """The virtual lab's instrument bank: one rig's relays, load source and flow rig as a Modbus TCP server.
 
 A test power-cycles a device, applies a load or pushes gas through a meter by talking Modbus to the
-rig's instruments — so the simulated bank must be a real Modbus peer (the driver in
-:mod:`device_drivers.protocols.modbus` and third-party tools such as ``mbpoll`` talk to it over TCP),
+rig's instruments — so the simulated bank must be a real Modbus peer (the harness's Modbus driver and
+third-party tools such as ``mbpoll`` talk to it over TCP),
 and what it is told must reach the simulated devices. It is built on pymodbus 3.16's *simulator*
 datastore — :class:`~pymodbus.simulator.SimDevice` with an async ``action`` — because 3.16 silently
 ignores the old trick of overriding ``getValues``/``setValues`` on a datablock.
 
-The bank is generated from the same :class:`~device_drivers.protocols.modbus.InstrumentMap` the driver
-reads, so a custom map in a lab file is served and driven alike. It reaches the device models only
+The bank is generated from the register map the driver reads too — the shared specification
+(``specifications/modbus_instruments.yaml``) or a lab file's own map — parsed by the simulator's own
+reader (:mod:`labs.virtual.register_map`), so a custom map is served and driven alike without the
+simulator sharing the driver's code. It reaches the device models only
 through :class:`RigPlant`, a five-method callback interface, so the device models need know nothing
 about Modbus (and :class:`FakePlant` stands in for them in tests).
 
@@ -42,18 +44,22 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from device_drivers.protocols.modbus import (
-    DEFAULT_MAP,
+from labs.virtual.register_map import (
     GAS_FLOW_SETPOINT,
+    KINDS,
     LOAD_CURRENT,
     LOAD_SETPOINT,
     MEASURED_GAS_FLOW,
     MEASURED_POWER,
-    InstrumentMap,
-    Point,
+    POWER_SUFFIX,
     PointKind,
+    RegisterMap,
+    RegisterPoint,
     decode,
+    default_map,
     encode,
+    of_kind,
+    read_map,
 )
 
 HOST = "127.0.0.1"
@@ -143,13 +149,15 @@ class InstrumentBank:
     """One rig's instruments served over Modbus TCP (or RTU framing over TCP, as a serial server would).
 
     The register store lives in pymodbus; the ``action`` hook validates writes, forwards changes to the
-    :class:`RigPlant` and refreshes measured values just before they are read.
+    :class:`RigPlant` and refreshes measured values just before they are read. ``map`` is register-map
+    data (point name → fields, as in ``specifications/modbus_instruments.yaml``); ``None`` serves the
+    specification's default map.
     """
 
     def __init__(
         self,
         plant: RigPlant,
-        map: InstrumentMap | None = None,
+        map: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         device_id: int = 1,
         name: str = "instruments",
@@ -158,7 +166,7 @@ class InstrumentBank:
         if not 1 <= device_id <= 247:
             raise ValueError("device_id must be 1..247 (0 is the catch-all for other unit ids)")
         self.plant = plant
-        self.map = map if map is not None else DEFAULT_MAP
+        self.map: RegisterMap = read_map(map) if map is not None else default_map()
         self.device_id = device_id
         self.name = name
         self.framer = framer
@@ -166,9 +174,7 @@ class InstrumentBank:
         #: or unmapped registers are refused by pymodbus before the action runs, so are not counted.)
         self.writes = 0
         self.rejected: dict[int, int] = {}
-        self._by_kind: dict[PointKind, dict[str, Point]] = {
-            k: self.map.of_kind(k) for k in ("coil", "discrete", "holding", "input")
-        }
+        self._by_kind: dict[PointKind, dict[str, RegisterPoint]] = {k: of_kind(self.map, k) for k in KINDS}
         self._coil_at = {p.address: n for n, p in self._by_kind["coil"].items()}
         self._server: ModbusTcpServer | None = None
         self.port = 0
@@ -207,7 +213,7 @@ class InstrumentBank:
     def _tables(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
         """The four Modbus tables, *not shared*: input registers must not alias holding registers."""
         tables: list[list[SimData]] = []
-        for kind in ("coil", "discrete", "holding", "input"):
+        for kind in KINDS:
             blocks: list[SimData] = []
             for point in self._by_kind[kind].values():
                 if point.type == "bool":
@@ -216,7 +222,6 @@ class InstrumentBank:
                     )
                 else:
                     regs = encode(point, point.initial)
-                    assert isinstance(regs, list)
                     blocks.append(
                         SimData(
                             point.address, values=regs, datatype=DataType.REGISTERS,
@@ -279,7 +284,6 @@ class InstrumentBank:
                 if value is None:
                     continue
                 regs = encode(point, value)
-                assert isinstance(regs, list)
                 offset = point.address - start
                 registers[offset : offset + point.width] = regs
         elif kind == "discrete" and LOAD_CURRENT in self._by_kind["discrete"]:
@@ -303,8 +307,8 @@ class InstrumentBank:
                 changes.append((name, on))
         self.writes += 1
         for name, on in changes:
-            if name.endswith("_power"):
-                self.plant.set_power(name.removesuffix("_power"), on)
+            if name.endswith(POWER_SUFFIX):
+                self.plant.set_power(name.removesuffix(POWER_SUFFIX), on)
 
     def _write_holding(self, start: int, address: int, registers: list[int], values: list[int]) -> None:
         written = range(address, address + len(values))
@@ -314,7 +318,7 @@ class InstrumentBank:
                 continue
             # Merge, so a write of one half of a 32-bit point is judged as the whole value it makes.
             merged = [values[a - address] if a in written else registers[a - start] for a in point.span]
-            value = float(decode(point, merged))
+            value = decode(point, merged)
             if not math.isfinite(value):
                 raise _Rejected(ExcCodes.ILLEGAL_VALUE)
             if (point.min is not None and value < point.min) or (point.max is not None and value > point.max):
@@ -352,7 +356,7 @@ def _set_bit(words: list[int], bit: int, on: bool) -> None:
 
 async def serve_banks(
     plants: Mapping[str, RigPlant],
-    map: InstrumentMap | None = None,
+    map: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     device_id: int = 1,
     host: str = HOST,

@@ -16,7 +16,7 @@ on a SMETS1 meter's optical port. A model rejection (:class:`DeviceCommandError`
 Data-Access-Result / Action-Result in :data:`REJECT_RESULTS`; a value the model cannot represent in its
 wire type is a simulator bug and reaches the server as an ordinary exception (other-reason, logged).
 
-The driver side (``device_drivers/protocols/meter_optical.py``) keeps its own copy of the OBIS codes on
+The driver side (the harness's optical-port driver) keeps its own copy of the OBIS codes on
 purpose: a simulator sharing the driver's tables could not catch the driver's bugs.
 """
 

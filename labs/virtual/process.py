@@ -19,12 +19,10 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from harness.lab import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
+from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
 from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
@@ -33,10 +31,10 @@ from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
+from labs.virtual.lab_state import VirtualDevice, VirtualLab
 
 if TYPE_CHECKING:
     from labs.virtual.cosem import CosemModel
-    from labs.virtual.s1sp import S1spService
 
 #: How often the lab lets every model catch up with its clock, so alerts appear while nobody asks.
 TICK_S = 1.0
@@ -45,40 +43,6 @@ HOST = "127.0.0.1"
 #: The control API's entry in the endpoints map, so a client handed only that map (the harness's route
 #: driver, for the route's ``tamper`` fault) can reach it. ``tcp://``: a line protocol, not a byte stream.
 CONTROL_ENDPOINT = "virtual://lab/control/jsonl"
-
-
-@dataclass
-class VirtualDevice:
-    """One simulated device: its behaviour model, fault injector and open connections."""
-
-    name: str  # "<rig>/<role>"
-    spec: DeviceSpec
-    model: Device
-    faults: FaultInjector
-    connections: set[asyncio.StreamWriter | asyncio.BaseTransport] = field(default_factory=set)
-    powered: bool = True
-
-    def admit(self, connection: asyncio.StreamWriter | asyncio.BaseTransport) -> bool:
-        """Accept a new connection unless the device is unpowered or its link is faulted down."""
-        if self.faults.config.disconnect or not self.powered:
-            self.faults.log.add(
-                self.name, "disconnect", "refused: " + ("no power" if not self.powered else "fault")
-            )
-            return False
-        self.connections.add(connection)
-        return True
-
-    def on_dlms_connection(self, transport: asyncio.BaseTransport, opened: bool) -> bool:
-        if opened:
-            return self.admit(transport)
-        self.connections.discard(transport)
-        return True
-
-    def cut(self) -> None:
-        """Drop every open connection (a disconnect fault or a reboot)."""
-        for writer in list(self.connections):
-            writer.close()
-        self.connections.clear()
 
 
 class VirtualRigPlant:
@@ -130,23 +94,6 @@ class VirtualRigPlant:
         if gsme is None or not isinstance(gsme.model, Gsme):
             return 0.0
         return gsme.model.measured_flow() * 1000.0
-
-
-@dataclass
-class VirtualLab:
-    lab: Lab
-    devices: dict[str, VirtualDevice]
-    log: FaultLog
-    clock: SimClock = field(default_factory=SimClock)
-    servers: list[asyncio.Server] = field(default_factory=list)
-    route_keys: Path | None = None
-    pty: bool = False
-    ptys: dict[str, str] = field(default_factory=dict)  # virtual URL -> /dev/pts/N
-    closers: list[Callable[[], object]] = field(default_factory=list)
-    banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
-    endpoints: dict[str, str] = field(default_factory=dict)
-    control: str = ""
-    route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults
 
 
 def build_model(spec: DeviceSpec, clock: SimClock) -> Device:
@@ -353,7 +300,7 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
             )
         )
     service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
-    from labs.virtual.s1sp.service import ROUTE_DEFECTS
+    from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
     unknown = sorted(set(spec.defects) - set(ROUTE_DEFECTS))
     if unknown:
@@ -405,7 +352,9 @@ async def _serve_instruments(lab: VirtualLab) -> None:
         if config is None or not config.url.startswith("virtual://"):
             continue
         plant = VirtualRigPlant(rig.id, lab.devices)
-        bank = InstrumentBank(plant, config.map, device_id=config.device_id, name=f"{rig.id}/instruments")
+        # The lab file's map as plain data: the bank reads it with the simulator's own code.
+        points = config.map.model_dump(mode="json")
+        bank = InstrumentBank(plant, points, device_id=config.device_id, name=f"{rig.id}/instruments")
         await bank.start(HOST)
         lab.banks.append(bank)
         lab.endpoints[config.url] = bank.endpoint

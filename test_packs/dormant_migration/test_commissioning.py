@@ -14,7 +14,7 @@ import pytest
 
 from device_drivers.roles import EsmeDriver, GsmeDriver, MeterDriver
 from device_drivers.route import ServiceRoute
-from harness.lab import RigSpec
+from harness.lab.inventory import RigSpec
 from test_packs.migration import AUTH_FAILURE, CREDENTIALS_UPDATED, SUPPLIER, MigrationRecord, device_ids
 
 #: One test per device role of the DMC (a DMC without a GSME makes the gsme ones not applicable).

@@ -12,7 +12,7 @@ import pytest
 
 from device_drivers.roles import EsmeDriver, GsmeDriver
 from device_drivers.route import ServiceRoute
-from harness.lab import DmcSpec, EntrySpec, RigSpec
+from harness.lab.inventory import DmcSpec, EntrySpec, RigSpec
 from test_packs.migration import (
     COMMISSIONED,
     DT_PASSED,

@@ -15,7 +15,7 @@ import pytest
 
 from device_drivers.protocols.modbus import Instruments
 from device_drivers.route import ServiceRoute
-from harness.lab import RigSpec
+from harness.lab.inventory import RigSpec
 from test_packs.migration import (
     ATTEMPT_FAILED,
     COMPLETED,

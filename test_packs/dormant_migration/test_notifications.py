@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.lab import EntrySpec, RigSpec
+from harness.lab.inventory import EntrySpec, RigSpec
 from test_packs.migration import (
     ATTEMPT_FAILED,
     AUTHORISED,

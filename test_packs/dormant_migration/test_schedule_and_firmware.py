@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from device_drivers.route import ServiceRoute
-from harness.lab import DmcSpec, EntrySpec, RigSpec
+from harness.lab.inventory import DmcSpec, EntrySpec, RigSpec
 from test_packs.migration import (
     AUTHORISED,
     DT_PASSED,

@@ -13,7 +13,7 @@ import pytest
 
 from device_drivers.roles import EsmeDriver, GsmeDriver
 from device_drivers.route import ServiceRoute
-from harness.lab import DmcSpec, RigSpec
+from harness.lab.inventory import DmcSpec, RigSpec
 from test_packs.migration import SUPPLIER, MigrationRecord, device_ids, expected_firmware
 
 DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME"}

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from harness.interchange import Outcome, iter_results
-from harness.leases import RigBusy, RigLease
+from harness.lab.leases import RigBusy, RigLease
+from harness.model.interchange import Outcome, iter_results
 from tests.conftest import REPO, RunningLab, add_rig, run_pack, write_pack
 
 
@@ -36,7 +36,7 @@ def test_lease_waits_until_released(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from harness.leases import RigLease\n"
+            "import sys, time; from pathlib import Path; from harness.lab.leases import RigLease\n"
             f"t=time.monotonic(); d=Path({str(tmp_path)!r})\n"
             "l=RigLease('lab','rig-1','run-B',directory=d).acquire(10)\n"
             "print(round(time.monotonic()-t, 2)); l.release()",
@@ -56,7 +56,7 @@ def test_killed_holder_is_reclaimed_within_seconds(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import time; from pathlib import Path; from harness.leases import RigLease\n"
+            "import time; from pathlib import Path; from harness.lab.leases import RigLease\n"
             f"RigLease('lab','rig-1','dead-run',directory=Path({str(tmp_path)!r})).acquire()\n"
             "print('held', flush=True); time.sleep(60)",
         ],
@@ -79,7 +79,7 @@ def test_killed_holder_is_reclaimed_within_seconds(tmp_path: Path) -> None:
 def test_live_holder_keeps_its_lease_past_the_stale_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import harness.leases as leases
+    import harness.lab.leases as leases
 
     monkeypatch.setattr(leases, "HEARTBEAT_S", 0.1)
     with RigLease("lab", "rig-1", "run-A", directory=tmp_path) as lease:
@@ -93,7 +93,7 @@ def test_live_holder_keeps_its_lease_past_the_stale_limit(
 
 
 def test_removed_lock_file_is_noticed_as_lost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.leases as leases
+    import harness.lab.leases as leases
     from device_drivers.errors import LeaseLost
 
     monkeypatch.setattr(leases, "HEARTBEAT_S", 0.05)

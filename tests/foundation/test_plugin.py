@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.interchange import Outcome, iter_results, load_plan
+from harness.model.interchange import Outcome, iter_results, load_plan
 from tests.conftest import VIRTUAL_LAB
 
 PACK = """
@@ -245,7 +245,7 @@ def test_allure_results_are_labelled_and_carry_transcripts(pytester: pytest.Pyte
     )
     (toy / "pack.yaml").write_text(PACK + "  - test_toy.py::test_with_transcript\n")
     allure_dir = pytester.path / "allure"
-    from harness.store import open_store
+    from harness.store.issue_log import open_store
 
     with open_store(None, results_dir=pytester.path / "r") as store:  # a Testing Issue linked to a test
         issue = store.add_issue(title="Register off by one", severity=3, entries=["EPCL-VDMC1-D"], actor="t")

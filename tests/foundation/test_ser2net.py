@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.lab import load_lab
-from harness.ser2net import ExportError, build_export, render
+from harness.lab.inventory import load_lab
+from harness.lab.ser2net import ExportError, build_export, render
 from tests.conftest import REPO, RunningLab, esme_of, run_pack
 
 SER2NET = shutil.which("ser2net") or ("/usr/sbin/ser2net" if Path("/usr/sbin/ser2net").exists() else None)
@@ -383,7 +383,7 @@ def test_pack_tests_run_over_ser2net(
 ) -> None:
     """Two SRVT tests per meter through ``pytest --lab``: the lab file's DLMS links are ser2net's ports,
     everything else (route, instruments) is still the virtual lab's."""
-    from harness.interchange import Outcome, iter_results
+    from harness.model.interchange import Outcome, iter_results
 
     running, ptys = pty_lab
     ports = [_free_port(), _free_port()]

@@ -9,7 +9,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import DmctInputError
-from harness.ttm import load_catalogue
+from harness.model.ttm import load_catalogue
 
 
 def test_standard_catalogue_is_valid_and_covers_the_packs_marks(capsys: pytest.CaptureFixture[str]) -> None:
@@ -65,7 +65,7 @@ def test_duplicate_requirement_id_names_file_and_field(tmp_path: Path) -> None:
 
 
 def test_run_lists_planned_tests_not_executed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.packs import discover, standard_packs_dir
+    from harness.model.packs import discover, standard_packs_dir
 
     manifests = {m.id: m for m in discover([standard_packs_dir()]).values()}
     srvt, mt = manifests["srvt"].test_ids, manifests["dormant-mt"].test_ids

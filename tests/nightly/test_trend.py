@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.interchange import Issue
+from harness.model.interchange import Issue
 from harness.reports.data import find_runs, gather
 from harness.reports.render import render_html, render_markdown
 from harness.reports.trend import chart, extant_at, issue_snapshot_at, point, render_png, render_svg

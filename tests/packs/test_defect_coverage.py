@@ -21,9 +21,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.defects import KillerPlan, applicable_defects
-from harness.defects import test_key as key_of
-from harness.packs import PackManifest, discover
+from harness.model.packs import PackManifest, discover
+from harness.rules.defects import KillerPlan, applicable_defects
+from harness.rules.defects import test_key as key_of
 from harness.yamlio import load_model
 from tests.conftest import REPO, VIRTUAL_LAB
 
@@ -39,7 +39,7 @@ def applicable_catalogue_defects() -> list[str]:
     """Every seeded defect the default virtual DMC can carry: catalogue defects on each of its roles,
     and the virtual route's own (``route:<name>``), as ``dmct defects coverage`` counts them."""
     from labs.virtual.devices.catalogue import load_catalogue
-    from labs.virtual.s1sp.service import ROUTE_DEFECTS
+    from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
     catalogue = load_catalogue()
     found = applicable_defects({n: d.roles for n, d in catalogue.defects.items()}, DMC_ROLES)

@@ -94,7 +94,7 @@ def test_weekly(ds: dict[str, Path]) -> None:
 def test_issue_state_from_history() -> None:
     from datetime import UTC, datetime
 
-    from harness.interchange import Issue
+    from harness.model.interchange import Issue
 
     ti1 = Issue.model_validate(issues()[0])
     assert issue_state_at(ti1, datetime(2026, 11, 15, tzinfo=UTC)) is None

@@ -9,7 +9,7 @@ import pytest
 from device_drivers.protocols.service_route import RouteError
 from labs.virtual.devices import Authorisation, DeviceCommandError
 from labs.virtual.s1sp import MigrationFault, RetryStrategy, ServiceConfig
-from labs.virtual.s1sp.service import SMSO_KEY
+from labs.virtual.s1sp.installation import SMSO_KEY
 
 from .conftest import Rig, RouteLab
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from harness.interchange import Issue
-from harness.workoff import work_off_plan, work_off_row
+from harness.model.interchange import Issue
+from harness.rules.workoff import work_off_plan, work_off_row
 
 CERT = date(2026, 12, 4)  # Friday; severity 3/4/5 due 2027-01-06 / 2027-02-03 / 2027-03-03
 

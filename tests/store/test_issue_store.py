@@ -1,4 +1,6 @@
-"""The Testing Issue log (harness.store): changes, audit history, optimistic versioning, export/import."""
+"""The Testing Issue log (harness.store.issue_log): changes, audit history, optimistic versioning,
+export/import.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +15,16 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from harness.errors import DmctInputError
-from harness.interchange import Issue, load_issues
-from harness.store import (
-    SCHEMA_VERSION,
+from harness.model.interchange import Issue, load_issues
+from harness.store.issue_log import (
     Store,
     StoreConflict,
     dump_issues,
-    meta_table,
-    metadata,
     open_store,
     resolve_actor,
     store_url,
 )
+from harness.store.schema import SCHEMA_VERSION, meta_table, metadata
 
 UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

@@ -265,7 +265,7 @@ def test_severity_rationale_is_recorded_and_reaches_the_testing_report(
     capsys: pytest.CaptureFixture[str], store_url: str
 ) -> None:
     """20.34 (g): the rationale for an open issue's severity is recorded in the log and reported."""
-    from harness.interchange import Issue
+    from harness.model.interchange import Issue
     from harness.reports.testing import _severity_rationale
 
     issues(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
-from harness.store import StoreConflict, open_store
+from harness.store.issue_log import StoreConflict, open_store
 
 from .conftest import PASSWORD
 from .runs import dmct_popen

@@ -14,7 +14,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from harness.errors import DmctInputError
-from harness.migrations import (
+from harness.store.issue_log import Store, dump_issues, open_store
+from harness.store.migrations import (
     LEGACY_TABLES,
     alembic_config,
     expected_head,
@@ -22,7 +23,7 @@ from harness.migrations import (
     known_revisions,
     target_metadata,
 )
-from harness.store import SCHEMA_VERSION, Store, dump_issues, metadata, open_store
+from harness.store.schema import SCHEMA_VERSION, metadata
 
 from .conftest import PASSWORD
 from .runs import dmct

@@ -15,9 +15,9 @@ import yaml
 from rich.console import Console
 
 from harness.cli import main
-from harness.interchange import Plan, load_plan
-from harness.profiles import load_profile
-from harness.verdict import compute_verdict
+from harness.model.interchange import Plan, load_plan
+from harness.rules.profiles import load_profile
+from harness.rules.verdict import compute_verdict
 
 PLAN = """\
 profile: dmct
@@ -135,7 +135,7 @@ def test_json_output(files: dict[str, Path], capsys: pytest.CaptureFixture[str])
 
 
 def test_json_equals_the_library_verdict(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.interchange import load_issues, load_results
+    from harness.model.interchange import load_issues, load_results
 
     data = run_json(args_for(files, "--json"), capsys)
     plan = load_plan(files["plan"])
@@ -171,7 +171,7 @@ def test_table_output(files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 
 @pytest.mark.parametrize("width", [80, 200])
 def test_render_table_wide_and_narrow(width: int) -> None:
-    from harness.commands.verdict import render_table
+    from harness.reports.console import render_table
 
     verdict = compute_verdict(load_plan_text(PLAN), [], [], load_profile("dmct"))
     console = Console(width=width, record=True, color_system=None)
@@ -226,10 +226,10 @@ def test_current_directory_is_a_run(
 def test_issues_default_to_the_project_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = pytest.importorskip("harness.store")
+    store = pytest.importorskip("harness.store.issue_log")
     run = make_run(tmp_path, with_issues=False)
     monkeypatch.delenv("DMCT_STORE", raising=False)
-    from harness.interchange import Issue
+    from harness.model.interchange import Issue
 
     with store.open_store(None, results_dir=run.parent) as log:
         stored = Issue(id="S-1", severity=2, status="open", entries=["E1"], route="a")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import DmctInputError
-from harness.verdict import ResultIndex, compute_verdict
+from harness.rules.verdict import ResultIndex, compute_verdict
 
 from .helpers import MT, SRVT, issue, issues, judge, make_plan, profile, rec, rules_of, run_all
 

@@ -76,7 +76,8 @@ def start_bank(lab_loop: LoopThread) -> Iterator[StartBank]:
         plant: Any = None, map: InstrumentMap | None = None, framer: str = "socket"
     ) -> tuple[InstrumentBank, Any]:
         plant = plant if plant is not None else FakePlant()
-        bank = InstrumentBank(plant, map, framer=framer)  # type: ignore[arg-type]
+        points = map.model_dump(mode="json") if map is not None else None  # the lab file's map, as data
+        bank = InstrumentBank(plant, points, framer=framer)  # type: ignore[arg-type]
         lab_loop.run(bank.start())
         banks.append(bank)
         return bank, plant
@@ -94,7 +95,7 @@ def bank(start_bank: StartBank) -> tuple[InstrumentBank, FakePlant]:
 def driver(bank: InstrumentBank, **kw: Any) -> Instruments:
     kw.setdefault("timeout", 1.0)
     kw.setdefault("backoff", 0.0)
-    return Instruments(bank.endpoint, kw.pop("map", bank.map), **kw)
+    return Instruments(bank.endpoint, kw.pop("map", None), **kw)
 
 
 def raw_client(bank: InstrumentBank) -> Any:

@@ -16,9 +16,9 @@ Models are plain and deterministic: no threads, no I/O, no wall-clock reads — 
 something. Protocol servers (DLMS/COSEM, the service route, Modbus instruments) sit on top and map
 their requests onto these models' typed methods; rejections are :class:`DeviceCommandError`.
 
-Imports allowed here: ``labs.virtual.clock`` and the standard library, pydantic and yaml only — never
-``device_drivers`` (a simulator sharing the driver's code could not catch the driver's bugs) and never
-``harness.plugin``. See ``docs/virtual-devices.md``.
+Imports allowed here: ``labs.virtual.clock``, :mod:`specifications` (shared data) and the standard
+library, pydantic and yaml only — never the harness's device drivers (a simulator sharing the driver's
+code could not catch the driver's bugs) and never ``harness.plugin``. See ``docs/virtual-devices.md``.
 """
 
 from __future__ import annotations

@@ -20,12 +20,11 @@ then checks replay and credit limits itself (:mod:`.prepay`).
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-# The scheme itself (tag, authenticator, Luhn digit) is the harness's, which mints UTRNs for packs
-# (device_drivers/utrn.py); the simulated meter only verifies them.
-from device_drivers.utrn import VIRTUAL_SECRET as DEFAULT_SECRET
-from device_drivers.utrn import SchemeUtrnSource, authenticator, device_tag, luhn_digit
+import specifications
 
 __all__ = [
     "DEFAULT_SECRET",
@@ -38,6 +37,71 @@ __all__ = [
     "make_utrn",
     "parse_utrn",
 ]
+
+
+# The scheme is a published specification (specifications/utrn_scheme.yaml), read here with the
+# simulator's own code: the harness mints UTRNs with its own reading of the same file
+# (the harness's UTRN source), so a bug in either side's arithmetic shows as a rejected top-up.
+_SCHEME = specifications.load("utrn_scheme")
+DEFAULT_SECRET: str = _SCHEME["virtual_secret"]
+_DIGITS: int = _SCHEME["digits"]
+_HASH: str = _SCHEME["hash"]
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    start: int  # 0-based digit offset in the UTRN
+    width: int
+    source: str  # value | hash | luhn
+    template: str = ""
+    low: int = 0
+    high: int = 0
+
+
+def _fields(spec: list[dict[str, Any]]) -> dict[str, _Field]:
+    out: dict[str, _Field] = {}
+    start = 0
+    for item in spec:
+        low, high = item.get("range", (0, 0))
+        width, template = int(item["width"]), item.get("template", "")
+        field = _Field(item["name"], start, width, item["from"], template, low, high)
+        out[field.name] = field
+        start += field.width
+    if start != _DIGITS:
+        raise ValueError(f"utrn_scheme: the fields make {start} digits, not {_DIGITS}")
+    return out
+
+
+_FIELDS = _fields(_SCHEME["fields"])
+
+
+def _hash_field(name: str, **values: object) -> int:
+    field = _FIELDS[name]
+    digest = hashlib.new(_HASH, field.template.format(**values).encode()).digest()
+    modulus: int = 10**field.width
+    return int.from_bytes(digest, "big") % modulus
+
+
+def luhn_digit(digits: str) -> int:
+    """The Luhn check digit that makes ``digits`` + it pass the Luhn check."""
+    total = 0
+    for position, ch in enumerate(reversed(digits), start=1):  # position 1 is next to the check digit
+        d = int(ch) * (2 if position % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return -total % 10
+
+
+def device_tag(device_id: str) -> int:
+    """The device-tag field: binds a UTRN to one meter."""
+    return _hash_field("device_tag", device_id=device_id)
+
+
+def authenticator(device_id: str, amount_pence: int, sequence: int, secret: str) -> int:
+    """The authenticator field: only a holder of the secret can make it."""
+    return _hash_field(
+        "authenticator", secret=secret, device_id=device_id, amount_pence=amount_pence, sequence=sequence
+    )
 
 
 class UtrnProblem(enum.Enum):
@@ -57,20 +121,38 @@ class Utrn:
 
 
 def make_utrn(device_id: str, amount_pence: int, sequence: int, secret: str = DEFAULT_SECRET) -> str:
-    """Mint a valid UTRN for ``device_id`` (what the supplier's prepayment system would issue)."""
-    return SchemeUtrnSource(secret).mint(device_id, amount_pence, sequence)
+    """Mint a valid UTRN for ``device_id`` (what the supplier's prepayment system would issue): the
+    simulator's own construction, for its tests and third-party clients of the virtual lab."""
+    amount, seq = _FIELDS["amount_pence"], _FIELDS["sequence"]
+    if not amount.low <= amount_pence <= amount.high or not seq.low <= sequence <= seq.high:
+        raise ValueError(
+            f"a UTRN holds {amount.low}-{amount.high} pence and a sequence {seq.low}-{seq.high}, "
+            f"not {amount_pence}, {sequence}"
+        )
+    body = (
+        f"{amount_pence:0{amount.width}d}{sequence:0{seq.width}d}"
+        f"{device_tag(device_id):0{_FIELDS['device_tag'].width}d}"
+        f"{authenticator(device_id, amount_pence, sequence, secret):0{_FIELDS['authenticator'].width}d}"
+    )
+    return body + str(luhn_digit(body))
 
 
 def parse_utrn(utrn: str) -> Utrn | None:
     """The fields of ``utrn``, or ``None`` when its format or check digit is wrong."""
-    if len(utrn) != 20 or not utrn.isascii() or not utrn.isdigit():
+    if len(utrn) != _DIGITS or not utrn.isascii() or not utrn.isdigit():
         return None
-    if luhn_digit(utrn[:19]) != int(utrn[19]):
+    check = _FIELDS["check"]
+    if luhn_digit(utrn[: check.start]) != int(utrn[check.start : check.start + check.width]):
         return None
-    amount = int(utrn[0:6])
+
+    def number(name: str) -> int:
+        field = _FIELDS[name]
+        return int(utrn[field.start : field.start + field.width])
+
+    amount = number("amount_pence")
     if amount == 0:
         return None
-    return Utrn(amount, int(utrn[6:10]), int(utrn[10:14]), int(utrn[14:19]))
+    return Utrn(amount, number("sequence"), number("device_tag"), number("authenticator"))
 
 
 def check_utrn(utrn: str, device_id: str, secret: str = DEFAULT_SECRET) -> Utrn | UtrnProblem:

@@ -16,11 +16,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from labs.virtual.devices import (
+    Authorisation,
     BillingCalendar,
     CommsHub,
     Esme,
@@ -36,8 +37,10 @@ from labs.virtual.devices.alerts import ALERTS
 from labs.virtual.devices.base import Device
 from labs.virtual.devices.meter import Meter
 
-if TYPE_CHECKING:
-    from .service import Installation, S1spService
+from .catalogue import SrvCatalogue
+from .installation import Installation, Reply
+from .inventory import Inventory, Status
+from .keys import KeyMaterial
 
 FIRMWARE_IMAGE_SIZE = 4096
 FIRMWARE_BLOCK_SIZE = 1024
@@ -77,9 +80,63 @@ class Plan:
     cached: bool = False
 
 
+class ScheduleBook(Protocol):
+    """The DCC-held schedules an executor creates, reads and deletes (:class:`.schedules.Schedules`)."""
+
+    def create(
+        self,
+        device_id: str,
+        srv: str,
+        params: dict[str, Any],
+        start: datetime,
+        period_s: int,
+        *,
+        user: str,
+        role: str,
+        reply: Reply | None,
+    ) -> str: ...
+
+    def view(self, device_id: str, sid: str | None) -> list[dict[str, Any]]: ...
+
+    def delete(self, device_id: str, sid: str) -> bool: ...
+
+
+class ExecutorRoute(Protocol):
+    """What an executor may ask of the route (the service implements it). Declared here, by the
+    executors, so they need not import the service that calls them."""
+
+    catalogue: SrvCatalogue
+    defects: frozenset[str]
+    inventory: Inventory
+    keys: KeyMaterial
+    restrictions: dict[str, datetime]
+
+    @property
+    def schedules(self) -> ScheduleBook: ...
+
+    def authorisation(
+        self, device: Device, role: str, key: KeyRef, *, command: str, request_id: str | None
+    ) -> Authorisation: ...
+
+    def dcc_alert(
+        self,
+        code: str,
+        device: str | None,
+        rig: str | None,
+        details: dict[str, Any],
+        request_id: str | None = None,
+    ) -> None: ...
+
+    def move(self, device_id: str, status: Status, *, route_code: str = "E14") -> None: ...
+
+    def route_key(self, device_id: str, role: str) -> KeyRef: ...
+
+    def set_route_key(self, device_id: str, role: str, key: KeyRef) -> None: ...
+
+
 @dataclass
 class Ctx:
-    service: S1spService
+    service: ExecutorRoute
     inst: Installation
     device: Device
     device_type: str
@@ -529,7 +586,10 @@ def x_schedule_create(ctx: Ctx) -> Plan:
         raise ParamError(f"SRV {p.srv} does not apply to a {ctx.device_type}")
     if "schedules_lost" in ctx.service.defects:  # seeded route defect: an id, but nothing kept
         return Plan(route_result={"schedule_id": f"lost-{ctx.request_id}"})
-    sid = ctx.service.schedules.create(ctx, p)
+    sid = ctx.service.schedules.create(
+        ctx.device.device_id, p.srv, p.params, p.start, p.period_s,
+        user=ctx.user, role=ctx.role, reply=ctx.reply_to,
+    )  # fmt: skip
     return Plan(route_result={"schedule_id": sid})
 
 

@@ -8,7 +8,7 @@ dormant devices that need it → **Device Testing** (the S1SP connects with the 
 and reads identity, firmware and configuration) → **Commissioning** (credentials replaced so the old
 SMSO loses access — checked; inventory Commissioned with the S1SP; supplier and network operator
 linked). Every step is an S1SP alert (the notifications). Failed attempts are retried under the
-:class:`~.service.RetryStrategy`; the exclusion categories each end the migration with a
+:class:`~.installation.RetryStrategy`; the exclusion categories each end the migration with a
 ``MigrationExcluded`` notification. A GSME with HAN error GT01 is excluded and the rest migrates.
 
 In a *mixed* installation the gas side (the GSME) is the dormant part and everything else is active.
@@ -18,24 +18,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from labs.virtual.devices import Authorisation, CommsHub, DeviceCommandError, Gsme, PendingCommand, RejectCode
+from labs.virtual.clock import SimClock
+from labs.virtual.devices import (
+    Authorisation,
+    CommsHub,
+    DeviceCommandError,
+    Gsme,
+    KeyRef,
+    PendingCommand,
+    RejectCode,
+)
 from labs.virtual.devices import load_catalogue as load_device_catalogue
 from labs.virtual.devices.base import Device
 from labs.virtual.devices.meter import Meter
 
 from . import executors as X
-from .inventory import InventoryError
+from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstallation, ServiceConfig
+from .inventory import Inventory, InventoryEntry, InventoryError
+from .keys import TrustedUser
 from .wire import WireError
-
-if TYPE_CHECKING:
-    from .service import Installation, Reply, RouteInstallation, S1spService
 
 ExclusionCategory = Literal[
     "missing_master_keys",
@@ -95,6 +103,61 @@ class AttemptFailed(Exception):
 
 class GasHanError(Exception):
     """The GSME shows HAN error GT01: exclude gas, migrate the rest."""
+
+
+class MigrationRoute(Protocol):
+    """What a migration may ask of the route (the service implements it). Declared here, by the
+    migration, so it need not import the service that starts it."""
+
+    clock: SimClock
+    config: ServiceConfig
+    defects: frozenset[str]
+    epcl: list[EpclEntry]
+    installations: dict[str, Installation]
+    inventory: Inventory
+    migration_faults: dict[str, list[MigrationFault]]
+
+    def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser: ...
+
+    def authorisation(
+        self, device: Device, role: str, key: KeyRef, *, command: str, request_id: str | None
+    ) -> Authorisation: ...
+
+    def entry_for(self, inst: Installation, device: Device) -> InventoryEntry: ...
+
+    def link(self, inst: Installation, device_id: str) -> None: ...
+
+    def response(
+        self,
+        rid: str | None,
+        code: str,
+        text: str = "",
+        *,
+        srv: str | None = None,
+        device: str | None = None,
+        final: bool = True,
+        **extra: Any,
+    ) -> dict[str, Any]: ...
+
+    def route_key(self, device_id: str, role: str) -> KeyRef: ...
+
+    def s1sp_alert(
+        self,
+        code: str,
+        device: str | None,
+        rig: str | None,
+        details: dict[str, Any],
+        request_id: str | None = None,
+        utrn: str | None = None,
+    ) -> None: ...
+
+    def send(self, inst: Installation, ins: X.Instruction, *, migrating: bool = False) -> object: ...
+
+    def set_route_key(self, device_id: str, role: str, key: KeyRef) -> None: ...
+
+    async def sleep_sim(self, seconds: float) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None: ...
 
 
 def _upgrade_target(device: Device) -> str:
@@ -182,7 +245,7 @@ def match_epcl(entry: EpclEntry, inst: Installation, dormant: set[str]) -> tuple
     return problems, upgrades
 
 
-def data_validation(service: S1spService, inst: Installation) -> tuple[list[str], dict[str, str]]:
+def data_validation(service: MigrationRoute, inst: Installation) -> tuple[list[str], dict[str, str]]:
     dormant = dormant_devices(inst)
     problems: list[str] = []
     upgrades: dict[str, str] = {}
@@ -210,7 +273,7 @@ def data_validation(service: S1spService, inst: Installation) -> tuple[list[str]
     return problems, upgrades
 
 
-async def handle_migrate(service: S1spService, msg: dict[str, Any], reply: Reply) -> None:
+async def handle_migrate(service: MigrationRoute, msg: dict[str, Any], reply: Reply) -> None:
     """Validate a ``migrate`` message (signed, supplier role), answer I99 and run the migration."""
     rid = msg.get("id")
     if not isinstance(rid, str) or not 1 <= len(rid) <= 64:
@@ -236,7 +299,9 @@ async def handle_migrate(service: S1spService, msg: dict[str, Any], reply: Reply
 
 
 class Migration:
-    def __init__(self, service: S1spService, inst: Installation, rid: str, user: str, reply: Reply) -> None:
+    def __init__(
+        self, service: MigrationRoute, inst: Installation, rid: str, user: str, reply: Reply
+    ) -> None:
         self.service = service
         self.inst = inst
         self.rid = rid
@@ -473,7 +538,6 @@ class Migration:
             )
 
     async def commission(self, device: Device) -> None:
-        from .service import S1SP_KEYS, SMSO_KEY
 
         def rotate() -> bool:
             for role, key in S1SP_KEYS.items():

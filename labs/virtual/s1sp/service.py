@@ -22,10 +22,9 @@ import itertools
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -33,228 +32,34 @@ from labs.virtual.clock import SimClock
 from labs.virtual.devices import (
     Authorisation,
     CommandResult,
-    CommsHub,
     DeviceCommandError,
-    Esme,
     Gsme,
-    Ihd,
     KeyRef,
     PendingCommand,
-    Ppmid,
     RejectCode,
 )
 from labs.virtual.devices import alerts as A
 from labs.virtual.devices.base import Device
 from labs.virtual.faults import FaultLog
 
+from . import dco_gate, security_log, tampering
 from . import executors as X
 from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
+from .held_requests import Deferred, Pending
+from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstallation, ServiceConfig
 from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
-from .keys import DEFAULT_USERS, KeyMaterial, TrustedUser, load_or_create, verify
-from .wire import MAX_PAYLOAD, VERSION, WireError, canonical
+from .keys import KeyMaterial, TrustedUser, load_or_create
+from .outcomes import DCO_REFUSALS, failure, first_error, overall
+from .route_defects import FACTORY_CONFIGURATION, changes_device
+from .schedules import Schedule, Schedules
+from .wire import VERSION, WireError, canonical
 
 log = logging.getLogger(__name__)
-InstallationType = Literal["dormant", "active", "mixed"]
-Reply = Callable[[dict[str, Any]], None]
-SMSO_KEY = KeyRef("SMSO-1")
-#: Keys the S1SP installs at commissioning, per device credential role.
-S1SP_KEYS: dict[str, KeyRef] = {
-    "smso": KeyRef("S1SP", 1),
-    "supplier": KeyRef("S1SP-SUPPLIER", 1),
-    "network_operator": KeyRef("S1SP-NETWORK_OPERATOR", 1),
-}
-REJECT_TO_CODE: dict[RejectCode, str] = {
-    RejectCode.UNREACHABLE: "E12",
-    RejectCode.WAN_UNAVAILABLE: "E12",
-    RejectCode.NOT_POWERED: "E12",
-    RejectCode.NOT_SUPPORTED: "E13",
-}
-
-
-#: The DCO / DSP gate's refusals that are security events: logged in the route's security log and
-#: alerted to the service users (docs/protocols/service-route.md, section 5).
-DCO_REFUSALS = frozenset({"E7", "E8", "E9", "E10"})
-#: The rejections each seeded route defect loses (answered I0, nothing done).
-LOST_REJECTIONS: dict[str, tuple[str, ...]] = {
-    "accepts_invalid_parameters": ("E6",),
-    "accepts_unsupported_requests": ("E4", "E13", "E7-device-type"),
-}
-#: Seeded defects of the virtual route (lab file ``route: {defects: [...]}``; docs/virtual-lab.md).
-ROUTE_DEFECTS: dict[str, str] = {
-    "accepts_invalid_parameters": "invalid parameters or dates are answered I0 and dropped (no E6)",
-    "accepts_unsupported_requests": "an unknown, non-SMETS1 or wrong-device-type SRV is answered I0 and "
-    "dropped (no E4, E13 or E7)",
-    "migration_prechecks_skipped": "a migration starts without the SMSO's master keys or without the CH's "
-    "WAN (no exclusion before the attempt)",
-    "schedule_not_notified": "a dormant migration sends no Dormant Meter Migration Schedule Notification",
-    "schedules_lost": "SRV 5.1 answers a schedule id but the DSP keeps no schedule",
-    "inventory_updates_ignored": "SRV 8.4 answers the new status but the inventory keeps the old one",
-    "dco_gate_open": "the DCO gate checks no signature, signer, counter or user role: misuse is executed "
-    "(no E7-E10, nothing logged)",
-    "tenancy_restriction_ignored": "SRV 3.2 answers the restriction date but reads still return data "
-    "from before it",
-    "firmware_upgrade_notified_needlessly": "every dormant migration sends a Dormant Meter FW Upgrade "
-    "Schedule Notification, even where no device needs an upgrade",
-}
-#: What a meter with the seeded defect ``configuration_misreported`` answers to configuration reads
-#: through the route: the values its firmware was built with, not its own (the optical port is right).
-FACTORY_CONFIGURATION: dict[str, dict[str, object]] = {
-    "read_voltage_config": {"nominal_voltage_v": 240},
-    "read_randomisation": {"randomised_offset_limit_s": 0},
-}
-#: Ways the ``tamper`` route fault spoils the device-level authentication of an Instruction.
-TAMPER_KINDS = ("signature", "retired_credential")
-SECURITY_LOG_CAPACITY = 1000
-
-
-def reject_code(code: RejectCode) -> str:
-    """The route's answer for a device rejection: unreachable → E12, unsupported → E13, else E11."""
-    return REJECT_TO_CODE.get(code, "E11")
-
-
-@dataclass
-class RouteInstallation:
-    """One rig's SMETS1 installation as the lead's lab process hands it to the route.
-
-    ``installation`` is the migration type; ``master_keys_available`` False models an SMSO that did not
-    hand over the installation's keys; ``commissioned`` True starts the installation as already migrated
-    (inventory Commissioned, S1SP credentials installed) for packs that test SRVs only.
-    """
-
-    rig_id: str
-    ch: CommsHub
-    esme: Esme
-    gsme: Gsme | None = None
-    ppmid: Ppmid | None = None
-    ihd: Ihd | None = None
-    installation: InstallationType = "active"
-    master_keys_available: bool = True
-    commissioned: bool = False
-    supplier: str = DEFAULT_USERS[0].user_id
-    network_operator: str = DEFAULT_USERS[1].user_id
-
-
-@dataclass(frozen=True)
-class RetryStrategy:
-    """Migration Error Handling and Retry Strategy: attempts before exclusion, simulated backoff."""
-
-    max_attempts: int = 5
-    backoff_s: float = 600.0
-
-
-@dataclass(frozen=True)
-class ServiceConfig:
-    han_latency_s: float = 1.0  # simulated seconds per Instruction on the HAN
-    wan_latency_s: float = 0.5  # simulated seconds per command to the CH itself
-    gsme_timeout_wakes: int = 4  # give up on a queued GSME command after this many wake intervals
-    tick_s: float = 0.01  # real seconds between housekeeping passes (alerts, queues, schedules)
-    retry: RetryStrategy = field(default_factory=RetryStrategy)
-    max_payload: int = MAX_PAYLOAD
-
-
-@dataclass
-class Installation:
-    spec: RouteInstallation
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    migrating: bool = False
-
-    @property
-    def rig_id(self) -> str:
-        return self.spec.rig_id
-
-    @property
-    def ch(self) -> CommsHub:
-        return self.spec.ch
-
-    def devices(self) -> list[Device]:
-        s = self.spec
-        return [d for d in (s.ch, s.esme, s.gsme, s.ppmid, s.ihd) if d is not None]
-
-
-@dataclass
-class Pending:
-    """A request answered I99 whose GSME Instructions wait at the CH."""
-
-    ctx: X.Ctx
-    plan: X.Plan
-    outcomes: list[dict[str, Any]]
-    tickets: dict[int, PendingCommand]
-    deadline: datetime
-
-
-@dataclass
-class Deferred:
-    """A DSP-future-dated request held until its execution date."""
-
-    ctx: X.Ctx
-    due: datetime
-
-
-@dataclass
-class Schedule:
-    schedule_id: str
-    device_id: str
-    srv: str
-    params: dict[str, Any]
-    start: datetime
-    period: timedelta
-    user: str
-    role: str
-    reply: Reply | None
-    next_due: datetime
-    runs: int = 0
-
-    def view(self) -> dict[str, Any]:
-        return {
-            "schedule_id": self.schedule_id,
-            "srv": self.srv,
-            "params": self.params,
-            "start": self.start.isoformat(),
-            "period_s": int(self.period.total_seconds()),
-            "next_due": self.next_due.isoformat(),
-            "runs": self.runs,
-        }
-
-
-class Schedules:
-    """DCC-held schedules (SRV 5.1-5.3); the route runs each at its times and sends the responses."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, Schedule] = {}
-        self._ids = itertools.count(1)
-
-    def create(self, ctx: X.Ctx, p: X.ScheduleP) -> str:
-        sid = f"S{next(self._ids)}"
-        self.items[sid] = Schedule(
-            sid,
-            ctx.device.device_id,
-            p.srv,
-            dict(p.params),
-            p.start,
-            timedelta(seconds=p.period_s),
-            ctx.user,
-            ctx.role,
-            ctx.reply_to,
-            p.start,
-        )
-        return sid
-
-    def view(self, device_id: str, sid: str | None) -> list[dict[str, Any]]:
-        return [
-            s.view()
-            for s in self.items.values()
-            if s.device_id == device_id and (sid is None or s.schedule_id == sid)
-        ]
-
-    def delete(self, device_id: str, sid: str) -> bool:
-        s = self.items.get(sid)
-        if s is None or s.device_id != device_id:
-            return False
-        del self.items[sid]
-        return True
 
 
 class S1spService:
+    """The virtual S1SP/DCO over every rig's installation (see the module docstring for the checks)."""
+
     def __init__(
         self,
         installations: Sequence[RouteInstallation],
@@ -298,8 +103,8 @@ class S1spService:
         #: Where route faults are logged (the lab's fault log; set by the lab process).
         self.fault_log: FaultLog | None = None
         self.handled = 0
-        self._security_ids = itertools.count(1)
-        self._retired_keys: dict[str, dict[str, KeyRef]] = {}
+        self.security_ids = itertools.count(1)
+        self.retired_keys: dict[str, dict[str, KeyRef]] = {}
         self._alert_ids = itertools.count(1)
         self._route_keys: dict[str, dict[str, KeyRef]] = {}
         self._ticker: asyncio.Task[None] | None = None
@@ -376,7 +181,7 @@ class S1spService:
         keys = self._route_keys.setdefault(device_id, {})
         old = keys.get(role)
         if old is not None and old != key:
-            self._retired_keys.setdefault(device_id, {})[role] = old
+            self.retired_keys.setdefault(device_id, {})[role] = old
         keys[role] = key
 
     # -- route faults: tampered Instructions ---------------------------------------------------------------
@@ -387,65 +192,20 @@ class S1spService:
 
     def tamper(self, device_id: str, kind: str = "signature", count: int = 1) -> list[str]:
         """Fault injection: spoil the device-level authentication of the next ``count`` Instructions the
-        S1SP sends to ``device_id`` (after the DSP/DCO checks passed), as tampering in transit would:
-        ``signature`` — the command's signature no longer verifies; ``retired_credential`` — it is
-        signed with a credential the S1SP has retired for that device. Returns what is pending.
-
-        It exists because the DCO gate refuses every badly signed *request* (E8) before a device sees
-        it, so without it no protocol could show whether a device checks the signature itself."""
-        if device_id not in self.devices:
-            raise KeyError(f"the route serves no device {device_id!r}")
-        if kind not in TAMPER_KINDS:
-            raise ValueError(f"unknown tamper kind {kind!r} (known: {', '.join(TAMPER_KINDS)})")
-        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100:
-            raise ValueError("count must be an integer from 1 to 100")
-        pending = self.tampers.setdefault(device_id, [])
-        pending.extend([kind] * count)
-        self._fault(
-            "tamper",
-            {"target": self.device_name(device_id), "eui64": device_id, "kind": kind, "count": count},
-        )
-        return list(pending)
+        S1SP sends to ``device_id`` (:func:`.tampering.tamper`). Returns what is pending."""
+        return tampering.tamper(self, device_id, kind, count)
 
     def clear_tamper(self, device_id: str) -> int:
         """Drop the pending tamper faults of ``device_id``; returns how many there were."""
-        if device_id not in self.devices:
-            raise KeyError(f"the route serves no device {device_id!r}")
-        dropped = len(self.tampers.pop(device_id, []))
-        self._fault("tamper_cleared", {"target": self.device_name(device_id), "dropped": dropped})
-        return dropped
+        return tampering.clear(self, device_id)
 
     def authorisation(
         self, device: Device, role: str, key: KeyRef, *, command: str, request_id: str | None
     ) -> Authorisation:
-        """How the S1SP authenticates one Instruction to ``device``: with ``key`` for ``role``, unless a
-        ``tamper`` fault is pending for the device, which this Instruction then consumes (logged)."""
-        pending = self.tampers.get(device.device_id)
-        if not pending:
-            return Authorisation(role, key, command=command)
-        kind = pending.pop(0)
-        if not pending:
-            del self.tampers[device.device_id]
-        auth = Authorisation(role, key, signature_valid=False, command=command)
-        detail: dict[str, Any] = {
-            "target": self.device_name(device.device_id),
-            "kind": kind,
-            "command": command,
-            "request_id": request_id,
-        }
-        if kind == "retired_credential":
-            retired = self._retired_keys.get(device.device_id, {})
-            used = (role, retired[role]) if role in retired else ("smso", retired.get("smso"))
-            if used[1] is None:  # nothing retired yet: the Instruction goes out as it was
-                auth = Authorisation(role, key, command=command)
-                detail["note"] = "no retired credential known; sent unmodified"
-            else:
-                auth = Authorisation(used[0], used[1], command=command)
-                detail["credential"] = f"{used[0]}:{used[1].key_id}:v{used[1].version}"
-        self._fault("tamper_applied", detail)
-        return auth
+        """How the S1SP authenticates one Instruction to ``device`` (:func:`.tampering.authorisation`)."""
+        return tampering.authorisation(self, device, role, key, command=command, request_id=request_id)
 
-    def _fault(self, kind: str, detail: dict[str, Any]) -> None:
+    def log_fault(self, kind: str, detail: dict[str, Any]) -> None:
         if self.fault_log is not None:
             self.fault_log.add("route", kind, json.dumps(detail, sort_keys=True))
 
@@ -620,125 +380,21 @@ class S1spService:
 
     # -- the route's security log -------------------------------------------------------------------------
     def _refused(self, msg: dict[str, Any], code: str, reason: str, rid: str | None) -> None:
-        """A request or migration refused at the DSP/DCO gate (E7-E10) is a security event: log it in
-        the route's security log and alert the service users (a DCC alert, the code from the catalogue's
-        ``dco_refusal_alert``), so a User learns that someone tried to act in its name. Never raises."""
-        try:
-            device_id = msg.get("device") if isinstance(msg.get("device"), str) else None
-            hit = self.devices.get(device_id.upper()) if device_id else None
-            rig = hit[0].rig_id if hit else msg.get("rig") if isinstance(msg.get("rig"), str) else None
-            entry: dict[str, Any] = {
-                "entry_id": next(self._security_ids),
-                "at": self.now_iso(),
-                "event": "dco_refusal",
-                "code": code,
-                "reason": reason,
-                "message_type": msg.get("type") if isinstance(msg.get("type"), str) else None,
-                "request_id": rid,
-                "user": msg.get("user") if isinstance(msg.get("user"), str) else None,
-                "srv": msg.get("srv") if isinstance(msg.get("srv"), str) else None,
-                "device": hit[1].device_id if hit else None,
-                "rig": rig,
-            }
-            alert_code = self.catalogue.dco_refusal_alert
-            entry["alert_code"] = alert_code
-            self.security_log.append(entry)
-            del self.security_log[:-SECURITY_LOG_CAPACITY]
-            details = {k: entry[k] for k in ("code", "reason", "user", "srv", "entry_id")}
-            self.dcc_alert(alert_code, entry["device"], rig, details, rid)
-        except Exception:  # logging a refusal must never turn it into a crash
-            log.exception("could not log the refusal of %s", rid)
+        security_log.record_refusal(self, msg, code, reason, rid)
 
     def _read_security_log(self, msg: dict[str, Any], rid: str | None) -> dict[str, Any]:
-        """Answer a ``security_log`` message: entries after ``after`` (an entry id) and at or after
-        ``since`` (ISO 8601 with offset, route clock), oldest first."""
-        if rid is None or not 1 <= len(rid) <= 64:
-            raise WireError("E1", "a security_log message needs an id (string of 1-64 characters)")
-        after = msg.get("after", 0)
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            raise WireError("E6", "after must be a non-negative integer (an entry_id)", rid)
-        raw = msg.get("since")
-        since: datetime | None = None
-        if raw is not None:
-            try:
-                since = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-            except ValueError:
-                since = None
-            if since is None or since.tzinfo is None:
-                raise WireError("E6", "since must be an ISO 8601 date-time with a time zone", rid)
-        entries = [
-            e
-            for e in self.security_log
-            if e["entry_id"] > after and (since is None or datetime.fromisoformat(e["at"]) >= since)
-        ]
-        return self.response(rid, "I0", "", result={"entries": entries})
+        return security_log.read(self, msg, rid)
 
     def _silently_accepts(self, exc: WireError) -> bool:
-        """Seeded defects that lose a rejection: the request is answered I0 and nothing is done."""
-        code = "E7-device-type" if exc.code == "E7" and exc.device_type else exc.code
-        return any(code in LOST_REJECTIONS.get(d, ()) for d in self.defects)
+        return dco_gate.silently_accepts(self, exc)
 
     def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
-        """DSP authentication and, for critical requests, the DCO gate: signer, signature, counter.
-        With the seeded defect ``dco_gate_open`` the gate lets everything through (as a known signer)."""
-        if "dco_gate_open" in self.defects:
-            user_id = msg.get("user")
-            known = self.keys.trust.get(user_id) if isinstance(user_id, str) else None
-            return known or next(iter(self.keys.trust.users.values()))
-        user_id = msg.get("user")
-        trusted = self.keys.trust.get(user_id) if isinstance(user_id, str) else None
-        if trusted is None:
-            raise WireError("E9", f"unknown signer {user_id!r}", rid)
-        sig = msg.get("sig")
-        if sig is None:
-            if required:
-                raise WireError("E8", "a critical request must be signed", rid)
-            return trusted
-        counter = msg.get("counter")
-        if (
-            not isinstance(sig, str)
-            or not isinstance(counter, int)
-            or isinstance(counter, bool)
-            or counter < 0
-        ):
-            raise WireError(
-                "E8", "a signed request needs sig (base64) and a non-negative integer counter", rid
-            )
-        body = {k: v for k, v in msg.items() if k != "sig"}
-        if not verify(trusted.public_key, canonical(body), sig):
-            raise WireError("E8", "signature does not verify against the User's certificate", rid)
-        last = self.counters.get(trusted.user_id, -1)
-        if counter <= last:
-            raise WireError("E10", f"counter {counter} is not greater than {last}", rid)
-        self.counters[trusted.user_id] = counter
-        return trusted
+        """DSP authentication and, for critical requests, the DCO gate (:func:`.dco_gate.authenticate`)."""
+        return dco_gate.authenticate(self, msg, rid, required=required)
 
     def pick_role(self, msg: dict[str, Any], user: TrustedUser, entry: SrvEntry, dtype: str, rid: str) -> str:
-        """The role the request is sent in: as stated, else the User's first role eligible for the SRV
-        and the device type (a supplier holding IS and GS acts as IS on an ESME, GS on a GSME)."""
-        role = msg.get("role")
-        if "dco_gate_open" in self.defects:  # no role check: the first role that may act here
-            return next((r for r in entry.roles if self.catalogue.may_act_on(r, dtype)), entry.roles[0])
-        if role is None:
-            eligible = sorted(
-                r for r in user.roles if r in entry.roles and self.catalogue.may_act_on(r, dtype)
-            )
-            if not eligible:
-                # Only the device type is wrong when a role of the User is eligible for the SRV itself.
-                raise WireError(
-                    "E7",
-                    f"none of the User's roles {sorted(user.roles)} may send this SRV here",
-                    rid,
-                    device_type=bool(user.roles & set(entry.roles)),
-                )
-            return eligible[0]
-        if not isinstance(role, str) or role not in user.roles:
-            raise WireError("E7", f"the User does not hold role {role!r}", rid)
-        if role not in entry.roles:
-            raise WireError(
-                "E7", f"role {role} may not send this SRV (eligible: {' '.join(entry.roles)})", rid
-            )
-        return role
+        """The role the request is sent in (:func:`.dco_gate.pick_role`)."""
+        return dco_gate.pick_role(self, msg, user, entry, dtype, rid)
 
     async def _request(self, msg: dict[str, Any], reply: Reply) -> None:
         rid = msg.get("id")
@@ -765,7 +421,7 @@ class S1spService:
         try:
             parsed = model.model_validate(params if params is not None else {})
         except ValidationError as exc:
-            raise WireError("E6", f"invalid params: {_first_error(exc)}", rid) from None
+            raise WireError("E6", f"invalid params: {first_error(exc)}", rid) from None
         at = self._future_date(msg, entry, rid)
         if srv not in X.ROUTE_SIDE and srv not in device.profile.srvs:
             raise WireError(
@@ -794,20 +450,7 @@ class S1spService:
         await self.execute(ctx, reply)
 
     def _future_date(self, msg: dict[str, Any], entry: SrvEntry, rid: str) -> datetime | None:
-        raw = msg.get("future_date")
-        if raw is None:
-            return None
-        if not entry.future_datable:
-            raise WireError("E6", "this SRV cannot be future-dated", rid)
-        try:
-            at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            at = None
-        if at is None or at.tzinfo is None:
-            raise WireError("E6", "future_date must be an ISO 8601 date-time with a time zone", rid)
-        if at <= self.clock.now():
-            raise WireError("E6", "future_date is not in the future", rid)
-        return at
+        return dco_gate.future_date(self, msg, entry, rid)
 
     # -- execution -------------------------------------------------------------------------------------------
     async def execute(self, ctx: X.Ctx, reply: Reply) -> None:
@@ -849,7 +492,7 @@ class S1spService:
                 try:
                     value = self.send(ctx.inst, ins)
                 except DeviceCommandError as exc:
-                    outcomes.append(base | _failure(exc))
+                    outcomes.append(base | failure(exc))
                     stop = not plan.independent
                     continue
                 if isinstance(value, PendingCommand):
@@ -880,7 +523,7 @@ class S1spService:
         """Deliver one Instruction through the CH (the CH itself needs its WAN)."""
         ch, target = inst.ch, ins.target
         lost = not migrating and target.has_defect("acknowledges_without_applying")
-        if lost and _changes_device(ins.command):
+        if lost and changes_device(ins.command):
             ins = X.Instruction(target, ins.command, lambda: None, ins.after)  # acknowledged, not done
         factory: dict[str, object] = {}
         if not migrating and target.has_defect("identity_misreported") and ins.command == "read_identity":
@@ -1001,7 +644,7 @@ class S1spService:
                     o = p.outcomes[index]
                     base = {k: o[k] for k in ("number", "total", "command", "target")}
                     if ticket.error is not None:
-                        p.outcomes[index] = base | _failure(ticket.error)
+                        p.outcomes[index] = base | failure(ticket.error)
                     else:
                         ins = p.plan.instructions[index]
                         p.outcomes[index] = base | self.actioned(
@@ -1055,7 +698,7 @@ class S1spService:
         try:
             params = model.model_validate(sched.params)
         except ValidationError as exc:
-            reply(self.response(rid, "E6", _first_error(exc), srv=sched.srv, device=sched.device_id))
+            reply(self.response(rid, "E6", first_error(exc), srv=sched.srv, device=sched.device_id))
             return
         ctx = X.Ctx(
             self,
@@ -1071,43 +714,6 @@ class S1spService:
             reply,
         )
         await self.execute(ctx, reply)
-
-
-def _failure(exc: DeviceCommandError) -> dict[str, Any]:
-    return {
-        "outcome": "failed",
-        "code": reject_code(exc.code),
-        "reason": exc.code.value,
-        "message": exc.message,
-    }
-
-
-def overall(outcomes: list[dict[str, Any]]) -> tuple[str, list[dict[str, str]]]:
-    """Request code from per-Instruction outcomes: all done → I0; none → the first failure's code;
-    some → I0 with warning W1 (the per-Instruction outcomes say which)."""
-    done = [o for o in outcomes if o["outcome"] in ("actioned", "scheduled")]
-    if len(done) == len(outcomes):
-        return "I0", []
-    if not done:
-        failed = next((o for o in outcomes if o["outcome"] == "failed"), None)
-        return (failed["code"] if failed else "E11"), []
-    bad = [str(o["number"]) for o in outcomes if o["outcome"] not in ("actioned", "scheduled")]
-    return "I0", [{"code": "W1", "text": f"instructions not actioned: {', '.join(bad)}"}]
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "params"
-    return f"{where}: {err['msg']}"
-
-
-#: Instructions that do not change the device (the seeded defect ``acknowledges_without_applying``
-#: spares them; firmware transfer and verification have defects of their own).
-_UNCHANGING_PREFIXES = ("read_", "start_firmware_transfer", "write_firmware_block", "verify_firmware")
-
-
-def _changes_device(command: str) -> bool:
-    return not command.startswith(_UNCHANGING_PREFIXES)
 
 
 def build_service(

@@ -1,7 +1,7 @@
 """Service route wire format, route side: frames, canonical JSON, response codes (pure functions).
 
 This is the route's own implementation of ``docs/protocols/service-route.md``. The harness client
-(``device_drivers.protocols.service_route``) implements the same document independently: a simulator
+(the service-route driver) implements the same document independently: a simulator
 sharing the driver's codec could not catch the driver's bugs.
 
 Frame: ``magic "S1" | version u8 | flags u8 | length u32 BE | payload (UTF-8 JSON object) | CRC-32 u32

@@ -1,0 +1,75 @@
+"""The state of a running virtual lab: its devices, servers and endpoints, shared by the lab process and
+the control API.
+
+Why a module of its own: the lab process (:mod:`labs.virtual.process`) builds and serves this state and
+the control API (:mod:`labs.virtual.control`) changes it; both need the types, and neither should import
+the other's code for them (the process starts the control server, so the control API importing the
+process would be a cycle).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.lab.inventory import DeviceSpec, Lab
+from labs.virtual.clock import SimClock
+from labs.virtual.devices.base import Device
+from labs.virtual.faults import FaultInjector, FaultLog
+
+if TYPE_CHECKING:
+    from labs.virtual.s1sp import S1spService
+
+
+@dataclass
+class VirtualDevice:
+    """One simulated device: its behaviour model, fault injector and open connections."""
+
+    name: str  # "<rig>/<role>"
+    spec: DeviceSpec
+    model: Device
+    faults: FaultInjector
+    connections: set[asyncio.StreamWriter | asyncio.BaseTransport] = field(default_factory=set)
+    powered: bool = True
+
+    def admit(self, connection: asyncio.StreamWriter | asyncio.BaseTransport) -> bool:
+        """Accept a new connection unless the device is unpowered or its link is faulted down."""
+        if self.faults.config.disconnect or not self.powered:
+            self.faults.log.add(
+                self.name, "disconnect", "refused: " + ("no power" if not self.powered else "fault")
+            )
+            return False
+        self.connections.add(connection)
+        return True
+
+    def on_dlms_connection(self, transport: asyncio.BaseTransport, opened: bool) -> bool:
+        if opened:
+            return self.admit(transport)
+        self.connections.discard(transport)
+        return True
+
+    def cut(self) -> None:
+        """Drop every open connection (a disconnect fault or a reboot)."""
+        for writer in list(self.connections):
+            writer.close()
+        self.connections.clear()
+
+
+@dataclass
+class VirtualLab:
+    lab: Lab
+    devices: dict[str, VirtualDevice]
+    log: FaultLog
+    clock: SimClock = field(default_factory=SimClock)
+    servers: list[asyncio.Server] = field(default_factory=list)
+    route_keys: Path | None = None
+    pty: bool = False
+    ptys: dict[str, str] = field(default_factory=dict)  # virtual URL -> /dev/pts/N
+    closers: list[Callable[[], object]] = field(default_factory=list)
+    banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    control: str = ""
+    route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults

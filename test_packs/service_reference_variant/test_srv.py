@@ -167,7 +167,10 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
     Inputs varied: an hourly day profile using every rate, the highest two included."""
     before = t.result("4.11.1", role)
     t.mark(role)
+    with metering.flowing(t, role):  # registers that hold something, so a reset would show
+        metering.wait_device_time(t, role, t.optical(role).clock() + timedelta(hours=1))
     regs0 = t.optical(role).import_registers()
+    assert regs0.total > 0, f"nothing registered under a real flow: {regs0}"
     new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"])
     try:
         try:
@@ -246,17 +249,21 @@ def update_meter_balance(t: SrvtRig, role: str) -> None:
     (+500 p, then -200 p: inputs varied); in credit mode a balance below the disablement threshold
     leaves supply as it was (SRV 1.6: credit mode never disables for credit); in prepayment mode it
     raises 0x8F0F and disables supply."""
+    optical = t.optical(role)
+    if role == "esme":
+        t.restore_supply(role)
+    # A credit-mode meter is never shut for credit, and no test before this one shuts a GSME's valve.
+    supply = optical.supply_state()
+    assert supply == "enabled", f"the {role} in credit mode starts with supply {supply}, not enabled"
     b0 = t.balance(role)
     result = t.result("1.5", role, {"delta": 500.0})
     b1 = t.balance(role)
     assert b0 + 500 - BALANCE_TOLERANCE <= b1 <= b0 + 500 + 1, f"optical balance {b0} -> {b1} after +500 p"
     assert abs(d(result["balance"]) - b1) <= BALANCE_TOLERANCE, f"route says {result}, meter {b1}"
-    optical = t.optical(role)
     with still(t, role):
         since, b2 = optical.clock(), t.balance(role)
         t.ok("1.5", role, {"delta": -200.0})
         balance_moved_by(t, role, b2, Decimal(-200), since)
-        supply = optical.supply_state()
         assert optical.payment_mode() == "credit", "the rig should be in credit mode"
         cfg = t.result("4.13", role)
         below = float(cfg["disablement_threshold"]) - 150.0 - float(t.balance(role))
@@ -807,6 +814,8 @@ def read_config_alert_behaviours(t: SrvtRig, role: str) -> None:
 
 #: Device-time slack on a load-limit event: the meter checks once per its own processing step.
 LL_SLACK = timedelta(seconds=2)
+#: Restoration period of the test (device seconds): long enough to drop the load before it ends.
+RESTORE_S = 3600.0
 
 
 @case("6.4.1", CONFIG, *EM)
@@ -814,7 +823,7 @@ def update_load_limit(t: SrvtRig, role: str) -> None:
     """SRVT-6.4.1, oracle :mod:`test_packs.oracles.load_limit`: power *at* the threshold never limits
     (boundary); 2 kW over a 1 kW threshold limits exactly one period (60 s of device time) after the
     settings took effect (0x8F01, 0x8F33, supply armed, load limit counter +1); with a restoration
-    period of 120 s the meter re-enables supply that long after (0x8F34). Tolerance: the device-time
+    period of an hour the meter re-enables supply that long after (0x8F34). Tolerance: the device-time
     window around the SRV's submission, plus LL_SLACK."""
     optical = t.optical(role)
     with t.esme_load(2000.0):
@@ -827,7 +836,7 @@ def update_load_limit(t: SrvtRig, role: str) -> None:
             assert state == "enabled", f"power at the 2000 W threshold (not above it) limited supply: {state}"
             counter = optical.load_limit_counter()
             lo = optical.clock()
-            t.ok("6.4.1", role, {"threshold_w": 1000.0, "period_s": 60.0, "restoration_s": 120.0})
+            t.ok("6.4.1", role, {"threshold_w": 1000.0, "period_s": 60.0, "restoration_s": RESTORE_S})
             applied = Window(lo, optical.clock())
             limit = t.result("6.2.5", role)["load_limit"]
             assert limit and limit["threshold_w"] == 1000.0, limit
@@ -835,15 +844,17 @@ def update_load_limit(t: SrvtRig, role: str) -> None:
             # 2 kW above a 1 kW limit for a minute: the meter alerts and arms supply.
             due = ll_oracle.trip_window(applied, 60.0).widened(LL_SLACK)
             [above] = t.alerts(LOAD_LIMIT_ABOVE, role, since=since)
+            t.instruments.set_load(0.0)  # no second trip after the restoration: one event to time
             t.alerts(LOAD_LIMIT_ARMED, role, since=since)
             at = parse_at(above.at)
             assert at in due, f"0x8F01 at {at}; the load-limit oracle expects {due.lo}..{due.hi}"
-            back = ll_oracle.restoration_window(Window(at, at), 120.0).widened(LL_SLACK)  # type: ignore[arg-type]
+            back = ll_oracle.restoration_window(Window(at, at), RESTORE_S).widened(LL_SLACK)  # type: ignore[arg-type]
             [restored] = t.alerts(LL_RESTORED, role, since=since)
             assert parse_at(restored.at) in back, f"0x8F34 at {restored.at}; expected {back.lo}..{back.hi}"
             got = optical.load_limit_counter()
             assert got >= counter + 1, f"load limit counter {counter} -> {got} after limiting"
             t.ok("6.4.1", role, {"threshold_w": 1000.0, "period_s": 60.0})  # no restoration: stays armed
+            t.instruments.set_load(2000.0)
             wait_until("supply armed by the load limit", lambda: optical.supply_state() == "armed")
             assert t.instruments.measured_power() == 0, "power still flows after the load limit tripped"
         finally:

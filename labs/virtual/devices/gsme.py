@@ -155,7 +155,9 @@ class Gsme(Meter):
         raise DeviceCommandError(RejectCode.NOT_SUPPORTED, "a GSME valve cannot be opened remotely; arm it")
 
     def _supply_moved(self, old: SupplyState, new: SupplyState) -> None:
-        if SupplyState.ENABLED in (old, new):  # the valve itself moved
+        # A valve shut while the meter is still being built (the credit check of Meter.__init__) has
+        # no battery model yet to drain.
+        if SupplyState.ENABLED in (old, new) and hasattr(self, "valve_drain_pct"):  # the valve moved
             self._drain(self.valve_drain_pct)
 
     # -- battery and power -------------------------------------------------------------------------------

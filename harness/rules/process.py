@@ -265,9 +265,10 @@ def record_mcr(record: EntryRecord, reference: str) -> EntryRecord:
 
 
 def overlay_plan(plan: Plan, records: Iterable[EntryRecord]) -> tuple[Plan, list[str]]:
-    """The plan with what the DMCT Status List records for its entries: an abandonment (20.33 (b)) and
-    the Panel's determination of the MTAD Migration Test Phase (20.32 (c), 20.33 (a)(iv)). A recorded
-    fact wins over the plan file's; the notes say which entries changed."""
+    """The plan with what the DMCT Status List records for its entries: an abandonment (20.33 (b)), the
+    Panel's determination of the MTAD Migration Test Phase (20.32 (c), 20.33 (a)(iv)), and for the latest
+    draft report a referral to the Secretary of State (20.37, 20.38 (d)) and the determination (20.40).
+    A recorded fact wins over the plan file's; the notes say which entries changed."""
     by_id = {r.id: r for r in records}
     entries = []
     notes = []
@@ -283,6 +284,11 @@ def overlay_plan(plan: Plan, records: Iterable[EntryRecord]) -> tuple[Plan, list
             changes["mt_under_mtad"] = True
         if record.mt_determination is not None and entry.mt_phase_complete != record.mt_phase_complete:
             changes["mt_phase_complete"] = record.mt_phase_complete
+        latest = record.reports[-1] if record.reports else None
+        if latest is not None and latest.referrals and not entry.referred_to_sos:
+            changes["referred_to_sos"] = True  # 20.37 / 20.38 (d)
+        if latest is not None and latest.sos is not None and entry.sos_determination is None:
+            changes["sos_determination"] = latest.sos.determination  # 20.40
         if changes:
             notes.append(f"{entry.id}: {', '.join(sorted(changes))} from the DMCT Status List (dmct entries)")
             entries.append(entry.model_copy(update=changes))

@@ -404,3 +404,29 @@ def test_the_verdict_reads_abandonment_and_the_mt_determination_from_the_store(
     assert out["entries"]["E2"]["status"] == "unsuccessful"
     assert any(r.startswith("20.33 (a)(iv)") for r in out["entries"]["E2"]["reasons"])
     assert "E1: abandoned from the DMCT Status List (dmct entries)" in out["notes"]
+
+
+def test_overlay_carries_the_drafts_referral_and_determination_into_the_plan() -> None:
+    # 20.38 (d) / 20.40: what dmct entries draft records reaches the verdict's referred_to_sos and
+    # sos_determination
+    from harness.model.entries import DraftReport, Referral, SosDetermination
+    from harness.model.interchange import Plan
+    from harness.rules.process import overlay_plan
+
+    plan = Plan.model_validate(
+        {
+            "packs": {"dormant-mt": {"tests": ["m"]}, "srvt": {"tests": ["s"]}},
+            "entries": [{"id": "E1", "dmc": "D", "installation": "dormant"}],
+        }
+    )
+    draft = DraftReport(
+        issued=date(2026, 11, 30),
+        digest="x",
+        status="successful",
+        referrals=(Referral(by="dcc", on=date(2026, 12, 1), matter="TAG"),),
+        sos=SosDetermination(determination="further_tests", on=date(2026, 12, 20)),
+    )
+    record = EntryRecord(id="E1", dmc="D", installation="dormant", status="testing", reports=(draft,))
+    out, notes = overlay_plan(plan, [record])
+    assert (out.entries[0].referred_to_sos, out.entries[0].sos_determination) == (True, "further_tests")
+    assert notes == ["E1: referred_to_sos, sos_determination from the DMCT Status List (dmct entries)"]

@@ -396,11 +396,11 @@ def _judge(run_dir: Path, fmt: str | None = None) -> int:
     (20.32), else 1 (unsuccessful, in progress or awaiting the TAG) — a blocked test is not a product
     failure, but it leaves the entry in progress, which is not a pass (docs/exit-codes.md).
     """
-    from harness.reports.console import default_format, make_console
+    from harness.reports.console import make_console
     from harness.reports.run_summary import judge_run
 
     console = make_console()
-    outcome = judge_run(run_dir, console, fmt or default_format())
+    outcome = judge_run(run_dir, console, fmt)
     console.out(f"report: {outcome.report_path}")
     console.out(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
     statuses = {e.status for e in outcome.verdict.entries.values()}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from harness.model.interchange import Issue, Plan
     from harness.rules.profiles import Profile
 
-from harness.reports.console import FORMATS, default_format, make_console, print_verdict, render_table
+from harness.reports.console import FORMATS, make_console, print_verdict, render_table
 from harness.store.journal import stream_results
 
 __all__ = ["render_table", "stream_results"]
@@ -70,8 +70,8 @@ def register(subparsers: Any) -> None:
         "--format",
         choices=FORMATS,
         help="table: the full table; text: a compact summary never cut to the terminal width (counts per "
-        "status, one line per entry not successful); json: one JSON object. Default: table on a "
-        "terminal, text otherwise (CI logs, pipes)",
+        "status, one line per entry not successful or with failed tests); json: one JSON object. "
+        "Default: table on a terminal for up to 40 entries, text otherwise (CI logs, pipes, large plans)",
     )
     parser.add_argument("--json", action="store_true", help="same as --format json")
     parser.set_defaults(func=run)
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     index = stream_results(plan, result_paths)
     verdict = compute_verdict(plan, index, issues, profile)
     verdict.notes.extend(notes)
-    fmt = "json" if args.json else args.format or default_format()
+    fmt = "json" if args.json else args.format
     if fmt == "json":
         # dumps, not dump: dump writes every small chunk of the encoder separately, seconds at 10 MB.
         sys.stdout.write(json.dumps(verdict.to_json(), separators=(",", ":")) + "\n")

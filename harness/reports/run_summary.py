@@ -39,7 +39,7 @@ def run_issues(run_dir: Path) -> list[Issue]:
         return store.export_issues()
 
 
-def judge_run(run_dir: Path, console: Console | None = None, fmt: str = "table") -> RunOutcome:
+def judge_run(run_dir: Path, console: Console | None = None, fmt: str | None = "table") -> RunOutcome:
     """Judge ``run_dir``, write ``verdict.json`` and ``report.md``; print the verdict on ``console``
     in ``fmt`` (:data:`harness.reports.console.FORMATS`)."""
     from harness.reports.console import print_verdict

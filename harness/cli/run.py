@@ -33,8 +33,9 @@ def register(sub: Any) -> None:
             "Run the test packs against one planned EPCL entry of a lab: start the virtual lab if the lab "
             "file is virtual, run pytest with the dmct plugin on pytest-xdist workers (one rig each), "
             "write results/<run-id>/ (plan.json, results.jsonl, run.json, transcripts/), then judge the "
-            "run (verdict.json, report.md) and print the verdict. Exit status: 0 all tests passed, 1 some "
-            "did not, 2 bad input, 130 interrupted."
+            "run (verdict.json, report.md) and print the verdict. Exit status (docs/exit-codes.md): 0 the "
+            "verdict is successful for the entry, 1 it is not (unsuccessful, in progress, awaiting the TAG), "
+            "2 bad input, 3 no verdict (pytest ended without results), 130 interrupted."
         ),
         epilog=(
             "Options of the dmct pytest plugin and of pytest that a run commonly needs are listed above and "

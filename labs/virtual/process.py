@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
@@ -32,11 +32,12 @@ from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
+from labs.virtual.scheduler import EventScheduler
 
 if TYPE_CHECKING:
     from labs.virtual.cosem import CosemModel
 
-#: How often the lab lets every model catch up with its clock, so alerts appear while nobody asks.
+#: How often the polling clock (``clock="poll"``) lets every model catch up with its clock.
 TICK_S = 1.0
 
 HOST = "127.0.0.1"
@@ -277,7 +278,7 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
         return
     from labs.virtual.devices.ch import CommsHub
     from labs.virtual.devices.han import Ihd, Ppmid
-    from labs.virtual.s1sp import RouteInstallation, build_service, serve_route
+    from labs.virtual.s1sp import RouteInstallation, ServiceConfig, build_service, serve_route
 
     installations = []
     for rig in lab.lab.rigs:
@@ -299,7 +300,9 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
                 master_keys_available=rig.virtual.master_keys if rig.virtual else True,
             )
         )
-    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
+    config = ServiceConfig(clock=lab.clock_mode)
+    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir, config=config)
+    service.scheduler = lab.scheduler  # one timer heap for the whole lab (None when polling)
     from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
     unknown = sorted(set(spec.defects) - set(ROUTE_DEFECTS))
@@ -397,8 +400,12 @@ async def serve_lab(
     rigs: int = 1,
     pty: bool = False,
     out: TextIO = sys.stdout,
+    clock: Literal["events", "poll"] = "events",
 ) -> None:
-    """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file."""
+    """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file.
+
+    ``clock`` — how the devices follow time (:attr:`VirtualLab.clock_mode`): event-driven, or the
+    former polling clock (for benchmarks to compare with)."""
     expanded_file: Path | None = None
     if rigs > 1:
         lab = expand_rigs(lab, rigs)
@@ -411,6 +418,7 @@ async def serve_lab(
         )
     virtual = build_lab(lab, FaultLog(endpoints_file.with_suffix(".faults.jsonl")))
     virtual.pty = pty
+    virtual.clock_mode = clock
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -418,9 +426,14 @@ async def serve_lab(
     if watch_stdin:
         # A daemon thread, not the loop's executor: a blocked read must never delay shutdown.
         threading.Thread(target=_wait_stdin_eof, args=(loop, stop), daemon=True).start()
+    ticker: asyncio.Task[None] | None = None
     try:
+        if clock == "events":
+            virtual.scheduler = EventScheduler(virtual.clock)
+            virtual.scheduler.watch(device.model for device in virtual.devices.values())
         await start(virtual, endpoints_file.with_suffix(".route-keys"))
-        ticker = asyncio.create_task(_tick(virtual))
+        if clock == "poll":
+            ticker = asyncio.create_task(_tick(virtual))
         write_endpoints(endpoints_file, virtual, expanded_file)
         extra = f" lab_file={expanded_file}" if expanded_file else ""
         served = len(virtual.endpoints) - (CONTROL_ENDPOINT in virtual.endpoints)
@@ -431,8 +444,11 @@ async def serve_lab(
             flush=True,
         )
         await stop.wait()
-        ticker.cancel()
     finally:
+        if ticker is not None:
+            ticker.cancel()
+        if virtual.scheduler is not None:
+            virtual.scheduler.close()
         for server in virtual.servers:
             server.close()
         for bank in virtual.banks:
@@ -448,7 +464,8 @@ async def serve_lab(
 
 
 async def _tick(lab: VirtualLab) -> None:
-    """Let every model catch up with its clock regularly (TOU switches, daily logs, alerts)."""
+    """The polling clock: let every model catch up with its clock every second (TOU switches, daily
+    logs, alerts). The event-driven clock (labs.virtual.scheduler) replaces it by default."""
     while True:
         await asyncio.sleep(TICK_S)
         for device in lab.devices.values():

@@ -51,7 +51,7 @@ class _Collector:
             if root is None or root.resolve() not in self.manifests:
                 continue
             manifest = self.manifests[root.resolve()]
-            reqs = tuple(r for m in item.iter_markers("requirement") for r in m.args)
+            reqs = tuple(r for m in item.iter_markers("dmct_requirement") for r in m.args)
             self.marks.append(
                 TestMarks(manifest.id, test_id(Path(item.path), root.resolve(), item.nodeid), reqs)
             )

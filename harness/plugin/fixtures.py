@@ -104,7 +104,7 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     lease or a failed health check blocks the test with the reason, never fails it.
     """
     run = _run_of(request)
-    marker = request.node.get_closest_marker("prepared_for")
+    marker = request.node.get_closest_marker("dmct_prepared_for")
     if marker is not None:  # a negative path: the rig prepared for it, whichever worker runs the test
         scenario = str(marker.args[0])
         chosen = next((r for r in run.usable_rigs if _spec(lab, r).prepared_for == scenario), None)

@@ -14,11 +14,11 @@ import pytest
 
 #: Marker name → the line ``pytest --markers`` shows.
 MARKERS = {
-    "requirement": "requirement(*ids): TTM requirement ids this test covers",
-    "srv": "srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
-    "group": "group(name): the TTM functional group",
-    "roles": "roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
-    "prepared_for": "prepared_for(name): run on the rig prepared for this negative path (lab file)",
+    "dmct_requirement": "dmct_requirement(*ids): TTM requirement ids this test covers",
+    "dmct_srv": "dmct_srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
+    "dmct_group": "dmct_group(name): the TTM functional group",
+    "dmct_roles": "dmct_roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
+    "dmct_prepared_for": "dmct_prepared_for(name): run on the rig prepared for this negative path (lab file)",
 }
 PLUGIN = "dmct"  # the plugin proper's entry-point name
 DISABLED = f"the dmct plugin is disabled (-p no:{PLUGIN}): pack tests need its lab fixtures"

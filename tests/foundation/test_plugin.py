@@ -30,9 +30,9 @@ TESTS = """
 import pytest
 from device_drivers.errors import LinkTimeout
 
-@pytest.mark.requirement("REQ-1", "REQ-2")
-@pytest.mark.srv("4.1.1")
-@pytest.mark.group("Reads")
+@pytest.mark.dmct_requirement("REQ-1", "REQ-2")
+@pytest.mark.dmct_srv("4.1.1")
+@pytest.mark.dmct_group("Reads")
 def test_passes(dmct_entry):
     assert dmct_entry.id == "EPCL-VDMC1-D"
 
@@ -208,7 +208,7 @@ def test_test_needing_an_absent_role_is_not_applicable(pytester: pytest.Pytester
     )
     (pack / "test_g.py").write_text(
         "import pytest\n\ndef test_gas():\n    pass\n\n"
-        "@pytest.mark.roles('gsme')\ndef test_marked_gas():\n    pass\n\ndef test_any():\n    pass\n"
+        "@pytest.mark.dmct_roles('gsme')\ndef test_marked_gas():\n    pass\n\ndef test_any():\n    pass\n"
     )
     results = pytester.path / "results"
     out = pytester.runpytest("gaspack", "--lab", str(lab), "--results-dir", str(results))
@@ -228,7 +228,9 @@ def test_role_marker_must_agree_with_the_manifest(pytester: pytest.Pytester) -> 
     (pack / "pack.yaml").write_text(
         "id: rp\nname: r\nversion: '1'\ncapability_release: IOC\ntests: [test_r.py::test_x]\n"
     )
-    (pack / "test_r.py").write_text("import pytest\n\n@pytest.mark.roles('gsme')\ndef test_x():\n    pass\n")
+    (pack / "test_r.py").write_text(
+        "import pytest\n\n@pytest.mark.dmct_roles('gsme')\ndef test_x():\n    pass\n"
+    )
     out = pytester.runpytest("rolepack", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "rp: test_r.py::test_x is marked with role(s) gsme its manifest entry lacks" in out.stderr.str()
@@ -315,9 +317,9 @@ def test_packs_collect_and_skip_with_the_plugin_disabled(pytester: pytest.Pytest
     out.assert_outcomes(skipped=len(EXPECTED))
     assert "the dmct plugin is disabled (-p no:dmct)" in out.stdout.str()
     markers = pytester.runpytest("--markers", "-p", "no:dmct").stdout.str()
-    assert "@pytest.mark.srv(number)" in markers and "@pytest.mark.prepared_for(name)" in markers
+    assert "@pytest.mark.dmct_srv(number)" in markers and "@pytest.mark.dmct_prepared_for(name)" in markers
 
 
 def test_plugin_and_markers_are_registered_once(pytester: pytest.Pytester) -> None:
     out = pytester.runpytest("--markers").stdout.str()
-    assert out.count("@pytest.mark.requirement(") == 1
+    assert out.count("@pytest.mark.dmct_requirement(") == 1

@@ -36,7 +36,7 @@ def _pack(tmp_path: Path, requirement: str) -> Path:
         "requirements:\n  - {id: NP-1, source: {kind: sec, ref: 'H14'}, text: t, group: Extra}\n"
     )
     (pack / name).write_text(
-        f"import pytest\n\n@pytest.mark.requirement({requirement!r})\ndef test_n():\n    pass\n"
+        f"import pytest\n\n@pytest.mark.dmct_requirement({requirement!r})\ndef test_n():\n    pass\n"
     )
     return pack
 

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: demo test lint typecheck imports check clean venv report nightly defects
+.PHONY: demo duis-xsd test lint typecheck imports check clean venv report nightly defects
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS)
+# ROUTE=duis: the same packs over DUIS to the virtual DSP (labs/virtual-duis.yaml; docs/protocols/duis.md).
+ROUTE ?= virtual
+DEMO_LAB := $(if $(filter duis,$(ROUTE)),labs/virtual-duis.yaml,labs/virtual.yaml)
+
+demo: $(STAMP) $(if $(filter duis,$(ROUTE)),duis-xsd)
+	$(BIN)/dmct run --lab $(DEMO_LAB) --rigs $(WORKERS) -n $(WORKERS)
+
+# The DUIS XSD for the virtual DSP and the duis route: from the DCC Boxed tool (GPL: fetched with npm
+# into ~/.cache, never kept in the repository), where labs/virtual-duis.yaml looks for it.
+duis-xsd: $(STAMP)
+	$(BIN)/python -c "import shutil, pathlib; from tests.duis.dcc_tool import fetch; t = fetch(); \
+	d = pathlib.Path.home() / '.cache/dmct/duis-sign-wrap/resources'; d.mkdir(parents=True, exist_ok=True); \
+	[shutil.copy(f, d / f.name) for f in t.files.iterdir() if f.suffix in ('.xsd', '.dtd')]"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider

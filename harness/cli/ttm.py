@@ -78,14 +78,19 @@ def collect_marks(paths: list[Path], manifests: dict[Path, Any]) -> list[Any]:
 def _ttm(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from harness.errors import DmctInputError
     from harness.model.packs import discover, standard_packs_dir
     from harness.model.ttm import coverage, load_catalogue
     from harness.reports.console import make_console
 
+    for pack in args.packs:
+        if not pack.is_dir():
+            raise DmctInputError(str(pack), "no such pack directory")
+    if args.run is not None and not (args.run / "plan.json").is_file():
+        raise DmctInputError(str(args.run), "not a run directory (no plan.json)", field="--run")
     paths = args.packs or [standard_packs_dir()]
     manifests = discover(paths, args.release or _release_of_run(args.run))
     catalogue = load_catalogue(manifests)
-    marks = collect_marks(list(manifests), manifests)
     results = None
     planned: dict[str, list[str]] = {}
     if args.run is not None:
@@ -96,9 +101,10 @@ def _ttm(args: argparse.Namespace) -> int:
         results = stream_results(plan, [args.run / "results.jsonl"]).latest()
         if len(plan.entries) == 1:  # the entry's own lists (20.17): what its run planned
             planned = dict(plan.entries[0].tests or {})
+    marks = collect_marks(list(manifests), manifests)  # after the run is read: collecting takes seconds
     report = coverage(catalogue, marks, manifests.values(), results, planned)
     if args.html is not None:
-        from harness.reports.render import atomic_write
+        from harness.outputs import atomic_write
         from harness.reports.ttm_page import render_ttm_html
 
         page = render_ttm_html(catalogue, report, manifests.values(), ran=results is not None)

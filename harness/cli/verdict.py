@@ -85,9 +85,20 @@ def run(args: argparse.Namespace) -> int:
     plan_path, result_paths, issues_path, run_dir = resolve_inputs(args)
     plan = load_plan(plan_path)
     profile = _profile(args.profile, plan, plan_path, load_profile)
-    issues = load_issues(issues_path) if issues_path else _store_issues(args.store, run_dir)
+    notes: list[str] = []
+    if issues_path:
+        issues = load_issues(issues_path)
+    else:
+        # The project store holds the issue log and the DMCT Status List: what the latter records about
+        # an entry (abandonment, 20.33 (b); the Panel's MT determination, 20.32 (c)) overlays the plan.
+        issues, records = _store_issues(args.store, run_dir)
+        if records:
+            from harness.rules.process import overlay_plan
+
+            plan, notes = overlay_plan(plan, records)
     index = stream_results(plan, result_paths)
     verdict = compute_verdict(plan, index, issues, profile)
+    verdict.notes.extend(notes)
     fmt = "json" if args.json else args.format or default_format()
     if fmt == "json":
         # dumps, not dump: dump writes every small chunk of the encoder separately, seconds at 10 MB.
@@ -110,7 +121,7 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[Path, list[Path], Path | N
     if plan_path is None:
         raise DmctInputError("--plan", "no plan given and no plan.json here (use --plan or --run)")
     results: list[Path] = list(args.results)
-    if not results and run_dir is not None and (run_dir / RUN_RESULTS).is_file():
+    if not results and run_dir is not None and (run_dir / RUN_RESULTS).exists():
         results = [run_dir / RUN_RESULTS]  # a run that has not recorded anything yet has no journal
     issues: Path | None = args.issues
     if issues is None and run_dir is not None:
@@ -134,8 +145,9 @@ def _profile(name: str | None, plan: Plan, plan_path: Path, load: Any) -> Profil
     return profile
 
 
-def _store_issues(url: str | None, run_dir: Path | None) -> list[Issue]:
-    """Issues from the project store, or none when there is no store yet (never creates one).
+def _store_issues(url: str | None, run_dir: Path | None) -> tuple[list[Issue], list[Any]]:
+    """Issues and planned entries from the project store, or none when there is no store yet (never
+    creates one).
 
     The store is ``--store``, else ``$DMCT_STORE``, else ``dmct.sqlite`` in the results directory (the
     run directory's parent, else ``$DMCT_RESULTS`` or ``./results``) —
@@ -149,7 +161,7 @@ def _store_issues(url: str | None, run_dir: Path | None) -> list[Issue]:
     except ModuleNotFoundError as exc:
         if exc.name != "harness.store.issue_log":
             raise
-        return []  # the store is optional for an offline recomputation
+        return [], []  # the store is optional for an offline recomputation
     if run_dir is not None:
         results_dir = run_dir.parent
     else:
@@ -157,7 +169,10 @@ def _store_issues(url: str | None, run_dir: Path | None) -> list[Issue]:
 
         results_dir = default_results_dir()
     if not url and not os.environ.get("DMCT_STORE", "").strip() and not (results_dir / STORE_FILE).is_file():
-        return []
+        return [], []
+    from harness.store.entries import EntryLog
+
     with store.open_store(url, results_dir=results_dir, create=False) as log:
         issues: list[Issue] = log.export_issues()
-    return issues
+        records = [s.record for s in EntryLog(log).list()]
+    return issues, records

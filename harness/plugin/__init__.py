@@ -41,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--entry", metavar="ID", action="append", help="planned EPCL entry to test")
     group.addoption("--run-id", metavar="ID", help="run id (default: UTC time + random suffix)")
     group.addoption("--results-dir", metavar="DIR", help="where runs are written (default results/)")
+    group.addoption(
+        "--resume",
+        action="store_true",
+        help="continue the existing run --run-id (its plan, facts and journal are checked first)",
+    )
     group.addoption("--lab-endpoints", metavar="FILE", help="endpoints file of a running virtual lab")
     group.addoption(
         "--lease-wait",

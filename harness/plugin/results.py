@@ -140,6 +140,13 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     return None
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """pytest-xdist: a worker died while running ``crashitem``. Its journal line says *blocked* (the
+    lab, not the product, stopped it: 9.4 (c)), so the console must say so too, not FAILED."""
+    report.user_properties.append((_BLOCKED, "the worker running this test stopped before it finished"))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect the phases of each test; on teardown, write its one journal line (controller only)."""
     meta = pack_meta(report.user_properties)

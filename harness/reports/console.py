@@ -102,7 +102,14 @@ def _footer(verdict: Verdict) -> list[str]:
     return lines
 
 
-_STYLE = {"successful": "green", "unsuccessful": "red", "in_progress": "yellow", "awaiting_tag": "magenta"}
+_STYLE = {
+    "successful": "green",
+    "unsuccessful": "red",
+    "in_progress": "yellow",
+    "awaiting_tag": "magenta",
+    "awaiting_sos": "magenta",
+    "not_undertaken": "red",
+}
 
 
 def render_table(verdict: Verdict, console: Console) -> None:

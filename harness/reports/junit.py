@@ -149,7 +149,7 @@ def junit_xml(run_dir: Path) -> bytes:
         raise DmctInputError(str(run_dir), "not a run directory (no plan.json)", field="--run")
     facts = read_facts(run_dir)
     journal = run_dir / RUN_RESULTS
-    records = list(iter_results(journal)) if journal.is_file() else []  # validates every line
+    records = list(iter_results(journal)) if journal.exists() else []  # validates every line
     latest = _latest(json.loads(r.to_json()) for r in records)
     cases: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
     for key, info in _planned(run_dir).items():

@@ -16,6 +16,7 @@ from typing import Any
 from rich.console import Console
 
 from harness.model.interchange import Issue, ResultRecord, load_issues, load_plan
+from harness.outputs import atomic_write
 from harness.reports.data import shown_outcome
 from harness.rules.verdict import Verdict
 
@@ -80,6 +81,11 @@ def render_markdown(
     env = facts.get("environment", {})
     lines.append(f"Environment: {env.get('name', 'unspecified')}")
     lines += [f"- {s['name']}: {s['version']}" for s in env.get("dcc_systems", [])] or ["- (none recorded)"]
+    lines += ["", "## Rigs", ""]
+    lines += [f"- Used: {', '.join(facts.get('rigs', [])) or '(none)'}"]
+    lines += [f"- Left out: {rig}: {why}" for rig, why in facts.get("rigs_out", {}).items()]
+    lines += [f"- Waited for: {rig}: {how}" for rig, how in facts.get("lease_waits", {}).items()]
+    lines += [f"- Reclaimed: {rig} from {who}" for rig, who in facts.get("leases_reclaimed", {}).items()]
     lines += [
         "",
         "## Devices of the DMC",
@@ -120,6 +126,4 @@ def render_markdown(
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, text)

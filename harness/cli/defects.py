@@ -96,12 +96,12 @@ def _coverage(args: argparse.Namespace) -> int:
     import json
 
     import yaml
-    from rich.console import Console
 
     from harness.errors import DmctInputError
     from harness.lab.inventory import load_lab
     from harness.model.packs import discover, plan_for_dmc, standard_pack_roots, with_bases
     from harness.paths import new_run_id, results_dir
+    from harness.reports.console import make_console
     from harness.rules.defects import (
         CLEAN,
         KillerPlan,
@@ -185,7 +185,7 @@ def _coverage(args: argparse.Namespace) -> int:
 
     out: Path = args.out or results_dir(None) / f"defects-{new_run_id()}"
     out.mkdir(parents=True, exist_ok=True)
-    console = Console(stderr=args.json)
+    console = make_console(stderr=args.json)
     console.print(
         f"dmct defects: {len(sessions)} sessions ({'killer plan' if plan else 'full matrix'}), "
         f"{len(planned)} planned tests, entry {entry.id}, -j {args.jobs}; output {out}"

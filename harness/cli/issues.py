@@ -390,9 +390,9 @@ def _prepare_import(args: argparse.Namespace) -> None:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from harness.reports.console import make_console
 
-    return Console(highlight=False, soft_wrap=False)
+    return make_console()
 
 
 def _changed(stored: StoredIssue) -> int:

@@ -98,11 +98,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(out: dict[str, Any], rows: list[Any]) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
+    from harness.reports.console import make_console
+
+    console = make_console()
     if "issues" in out:
         table = Table(
             box=box.SIMPLE_HEAD,

@@ -40,13 +40,15 @@ def default_format(stream: IO[str] | None = None, entries: int | None = None) ->
     return "table" if callable(isatty) and isatty() and small else "text"
 
 
-def make_console(stream: TextIO | None = None) -> Console:
-    """A rich console for ``stream``; off a terminal it is :data:`LOG_WIDTH` wide, so tables are not cut."""
+def make_console(stream: TextIO | None = None, *, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """A rich console for ``stream`` (default stdout, or stderr); off a terminal it is :data:`LOG_WIDTH`
+    wide, so tables in CI logs and pipes are neither cut nor wrapped at 80 columns. Every ``dmct``
+    command that prints a table uses it."""
     from rich.console import Console
 
-    console = Console(file=stream, highlight=False)
+    console = Console(file=stream, stderr=stderr, highlight=False, soft_wrap=soft_wrap)
     if not console.is_terminal:
-        console = Console(file=stream, highlight=False, width=LOG_WIDTH)
+        console = Console(file=stream, stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=LOG_WIDTH)
     return console
 
 

@@ -217,25 +217,32 @@ class EventScheduler:
                 break
         self._note_pass(started)
 
-    def _examine(self, device: Device) -> None:
-        """Catch the device up, tell the listeners, and book its next wake-up."""
+    def _examine(self, device: Device, due: datetime | None = None) -> None:
+        """Look at a device: woken for its mark ``due``, catch it up to that mark; touched, take it as
+        its toucher left it (already caught up). Then tell the listeners, and book its next wake-up
+        (unchanged bookings are left alone: most touches — a DLMS read — move nothing)."""
         if self._closed:
             return
+        key = ("device", id(device))
         self._examining = id(device)
         try:
-            device.advance()
+            if due is not None:
+                device.advance(until=due)
             for listener in self._listeners:
                 listener(device)
-            due = device.next_due()
+            nxt = device.next_due()
         except Exception:
             log.exception("simulator: examining %s failed", device.device_id)
-            due = None
+            nxt = None
         finally:
             self._examining = None
-        if due is None:
-            self.cancel(("device", id(device)))
-        else:
-            self.at(due, ("device", id(device)), lambda: self._examine(device))
+        if nxt is None:
+            self.cancel(key)
+            return
+        booked = self._timers.get(key)
+        if due is None and booked is not None and booked.when == nxt:
+            return
+        self.at(nxt, key, lambda: self._examine(device, nxt))
 
     def _note_pass(self, started: float) -> None:
         spent = time.perf_counter() - started

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 PASS_BUDGET_S = 0.0005
 #: Real seconds added to every wake-up, so float rounding never wakes a device a hair before its mark.
 SLACK_S = 0.0002
+#: A re-computed mark this close to the booked one is the same mark (float rounding of, say, a credit
+#: threshold crossing re-derived after every read): the booking stands.
+SAME_MARK = timedelta(milliseconds=1)
 
 
 Listener = Callable[[Device], None]
@@ -124,8 +127,14 @@ class EventScheduler:
         timer = _Timer(when, self._real(when), next(self._seq), callback)
         self._timers[key] = timer
         heapq.heappush(self._heap, (timer.real, timer.seq, key))
+        if len(self._heap) > 2 * len(self._timers) + 64:
+            self._compact()  # replaced bookings left behind: keep the heap as big as what is booked
         if timer.real < self._handle_at:
             self._arm(timer.real)
+
+    def _compact(self) -> None:
+        self._heap = [(t.real, t.seq, key) for key, t in self._timers.items()]
+        heapq.heapify(self._heap)
 
     def cancel(self, key: Hashable) -> None:
         self._timers.pop(key, None)  # its heap entry is skipped when it comes up
@@ -165,12 +174,11 @@ class EventScheduler:
     def _run_due(self) -> None:
         """Run every timer whose time has come, within the pass budget; re-arm for the next."""
         self._handle = None
-        self._handle_at = float("inf")
+        self._handle_at = float("-inf")  # bookings made by the callbacks arm nothing: we re-arm below
         started = time.perf_counter()
         now = self.loop.time()
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, seq, key = heapq.heappop(heap)
+        while self._heap and self._heap[0][0] <= now:  # not aliased: a callback's booking may compact it
+            _, seq, key = heapq.heappop(self._heap)
             timer = self._timers.get(key)
             if timer is None or timer.seq != seq:
                 continue  # replaced or cancelled
@@ -182,10 +190,12 @@ class EventScheduler:
             if time.perf_counter() - started > PASS_BUDGET_S:
                 break
         self._note_pass(started)
-        if heap:
-            head = heap[0][0]
-            # More already due: yield to I/O first (call_soon), then carry on.
-            self._arm(head if head > now else self.loop.time())
+        if not self._heap:
+            self._arm(float("inf"))
+            return
+        head = self._heap[0][0]
+        # More already due: yield to I/O first (the loop polls before running it), then carry on.
+        self._arm(head if head > now else self.loop.time())
 
     # -- touches --------------------------------------------------------------------------------------
     def _touched(self, device: Device) -> None:
@@ -240,7 +250,7 @@ class EventScheduler:
             self.cancel(key)
             return
         booked = self._timers.get(key)
-        if due is None and booked is not None and booked.when == nxt:
+        if due is None and booked is not None and abs(booked.when - nxt) < SAME_MARK:
             return
         self.at(nxt, key, lambda: self._examine(device, nxt))
 

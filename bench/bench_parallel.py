@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.interchange import iter_results  # noqa: E402
+from harness.model.interchange import iter_results  # noqa: E402
 from labs.virtual.control import LabControl  # noqa: E402
 
 TEST = """

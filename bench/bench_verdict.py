@@ -121,10 +121,10 @@ def run_child(plan: Path, results: Path, issues: Path, out: Path) -> tuple[float
 def phases(plan_path: Path, results_path: Path, issues_path: Path) -> dict[str, float]:
     """Time each phase in this process (where a slow step is, if the total is too slow)."""
     sys.path.insert(0, str(REPO))
-    from harness.commands.verdict import stream_results
-    from harness.interchange import load_issues, load_plan
-    from harness.profiles import load_profile
-    from harness.verdict import compute_verdict
+    from harness.model.interchange import load_issues, load_plan
+    from harness.rules.profiles import load_profile
+    from harness.rules.verdict import compute_verdict
+    from harness.store.journal import stream_results
 
     times: dict[str, float] = {}
     t = time.perf_counter()

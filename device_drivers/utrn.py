@@ -2,7 +2,7 @@
 
 A UTRN is minted for one meter by the supplier's prepayment system; a meter accepts it only if it is
 authentic for that meter. A pack cannot make one up, so it asks the lab's source, named in the lab file
-(``prepayment: {utrn: ...}``, see :class:`harness.lab.UtrnSpec`):
+(``prepayment: {utrn: ...}``, see :class:`harness.lab.inventory.UtrnSpec`):
 
 * ``scheme`` — the project's documented UTRN format (``docs/virtual-devices.md``, "UTRN format") keyed
   by a secret read from an environment variable: what the virtual lab's meters accept, and what a lab

@@ -5,6 +5,8 @@ neither may borrow the other's code — a simulator sharing the driver's code co
 driver's bugs (docs/architecture.md). What both must agree on is a published specification: a register
 map, a token format. Each specification lives here once, as a YAML file, and each side parses it with
 its own code. This module only finds and reads the files; it has no behaviour of its own.
+Where a specification is a lab-file schema all sides validate against, its pydantic model sits beside
+the data (``instrument_map.py``): a schema, not behaviour.
 
 * ``modbus_instruments.yaml`` — the default register map of a rig's instrument bank and the
   well-known point names the role-level calls use (``docs/instruments.md``).

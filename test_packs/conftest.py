@@ -15,8 +15,8 @@ import pytest
 from device_drivers.roles import EsmeDriver, GsmeDriver, MeterDriver
 from device_drivers.route import ServiceRoute
 from device_drivers.transcript import Transcript
-from harness.lab import RigSpec
-from harness.plugin import LinkPool
+from harness.lab.inventory import RigSpec
+from harness.plugin.links import LinkPool
 from test_packs.migration import MigrationRecord, SharedMigrations, run_migration
 
 

@@ -30,7 +30,7 @@ from filelock import FileLock
 
 from device_drivers.errors import DeviceError, InfrastructureFault, LinkTimeout, RigUnhealthy
 from device_drivers.route import RouteAlert, RouteError, ServiceRoute
-from harness.lab import RigSpec
+from harness.lab.inventory import RigSpec
 
 #: The negative paths a rig can be prepared for (the suffix of its id), with what the lab must arrange.
 SCENARIOS: dict[str, str] = {

@@ -28,7 +28,6 @@ Modbus frames go there too, through pymodbus's ``trace_packet`` hook.
 
 from __future__ import annotations
 
-import math
 import re
 import struct
 import time
@@ -37,7 +36,6 @@ from types import TracebackType
 from typing import Any, Literal, cast
 
 import serial
-from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
@@ -50,27 +48,41 @@ from tenacity import (
     wait_exponential,
 )
 
-import specifications
 from device_drivers.errors import DeviceError, FrameError, InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.links import resolve_url
 from device_drivers.transcript import Transcript
+from specifications.instrument_map import (
+    DEFAULT_MAP,
+    SERIAL_PREFIXES,
+    SPEC,
+    TCP_URL,
+    TYPE_WIDTH,
+    InstrumentMap,
+    InstrumentsConfig,
+    Point,
+    PointKind,
+    PointType,
+)
 
-PointKind = Literal["coil", "discrete", "holding", "input"]
-PointType = Literal["bool", "uint16", "int16", "uint32", "int32", "float32"]
-Access = Literal["r", "rw"]
-WordOrder = Literal["big", "little"]
+# The register-map schema is a shared specification; re-exported here for the driver's users.
+__all__ = [
+    "DEFAULT_MAP",
+    "TYPE_WIDTH",
+    "InstrumentMap",
+    "Instruments",
+    "InstrumentsConfig",
+    "ModbusExceptionAnswer",
+    "Point",
+    "decode",
+    "encode",
+]
+
 Value = bool | int | float
 
-#: The shared specification of an instrument bank (the virtual lab serves it, reading the same file
-#: with its own code): data types, well-known point names and the default register map.
-_SPEC = specifications.load("modbus_instruments")
-
-#: Registers each data type occupies, and its ``struct`` code (big-endian bytes within a register).
-TYPE_WIDTH: dict[PointType, int] = {name: int(t["width"]) for name, t in _SPEC["types"].items()}
 _STRUCT: dict[PointType, str] = {"uint16": "H", "int16": "h", "uint32": "I", "int32": "i", "float32": "f"}
 
 # -- well-known point names: what the role-level calls read and write ------------------------------
-_NAMES: dict[str, str] = _SPEC["well_known"]
+_NAMES: dict[str, str] = SPEC["well_known"]
 #: Relay coil powering a device: ``POWER_POINT.format(role="gsme")`` → ``"gsme_power"`` (on = powered).
 POWER_POINT = _NAMES["power"]
 LOAD_SETPOINT = _NAMES["load_setpoint"]  # W drawn through the ESME by the load source
@@ -94,142 +106,6 @@ EXCEPTION_NAMES: dict[int, str] = {
 }
 _GATEWAY_CODES = frozenset({0x0A, 0x0B})
 _BUSY_CODES = frozenset({0x05, 0x06})
-
-
-# == the register map (configuration) ================================================================
-class Point(BaseModel):
-    """One named value of an instrument: where it lives, how it is encoded, whether it may be written.
-
-    ``scale`` converts raw to engineering units (``value = raw * scale``), so a load source that
-    counts tenths of a watt is ``type: uint32, scale: 0.1``. ``min``/``max`` are engineering-unit limits
-    the *simulator* enforces (answering exception 3); the driver leaves enforcement to the instrument,
-    because what a real instrument refuses is exactly what a lab engineer needs to see.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: PointKind
-    address: int = Field(ge=0, le=65535, description="protocol (0-based) address")
-    type: PointType = "uint16"
-    scale: float = 1.0
-    access: Access = "rw"
-    word_order: WordOrder = "big"
-    unit: str = ""
-    min: float | None = None
-    max: float | None = None
-    initial: float = 0.0
-    description: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _defaults(cls, data: Any) -> Any:
-        """Fill what the kind implies, so a lab file need not repeat it (a coil is a bool, ...)."""
-        if isinstance(data, dict):
-            data = dict(data)
-            kind = data.get("kind")
-            if kind in ("coil", "discrete"):
-                data.setdefault("type", "bool")
-            if kind in ("discrete", "input"):
-                data.setdefault("access", "r")
-        return data
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Point:
-        bit = self.kind in ("coil", "discrete")
-        if bit != (self.type == "bool"):
-            raise ValueError(
-                f"a {self.kind} point must be {'bool' if bit else 'a register type'}, not {self.type}"
-            )
-        if self.kind in ("discrete", "input") and self.access != "r":
-            raise ValueError(f"{self.kind} points are read-only in Modbus; access must be 'r'")
-        if self.address + self.width - 1 > 65535:
-            raise ValueError("point runs past address 65535")
-        if self.scale == 0 or not math.isfinite(self.scale):
-            raise ValueError("scale must be finite and non-zero")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("min is greater than max")
-        return self
-
-    @property
-    def width(self) -> int:
-        """Registers (or bits) the point occupies."""
-        return TYPE_WIDTH[self.type]
-
-    @property
-    def writable(self) -> bool:
-        return self.access == "rw"
-
-    @property
-    def span(self) -> range:
-        return range(self.address, self.address + self.width)
-
-
-class InstrumentMap(RootModel[dict[str, Point]]):
-    """A register map: point name → :class:`Point`. Validated so two points never share an address."""
-
-    model_config = ConfigDict(frozen=True)
-
-    @model_validator(mode="after")
-    def _no_overlap(self) -> InstrumentMap:
-        for kind in ("coil", "discrete", "holding", "input"):
-            owner: dict[int, str] = {}
-            for name, point in self.root.items():
-                if point.kind != kind:
-                    continue
-                for address in point.span:
-                    if address in owner:
-                        raise ValueError(f"{name} overlaps {owner[address]} at {kind} address {address}")
-                    owner[address] = name
-        for name in self.root:
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(f"point name {name!r} must be lower_snake_case")
-        return self
-
-    @property
-    def points(self) -> dict[str, Point]:
-        return self.root
-
-    def __getitem__(self, name: str) -> Point:
-        return self.root[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.root
-
-    def of_kind(self, kind: PointKind) -> dict[str, Point]:
-        return {n: p for n, p in self.root.items() if p.kind == kind}
-
-
-#: The map the virtual lab serves (and a sensible layout for a real bank). Protocol addresses, 0-based.
-DEFAULT_MAP = InstrumentMap.model_validate(_SPEC["default_map"])
-
-
-class InstrumentsConfig(BaseModel):
-    """An instrument bank as a lab file describes it: where it is, how to talk to it, its register map."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    url: str = Field(min_length=1, description="tcp://host:port, host[:port], or a pyserial URL (RTU)")
-    framer: Literal["auto", "tcp", "rtu"] = "auto"
-    device_id: int = Field(default=1, ge=0, le=247)
-    timeout: float = Field(default=1.0, gt=0, le=60)
-    attempts: int = Field(default=3, ge=1, le=20)
-    backoff: float = Field(default=0.05, ge=0, le=10)
-    baudrate: int = Field(default=19200, gt=0)
-    parity: Literal["N", "E", "O"] = "N"
-    bytesize: Literal[7, 8] = 8
-    stopbits: Literal[1, 2] = 1
-    map: InstrumentMap = DEFAULT_MAP
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        serial_url = url.startswith(_SERIAL_PREFIXES) or re.fullmatch(r"COM\d+", url, re.IGNORECASE)
-        if not (serial_url or url.startswith("virtual://") or _TCP_URL.match(url)):
-            raise ValueError(
-                f"not a usable instrument URL: {url!r} (expected tcp://host:port, host[:port], "
-                "/dev/..., rfc2217://host:port, socket://host:port or virtual://rig/instruments/modbus)"
-            )
-        return url
 
 
 # == encoding ========================================================================================
@@ -320,8 +196,6 @@ class _UrlSerialClient(ModbusSerialClient):
 
 
 # == the driver ======================================================================================
-_TCP_URL = re.compile(r"^(?:tcp://)?(\[[0-9a-fA-F:]+\]|[^\s:/\[\]]+)(?::(\d{1,5}))?/?$")
-_SERIAL_PREFIXES = ("/dev/", "rfc2217://", "socket://", "loop://", "spy://")
 
 
 class Instruments:
@@ -588,7 +462,7 @@ class Instruments:
     def _pick_framer(url: str, framer: str) -> Literal["tcp", "rtu"]:
         if framer in ("tcp", "rtu"):
             return cast(Literal["tcp", "rtu"], framer)
-        if url.startswith(_SERIAL_PREFIXES) or re.fullmatch(r"COM\d+", url, re.IGNORECASE):
+        if url.startswith(SERIAL_PREFIXES) or re.fullmatch(r"COM\d+", url, re.IGNORECASE):
             return "rtu"
         return "tcp"
 
@@ -596,7 +470,7 @@ class Instruments:
     def _host_port(url: str) -> tuple[str, int]:
         """``tcp://h:p``, ``h:p``, ``h`` (port 502); ``socket://h:p`` when the framer is forced to tcp."""
         bare = url.removeprefix("socket://")
-        match = _TCP_URL.match(bare)
+        match = TCP_URL.match(bare)
         if not match:
             raise ValueError(f"not a Modbus TCP address: {url!r} (expected tcp://host:port or host[:port])")
         return match.group(1).strip("[]"), int(match.group(2) or 502)

@@ -17,13 +17,14 @@ import functools
 import gc
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from harness.lab import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
+from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
 from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
@@ -31,7 +32,7 @@ from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
-from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
+from labs.virtual.iec62056_21 import IDLE_TIMEOUT_S, ReadoutTiming, serve_readout, serve_readout_on_fd
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
 from labs.virtual.scheduler import EventScheduler
 
@@ -90,6 +91,16 @@ class VirtualRigPlant:
         gsme = self._device("gsme")
         if gsme is not None and isinstance(gsme.model, Gsme):
             gsme.model.apply_flow(lph / 1000.0)  # the instrument speaks l/h, the meter m³/h
+
+    def load_setpoint(self) -> float:
+        esme = self._device("esme")
+        return float(esme.model.load_w) if esme is not None and isinstance(esme.model, Esme) else 0.0
+
+    def gas_flow_setpoint(self) -> float:
+        gsme = self._device("gsme")
+        if gsme is None or not isinstance(gsme.model, Gsme):
+            return 0.0
+        return float(gsme.model.flow_m3h) * 1000.0
 
     def measured_gas_flow(self) -> float:
         gsme = self._device("gsme")
@@ -188,12 +199,17 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             raise LabBuildError(
                 f"{device.name}: the virtual lab serves no {iface!r} interface for this device"
             )
+        config = device.spec.virtual or VirtualDeviceConfig()
         handler = functools.partial(
             serve_readout,
             manufacturer_flag=model.manufacturer_flag,
             identification=lambda m=model: m.model,  # type: ignore[misc]
             datasets=model.readout,
             faults=device.faults,
+            idle_timeout=config.idle_timeout_s or IDLE_TIMEOUT_S,
+            device_address=model.serial,
+            serial=model.serial,
+            timing=ReadoutTiming(config.readout_reaction_ms / 1000, config.readout_reaction_ms / 1000),
         )
 
         async def accept(
@@ -253,12 +269,18 @@ async def _serve_display(lab: VirtualLab, device: VirtualDevice, link: LinkSpec)
 async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, objects: CosemModel) -> None:
     """Serve ``objects`` over HDLC + DLMS on a loopback port (and a pty with ``--pty``), with the device's
     faults and power applied."""
+    from labs.virtual.cosem import AuthLevel
     from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
 
+    mechanisms = {"none": AuthLevel.NONE, "lls": AuthLevel.LLS}
     endpoint = DlmsEndpoint(
         objects,
         password=link.password.encode() if link.password else None,
+        associations=(
+            {sap: mechanisms[name] for sap, name in link.associations.items()} if link.associations else None
+        ),
         name=device.name,
+        inactivity_timeout=(device.spec.virtual or VirtualDeviceConfig()).idle_timeout_s or 120.0,
         on_connection=device.on_dlms_connection,
         send=device.faults.send,
     )
@@ -332,7 +354,17 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
     lab.servers.append(server)
     lab.route = service
     lab.route_keys = keys_dir
-    lab.endpoints[spec.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+    framed_url = spec.url
+    if spec.kind == "duis" and spec.dsp is not None:  # DUIS in front; the framed route for migration
+        from labs.virtual.dsp.setup import DspSetupError, serve_for_lab
+
+        try:
+            dsp_server, lab.endpoints[spec.url] = await serve_for_lab(service, spec.dsp, keys_dir, HOST)
+        except DspSetupError as exc:
+            raise LabBuildError(str(exc)) from None
+        lab.servers.append(dsp_server)
+        framed_url = spec.dsp.s1sp_url
+    lab.endpoints[framed_url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
 async def start(lab: VirtualLab, keys_dir: Path) -> None:
@@ -372,6 +404,7 @@ def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -
     tmp = path.with_suffix(".tmp")
     data: dict[str, Any] = {
         "lab": lab.lab.lab,
+        "instance": lab.instance,
         "pid": os.getpid(),
         "control": lab.control,
         "endpoints": lab.endpoints,
@@ -456,8 +489,13 @@ async def serve_lab(
                 close()
         for device in virtual.devices.values():
             device.cut()
-        with contextlib.suppress(FileNotFoundError):
-            endpoints_file.unlink()
+        # Run-scoped files go with the lab (issue 18): endpoints, the expanded lab file, the fault log
+        # (`dmct run` keeps a copy in the run directory) and the folder of test private keys.
+        for leftover in (endpoints_file, expanded_file, endpoints_file.with_suffix(".faults.jsonl")):
+            if leftover is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        shutil.rmtree(endpoints_file.with_suffix(".route-keys"), ignore_errors=True)
         print(f"dmct lab: stopped lab={lab.lab}", file=out, flush=True)
 
 
@@ -471,7 +509,9 @@ async def _tick(lab: VirtualLab) -> None:
 
 
 def _wait_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        while sys.stdin.buffer.read(4096):
+    # os.read, not sys.stdin.buffer: a daemon thread blocked inside the buffered reader holds its lock,
+    # and the interpreter's shutdown then aborts with "Fatal Python error: could not acquire lock".
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        while os.read(sys.stdin.fileno(), 4096):
             pass
-    loop.call_soon_threadsafe(stop.set)
+        loop.call_soon_threadsafe(stop.set)

@@ -15,8 +15,8 @@ import pytest
 from device_drivers.errors import RigUnhealthy
 from device_drivers.route import ServiceRoute
 from device_drivers.transcript import Transcript
-from harness.lab import EntrySpec, RigSpec
-from harness.plugin import LinkPool
+from harness.lab.inventory import EntrySpec, RigSpec
+from harness.plugin.links import LinkPool
 from test_packs.conftest import observe_migration
 from test_packs.migration import SCENARIOS, MigrationRecord, SharedMigrations, scenario_of
 

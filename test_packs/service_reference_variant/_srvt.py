@@ -24,7 +24,7 @@ from device_drivers.protocols.meter_optical import MeterOptical
 from device_drivers.protocols.modbus import Instruments
 from device_drivers.route import RouteAlert, RouteError, ServiceRoute, SrvResult
 from device_drivers.utrn import UtrnSource
-from harness.lab import RigSpec
+from harness.lab.inventory import RigSpec
 
 #: Pack roles → the TTM's device-type suffix of ``SRVT-<srv>-<TYPE>``.
 #: ``inventory`` is the pseudo-role of the non-device SRVs on the S1SP inventory (8.2-8.4).

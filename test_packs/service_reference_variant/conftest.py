@@ -11,8 +11,8 @@ import pytest
 from device_drivers.errors import RigUnhealthy
 from device_drivers.route import RouteError, ServiceRoute
 from device_drivers.transcript import Transcript
-from harness.lab import RigSpec
-from harness.plugin import LinkPool
+from harness.lab.inventory import RigSpec
+from harness.plugin.links import LinkPool
 from test_packs.conftest import observe_migration
 from test_packs.migration import SharedMigrations
 from test_packs.service_reference_variant._srvt import SrvtRig, submit_retrying

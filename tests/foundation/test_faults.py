@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.interchange import Outcome, iter_results
+from harness.model.interchange import Outcome, iter_results
 from labs.virtual.control import LabControl
 from tests.conftest import RunningLab, esme_of, run_pack, write_pack
 

@@ -10,7 +10,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import DmctInputError
-from harness.lab import load_lab
+from harness.lab.inventory import load_lab
 from tests.conftest import VIRTUAL_LAB, add_rig, esme_of
 
 

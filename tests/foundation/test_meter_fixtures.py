@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.interchange import Outcome, iter_results
+from harness.model.interchange import Outcome, iter_results
 from tests.conftest import RunningLab, run_pack, write_pack
 
 PACK_TEST = """

@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from harness.errors import DmctInputError
-from harness.interchange import iter_results, load_plan
-from harness.lab import load_lab
-from harness.packs import (
+from harness.lab.inventory import load_lab
+from harness.model.interchange import iter_results, load_plan
+from harness.model.packs import (
     PackManifest,
     apply_changes,
     discover,

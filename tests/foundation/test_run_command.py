@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.interchange import Outcome, iter_results
+from harness.model.interchange import Outcome, iter_results
 from tests.conftest import REPO, write_pack
 
 DMCT = [sys.executable, "-m", "harness.cli"]

@@ -18,8 +18,8 @@ import yaml
 
 from device_drivers.utrn import CommandUtrnSource, SchemeUtrnSource, UtrnSourceUnavailable, parse_utrn
 from harness.errors import DmctInputError
-from harness.interchange import iter_results
-from harness.lab import Lab, load_lab, utrn_source_problems
+from harness.lab.inventory import Lab, load_lab, utrn_source_problems
+from harness.model.interchange import iter_results
 from labs.virtual.devices.utrn import UtrnProblem, check_utrn
 from tests.conftest import REPO, virtual_lab_data
 

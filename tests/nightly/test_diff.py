@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.diff import (
+from harness.regression.diff import (
     CATEGORIES,
     EntryContext,
     categorise,

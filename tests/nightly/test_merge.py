@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from harness.cli import main
-from harness.diff import diff_paths
+from harness.regression.diff import diff_paths
 from tests.nightly.runs import ENTRY, MT, OTHER, SRVT, at, facts, line, plan, provenance, write_run
 
 ISSUES: list[dict[str, Any]] = [

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.diff import CATEGORIES
-from harness.nightly import read_latest
+from harness.regression.diff import CATEGORIES
+from harness.regression.night_files import read_latest
 from tests.conftest import REPO
 
 ENTRY = "EPCL-VDMC1-D"

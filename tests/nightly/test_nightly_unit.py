@@ -7,22 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from harness.diff import diff_paths
-from harness.interchange import Plan
-from harness.nightly import (
+from harness.model.interchange import Plan
+from harness.regression.diff import diff_paths
+from harness.regression.night_files import prune, read_latest, write_latest
+from harness.regression.night_rules import (
     EXIT_BAD_INPUT,
     EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_REGRESSION,
     EntryNight,
-    main,
     night_label,
-    prune,
-    read_latest,
     restrict_plan,
     schedule,
-    write_latest,
 )
+from harness.regression.nightly import main
 from tests.nightly.runs import ENTRY, MT, SRVT, at, facts, line, plan, write_run
 
 
@@ -55,7 +53,7 @@ def _night(status: str = "successful", complete: bool = True) -> EntryNight:
 
 
 def test_exit_rule(tmp_path: Path) -> None:
-    from harness.nightly import exit_reasons
+    from harness.regression.night_rules import exit_reasons
 
     assert exit_reasons([_night()], None) == (EXIT_OK, [])
     status, why = exit_reasons([_night("in_progress")], None)
@@ -117,7 +115,7 @@ def test_bad_input_is_one_line(
 
 
 def test_ci_variables_join_the_command_line() -> None:
-    from harness.nightly import combined_argv
+    from harness.regression.nightly import combined_argv
 
     assert combined_argv(["--lab", "l.yaml"], "") == ["--lab", "l.yaml"]
     assert combined_argv(["--lab", "l.yaml", "--", "-x"], "--rigs 2 -- -k 'a and b'") == [

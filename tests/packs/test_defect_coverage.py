@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.defects import KillerPlan
-from harness.defects import test_key as key_of
-from harness.packs import PackManifest, discover
+from harness.model.packs import PackManifest, discover
+from harness.rules.defects import KillerPlan
+from harness.rules.defects import test_key as key_of
 from harness.yamlio import load_model
 from tests.conftest import REPO, VIRTUAL_LAB
 

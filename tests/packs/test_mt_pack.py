@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from harness.interchange import Outcome, iter_results
-from harness.packs import PackManifest
+from harness.model.interchange import Outcome, iter_results
+from harness.model.packs import PackManifest
 from harness.yamlio import load_model
 from tests.conftest import REPO, RunningLab
 

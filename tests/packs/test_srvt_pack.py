@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.interchange import Outcome, ResultRecord, iter_results
-from harness.packs import PackManifest
+from harness.model.interchange import Outcome, ResultRecord, iter_results
+from harness.model.packs import PackManifest
 from harness.yamlio import load_model
 from tests.conftest import REPO, VIRTUAL_LAB, RunningLab
 

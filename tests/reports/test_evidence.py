@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.evidence import CONTROL, _archive, read_members, verify_bundle
+from harness.reports.evidence import CONTROL, _archive, read_members, verify_bundle
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_every_file_changed_added_removed_is_named(bundle: Path) -> None:
 
 
 def test_resigned_bundle_fails_against_pinned_key(bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from harness.evidence import build_bundle, generate_key, load_private_key
+    from harness.reports.evidence import build_bundle, generate_key, load_private_key
 
     members = {k: v for k, v in _members(bundle).items() if k not in CONTROL}
     members["run/results.jsonl"] = members["run/results.jsonl"].replace(b"failed", b"passed")
@@ -138,7 +138,7 @@ def test_unsafe_member_is_rejected() -> None:
         info = tarfile.TarInfo("../escape")
         info.size = 1
         tf.addfile(info, io.BytesIO(b"x"))
-    from harness.evidence import BundleCorrupt
+    from harness.reports.evidence import BundleCorrupt
 
     with pytest.raises(BundleCorrupt, match="unsafe"):
         read_members(raw.getvalue(), "x")

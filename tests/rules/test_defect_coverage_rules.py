@@ -1,4 +1,4 @@
-"""harness.defects: the rules of defect detection coverage (issue 7, item 5), without running a lab."""
+"""harness.rules.defects: the rules of defect detection coverage (issue 7, item 5), without running a lab."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from harness.defects import (
+from harness.model.interchange import Outcome
+from harness.rules.defects import (
     CLEAN,
     KillerPlan,
     Matrix,
@@ -17,7 +18,6 @@ from harness.defects import (
     split_defect,
     with_defect,
 )
-from harness.interchange import Outcome
 
 P, F, E, B = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.BLOCKED
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.workdays import (
+from harness.rules.workdays import (
     add_working_days,
     bank_holiday_name,
     deselection_referral_deadline,

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import DmctInputError
-from harness.results_store import Pushed, list_runs, pull_runs, push_run
-from harness.store import open_store
+from harness.store.issue_log import open_store
+from harness.store.results import Pushed, list_runs, pull_runs, push_run
 
 from .conftest import PASSWORD
 from .runs import dmct, dmct_popen, journal, write_run

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import DmctInputError
-from harness.store import open_store
+from harness.store.issue_log import open_store
 
 from .conftest import PASSWORD, USER, PgServer, _free_port
 from .runs import dmct

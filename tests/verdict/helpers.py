@@ -6,9 +6,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from harness.interchange import Issue, Outcome, Plan, ResultRecord
-from harness.profiles import Profile, load_profile
-from harness.verdict import compute_verdict
+from harness.model.interchange import Issue, Outcome, Plan, ResultRecord
+from harness.rules.profiles import Profile, load_profile
+from harness.rules.verdict import compute_verdict
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MT = ("mt-1", "mt-2")

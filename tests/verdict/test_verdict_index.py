@@ -1,5 +1,5 @@
 """The results fold: :meth:`ResultIndex.add_line` (the fast path for journals) must accept, reject and
-order exactly like the reference parser :func:`harness.interchange.parse_result_line` (20.22 re-runs:
+order exactly like the reference parser :func:`harness.model.interchange.parse_result_line` (20.22 re-runs:
 the latest ``at`` counts; ties never depend on line order)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import DmctInputError
-from harness.interchange import Outcome, parse_result_line
-from harness.verdict import ResultIndex
+from harness.model.interchange import Outcome, parse_result_line
+from harness.rules.verdict import ResultIndex
 
 from .helpers import make_plan
 

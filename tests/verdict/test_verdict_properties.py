@@ -21,9 +21,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.interchange import Issue, Outcome, Plan, ResultRecord
-from harness.profiles import Profile, Threshold, load_profile
-from harness.verdict import compute_verdict
+from harness.model.interchange import Issue, Outcome, Plan, ResultRecord
+from harness.rules.profiles import Profile, Threshold, load_profile
+from harness.rules.verdict import compute_verdict
 
 from .helpers import T0
 

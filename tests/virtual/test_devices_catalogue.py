@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from harness.lab import VirtualDeviceConfig, load_lab
+from harness.lab.inventory import VirtualDeviceConfig, load_lab
 from labs.virtual.devices import (
     ALERTS,
     CatalogueError,

@@ -46,6 +46,7 @@ from labs.virtual.scheduler import EventScheduler
 from . import dco_gate, security_log, tampering
 from . import executors as X
 from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
+from .dco_gate import Authenticator
 from .held_requests import Deferred, Pending
 from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstallation, ServiceConfig
 from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
@@ -346,8 +347,13 @@ class S1spService:
             )
 
     # -- incoming messages -----------------------------------------------------------------------------------
-    async def handle(self, msg: dict[str, Any], reply: Reply) -> None:
-        """Answer one decoded message; never raises (an internal failure is E16, not a crash)."""
+    async def handle(
+        self, msg: dict[str, Any], reply: Reply, *, authenticator: Authenticator | None = None
+    ) -> None:
+        """Answer one decoded message; never raises (an internal failure is E16, not a crash).
+
+        ``authenticator`` replaces the framed route's signature check for a front end that verified
+        the request its own way (the virtual DSP); every other check runs as for a framed request."""
         rid = msg.get("id") if isinstance(msg.get("id"), str) else None
         try:
             kind = msg["type"]
@@ -365,7 +371,7 @@ class S1spService:
                     )
                 )
             elif kind == "request":
-                await self._request(msg, reply)
+                await self._request(msg, reply, authenticator)
             elif kind == "migrate":
                 from .migration import handle_migrate
 
@@ -399,15 +405,19 @@ class S1spService:
     def _silently_accepts(self, exc: WireError) -> bool:
         return dco_gate.silently_accepts(self, exc)
 
-    def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
+    def authenticate(
+        self, msg: dict[str, Any], rid: str, *, required: bool, authenticator: Authenticator | None = None
+    ) -> TrustedUser:
         """DSP authentication and, for critical requests, the DCO gate (:func:`.dco_gate.authenticate`)."""
-        return dco_gate.authenticate(self, msg, rid, required=required)
+        return dco_gate.authenticate(self, msg, rid, required=required, authenticator=authenticator)
 
     def pick_role(self, msg: dict[str, Any], user: TrustedUser, entry: SrvEntry, dtype: str, rid: str) -> str:
         """The role the request is sent in (:func:`.dco_gate.pick_role`)."""
         return dco_gate.pick_role(self, msg, user, entry, dtype, rid)
 
-    async def _request(self, msg: dict[str, Any], reply: Reply) -> None:
+    async def _request(
+        self, msg: dict[str, Any], reply: Reply, authenticator: Authenticator | None = None
+    ) -> None:
         rid = msg.get("id")
         if not isinstance(rid, str) or not 1 <= len(rid) <= 64:
             raise WireError("E1", "a request needs an id (string of 1-64 characters)")
@@ -423,7 +433,7 @@ class S1spService:
             raise WireError("E5", f"unknown device {device_id!r}", rid)
         inst, device = hit
         dtype = ROLE_TO_TYPE[device.role]
-        user = self.authenticate(msg, rid, required=entry.critical)
+        user = self.authenticate(msg, rid, required=entry.critical, authenticator=authenticator)
         role = self.pick_role(msg, user, entry, dtype, rid)
         if dtype not in entry.targets or not self.catalogue.may_act_on(role, dtype):
             raise WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid, device_type=True)

@@ -1,0 +1,264 @@
+"""Result capture: one journal line per test, written by the controller, exactly once.
+
+Workers send their reports as each test finishes; the controller folds the setup/call/teardown
+phases into one outcome. An :class:`~device_drivers.errors.InfrastructureFault` makes a test
+*blocked*, never *failed* (9.4 (c)); a crashed worker's unfinished test is journalled blocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from device_drivers.errors import InfrastructureFault
+from device_drivers.transcript import Transcript
+from harness.errors import DmctInputError
+from harness.model.interchange import Outcome, ResultRecord
+from harness.plugin.state import (
+    _BLOCKED,
+    _EVIDENCE,
+    _EXCEPTION,
+    _NOT_APPLICABLE,
+    _RUN_KEY,
+    _Run,
+    pack_meta,
+)
+
+# ------------------------------------------------------------------------------------ reporting
+
+
+#: Where a requirement link points (``{}`` = the requirement id): the TTM page ``dmct ttm --html`` writes,
+#: which ``make report`` puts beside the Allure report's ``index.html``.
+TTM_URL = "ttm.html#{}"
+
+
+def _allure_on(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "allure_report_dir", None))
+
+
+def _attach_transcript(item: pytest.Item) -> None:
+    """With ``--alluredir``: the test's transcript as an attachment of the test body (not of a fixture's
+    teardown step, where a reader would not look for it)."""
+    record = getattr(item, "funcargs", {}).get("transcript")
+    if not isinstance(record, Transcript) or not record.entries:
+        return
+    import allure
+
+    body = "".join(entry.to_json() + "\n" for entry in record.entries)
+    allure.attach(body, name="transcript", attachment_type="text/plain", extension="jsonl")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    """With ``--alluredir``: allure-pytest makes every fixture finalizer a teardown step; pytest's own
+    anonymous ones show as ``<lambda>`` steps of status *unknown*. Unwrap those: only named teardowns stay."""
+    try:
+        return (yield)
+    finally:  # also when the fixture raised: its finalizers still run
+        if _allure_on(request.config):
+            finalizers = getattr(fixturedef, "_finalizers", [])
+            for index, finalizer in enumerate(finalizers):
+                if str(getattr(finalizer, "_name", "")).endswith("::<lambda>"):
+                    finalizers[index] = getattr(finalizer, "_fixture_function", finalizer)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With ``--alluredir``: label the test the way a lab browses (pack → group → SRV, requirements)."""
+    run = item.config.stash.get(_RUN_KEY, None)
+    meta = pack_meta(item.user_properties)
+    if run is None or meta is None or not _allure_on(item.config):
+        return
+    import allure
+
+    manifest = next(m for m in run.packs.values() if m.id == meta["pack"])
+    allure.dynamic.epic(manifest.name)
+    if meta.get("group"):
+        allure.dynamic.feature(meta["group"])
+    if meta.get("srv"):
+        allure.dynamic.story(f"SRV {meta['srv']}")
+    for requirement in meta["requirements"]:
+        allure.dynamic.label("requirement", requirement)
+    allure.dynamic.label("entry", run.entry.id)
+    allure.dynamic.label("dmc", run.entry.dmc)
+    allure.dynamic.parameter("pack version", manifest.version)
+    ttm_url = str(item.config.getoption("--ttm-url", None) or TTM_URL)
+    for requirement in meta["requirements"]:  # a TMS link per requirement: the TTM page's row
+        allure.dynamic.link(ttm_url.replace("{}", quote(requirement)), link_type="tms", name=requirement)
+    for issue_id, title in _linked_issues(run).get((meta["entry"], meta["pack"], meta["test"]), []):
+        allure.dynamic.issue(f"dmct-issue:{issue_id}", name=f"{issue_id} {title}".strip())
+
+
+def _linked_issues(run: _Run) -> dict[tuple[str, str, str], list[tuple[str, str]]]:
+    """Testing Issues linked to each (entry, pack, test), read once from the project's issue log."""
+    if run.issue_links is None:
+        run.issue_links = {}
+        try:
+            from harness.store.issue_log import open_store
+
+            with open_store(None, results_dir=run.run_dir.parent, create=False) as store:
+                for issue in store.export_issues():
+                    for ref in issue.tests:
+                        key = (ref.entry, ref.pack, ref.test)
+                        run.issue_links.setdefault(key, []).append((issue.id, issue.title))
+        except DmctInputError:
+            pass  # no issue log yet: nothing to link
+    return run.issue_links
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "call" and _allure_on(item.config):
+        _attach_transcript(item)
+    if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
+        report.user_properties.append((_BLOCKED, str(call.excinfo.value)))
+    elif call.excinfo is not None and report.failed:
+        report.user_properties.append((_EXCEPTION, exception_name(call.excinfo.type)))
+    return report
+
+
+def exception_name(cls: type[BaseException]) -> str:
+    """``AssertionError`` for a builtin, ``device_drivers.errors.DeviceError`` otherwise (as JUnit
+    tools show a failure's type: the exception's class)."""
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    props = getattr(report, "user_properties", ())  # collection reports have none
+    if report.failed and any(k == _BLOCKED for k, _ in props):
+        return "blocked", "B", "BLOCKED"
+    if report.skipped and any(k == _NOT_APPLICABLE for k, _ in props):
+        return "not_applicable", "n", "N/A"
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """pytest-xdist: a worker died while running ``crashitem``. Its journal line says *blocked* (the
+    lab, not the product, stopped it: 9.4 (c)), so the console must say so too, not FAILED."""
+    report.user_properties.append((_BLOCKED, "the worker running this test stopped before it finished"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the phases of each test; on teardown, write its one journal line (controller only)."""
+    meta = pack_meta(report.user_properties)
+    if meta is None:
+        return
+    run = _current_run
+    if run is None or run.journal is None:
+        return
+    phases = run.phases.setdefault(report.nodeid, [])
+    phases.append(report)
+    if report.when != "teardown":
+        return
+    del run.phases[report.nodeid]
+    outcome, reason = _outcome(phases)
+    exception = next((_prop(p, _EXCEPTION) for p in phases if _prop(p, _EXCEPTION)), None)
+    extra: dict[str, Any] = {
+        "run": run.run_id,
+        "nodeid": meta["nodeid"],
+        "requirements": meta["requirements"],
+        "duration_s": round(sum(p.duration for p in phases), 6),
+        "rig": _prop(report, "dmct_rig"),
+        "worker": _worker_of(report),
+    }
+    for key in ("srv", "group"):
+        if meta.get(key):
+            extra[key] = meta[key]
+    if reason:
+        extra["reason"] = reason
+    if exception and outcome in (Outcome.FAILED, Outcome.ERROR):
+        extra["exception"] = exception
+    if outcome is Outcome.SKIPPED and _prop(report, _NOT_APPLICABLE):
+        extra["not_applicable"] = True
+    evidence = _prop(report, _EVIDENCE)
+    if evidence:
+        extra["evidence"] = [evidence]
+    extra = {k: v for k, v in extra.items() if v is not None}
+    record = ResultRecord(meta["entry"], meta["pack"], meta["test"], outcome, datetime.now(UTC), extra)
+    run.journal.append(record)
+    run.counts[outcome.value] = run.counts.get(outcome.value, 0) + 1
+
+
+def _outcome(phases: list[pytest.TestReport]) -> tuple[Outcome, str | None]:
+    """Fold setup/call/teardown reports into one outcome (and a reason when not passed)."""
+    for rep in phases:
+        blocked = _prop(rep, _BLOCKED)
+        if blocked:
+            return Outcome.BLOCKED, str(blocked)
+    by_when = {rep.when: rep for rep in phases}
+    setup, call, teardown = by_when.get("setup"), by_when.get("call"), by_when.get("teardown")
+    if setup is not None and setup.failed:
+        return Outcome.ERROR, f"set-up error: {_short(setup)}"
+    if setup is not None and setup.skipped:
+        return Outcome.SKIPPED, _skip_reason(setup)
+    if call is not None and call.skipped:
+        return Outcome.SKIPPED, _skip_reason(call)
+    if call is not None and call.failed:
+        return Outcome.FAILED, _short(call)
+    if teardown is not None and teardown.failed:
+        return Outcome.ERROR, f"teardown error: {_short(teardown)}"
+    if call is None:
+        return Outcome.ERROR, "test did not run its call phase"
+    return Outcome.PASSED, None
+
+
+def _short(rep: pytest.TestReport) -> str:
+    crash = getattr(rep.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(rep.longrepr)
+    return text.strip().splitlines()[0][:300] if text.strip() else "failed"
+
+
+def _skip_reason(rep: pytest.TestReport) -> str:
+    if isinstance(rep.longrepr, tuple) and len(rep.longrepr) == 3:
+        return str(rep.longrepr[2]).removeprefix("Skipped: ")
+    return "skipped"
+
+
+def _worker_of(report: pytest.TestReport) -> str | None:
+    """The xdist worker that ran the test (the controller attaches ``node`` to relayed reports)."""
+    node = getattr(report, "node", None)
+    workerinput = getattr(node, "workerinput", None)
+    return (
+        str(workerinput["workerid"]) if isinstance(workerinput, dict) and "workerid" in workerinput else None
+    )
+
+
+def _prop(report: pytest.TestReport, key: str) -> Any:
+    return next((v for k, v in report.user_properties if k == key), None)
+
+
+# The controller's run, for the logreport hook (which receives no config).
+_current_run: _Run | None = None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _current_run
+    _current_run = session.config.stash.get(_RUN_KEY, None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _current_run
+    run = _current_run
+    if run is not None and run.journal is not None:
+        # A test with no teardown report (its worker crashed) still gets its line: blocked.
+        for phases in list(run.phases.values()):
+            phases.append(_synthetic_teardown(phases[-1]))
+            pytest_runtest_logreport(phases[-1])
+    _current_run = None
+
+
+def _synthetic_teardown(last: pytest.TestReport) -> pytest.TestReport:
+    props = [*last.user_properties, (_BLOCKED, "the worker running this test stopped before it finished")]
+    return pytest.TestReport(
+        last.nodeid, last.location, {}, "failed", None, "teardown", user_properties=props
+    )

@@ -202,13 +202,16 @@ class Device:
         return list(self._scheduled)
 
     # -- time stepping ---------------------------------------------------------------------------------
-    def advance(self) -> None:
-        """Process simulated time up to the reference clock's now (see the module docstring)."""
+    def advance(self, until: datetime | None = None) -> None:
+        """Process simulated time up to the reference clock's now (see the module docstring), or only
+        up to reference instant ``until`` if that is earlier (an event-driven lab waking the device for
+        its next mark needs no more; whoever looks next catches up the rest)."""
         if self._stepping:
             return  # a command run at a mark (future-dated, GSME wake) acts at that mark's instant
         self._stepping = True
         try:
-            self._advance_to(self.clock.now())
+            now = self.clock.now()
+            self._advance_to(now if until is None or until > now else until)
         finally:
             self._stepping = False
         self._touched()

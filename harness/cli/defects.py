@@ -6,10 +6,12 @@ session runs the same tests on the lab file as it is. Sessions run side by side 
 session is waiting on simulated devices, so two or three per core keep the machine busy. Each session
 leases rigs in a directory of its own, so the copies of ``rig-1`` never queue behind each other.
 
-Writes ``<out>/matrix.json`` (outcome per session per test) and ``<out>/coverage.json``; with
-``--write-killers`` also a killer plan chosen from the matrix (see :mod:`harness.rules.defects`).
-Exit status: 0 when the coverage reaches ``--min-coverage`` and every applicable test passed clean,
-1 otherwise, 2 on bad input.
+Writes ``<out>/matrix.json`` (outcome per session per test) and ``<out>/coverage.json`` with both
+figures: the per-test coverage and the **defect detection rate** (share of the catalogue's defects
+applicable to the DMC that make at least one planned test fail); with ``--write-killers`` also a
+defect-indexed killer plan chosen from the matrix (see :mod:`harness.rules.defects`).
+Exit status: 0 when the coverage reaches ``--min-coverage``, the detection rate ``--min-detection``
+and every applicable test passed clean, 1 otherwise, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def register(sub: Any) -> None:
     cov.add_argument("-n", "--workers", default="0", help="pytest-xdist workers per session (default 0)")
     cov.add_argument("-o", "--out", type=Path, help="output directory (default results/defects-<time>)")
     cov.add_argument("--min-coverage", type=float, default=1.0, help="exit 1 below this share (default 1.0)")
+    cov.add_argument(
+        "--min-detection",
+        type=float,
+        help="exit 1 below this defect detection rate (default 1.0; 0 with --defect)",
+    )
     cov.add_argument("--json", action="store_true", help="print coverage.json instead of the table")
     cov.set_defaults(func=_coverage)
 
@@ -89,12 +96,12 @@ def _coverage(args: argparse.Namespace) -> int:
     import json
 
     import yaml
-    from rich.console import Console
 
     from harness.errors import DmctInputError
     from harness.lab.inventory import load_lab
     from harness.model.packs import discover, plan_for_dmc, standard_pack_roots, with_bases
     from harness.paths import new_run_id, results_dir
+    from harness.reports.console import make_console
     from harness.rules.defects import (
         CLEAN,
         KillerPlan,
@@ -102,6 +109,8 @@ def _coverage(args: argparse.Namespace) -> int:
         applicable_defects,
         choose_killers,
         coverage,
+        defect_detection,
+        index_by_defect,
         split_defect,
         test_key,
         with_defect,
@@ -176,7 +185,7 @@ def _coverage(args: argparse.Namespace) -> int:
 
     out: Path = args.out or results_dir(None) / f"defects-{new_run_id()}"
     out.mkdir(parents=True, exist_ok=True)
-    console = Console(stderr=args.json)
+    console = make_console(stderr=args.json)
     console.print(
         f"dmct defects: {len(sessions)} sessions ({'killer plan' if plan else 'full matrix'}), "
         f"{len(planned)} planned tests, entry {entry.id}, -j {args.jobs}; output {out}"
@@ -194,6 +203,7 @@ def _coverage(args: argparse.Namespace) -> int:
 
     matrix = Matrix(planned=planned, sessions={r.key: r.outcomes for r in results})
     cov = coverage(matrix, not_applicable=not_applicable)
+    found_by = defect_detection(matrix, known, not_applicable=not_applicable)
     (out / "matrix.json").write_text(json.dumps(matrix.to_json(), indent=1) + "\n")
     report = cov.to_json() | {
         "lab": str(args.lab),
@@ -201,14 +211,16 @@ def _coverage(args: argparse.Namespace) -> int:
         "mode": "killers" if plan else "matrix",
         "seconds": round(time.monotonic() - started, 1),
         "session_errors": {r.key: r.error for r in results if r.error},
+        "defect_detection": found_by.to_json(),
     }
     (out / "coverage.json").write_text(json.dumps(report, indent=1) + "\n")
     if args.write_killers:
         chosen_plan = KillerPlan(
             lab=str(args.lab),
             entry=entry.id,
-            defects=choose_killers(cov.detected),
+            defects=index_by_defect(choose_killers(cov.detected), found_by.detected),
             undetected=list(cov.undetected),
+            undetected_defects=[*found_by.undetected, *found_by.untried],
         )
         args.write_killers.write_text(
             "# Written by `dmct defects coverage --write-killers` from a full matrix: for each seeded\n"
@@ -219,7 +231,13 @@ def _coverage(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1))
     else:
         _print(console, cov, report)
-    ok = cov.ratio >= args.min_coverage and not cov.not_clean and not report["session_errors"]
+    min_detection = args.min_detection if args.min_detection is not None else (0.0 if args.defect else 1.0)
+    ok = (
+        cov.ratio >= args.min_coverage
+        and found_by.rate >= min_detection
+        and not cov.not_clean
+        and not report["session_errors"]
+    )
     return 0 if ok else 1
 
 
@@ -283,7 +301,8 @@ def _run_session(
 def _print(console: Any, cov: Any, report: dict[str, Any]) -> None:
     from rich.table import Table
 
-    table = Table(title=f"defect detection coverage: {cov.ratio:.1%} ({len(cov.detected)}/{cov.judged})")
+    title = f"per-test coverage (tests some defect fails): {cov.ratio:.1%} ({len(cov.detected)}/{cov.judged})"
+    table = Table(title=title)
     table.add_column("test")
     table.add_column("caught by")
     for test in cov.undetected:
@@ -294,6 +313,15 @@ def _print(console: Any, cov: Any, report: dict[str, Any]) -> None:
         console.print(table)
     else:
         console.print(table.title)
+    det = report["defect_detection"]
+    console.print(
+        f"defect detection rate: {det['rate']:.1%} ({det['detected']}/{det['applicable']} applicable "
+        f"catalogue defects make at least one planned test fail)"
+    )
+    for key in det["undetected"]:
+        console.print(f"  [red]{key}: no planned test failed[/red]")
+    for key in det["untried"]:
+        console.print(f"  [red]{key}: not tried (no session)[/red]")
     for key, error in report["session_errors"].items():
         console.print(f"[red]session {key}: {error}[/red]")
     console.print(f"{report['seconds']} s; matrix and coverage in the output directory")

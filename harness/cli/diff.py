@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(diff.to_json(), separators=(",", ":")) + "\n")
     else:
-        from rich.console import Console
+        from harness.reports.console import make_console
 
-        render_console(diff, Console(), limit=max(0, args.limit))
+        render_console(diff, make_console(), limit=max(0, args.limit))
     return 1 if args.fail_on_regression and diff.regression else 0

@@ -159,19 +159,37 @@ def register(subparsers: Any) -> None:
     p = action("close", _close, "close an issue", writes=True)
     p.add_argument("id")
 
-    p = action("route", _route, "record the 20.20 route: a|b|c|d", writes=True)
+    p = action(
+        "route",
+        _route,
+        "the 20.20 route as a process: recommend a|b|c|d, then notify, impact, sos, tag, reconsider "
+        "(20.20-20.27)",
+        writes=True,
+    )
     p.add_argument("id")
-    p.add_argument("route", help="a: DCC Internal Systems; b: DCC Systems + Code; c: SMETS1 Device; d: Code")
+    p.add_argument(
+        "route",
+        metavar="STEP",
+        help="a: DCC Internal Systems; b: DCC Systems + Code; c: SMETS1 Device; d: Code; or a step: "
+        "notify | impact none|material | sos agrees|disagrees|determined | tag agreed|not-agreed | "
+        "reconsider",
+    )
+    p.add_argument("value", nargs="?", help="the step's answer")
+    p.add_argument("--change", help="route c: firmware|configuration|both (20.25)")
+    p.add_argument("--on", metavar="YYYY-MM-DD", help="when the step happened (default: today)")
+    p.add_argument("--note", help="what was decided, by whom")
 
     p = action("exclude", _exclude, "propose excluding the issue from the thresholds (20.29)", writes=True)
     p.add_argument("id")
     p.add_argument("--rationale", required=True)
+    p.add_argument("--entry", metavar="E", help="in respect of this planned entry only (20.29)")
 
     p = action(
         "tag", _tag, "record the TAG's decision on a proposed exclusion: agreed|disagreed", writes=True
     )
     p.add_argument("id")
     p.add_argument("decision", help="agreed|disagreed")
+    p.add_argument("--entry", metavar="E", help="the exclusion proposed in respect of this entry")
 
     p = action(
         "dispute",
@@ -182,6 +200,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("id")
     p.add_argument("--severity", metavar="N", help="the severity argued for; with --resolve, the TAG's")
     p.add_argument("--resolve", action="store_true", help="the TAG has determined the dispute")
+    p.add_argument(
+        "--tag-disagrees",
+        action="store_true",
+        help="DMCT: the TAG considers the severity should be the one under review; the DCC's stays in the "
+        "draft (20.38 (a))",
+    )
 
     p = action(
         "rationale", _rationale, "record why the issue has its severity (report item 20.34 (g))", writes=True
@@ -268,12 +292,30 @@ def _prepare_update(args: argparse.Namespace) -> None:
 
 
 def _prepare_route(args: argparse.Namespace) -> None:
-    if args.route not in ROUTES:
-        raise DmctInputError("ROUTE", f"must be one of a|b|c|d (20.20), got {args.route!r}")
+    from datetime import date
+
+    from harness.rules.routes import CHANGES, STEPS
+
+    if args.route not in STEPS:
+        raise DmctInputError(
+            "ROUTE",
+            f"must be one of a|b|c|d (20.20) or a step (notify|impact|sos|tag|reconsider), "
+            f"got {args.route!r}",
+        )
+    if args.route in ROUTES and args.value is not None:
+        raise DmctInputError("VALUE", f"route {args.route} takes no value (route c: --change)")
+    if args.change is not None and (args.route != "c" or args.change not in CHANGES):
+        raise DmctInputError("--change", "only with route c: firmware|configuration|both (20.25)")
+    if args.on is not None:
+        try:
+            date.fromisoformat(args.on)
+        except ValueError:
+            raise DmctInputError("--on", f"not a date (YYYY-MM-DD): {args.on!r}") from None
 
 
 def _prepare_exclude(args: argparse.Namespace) -> None:
     _nonempty(args.rationale, "--rationale")
+    _nonempty(args.entry, "--entry")
 
 
 def _prepare_rationale(args: argparse.Namespace) -> None:
@@ -283,12 +325,17 @@ def _prepare_rationale(args: argparse.Namespace) -> None:
 def _prepare_tag(args: argparse.Namespace) -> None:
     if args.decision not in ("agreed", "disagreed"):
         raise DmctInputError("DECISION", f"must be agreed|disagreed, got {args.decision!r}")
+    _nonempty(args.entry, "--entry")
 
 
 def _prepare_dispute(args: argparse.Namespace) -> None:
     args.severity = parse_severity(args.severity, "--severity")
-    if not args.resolve and args.severity is None:
-        raise DmctInputError("--severity", "required to open a dispute (or give --resolve)")
+    if args.tag_disagrees and (args.resolve or args.severity is not None):
+        raise DmctInputError("--tag-disagrees", "takes neither --resolve nor --severity")
+    if not args.resolve and not args.tag_disagrees and args.severity is None:
+        raise DmctInputError(
+            "--severity", "required to open a dispute (or give --resolve or --tag-disagrees)"
+        )
 
 
 def _prepare_link(args: argparse.Namespace) -> None:
@@ -343,9 +390,9 @@ def _prepare_import(args: argparse.Namespace) -> None:
 
 
 def _console() -> Any:
-    from rich.console import Console
+    from harness.reports.console import make_console
 
-    return Console(highlight=False, soft_wrap=False)
+    return make_console()
 
 
 def _changed(stored: StoredIssue) -> int:
@@ -492,18 +539,27 @@ def _close(args: argparse.Namespace, store: Store) -> int:
 
 
 def _route(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.route(args.id, args.route, args.actor, args.expected_version))
+    value = args.change if args.route == "c" else args.value
+    return _changed(
+        store.route_step(
+            args.id, args.route, value, args.actor, args.expected_version, on=args.on, note=args.note
+        )
+    )
 
 
 def _exclude(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.exclude(args.id, args.rationale, args.actor, args.expected_version))
+    return _changed(
+        store.exclude(args.id, args.rationale, args.actor, args.expected_version, entry=args.entry)
+    )
 
 
 def _tag(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.tag(args.id, args.decision, args.actor, args.expected_version))
+    return _changed(store.tag(args.id, args.decision, args.actor, args.expected_version, entry=args.entry))
 
 
 def _dispute(args: argparse.Namespace, store: Store) -> int:
+    if args.tag_disagrees:
+        return _changed(store.disagree_severity(args.id, args.actor, args.expected_version))
     if args.resolve:
         return _changed(store.resolve_dispute(args.id, args.actor, args.severity, args.expected_version))
     return _changed(store.dispute(args.id, args.severity, args.actor, args.expected_version))

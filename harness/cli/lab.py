@@ -72,13 +72,13 @@ def register(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from device_drivers.errors import InfrastructureFault
     from device_drivers.links import Link, read_endpoints
     from harness.lab.inventory import load_lab, utrn_source_problems
     from harness.paths import endpoints_file
+    from harness.reports.console import make_console
 
     lab = load_lab(args.file)
     if lab.virtual:  # what `lab up` would refuse (an unknown model or seeded defect) is refused here too
@@ -122,10 +122,10 @@ def _check(args: argparse.Namespace) -> int:
                     spec.url if spec else "-",
                     probe,
                 )
-    Console().print(table)
+    make_console().print(table)
     for problem in utrn_source_problems(lab, os.environ, shutil.which):
         failures += 1
-        Console().print(f"[red]{args.file}: {problem}[/]")
+        make_console().print(f"[red]{args.file}: {problem}[/]")
     return 1 if failures else 0
 
 

@@ -119,13 +119,14 @@ def _list(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_json() for r in runs], indent=1))
         return 0
     from rich import box
-    from rich.console import Console
     from rich.table import Table
+
+    from harness.reports.console import make_console
 
     table = Table(title=f"Runs in {url} ({len(runs)})", box=box.SIMPLE_HEAD)
     for column in ("run id", "lines", "pushes", "hosts", "last pushed"):
         table.add_column(column, justify="right" if column in ("lines", "pushes") else "left")
     for r in runs:
         table.add_row(r.run_id, str(r.lines), str(r.pushes), ", ".join(r.hosts), r.last_pushed)
-    Console(highlight=False, soft_wrap=False).print(table)
+    make_console().print(table)
     return 0

@@ -33,8 +33,9 @@ def register(sub: Any) -> None:
             "Run the test packs against one planned EPCL entry of a lab: start the virtual lab if the lab "
             "file is virtual, run pytest with the dmct plugin on pytest-xdist workers (one rig each), "
             "write results/<run-id>/ (plan.json, results.jsonl, run.json, transcripts/), then judge the "
-            "run (verdict.json, report.md) and print the verdict. Exit status: 0 all tests passed, 1 some "
-            "did not, 2 bad input, 130 interrupted."
+            "run (verdict.json, report.md) and print the verdict. Exit status (docs/exit-codes.md): 0 the "
+            "verdict is successful for the entry, 1 it is not (unsuccessful, in progress, awaiting the TAG), "
+            "2 bad input, 3 no verdict (pytest ended without results), 130 interrupted."
         ),
         epilog=(
             "Options of the dmct pytest plugin and of pytest that a run commonly needs are listed above and "
@@ -396,11 +397,11 @@ def _judge(run_dir: Path, fmt: str | None = None) -> int:
     (20.32), else 1 (unsuccessful, in progress or awaiting the TAG) — a blocked test is not a product
     failure, but it leaves the entry in progress, which is not a pass (docs/exit-codes.md).
     """
-    from harness.reports.console import default_format, make_console
+    from harness.reports.console import make_console
     from harness.reports.run_summary import judge_run
 
     console = make_console()
-    outcome = judge_run(run_dir, console, fmt or default_format())
+    outcome = judge_run(run_dir, console, fmt)
     console.out(f"report: {outcome.report_path}")
     console.out(f"results: {os.path.relpath(run_dir / 'results.jsonl')}")
     statuses = {e.status for e in outcome.verdict.entries.values()}

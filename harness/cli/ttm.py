@@ -76,12 +76,12 @@ def collect_marks(paths: list[Path], manifests: dict[Path, Any]) -> list[Any]:
 
 
 def _ttm(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
 
     from harness.errors import DmctInputError
     from harness.model.packs import discover, standard_packs_dir
     from harness.model.ttm import coverage, load_catalogue
+    from harness.reports.console import make_console
 
     for pack in args.packs:
         if not pack.is_dir():
@@ -135,7 +135,7 @@ def _ttm(args: argparse.Namespace) -> int:
             )
         )
         return 0 if report.ok else 1
-    console = Console()
+    console = make_console()
     console.print("packs: " + ", ".join(m.label for m in manifests.values()))
     table = Table(title=f"TTM coverage: {len(catalogue.requirements)} requirements")
     for col in ("functional group", "requirements", "covered", "planned tests", "executed"):

@@ -83,6 +83,9 @@ class LinkSpec(_Strict):
     backoff_s: float = Field(default=0.05, ge=0, le=60)
     #: DLMS low-level-security secret of an optical port (a lab secret: keep real ones out of git).
     password: str | None = None
+    #: DLMS: client SAP -> the mechanism of its association (``none`` | ``lls``); unset = the public
+    #: client 16 without security and, with a ``password``, the management client 1 with LLS.
+    associations: dict[int, Literal["none", "lls"]] | None = None
     #: For a link to another host's serial port: which device on which lab PC serves it (ser2net).
     exported_from: SerialExport | None = None
 
@@ -131,6 +134,12 @@ class VirtualDeviceConfig(_Strict):
     history_days: int = Field(default=7, ge=0, le=731)
     #: Faults injected from the start (see labs/virtual/faults.py): latency_ms, jitter_ms, drop, ...
     faults: dict[str, float | bool] = Field(default_factory=dict)
+    #: Seconds without traffic after which a DLMS session (IEC 62056-46 inactivity time-out) or an
+    #: IEC 62056-21 exchange ends; the port itself stays served. Unset: 120 s (DLMS), 300 s (readout).
+    idle_timeout_s: float | None = Field(default=None, gt=0)
+    #: Meters: IEC 62056-21 reaction time tr before the identification and the data message, ms
+    #: (the standard's 200..1500; less models a meter that answers too soon).
+    readout_reaction_ms: float = Field(default=200.0, ge=0, le=1500)
 
     @field_validator("faults")
     @classmethod

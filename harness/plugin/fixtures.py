@@ -43,7 +43,7 @@ from harness.lab.inventory import (
 )
 from harness.lab.leases import RigLease
 from harness.plugin.links import LinkPool
-from harness.plugin.state import _EVIDENCE, _RUN_KEY, _Run, _spec
+from harness.plugin.state import _EVIDENCE, _RUN_KEY, _Run, _spec, rig_lease_key
 
 # ------------------------------------------------------------------------------------- fixtures
 
@@ -119,7 +119,7 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     else:
         chosen = run.worker_rig
     spec = _spec(lab, chosen)
-    holder = RigLease(lab.lab, spec.id, run.run_id).holder()
+    holder = RigLease(rig_lease_key(run, spec), spec.id, run.run_id).holder()
     if holder is None or holder.run != run.run_id:
         raise LeaseLost(spec.id, f"lease is held by {holder.describe() if holder else 'nobody'}")
     request.node.user_properties.append(("dmct_rig", spec.id))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import platform
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from harness.paths import (
     new_run_id,
     results_dir,
 )
-from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs
+from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs, rig_lease_key
 from harness.store.journal import JournalWriter
 
 # ------------------------------------------------------------------------------------------ options
@@ -78,10 +80,12 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     endpoints = {str(k): str(v) for k, v in runtime.get("endpoints", {}).items()}
     run = _Run(lab, lab_file, entry, run_id, run_dir.resolve(), packs, load_ttm(packs), dmc_plan, endpoints)
     run.route_keys = runtime.get("route_keys")
+    instance = runtime.get("instance")
+    run.lab_instance = str(instance) if instance else None
     if workerinput is None:
         run.resumed = bool(config.getoption("--resume"))
         facts = _check_resume(run) if run.resumed else None
-        _lease_rigs(run, config.getoption("--lease-wait"))
+        _lease_rigs(run, config.getoption("--lease-wait"), lambda text: _say(config, text))
         run.run_dir.mkdir(parents=True, exist_ok=True)
         if facts is None:
             _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
@@ -102,29 +106,53 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     return run
 
 
-def _lease_rigs(run: _Run, wait_s: float) -> None:
+def _say(config: pytest.Config, text: str) -> None:
+    """One line on the console, before the first test (the terminal reporter if there is one)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text)
+    else:
+        print(text, file=sys.stderr)
+
+
+def _lease_rigs(run: _Run, wait_s: float, say: Callable[[str], None] = lambda _: None) -> None:
     """Lease every rig hosting the entry's DMC, then health-check the leased ones (controller only).
 
     A rig leased by another session is waited for (``--lease-wait``); if none can be had the session
     is refused cleanly. A leased rig failing its health check is released and left out, with the
-    reason; if no healthy rig remains, the tests are blocked with that reason (a lab fault).
+    reason; if no healthy rig remains, the tests are blocked with that reason (a lab fault). Every
+    wait and every rig left out is said on the console and kept in ``run.json`` for ``report.md``.
     """
     candidates = run.lab.rigs_for_entry(run.entry)
     busy: list[str] = []
     for rig in candidates:
-        lease = RigLease(run.lab.lab, rig.id, run.run_id)
+        lease = RigLease(rig_lease_key(run, rig), rig.id, run.run_id)
+        wait = wait_s if not run.leases else 0.0
         try:
-            lease.acquire(wait_s=wait_s if not run.leases else 0.0)
-        except RigBusy as exc:
-            busy.append(str(exc))
-            run.rigs_out[rig.id] = str(exc)
-            continue
+            lease.acquire(wait_s=0.0)
+        except RigBusy as first:
+            try:
+                if wait <= 0:
+                    raise
+                say(f"dmct: {first}; waiting up to {wait:g} s")
+                started = time.monotonic()
+                lease.acquire(wait_s=wait)
+                holder = first.holder.describe() if first.holder else "another process"
+                waited = f"waited {time.monotonic() - started:.1f} s for {holder}"
+                run.lease_waits[rig.id] = waited
+                say(f"dmct: rig {rig.id} leased after it {waited}")
+            except RigBusy as exc:
+                busy.append(str(exc))
+                run.rigs_out[rig.id] = str(exc)
+                say(f"dmct: rig {rig.id} left out: {exc}")
+                continue
         run.leases.append(lease)
         problem = _health(run, rig)
         if problem:
             lease.release()
             run.leases.remove(lease)
             run.rigs_out[rig.id] = f"rig {rig.id} failed its health check: {problem}"
+            say(f"dmct: rig {rig.id} left out: failed its health check: {problem}")
         else:
             run.usable_rigs.append(rig.id)
     standard = [r for r in candidates if r.prepared_for is None]
@@ -323,6 +351,8 @@ def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:
         "dmc": dmc.model_dump(exclude_none=True),
         "rigs": run.usable_rigs,
         "rigs_out": run.rigs_out,
+        "lease_waits": run.lease_waits,
+        "lab_instance": run.lab_instance,
         "leases_reclaimed": {
             lease.rig: lease.reclaimed_from.describe() for lease in run.leases if lease.reclaimed_from
         },

@@ -20,7 +20,7 @@ from harness.lab.inventory import (
     Lab,
     RigSpec,
 )
-from harness.lab.leases import RigLease
+from harness.lab.leases import RigLease, lease_key
 from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
 from harness.store.journal import JournalWriter
@@ -61,6 +61,8 @@ class _Run:
     issue_links: dict[tuple[str, str, str], list[tuple[str, str]]] | None = None
     usable_rigs: list[str] = field(default_factory=list)
     rigs_out: dict[str, str] = field(default_factory=dict)  # rig id -> why it is not used
+    lab_instance: str | None = None  # the serving virtual lab's instance id (endpoints file)
+    lease_waits: dict[str, str] = field(default_factory=dict)  # rig id -> whom it waited for, how long
     worker_rig: str | None = None
     leases: list[RigLease] = field(default_factory=list)
     journal: JournalWriter | None = None
@@ -82,3 +84,16 @@ def _spec(lab: Lab, rig_id: str) -> RigSpec:
 def _standard_rigs(run: _Run) -> list[str]:
     """Usable rigs that run the standard tests (a rig prepared for a negative path runs only those)."""
     return [r for r in run.usable_rigs if _spec(run.lab, r).prepared_for is None]
+
+
+def _is_virtual(rig: RigSpec) -> bool:
+    """Whether the rig is simulated by the virtual lab process (every link of it is ``virtual://``)."""
+    urls = [link.url for device in rig.devices for link in device.links.values()]
+    if rig.instruments is not None:
+        urls.append(rig.instruments.url)
+    return bool(urls) and all(url.startswith("virtual://") for url in urls)
+
+
+def rig_lease_key(run: _Run, rig: RigSpec) -> str:
+    """Virtual rigs belong to the process that serves them; real rigs are host-wide."""
+    return lease_key(run.lab.lab, run.lab_instance if _is_virtual(rig) else None)

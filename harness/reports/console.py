@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,25 +26,36 @@ FORMATS = ("table", "text", "json")
 LOG_WIDTH = 240
 
 
-def default_format(stream: TextIO | None = None) -> str:
-    """``table`` when ``stream`` (default stdout) is a terminal, else ``text``."""
+#: Above this many entries the default is the compact summary even on a terminal: the full table of
+#: thousands of rows costs more than the verdict itself (issue 21) and nobody reads it on a screen.
+TABLE_MAX_ENTRIES = 40
+
+
+def default_format(stream: IO[str] | None = None, entries: int | None = None) -> str:
+    """``table`` when ``stream`` (default stdout) is a terminal and the verdict has at most
+    :data:`TABLE_MAX_ENTRIES` entries (``entries`` None: not known yet), else ``text``."""
     stream = stream if stream is not None else sys.stdout
     isatty = getattr(stream, "isatty", None)
-    return "table" if callable(isatty) and isatty() else "text"
+    small = entries is None or entries <= TABLE_MAX_ENTRIES
+    return "table" if callable(isatty) and isatty() and small else "text"
 
 
-def make_console(stream: TextIO | None = None) -> Console:
-    """A rich console for ``stream``; off a terminal it is :data:`LOG_WIDTH` wide, so tables are not cut."""
+def make_console(stream: TextIO | None = None, *, stderr: bool = False, soft_wrap: bool = False) -> Console:
+    """A rich console for ``stream`` (default stdout, or stderr); off a terminal it is :data:`LOG_WIDTH`
+    wide, so tables in CI logs and pipes are neither cut nor wrapped at 80 columns. Every ``dmct``
+    command that prints a table uses it."""
     from rich.console import Console
 
-    console = Console(file=stream, highlight=False)
+    console = Console(file=stream, stderr=stderr, highlight=False, soft_wrap=soft_wrap)
     if not console.is_terminal:
-        console = Console(file=stream, highlight=False, width=LOG_WIDTH)
+        console = Console(file=stream, stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=LOG_WIDTH)
     return console
 
 
-def print_verdict(verdict: Verdict, fmt: str, console: Console) -> None:
-    """Print ``verdict`` in ``fmt`` (one of :data:`FORMATS`) on ``console``."""
+def print_verdict(verdict: Verdict, fmt: str | None, console: Console) -> None:
+    """Print ``verdict`` in ``fmt`` (one of :data:`FORMATS`; None: :func:`default_format`) on ``console``."""
+    if fmt is None:
+        fmt = default_format(console.file, len(verdict.entries))
     if fmt == "json":
         # dumps, not dump: dump writes every small chunk of the encoder separately, seconds at 10 MB.
         console.file.write(json.dumps(verdict.to_json(), separators=(",", ":")) + "\n")
@@ -57,11 +68,17 @@ def print_verdict(verdict: Verdict, fmt: str, console: Console) -> None:
 
 def render_text(verdict: Verdict) -> list[str]:
     """The compact summary: the profile and counts per status, then one line per entry that is not
-    successful (aligned, every reason kept, never truncated), the aggregate and anything exceeded."""
+    successful or has a failed test (aligned, every reason kept, never truncated), the aggregate and
+    anything exceeded. A successful entry with failures is listed too: its unlinked failures are
+    evidence gaps (20.34 (d)) a lab engineer must see, not a detail of the full table."""
     profile = verdict.profile
     counts = ", ".join(f"{n} {s}" for s, n in verdict.statuses().items() if n)
     lines = [f"{profile.title} [{profile.name}]: {counts or 'nothing planned'} (of {len(verdict.entries)})"]
-    listed = {e: ev for e, ev in verdict.entries.items() if ev.status != "successful"}
+    listed = {
+        e: ev
+        for e, ev in verdict.entries.items()
+        if ev.status != "successful" or ev.failed or ev.evidence_gaps
+    }
     width = max((len(e) for e in listed), default=0)
     status_width = max((len(ev.status) for ev in listed.values()), default=0)
     for entry_id, ev in listed.items():
@@ -97,7 +114,14 @@ def _footer(verdict: Verdict) -> list[str]:
     return lines
 
 
-_STYLE = {"successful": "green", "unsuccessful": "red", "in_progress": "yellow", "awaiting_tag": "magenta"}
+_STYLE = {
+    "successful": "green",
+    "unsuccessful": "red",
+    "in_progress": "yellow",
+    "awaiting_tag": "magenta",
+    "awaiting_sos": "magenta",
+    "not_undertaken": "red",
+}
 
 
 def render_table(verdict: Verdict, console: Console) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DmctInputError
+from harness.model.entries import EntryRecord
 from harness.model.interchange import (
     Issue,
     PackPlan,
@@ -120,6 +121,8 @@ class ReportData:
     groups: dict[tuple[str, str], str] = field(default_factory=dict)
     requirements: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     _by_entry: dict[str, list[Key]] | None = None
+    #: The DMCT Status List records of the store the issue log came from (``dmct entries``), by entry.
+    entries: dict[str, EntryRecord] = field(default_factory=dict)
 
     def runs_for(self, entry_id: str) -> list[RunInfo]:
         """Runs whose ``run.json`` names ``entry_id`` (or whose plan lists it when ``run.json`` is silent)."""
@@ -206,19 +209,20 @@ def merge_plans(plans: Iterable[Plan]) -> Plan:
 
 def load_issue_log(
     issues_file: Path | None, store: str | None, runs: Sequence[RunInfo], results_dir: Path | None
-) -> tuple[list[Issue], str | None]:
-    """The Testing Issue log and where it came from (None: no log found — the report says so).
+) -> tuple[list[Issue], str | None, list[EntryRecord]]:
+    """The Testing Issue log, where it came from (None: no log found — the report says so), and, when it
+    came from the store, the store's DMCT Status List (``dmct entries``).
 
     ``--issues FILE`` wins; then an ``issues.yaml``/``issues.json`` in one of the runs (the newest); then
     the project store (``--store``, ``$DMCT_STORE``, else ``dmct.sqlite`` in the results directory). No
     store is ever created by a report.
     """
     if issues_file is not None:
-        return load_issues(issues_file), str(issues_file)
+        return load_issues(issues_file), str(issues_file), []
     for run in reversed(runs):
         for name in RUN_ISSUES:
             if (run.path / name).is_file():
-                return load_issues(run.path / name), str(run.path / name)
+                return load_issues(run.path / name), str(run.path / name), []
     from harness.store.issue_log import open_store, store_url
 
     base = results_dir if results_dir is not None else (runs[-1].path.parent if runs else None)
@@ -227,12 +231,15 @@ def load_issue_log(
 
         base = default_results_dir()
     if not store and not os.environ.get("DMCT_STORE", "").strip() and not (base / STORE_FILE).is_file():
-        return [], None
+        return [], None, []
+    from harness.store.entries import EntryLog
+
     with open_store(store, results_dir=base, create=False) as log:
         issues = log.export_issues()
+        records = [s.record for s in EntryLog(log).list()]
     from sqlalchemy.engine import make_url
 
-    return issues, make_url(store_url(store, base)).render_as_string(hide_password=True)
+    return issues, make_url(store_url(store, base)).render_as_string(hide_password=True), records
 
 
 # --------------------------------------------------------------------------------------- journals
@@ -331,7 +338,15 @@ def gather(
                 groups[(pack_id, test)] = info.group
             if info.requirements:
                 reqs[(pack_id, test)] = tuple(info.requirements)
-    issues, source = load_issue_log(issues_file, store, runs, results_dir)
+    issues, source, records = load_issue_log(issues_file, store, runs, results_dir)
+    notes: list[str] = []
+    if records:  # what the DMCT Status List records overlays the plan, as in ``dmct verdict``
+        from harness.rules.process import overlay_plan
+
+        plan, notes = overlay_plan(plan, records)
     verdict = compute_verdict(plan, index, issues, load_profile(plan.profile, source=str(runs[-1].path)))
+    verdict.notes.extend(notes)
     latest = {k: (format_at(v[0]), v[1]) for k, v in index.heads.items()}
-    return ReportData(plan, runs, verdict, issues, source, executions, latest, groups, reqs)
+    data = ReportData(plan, runs, verdict, issues, source, executions, latest, groups, reqs)
+    data.entries = {r.id: r for r in records}
+    return data

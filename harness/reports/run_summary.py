@@ -39,7 +39,7 @@ def run_issues(run_dir: Path) -> list[Issue]:
         return store.export_issues()
 
 
-def judge_run(run_dir: Path, console: Console | None = None, fmt: str = "table") -> RunOutcome:
+def judge_run(run_dir: Path, console: Console | None = None, fmt: str | None = "table") -> RunOutcome:
     """Judge ``run_dir``, write ``verdict.json`` and ``report.md``; print the verdict on ``console``
     in ``fmt`` (:data:`harness.reports.console.FORMATS`)."""
     from harness.reports.console import print_verdict
@@ -81,6 +81,11 @@ def render_markdown(
     env = facts.get("environment", {})
     lines.append(f"Environment: {env.get('name', 'unspecified')}")
     lines += [f"- {s['name']}: {s['version']}" for s in env.get("dcc_systems", [])] or ["- (none recorded)"]
+    lines += ["", "## Rigs", ""]
+    lines += [f"- Used: {', '.join(facts.get('rigs', [])) or '(none)'}"]
+    lines += [f"- Left out: {rig}: {why}" for rig, why in facts.get("rigs_out", {}).items()]
+    lines += [f"- Waited for: {rig}: {how}" for rig, how in facts.get("lease_waits", {}).items()]
+    lines += [f"- Reclaimed: {rig} from {who}" for rig, who in facts.get("leases_reclaimed", {}).items()]
     lines += [
         "",
         "## Devices of the DMC",

@@ -223,14 +223,13 @@ def _item_b(data: ReportData, ev: EntryVerdict, runs: list[RunInfo]) -> Section:
     rows = []
     for pack, tests in planned.items():
         meta = packs_meta.get(pack)
-        own = bool(ev.entry.tests and pack in ev.entry.tests)
         rows.append(
             (
                 pack,
                 str(meta.get("name", "")) if meta else "MISSING",
                 str(meta.get("version", "")) if meta else "MISSING",
                 str(meta.get("capability_release", "")) if meta else "MISSING",
-                str(len(tests)) + (" (Non-Standard list, 20.17)" if own else ""),
+                str(len(tests)) + _list_label(data, ev, pack, meta),
             )
         )
         if meta is None:
@@ -261,6 +260,22 @@ def _item_b(data: ReportData, ev: EntryVerdict, runs: list[RunInfo]) -> Section:
         Table(("pack", "test", "functional group", "requirements"), test_rows, caption="Planned tests")
     )
     return Section("b", "", blocks=blocks)
+
+
+def _list_label(data: ReportData, ev: EntryVerdict, pack: str, meta: dict[str, Any] | None) -> str:
+    """How the entry's list of a pack came about. A DMCT Non-Standard Test Pack exists only where the
+    TAG agreed it (20.17), which its manifest records (``standard: false``); an entry's own list of a
+    standard pack only leaves out the tests that do not apply to its DMC."""
+    if meta is not None and meta.get("standard") is False:
+        return " (DMCT Non-Standard Test Pack agreed with the TAG, 20.17)"
+    own = ev.entry.tests.get(pack) if ev.entry.tests else None
+    spec = data.plan.packs.get(pack)
+    if own is None or spec is None:
+        return ""
+    left_out = len(set(spec.tests) - set(own))
+    if not left_out:
+        return ""
+    return f" of {len(spec.tests)} (standard pack; {left_out} not applicable to this DMC)"
 
 
 def _manifest_of(meta: dict[str, Any]) -> str:
@@ -377,17 +392,17 @@ def _item_d(data: ReportData, ev: EntryVerdict, mine: list[Issue], cert: date) -
         )
     open_issues = [i for i in mine if i.status == "open"]
     closed = [i for i in mine if i.status == "closed"]
-    planned_ids = {r.id for r in work_off_plan(open_issues, cert)}
+    plans = {r.id: r for r in work_off_plan(open_issues, cert)}
     rows = []
-    unplanned: list[str] = []
     for issue in open_issues:
-        if issue.excluded:
-            how = f"excluded (20.29), TAG {issue.exclusion.tag if issue.exclusion else ''}: see (f)"
-        elif issue.id in planned_ids and issue.severity >= 3:
-            how = "Work Off Plan: see (g)"
+        row = plans[issue.id]
+        due = row.due.isoformat() if row.due else "its own date (15.1 sets none for severity 1-2)"
+        how = f"Work Off Plan, due {due}"
+        if issue.excluded_for(ev.id):
+            excl = issue.exclusion_for(ev.id)
+            how = f"excluded (20.29), TAG {excl.tag if excl else ''}: see (f); " + how
         else:
-            how = f"NO Work Off Plan possible: severity {issue.severity} has threshold 0"
-            unplanned.append(issue.id)
+            how += ": see (g)"
         rows.append((issue.id, str(issue.severity), issue.title, ROUTES.get(issue.route or "", "none"), how))
     if rows:
         blocks.append(
@@ -399,12 +414,10 @@ def _item_d(data: ReportData, ev: EntryVerdict, mine: list[Issue], cert: date) -
         )
     gaps = ev.evidence_gaps
     if data.issues_source is not None:
-        if not unplanned and not gaps and not ev.unrouted:
+        if not gaps and not ev.unrouted:
             blocks.append(Para(confirmation(ev.id, len(open_issues), len(closed))))
         else:
             problems = []
-            if unplanned:
-                problems.append("open issues that cannot be under a Work Off Plan: " + ", ".join(unplanned))
             if ev.unrouted:
                 problems.append("open issues not yet through 20.20-20.27: " + ", ".join(ev.unrouted))
             if gaps:
@@ -503,8 +516,11 @@ def _item_f(ev: EntryVerdict, mine: list[Issue]) -> Section:
         )
         blocks.append(
             Para(
-                "A proposal pending TAG review counts as excluded in this draft (20.29 (a)); one the "
-                "TAG disagreed with is counted again."
+                "A proposal pending TAG review counts as excluded in this draft (20.29 (a)). Where the "
+                "TAG disagrees and that would make testing unsuccessful, the DCC continues testing "
+                "(20.38 (c)) or refers the matter to the Secretary of State (20.38 (d)), whose "
+                "determination decides (20.40); a disagreement that would not is counted in the "
+                "updated draft (20.39 (b))."
             )
         )
     else:
@@ -527,7 +543,7 @@ def _item_g(data: ReportData, ev: EntryVerdict, mine: list[Issue], cert: date) -
             f"certificate date used: {cert.isoformat()}."
         )
     ]
-    extant = [i for i in mine if i.extant]
+    extant = [i for i in mine if i.extant_for(ev.id)]
     if not extant:
         blocks.append(
             Para("No open, non-excluded Testing Issue affects this entry: no Work Off Plan is needed.")
@@ -597,6 +613,13 @@ def _item_h(data: ReportData, ev: EntryVerdict) -> Section:
             met = {True: "met", False: "NOT met", None: "—"}[c.min_pass_rate_met]
             rows.append((pack, f"minimum pass rate {pct(c.min_pass_rate)}", pct(c.pass_rate), met))
     blocks: list[Block] = [Table(("pack", "prescribes", "actual", "result"), tuple(rows))]
+    if any(c.min_pass_rate is not None for c in ev.packs.values()):
+        blocks.append(
+            Para(
+                "A minimum pass rate is the pack's own criterion (the pack is agreed with the TAG, 20.16), "
+                "carried in this report under 20.34 (h); it is not a Testing Issue Threshold (Table 20.1)."
+            )
+        )
     missing = [p for p in ev.packs if p not in data.plan.packs]
     if missing:
         blocks.append(Missing("the pack definitions (plan packs) of " + ", ".join(missing)))
@@ -633,7 +656,8 @@ def _item_i(data: ReportData, ev: EntryVerdict, outcome: str) -> Section:
             Para(f"Note (20.34 (d)): {len(ev.evidence_gaps)} failed test(s) have no linked Testing Issue.")
         )
     if ev.entry.mt_under_mtad:
-        mcr = None
+        record = data.entries.get(ev.id)
+        mcr = record.migration_completion_report if record else None  # dmct entries mcr (20.34 (i))
         for run in data.runs_for(ev.id):
             mcr = mcr or run.facts.get("migration_completion_report")
         if mcr:
@@ -642,7 +666,7 @@ def _item_i(data: ReportData, ev: EntryVerdict, outcome: str) -> Section:
             blocks.append(
                 Missing(
                     "the reference to the Migration Completion Report (migration tested under "
-                    "the MTAD, 20.14): record it as migration_completion_report in run.json"
+                    "the MTAD, 20.14): record it with `dmct entries mcr ENTRY REF`"
                 )
             )
     else:

@@ -217,7 +217,7 @@ def _figure(points: Sequence[TrendPoint], title: str) -> Any:
     from matplotlib.ticker import MaxNLocator
 
     n = max(1, len(points))
-    width = min(16.0, max(6.5, 1.0 + 0.55 * n))
+    width = 7.0  # inches: the printed A4 text column (182 mm), so the chart is never scaled down
     fig = Figure(figsize=(width, 5.0), dpi=100)
     top = fig.add_axes((0.08, 0.55, 0.74, 0.36))
     bottom = fig.add_axes((0.08, 0.14, 0.74, 0.34), sharex=top)
@@ -231,13 +231,13 @@ def _figure(points: Sequence[TrendPoint], title: str) -> Any:
         if p.pass_rate is not None:
             top.annotate(
                 pct(p.pass_rate), (x, p.pass_rate * 100), textcoords="offset points", xytext=(0, 6),
-                ha="center", fontsize=7,
+                ha="center", fontsize=8,
             )  # fmt: skip
     top.set_ylim(-5, 110)
     top.set_ylabel("%", fontsize=8)
     top.grid(axis="y", color="#dddddd")
-    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
-    top.tick_params(labelbottom=False, labelsize=7)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    top.tick_params(labelbottom=False, labelsize=8)
     base = [0] * len(points)
     for severity in range(1, 6):
         heights = [p.extant[severity - 1] for p in points]
@@ -247,17 +247,17 @@ def _figure(points: Sequence[TrendPoint], title: str) -> Any:
         base = [b + h for b, h in zip(base, heights, strict=True)]
     for x, total in zip(xs, base, strict=True):
         bottom.annotate(
-            str(total), (x, total), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=7
+            str(total), (x, total), textcoords="offset points", xytext=(0, 2), ha="center", fontsize=8
         )
     bottom.set_ylim(0, max(1, *base) * 1.25 if base else 1)
     bottom.set_ylabel("extant issues", fontsize=8)
     bottom.yaxis.set_major_locator(MaxNLocator(integer=True))
-    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     bottom.set_xticks(xs)
     bottom.set_xticklabels(
-        [p.label for p in points], fontsize=7, rotation=30 if n > 8 else 0, ha="right" if n > 8 else "center"
+        [p.label for p in points], fontsize=8, rotation=30 if n > 8 else 0, ha="right" if n > 8 else "center"
     )
-    bottom.tick_params(labelsize=7)
+    bottom.tick_params(labelsize=8)
     bottom.set_xlim(-0.6, max(0, len(points) - 1) + 0.6)
     if not points:
         top.text(0.5, 0.5, "no data yet", transform=top.transAxes, ha="center", va="center", fontsize=9)

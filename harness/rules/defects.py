@@ -5,14 +5,23 @@ A test that cannot fail proves nothing. The virtual lab's device catalogue holds
 DMC and fails on the same DMC with one seeded defect switched on. The *defect detection coverage* of a
 pack is the share of its planned tests shown so (issue 7's goal: 100 %).
 
-Two ways to show it:
+Counted two ways, reported side by side:
+
+* the **per-test coverage**: the share of planned tests some defect makes fail (can every test fail?);
+* the **defect detection rate**: the share of the catalogue's defects applicable to the DMC (each
+  defect on each role the DMC has, and the virtual route's own) that make *at least one* planned test
+  fail (does the pack catch defective devices?). A pack can reach 100 % per test and still pass most
+  defects; issue 14's goal is 100 % on this one.
+
+Two ways to show them:
 
 * the **full matrix** (``dmct defects coverage --all``): every applicable defect against every test —
   slow (one pack session per defect), for the nightly job and for a lab writing a new pack;
-* a **killer plan** (``test_packs/defect_killers.yaml``): for each test, one defect that must make it
-  fail, chosen from a full matrix by :func:`choose_killers` (few sessions). The project's meta-test runs
-  the plan on every change: cheap enough for ``make test``, and still an honest observation — each listed
-  test is executed against its defect and must come out *failed*.
+* a **killer plan** (``test_packs/defect_killers.yaml``): indexed by defect — *every* applicable
+  catalogue defect with the test(s) it must make fail, and every planned test under some defect
+  (:func:`choose_killers` then :func:`index_by_defect`); one short session per defect. The
+  project's meta-test runs the plan on every change: cheap enough for ``make test``, and still an
+  honest observation — each listed test is executed against its defect and must come out *failed*.
 
 Keys: a defect is ``role:name`` (the device it is switched on for: ``esme:clock_drifts``); a test is
 ``pack-id::test-id`` (the manifest id, so the same key works across checkouts).
@@ -212,6 +221,72 @@ def choose_killers(detected: Mapping[str, Iterable[str]]) -> dict[str, list[str]
     return dict(sorted(plan.items()))
 
 
+@dataclass(frozen=True)
+class DefectDetection:
+    """What a matrix shows per defect. ``detected[defect]`` lists the planned tests it made fail (each
+    passed on the clean DMC); ``untried`` were applicable but had no session (a killer plan that lists
+    them as undetected); both they and ``undetected`` count against the rate."""
+
+    applicable: tuple[str, ...]
+    detected: dict[str, tuple[str, ...]]
+    undetected: tuple[str, ...]
+    untried: tuple[str, ...]
+
+    @property
+    def rate(self) -> float:
+        """Share of the applicable defects some planned test catches (1.0 when none is applicable)."""
+        return len(self.detected) / len(self.applicable) if self.applicable else 1.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "applicable": len(self.applicable),
+            "detected": len(self.detected),
+            "rate": round(self.rate, 6),
+            "undetected": list(self.undetected),
+            "untried": list(self.untried),
+            "detected_by": {d: list(t) for d, t in sorted(self.detected.items())},
+        }
+
+
+def defect_detection(
+    matrix: Matrix, applicable: Iterable[str], *, not_applicable: Iterable[str] = ()
+) -> DefectDetection:
+    """Per defect: the planned, applicable tests that passed clean and *failed* with it on (an error or
+    a block is no detection, as in :func:`coverage`)."""
+    na = set(not_applicable)
+    clean = matrix.sessions.get(CLEAN, {})
+    judged = [t for t in matrix.planned if t not in na and clean.get(t) is Outcome.PASSED]
+    detected: dict[str, tuple[str, ...]] = {}
+    undetected: list[str] = []
+    untried: list[str] = []
+    defects = sorted(set(applicable))
+    for defect in defects:
+        row = matrix.sessions.get(defect)
+        if row is None:
+            untried.append(defect)
+            continue
+        failed = tuple(sorted(t for t in judged if row.get(t) is Outcome.FAILED))
+        if failed:
+            detected[defect] = failed
+        else:
+            undetected.append(defect)
+    return DefectDetection(tuple(defects), detected, tuple(undetected), tuple(untried))
+
+
+def index_by_defect(
+    test_plan: Mapping[str, Iterable[str]], defect_tests: Mapping[str, Iterable[str]]
+) -> dict[str, list[str]]:
+    """A killer plan with every detected defect in it: ``test_plan`` (each test under some defect, from
+    :func:`choose_killers`) plus, for each detected defect it leaves out, the first test that defect
+    fails (one short session each, so ``make test`` proves every catalogue defect is caught)."""
+    plan = {d: sorted(t) for d, t in test_plan.items()}
+    for defect, tests in sorted(defect_tests.items()):
+        ordered = sorted(tests)
+        if defect not in plan and ordered:
+            plan[defect] = ordered[:1]
+    return dict(sorted(plan.items()))
+
+
 class KillerPlan(BaseModel):
     """``test_packs/defect_killers.yaml``: for each seeded defect, the pack tests it must make fail."""
 
@@ -222,6 +297,8 @@ class KillerPlan(BaseModel):
     defects: dict[str, list[str]]
     #: Planned tests no seeded defect is known to fail yet: the open gap, kept in view (goal: none).
     undetected: list[str] = Field(default_factory=list)
+    #: Applicable catalogue defects no planned test is known to fail yet: the open gap (goal: none).
+    undetected_defects: list[str] = Field(default_factory=list)
 
     @field_validator("defects")
     @classmethod
@@ -238,6 +315,18 @@ class KillerPlan(BaseModel):
         for t in value:
             split_test(t)
         return value
+
+    @field_validator("undetected_defects")
+    @classmethod
+    def _defect_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            split_defect(key)
+        return value
+
+    def unlisted_defects(self, applicable: Iterable[str]) -> list[str]:
+        """Applicable defects the plan neither gives tests to nor lists as undetected."""
+        have = set(self.defects) | set(self.undetected_defects)
+        return sorted(d for d in applicable if d not in have)
 
     def tests(self) -> list[str]:
         return sorted({t for tests in self.defects.values() for t in tests})

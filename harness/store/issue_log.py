@@ -63,7 +63,7 @@ from sqlalchemy.exc import (
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from harness.errors import EXIT_BUSY, EXIT_CONFLICT, DmctInputError
-from harness.model.interchange import Dispute, Exclusion, Issue, TestRef, format_at
+from harness.model.interchange import Dispute, Exclusion, Issue, RouteProcess, TestRef, format_at
 from harness.store.schema import (
     SCHEMA_VERSION,
     events_table,
@@ -99,6 +99,8 @@ UPDATABLE: tuple[str, ...] = (
     "dispute",
     "service_provider",
     "tests",
+    "exclusions",
+    "route_process",
 )
 
 # ------------------------------------------------------------------------------------------- errors
@@ -216,8 +218,10 @@ def _json_value(issue: Issue, name: str) -> Any:
     return issue.model_dump(mode="json", include={name})[name]
 
 
-def _row_values(issue: Issue) -> dict[str, Any]:
-    return {
+def _row_values(issue: Issue, exclusions: bool | None = None) -> dict[str, Any]:
+    """The row of ``issue``. The ``exclusions`` column (schema version 3) is written only when asked or
+    when the issue has some: what an issue without them writes is the same as before that column."""
+    values: dict[str, Any] = {
         "severity": issue.severity,
         "status": issue.status,
         "entries": list(issue.entries),
@@ -225,12 +229,38 @@ def _row_values(issue: Issue) -> dict[str, Any]:
         "exclusion_rationale": issue.exclusion.rationale if issue.exclusion else None,
         "exclusion_tag": issue.exclusion.tag if issue.exclusion else None,
         "dispute_severity": issue.dispute.severity if issue.dispute else None,
-        "dispute_state": issue.dispute.state if issue.dispute else None,
+        "dispute_state": (
+            None
+            if issue.dispute is None
+            else "pending"
+            if issue.dispute.state == "disagreed"
+            else issue.dispute.state
+        ),
         "service_provider": issue.service_provider,
         "title": issue.title,
         "raised": issue.raised,
         "tests": [t.model_dump(mode="json") for t in issue.tests],
     }
+    if exclusions or (exclusions is None and issue.exclusions):
+        values["exclusions"] = {e: x.model_dump(mode="json") for e, x in issue.exclusions.items()} or None
+    disagreed = issue.dispute is not None and issue.dispute.state == "disagreed"
+    if disagreed or exclusions:
+        values["dispute_tag"] = "disagreed" if disagreed else None
+    if issue.route_process is not None or exclusions:
+        values["route_process"] = (
+            None if issue.route_process is None else issue.route_process.model_dump(mode="json")
+        )
+    return values
+
+
+def _extended(issue: Issue) -> bool:
+    """Whether the issue needs the columns of schema version 3 (per-entry exclusions, a TAG severity
+    disagreement); otherwise its row is written exactly as before them."""
+    return (
+        bool(issue.exclusions)
+        or (issue.dispute is not None and issue.dispute.state == "disagreed")
+        or issue.route_process is not None
+    )
 
 
 def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
@@ -247,7 +277,10 @@ def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
             else None
         ),
         dispute=(
-            Dispute(severity=m["dispute_severity"], state=m["dispute_state"])
+            Dispute(
+                severity=m["dispute_severity"],
+                state="disagreed" if m.get("dispute_tag") == "disagreed" else m["dispute_state"],
+            )
             if m["dispute_state"] is not None
             else None
         ),
@@ -256,6 +289,11 @@ def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
         raised=m["raised"],
         history=history,
         tests=[TestRef.model_validate(t) for t in m["tests"]],
+        # .get: the store of schema version 1 that migration tests write has no such column yet
+        exclusions={e: Exclusion.model_validate(x) for e, x in (m.get("exclusions") or {}).items()},
+        route_process=(
+            RouteProcess.model_validate(m["route_process"]) if m.get("route_process") is not None else None
+        ),
     )
 
 
@@ -589,7 +627,10 @@ class Store:
             result = conn.execute(
                 update(issues_table)
                 .where(issues_table.c.id == issue_id, issues_table.c.version == stored.version)
-                .values(version=stored.version + 1, **_row_values(new))
+                .values(
+                    version=stored.version + 1,
+                    **_row_values(new, _extended(stored.issue) or _extended(new)),
+                )
             )
             if result.rowcount != 1:
                 self._lost_race(issue_id, stored.version, expected_version)
@@ -633,6 +674,29 @@ class Store:
 
         return self._mutate(issue_id, actor, expected_version, "close", compute)
 
+    def route_step(
+        self,
+        issue_id: str,
+        name: str,
+        value: str | None,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        on: str | None = None,
+        note: str | None = None,
+    ) -> StoredIssue:
+        """A step of the issue's 20.20-20.27 route process (:mod:`harness.rules.routes`): recommending a
+        route, notifying, the Secretary of State's and the TAG's answers, reconsidering."""
+        from harness.rules.routes import step
+
+        return self._mutate(
+            issue_id,
+            actor,
+            expected_version,
+            "route",
+            lambda issue: step(issue, name, value, on=on, note=note),
+        )
+
     def route(
         self, issue_id: str, route: str, actor: str, expected_version: int | None = None
     ) -> StoredIssue:
@@ -643,27 +707,62 @@ class Store:
         return self._mutate(issue_id, actor, expected_version, "route", lambda _: {"route": route})
 
     def exclude(
-        self, issue_id: str, rationale: str, actor: str, expected_version: int | None = None
+        self,
+        issue_id: str,
+        rationale: str,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        entry: str | None = None,
     ) -> StoredIssue:
         """Propose excluding the issue from the thresholds (20.29); the TAG's decision starts pending.
 
-        A new proposal replaces an earlier one and resets the TAG decision to pending.
+        With ``entry`` the proposal is "in respect of" that planned entry only (20.29): the issue must
+        affect it, and the issue still counts when judging the others. A new proposal replaces an
+        earlier one for the same scope and resets the TAG decision to pending.
         """
         if not rationale.strip():
             raise DmctInputError(issue_id, "a rationale is required (20.29 (a))", field="exclusion.rationale")
         proposal = Exclusion(rationale=rationale.strip(), tag="pending")
-        return self._mutate(issue_id, actor, expected_version, "exclude", lambda _: {"exclusion": proposal})
+
+        def compute(issue: Issue) -> dict[str, Any]:
+            if entry is None:
+                return {"exclusion": proposal}
+            if entry not in issue.entries:
+                affects = ", ".join(issue.entries) or "none"
+                raise DmctInputError(
+                    issue_id, f"does not affect entry {entry!r} (affects: {affects})", field="entry"
+                )
+            return {"exclusions": {**issue.exclusions, entry: proposal}}
+
+        return self._mutate(issue_id, actor, expected_version, "exclude", compute)
 
     def tag(
-        self, issue_id: str, decision: str, actor: str, expected_version: int | None = None
+        self,
+        issue_id: str,
+        decision: str,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        entry: str | None = None,
     ) -> StoredIssue:
-        """Record the TAG's decision on a proposed exclusion (20.38 (b)): ``agreed`` or ``disagreed``."""
+        """Record the TAG's decision on a proposed exclusion (20.38 (b)): ``agreed`` or ``disagreed``;
+        with ``entry``, on the exclusion proposed in respect of that entry."""
         if decision not in ("agreed", "disagreed"):
             raise DmctInputError(
                 issue_id, f"must be agreed|disagreed, got {decision!r}", field="exclusion.tag"
             )
 
         def compute(issue: Issue) -> dict[str, Any]:
+            if entry is not None:
+                found = issue.exclusions.get(entry)
+                if found is None:
+                    raise DmctInputError(
+                        issue_id,
+                        f"no exclusion has been proposed in respect of {entry!r} (20.29)",
+                        field="exclusions",
+                    )
+                return {"exclusions": {**issue.exclusions, entry: found.model_copy(update={"tag": decision})}}
             if issue.exclusion is None:
                 raise DmctInputError(issue_id, "no exclusion has been proposed (20.29)", field="exclusion")
             return {"exclusion": issue.exclusion.model_copy(update={"tag": decision})}
@@ -706,6 +805,21 @@ class Store:
             if severity is not None:
                 changes["severity"] = severity
             return changes
+
+        return self._mutate(issue_id, actor, expected_version, "dispute", compute)
+
+    def disagree_severity(
+        self, issue_id: str, actor: str, expected_version: int | None = None
+    ) -> StoredIssue:
+        """DMCT: the TAG considers the severity should be the one under review (20.38 (a)). The DCC's
+        severity stays (it is the draft's); 20.38 (c)/(d) and the Secretary of State (20.40) settle it."""
+
+        def compute(issue: Issue) -> dict[str, Any]:
+            if issue.dispute is None or issue.dispute.state != "pending":
+                raise DmctInputError(
+                    issue_id, "no pending severity review (open one with --severity N)", field="dispute"
+                )
+            return {"dispute": issue.dispute.model_copy(update={"state": "disagreed"})}
 
         return self._mutate(issue_id, actor, expected_version, "dispute", compute)
 
@@ -790,9 +904,13 @@ class Store:
             if not issues:
                 return 0
             seq = self._next_seq(conn)
+            with_exclusions = any(_extended(i) for i in issues)  # one set of columns for every row
             conn.execute(
                 insert(issues_table),
-                [{"id": i.id, "seq": seq + n, "version": 1, **_row_values(i)} for n, i in enumerate(issues)],
+                [
+                    {"id": i.id, "seq": seq + n, "version": 1, **_row_values(i, with_exclusions)}
+                    for n, i in enumerate(issues)
+                ],
             )
             # JSON mode turns what YAML may have parsed into dates (an unquoted ``at``) into ISO strings.
             rows = [

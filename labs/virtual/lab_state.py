@@ -10,6 +10,7 @@ process would be a cycle).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,9 @@ class VirtualLab:
     banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
     endpoints: dict[str, str] = field(default_factory=dict)
     control: str = ""
+    #: Names this serving process among every virtual lab on the host: its rigs are its own, so rig
+    #: leases are keyed by it (two runs each serving a private lab never wait for each other).
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults
     #: How the simulated devices follow time: ``events`` — one timer heap, each device woken when its
     #: next event is due (labs.virtual.scheduler); ``poll`` — every model advanced every second and the

@@ -22,6 +22,7 @@ purpose: a simulator sharing the driver's tables could not catch the driver's bu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -394,7 +395,7 @@ class MeterObjects(SimpleCosemModel):
         )
 
     def _register(self, obis: str, value: Callable[[], CosemValue], scaler: int, unit: int) -> None:
-        scaler_unit = Structure([Integer(scaler), Enum(unit)])
+        scaler_unit = _scaler_unit(scaler, unit)
         self.add_object(3, obis, {2: Attribute(value), 3: Attribute(lambda: scaler_unit)})
 
     def _add_energy(self) -> None:
@@ -618,3 +619,9 @@ def meter_objects(
     if isinstance(meter, Gsme):
         return GsmeObjects(meter, manufacturer_flag=manufacturer_flag)
     raise TypeError(f"no optical-port object list for {type(meter).__name__}")
+
+
+@functools.lru_cache(maxsize=256)
+def _scaler_unit(scaler: int, unit: int) -> Structure:
+    """A register's scaler_unit (immutable, so shared): a large lab builds thousands of registers."""
+    return Structure([Integer(scaler), Enum(unit)])

@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from labs.virtual.clock import SimClock
 from labs.virtual.devices.base import Device
@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 PASS_BUDGET_S = 0.0005
 #: Real seconds added to every wake-up, so float rounding never wakes a device a hair before its mark.
 SLACK_S = 0.0002
+#: A re-computed mark this close to the booked one is the same mark (float rounding of, say, a credit
+#: threshold crossing re-derived after every read): the booking stands.
+SAME_MARK = timedelta(milliseconds=1)
 
 
 Listener = Callable[[Device], None]
@@ -124,8 +127,14 @@ class EventScheduler:
         timer = _Timer(when, self._real(when), next(self._seq), callback)
         self._timers[key] = timer
         heapq.heappush(self._heap, (timer.real, timer.seq, key))
+        if len(self._heap) > 2 * len(self._timers) + 64:
+            self._compact()  # replaced bookings left behind: keep the heap as big as what is booked
         if timer.real < self._handle_at:
             self._arm(timer.real)
+
+    def _compact(self) -> None:
+        self._heap = [(t.real, t.seq, key) for key, t in self._timers.items()]
+        heapq.heapify(self._heap)
 
     def cancel(self, key: Hashable) -> None:
         self._timers.pop(key, None)  # its heap entry is skipped when it comes up
@@ -165,12 +174,11 @@ class EventScheduler:
     def _run_due(self) -> None:
         """Run every timer whose time has come, within the pass budget; re-arm for the next."""
         self._handle = None
-        self._handle_at = float("inf")
+        self._handle_at = float("-inf")  # bookings made by the callbacks arm nothing: we re-arm below
         started = time.perf_counter()
         now = self.loop.time()
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, seq, key = heapq.heappop(heap)
+        while self._heap and self._heap[0][0] <= now:  # not aliased: a callback's booking may compact it
+            _, seq, key = heapq.heappop(self._heap)
             timer = self._timers.get(key)
             if timer is None or timer.seq != seq:
                 continue  # replaced or cancelled
@@ -182,10 +190,12 @@ class EventScheduler:
             if time.perf_counter() - started > PASS_BUDGET_S:
                 break
         self._note_pass(started)
-        if heap:
-            head = heap[0][0]
-            # More already due: yield to I/O first (call_soon), then carry on.
-            self._arm(head if head > now else self.loop.time())
+        if not self._heap:
+            self._arm(float("inf"))
+            return
+        head = self._heap[0][0]
+        # More already due: yield to I/O first (the loop polls before running it), then carry on.
+        self._arm(head if head > now else self.loop.time())
 
     # -- touches --------------------------------------------------------------------------------------
     def _touched(self, device: Device) -> None:
@@ -217,25 +227,32 @@ class EventScheduler:
                 break
         self._note_pass(started)
 
-    def _examine(self, device: Device) -> None:
-        """Catch the device up, tell the listeners, and book its next wake-up."""
+    def _examine(self, device: Device, due: datetime | None = None) -> None:
+        """Look at a device: woken for its mark ``due``, catch it up to that mark; touched, take it as
+        its toucher left it (already caught up). Then tell the listeners, and book its next wake-up
+        (unchanged bookings are left alone: most touches — a DLMS read — move nothing)."""
         if self._closed:
             return
+        key = ("device", id(device))
         self._examining = id(device)
         try:
-            device.advance()
+            if due is not None:
+                device.advance(until=due)
             for listener in self._listeners:
                 listener(device)
-            due = device.next_due()
+            nxt = device.next_due()
         except Exception:
             log.exception("simulator: examining %s failed", device.device_id)
-            due = None
+            nxt = None
         finally:
             self._examining = None
-        if due is None:
-            self.cancel(("device", id(device)))
-        else:
-            self.at(due, ("device", id(device)), lambda: self._examine(device))
+        if nxt is None:
+            self.cancel(key)
+            return
+        booked = self._timers.get(key)
+        if due is None and booked is not None and abs(booked.when - nxt) < SAME_MARK:
+            return
+        self.at(nxt, key, lambda: self._examine(device, nxt))
 
     def _note_pass(self, started: float) -> None:
         spent = time.perf_counter() - started

@@ -11,21 +11,42 @@ After each rejection the device is read independently (optical port) to show not
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from test_packs.oracles import prepay
+from test_packs.service_reference_variant._metering import wait_device_time
 from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     SrvtRig,
+    fresh_sequence,
     parse_at,
 )
 
 NEG = "Negative"
 INVALID, UNSUPPORTED = "SRVT-NEG-INVALID-PARAMS", "SRVT-NEG-UNSUPPORTED"
 DUPLICATE_UTRN, JOIN_FAILED = 0x8F51, 0x8F48
+UTRN_LOCKED_OUT = 0x81C5
+#: How long a meter suspends UTRN entry after repeated rejections (device time), and a margin.
+LOCKOUT = timedelta(hours=1, minutes=5)
+#: Balance reads while no energy flows (pence): rounding only.
+STILL = Decimal("0.5")
+
+
+@contextmanager
+def _still(t: SrvtRig, role: str) -> Iterator[None]:
+    """No energy flows through the meter (ESME load 0), so its balance moves only by what is tested."""
+    if role == "esme":
+        with t.esme_load(0.0):
+            yield
+    else:
+        yield
+
 
 Unchanged = Callable[[SrvtRig, str], Any]
 
@@ -164,3 +185,87 @@ def test_join_of_unlisted_device_rejected(srvt: SrvtRig) -> None:
         srvt.ok("8.11", "ch", {"add": {eui: "esme"}})
         srvt.ok("8.7.2", "esme")
     assert srvt.result("7.4", "esme")["supply"] == srvt.optical("esme").supply_state()
+
+
+OTHER_METER = {"esme": "gsme", "gsme": "esme"}
+
+
+def balance_kept(t: SrvtRig, role: str, before: Decimal) -> None:
+    """Nothing credited: the balance is as before, less at most one standing charge (a device
+    midnight may pass while the test runs; no energy flows)."""
+    after = t.balance(role)
+    charge = Decimal(str(t.result("4.11.1", role)["standing_charge"]))
+    assert before - charge - STILL <= after <= before + STILL, (
+        f"the {role}'s balance moved {before} -> {after}"
+    )
+
+
+def logged(t: SrvtRig, role: str, code: int) -> bool:
+    """Whether the meter logged ``code`` since the test began (event or security log)."""
+    return code in t.log_codes(role) or code in t.log_codes(role, security=True)
+
+
+@pytest.mark.dmct_srv("2.2")
+@pytest.mark.dmct_group(NEG)
+@pytest.mark.dmct_requirement("SRVT-NEG-DEVICE-REFUSES")
+@pytest.mark.parametrize(
+    ("role", "case"),
+    [
+        pytest.param(
+            r,
+            c,
+            id=f"{r}-{c}",
+            marks=pytest.mark.dmct_roles(*({r, OTHER_METER[r]} if c == "other-meter" else {r})),
+        )
+        for r in ("esme", "gsme")
+        for c in ("over-max-credit", "over-max-balance", "other-meter")
+    ],
+)
+def test_top_up_refused_by_meter(role: str, case: str, srvt: SrvtRig) -> None:
+    """Values the *meter* must refuse (the route passes them on), oracle
+    :mod:`test_packs.oracles.prepay`: a UTRN worth one penny more than the maximum credit threshold
+    (0x8F5B), a top-up that would take the balance over the maximum meter balance (0x8F47), and UTRNs
+    minted for the rig's other meter (0x8F64, and after repeated rejections manual entry suspended,
+    0x81C4). Each is refused (E11), logged, and credits nothing."""
+    t = srvt
+    cfg = t.result("4.13", role)
+    max_credit, max_balance = Decimal(str(cfg["max_credit"])), Decimal(str(cfg["max_balance"]))
+    t.mark(role)
+    with _still(t, role):
+        if case == "over-max-credit":
+            value = int(max_credit) + 1
+            b0 = t.balance(role)
+            want = prepay.top_up(value, balance=b0, max_credit=max_credit, max_balance=max_balance)
+            assert want.refusal == prepay.UTRN_EXCEEDS_MAX_CREDIT
+            t.rejected("E11", "2.2", role, {"utrn": t.utrn(role, value)})
+            assert logged(t, role, want.refusal), f"the {role} logged no 0x{want.refusal:04X}"
+            balance_kept(t, role, b0)
+        elif case == "over-max-balance":
+            b0 = t.balance(role)
+            target = max_balance - 500
+            t.ok("1.5", role, {"delta": float(target - b0)})
+            try:
+                b1 = t.balance(role)
+                want = prepay.top_up(1000, balance=b1, max_credit=max_credit, max_balance=max_balance)
+                assert want.refusal == prepay.CREDIT_EXCEEDS_MAX_BALANCE
+                t.rejected("E11", "2.2", role, {"utrn": t.utrn(role, 1000)})
+                assert logged(t, role, want.refusal), f"the {role} logged no 0x{want.refusal:04X}"
+                balance_kept(t, role, b1)
+            finally:
+                t.ok("1.5", role, {"delta": float(b0 - t.balance(role))})
+        else:
+            other = t.eui(OTHER_METER[role]).upper()
+            source = t.request.getfixturevalue("utrn_source")
+            b0 = t.balance(role)
+            for attempt in range(5):
+                utrn = source.mint(other, 100, (fresh_sequence() + attempt) % 10_000)
+                t.rejected("E11", "2.2", role, {"utrn": utrn})
+                assert logged(t, role, prepay.UTRN_NOT_FOR_DEVICE) or logged(t, role, UTRN_LOCKED_OUT), (
+                    f"the {role} logged no 0x8F64 for a UTRN minted for {other}"
+                )
+                if logged(t, role, prepay.UTRN_MANUAL_ENTRY_SUSPENDED):
+                    break
+            assert logged(t, role, prepay.UTRN_MANUAL_ENTRY_SUSPENDED), "repeated rejected UTRNs: no 0x81C4"
+            balance_kept(t, role, b0)
+            # the suspension lasts an hour of device time: let it pass for the tests after this one
+            wait_device_time(t, role, t.optical(role).clock() + LOCKOUT)

@@ -442,7 +442,10 @@ def test_the_example_pack_runs_against_the_virtual_lab(tmp_path: Path) -> None:
          "--", "-k", "3.1-esme or 6.2.4-esme or vdmc1"],
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # A -k selection leaves most planned tests unexecuted: the entry is in progress (20.32 (a)), and
+    # dmct run's status follows the verdict (docs/exit-codes.md), so 1 — with every selected test passed.
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "in_progress" in proc.stdout and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     assert "also running" in proc.stdout and "service_reference_variant" in proc.stdout
     run = results / "ns"
     outcomes = {(r.pack, r.test): r.outcome.value for r in iter_results(run / "results.jsonl")}

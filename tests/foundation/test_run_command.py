@@ -131,7 +131,12 @@ def test_interrupt_leaves_no_process_behind(tmp_path: Path) -> None:
     time.sleep(2.0)  # pytest and its workers are up and the slow test is running
     assert len(_processes_mentioning(run_id)) >= 3, "expected dmct run, the lab and pytest"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    proc.wait(30)
+    rest = proc.communicate(timeout=30)[0].decode(errors="replace")
+    assert proc.returncode == 130
+    # One line says so (issue 18); no asyncio tracebacks, no "Fatal Python error" from the lab's shutdown.
+    assert (
+        "dmct run: interrupted: " in rest and "Traceback" not in rest and "Fatal Python error" not in rest
+    ), rest
     assert _wait_gone(run_id) == []
 
 

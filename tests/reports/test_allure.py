@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+# Loaded here, not first inside the in-process pytester run (the plugin reads the issue log for allure
+# links): pytester drops the modules a run imported, and SQLAlchemy's compiled extensions, which Python
+# never re-initialises, would then meet fresh copies of its Python classes in later tests of this worker.
+import harness.store.issue_log  # noqa: F401
 from harness.reports.render import CHROMIUM_FLAGS, find_chromium
 from tests.conftest import REPO, VIRTUAL_LAB
 from tests.foundation.test_plugin import PACK, TESTS, TOY_TTM

@@ -133,3 +133,50 @@ def test_pdf_is_a4_numbered_headed_and_legible_on_every_page(ds: dict[str, Path]
     whole = {"srvt-4.1.1", "srvt-11.3", "dormant-mt", "2026-11-25T10:13:00.000000Z"}
     assert whole <= words, sorted(words)[:40]
     assert list(shots.glob("dmct-testing-report-page-*.png"))
+
+
+SVG_PROBE = """<script>
+(() => {
+  const sizes = [];
+  for (const svg of document.querySelectorAll('figure svg')) {
+    const box = svg.viewBox.baseVal, scale = svg.getBoundingClientRect().width / box.width;
+    for (const t of svg.querySelectorAll('text'))
+      sizes.push(parseFloat(getComputedStyle(t).fontSize) * scale * 0.75);  // viewBox units -> pt
+  }
+  const page = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll('figure, table')]
+    .filter(e => e.getBoundingClientRect().right > page + 0.5).length;
+  const out = {minPt: Math.min(...sizes), n: sizes.length, wide};
+  document.body.setAttribute('data-probe', JSON.stringify(out));
+})();
+</script></body>"""
+
+
+def test_weekly_trend_chart_is_legible_on_screen_and_paper(
+    ds: dict[str, Path], tmp_path: Path, shots: Path
+) -> None:
+    """The trend chart's smallest text (axis labels, annotations, legend) at A4 width and on every PDF
+    page: never scaled below legibility, whatever the number of points."""
+    import pdfplumber
+
+    argv = ["report", "weekly", "--week", "2026-W48", "--issues", "issues.json", "--date", "2026-11-30"]
+    assert main([*argv, "-o", "weekly.html"]) == 0
+    assert main([*argv, "-o", "weekly.pdf"]) == 0
+    probe = Path("probe.html")
+    probe.write_text(Path("weekly.html").read_text().replace("</body>", SVG_PROBE))
+    dom = _chromium(tmp_path, f"--window-size={A4_PX[0]},{A4_PX[1]}", "--dump-dom", probe.resolve().as_uri())
+    start = dom.stdout.index("data-probe=") + len("data-probe=") + 1
+    found = json.loads(dom.stdout[start : dom.stdout.index('"', start)].replace("&quot;", '"'))
+    assert found["n"] > 20 and found["minPt"] >= MIN_PT and found["wide"] == 0, found
+    shot = shots / "weekly-report.png"
+    size = f"--window-size={A4_PX[0]},3000"
+    _chromium(
+        tmp_path, f"--screenshot={shot}", size, "--hide-scrollbars", Path("weekly.html").resolve().as_uri()
+    )
+    assert shot.is_file()
+    with pdfplumber.open("weekly.pdf") as pdf:
+        for number, page in enumerate(pdf.pages, start=1):
+            # (rotated axis titles report their box, not their size: upright text only)
+            sizes = [c["size"] for c in page.chars if c["text"].strip() and c["upright"]]
+            assert min(sizes) >= MIN_PT, (number, min(sizes))
+            page.to_image(resolution=72).save(shots / f"weekly-report-page-{number}.png")

@@ -47,6 +47,10 @@ def test_epcl_relies_on_and_cli_reference(ds: dict[str, Path], capsys: pytest.Ca
                 f"{BAD}={OK}",
                 "--testing-report",
                 f"{OK}=tr.md",
+                # 20.41 (b)(ii): "a reference to a prior final DMCT Testing Report" (no store here to
+                # follow the draft to final)
+                "--final-report",
+                f"{OK}=DMCT Testing Report {OK} (final 2026-12-14)",
                 "--issues",
                 "issues.json",
                 "--date",

@@ -15,6 +15,8 @@ from harness.rules.defects import (
     applicable_defects,
     choose_killers,
     coverage,
+    defect_detection,
+    index_by_defect,
     split_defect,
     with_defect,
 )
@@ -118,3 +120,41 @@ def test_killer_plan_validates_keys_and_reports_missing_tests() -> None:
 def test_matrix_round_trips_through_json() -> None:
     m = Matrix(planned=["p::a"], sessions={CLEAN: {"p::a": P}, "esme:x": {"p::a": F}})
     assert Matrix.from_json(m.to_json()) == m
+
+
+def test_the_defect_detection_rate_counts_defects_that_fail_some_test() -> None:
+    """Issue 14: per defect, not per test. A test that failed clean, an error or a block is no catch;
+    an applicable defect without a session counts against the rate (untried)."""
+    m = Matrix(
+        planned=["p::a", "p::b", "p::c"],
+        sessions={
+            CLEAN: {"p::a": P, "p::b": P, "p::c": F},
+            "esme:x": {"p::a": F, "p::b": F},
+            "esme:y": {"p::a": P, "p::b": E, "p::c": F},  # only a crash and a test failing clean
+            "gsme:z": {"p::a": B},
+        },
+    )
+    det = defect_detection(m, ["esme:x", "esme:y", "gsme:z", "ch:w"])
+    assert det.detected == {"esme:x": ("p::a", "p::b")}
+    assert det.undetected == ("esme:y", "gsme:z")
+    assert det.untried == ("ch:w",)
+    assert det.rate == pytest.approx(0.25)
+    assert det.to_json()["detected_by"] == {"esme:x": ["p::a", "p::b"]}
+    # a test the DMC cannot run does not count as a catch either
+    assert defect_detection(m, ["esme:x"], not_applicable=["p::a", "p::b"]).detected == {}
+    assert defect_detection(m, []).rate == 1.0
+
+
+def test_a_defect_indexed_plan_lists_every_detected_defect() -> None:
+    """Every test under some defect (set cover) and every detected defect with at least one test."""
+    detected_tests = {"a": ["esme:x", "gsme:y"], "b": ["esme:x"]}
+    plan = index_by_defect(choose_killers(detected_tests), {"esme:x": ["a", "b"], "gsme:y": ["a"]})
+    assert plan == {"esme:x": ["a", "b"], "gsme:y": ["a"]}
+    assert index_by_defect({}, {"ch:z": ["q", "p"], "ch:none": []}) == {"ch:z": ["p"]}
+
+
+def test_a_killer_plan_names_the_defects_it_leaves_out() -> None:
+    plan = KillerPlan(lab="l", entry="e", defects={"esme:x": ["p::a"]}, undetected_defects=["gsme:y"])
+    assert plan.unlisted_defects(["esme:x", "gsme:y", "ch:z"]) == ["ch:z"]
+    with pytest.raises(ValidationError):
+        KillerPlan(lab="l", entry="e", defects={}, undetected_defects=["nocolon"])

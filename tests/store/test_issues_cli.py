@@ -63,7 +63,12 @@ def test_add_list_show_with_the_actor_from_by_or_the_environment(
     code, out, _ = issues(capsys, store_url, "show", "TI-0001")
     assert code == 0 and "env-user  add" in out and 'dcc-lead  route  route: null -> "b"' in out
     [issue] = exported(capsys, store_url)
-    assert [h["by"] for h in issue["history"]] == ["env-user", "dcc-lead"]
+    # recommending route (b) records the route and starts its process (20.20-20.27): two fields, one change
+    assert [(h["by"], h["field"]) for h in issue["history"]] == [
+        ("env-user", None),
+        ("dcc-lead", "route"),
+        ("dcc-lead", "route_process"),
+    ]
 
 
 def test_store_and_by_may_come_before_the_action(capsys: pytest.CaptureFixture[str], store_url: str) -> None:

@@ -378,3 +378,9 @@ def test_text_lists_only_entries_not_successful() -> None:
     lines = render_text(verdict)
     assert lines[0].endswith(": 1 successful, 1 in_progress (of 2)"), lines[0]
     assert [t.split()[0] for t in lines[1:] if t.split()[0] in statuses] == ["E1"]
+    # a successful entry whose failed test no Testing Issue explains is listed: the log shows the failure
+    records[1] = parse_result_line(line("E2", "srvt", "s-2", "failed"), "r", 2)
+    verdict = compute_verdict(plan, records, [], load_profile("dmct"))
+    gaps = verdict.entries["E2"]
+    row = next(t for t in render_text(verdict) if t.startswith("E2 "))
+    assert gaps.evidence_gaps and "fail 1" in row and "20.34 (d): 1 failed test(s)" in row

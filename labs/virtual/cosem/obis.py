@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 
@@ -17,19 +18,28 @@ def parse_obis(obis: str | bytes | Iterable[int]) -> bytes:
             raise ValueError(f"OBIS code must be 6 bytes, got {len(obis)}")
         return bytes(obis)
     if isinstance(obis, str):
-        text = obis.strip()
-        for sep in "-:*":
-            text = text.replace(sep, ".")
-        parts = [p for p in text.split(".") if p != ""]
-        if len(parts) == 5:
-            parts.append("255")
-        if len(parts) != 6 or not all(p.isdigit() for p in parts):
-            raise ValueError(f"not an OBIS code: {obis!r}")
-        numbers = [int(p) for p in parts]
-    else:
-        numbers = [int(p) for p in obis]
-        if len(numbers) != 6:
-            raise ValueError(f"OBIS code needs 6 groups, got {len(numbers)}")
+        return _parse_text(obis)
+    numbers = [int(p) for p in obis]
+    if len(numbers) != 6:
+        raise ValueError(f"OBIS code needs 6 groups, got {len(numbers)}")
+    return _checked(numbers, obis)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(obis: str) -> bytes:
+    """Text forms, cached: every meter's object list names the same few hundred codes."""
+    text = obis.strip()
+    for sep in "-:*":
+        text = text.replace(sep, ".")
+    parts = [p for p in text.split(".") if p != ""]
+    if len(parts) == 5:
+        parts.append("255")
+    if len(parts) != 6 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"not an OBIS code: {obis!r}")
+    return _checked([int(p) for p in parts], obis)
+
+
+def _checked(numbers: list[int], obis: object) -> bytes:
     if any(not 0 <= n <= 255 for n in numbers):
         raise ValueError(f"OBIS groups must be 0..255: {obis!r}")
     return bytes(numbers)

@@ -215,6 +215,8 @@ class Alerter:
         self.timestamps = timestamps
         #: Called after an alert reaches the outbox (the device's touch hook: someone must forward it).
         self.on_raise: Callable[[], None] | None = None
+        #: Seeded defect ``alert_disable_ignored``: codes switched off are still sent.
+        self.send_suppressed = False
 
     def raise_alert(self, code: int, details: Mapping[str, Detail] | None = None) -> Alert:
         info = ALERTS[code]
@@ -222,7 +224,7 @@ class Alerter:
         entry = LogEntry(at, code, info.name, dict(details or {}))
         (self.security_log if info.log == "security" else self.event_log).append(entry)
         alert = Alert(code, info.name, at if self.timestamps else None, self.device, dict(details or {}))
-        if code not in self.suppressed:
+        if code not in self.suppressed or self.send_suppressed:
             self.outbox.append(alert)
             if self.on_raise is not None:
                 self.on_raise()

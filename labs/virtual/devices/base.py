@@ -43,6 +43,7 @@ COMMON_DEFECTS = frozenset(
         "acknowledges_without_applying",
         "read_responses_cached",
         "credential_rotation_keeps_old_keys",
+        "firmware_change_alert_missing",
     }
 )
 
@@ -118,6 +119,7 @@ class Device:
             security_capacity=self.behaviour.security_log_capacity,
             timestamps=not self.has_defect("alerts_missing_timestamp"),
         )
+        self.alerter.send_suppressed = self.has_defect("alert_disable_ignored")
         self.firmware = Firmware(
             firmware_version, model, self.alerter, self.has_defect, self._firmware_changed
         )
@@ -165,6 +167,7 @@ class Device:
         self.profile = profile
         self.devclock.set_drift(self._drift())
         self.alerter.timestamps = not self.has_defect("alerts_missing_timestamp")
+        self.alerter.send_suppressed = self.has_defect("alert_disable_ignored")
 
     # -- identity and reads ----------------------------------------------------------------------------
     @property
@@ -199,13 +202,16 @@ class Device:
         return list(self._scheduled)
 
     # -- time stepping ---------------------------------------------------------------------------------
-    def advance(self) -> None:
-        """Process simulated time up to the reference clock's now (see the module docstring)."""
+    def advance(self, until: datetime | None = None) -> None:
+        """Process simulated time up to the reference clock's now (see the module docstring), or only
+        up to reference instant ``until`` if that is earlier (an event-driven lab waking the device for
+        its next mark needs no more; whoever looks next catches up the rest)."""
         if self._stepping:
             return  # a command run at a mark (future-dated, GSME wake) acts at that mark's instant
         self._stepping = True
         try:
-            self._advance_to(self.clock.now())
+            now = self.clock.now()
+            self._advance_to(now if until is None or until > now else until)
         finally:
             self._stepping = False
         self._touched()
@@ -352,7 +358,13 @@ class Device:
     def synchronise_clock(self, reference_time: datetime) -> ClockAdjustment:
         """SRV 6.11: adjust within tolerance (0x8145) or refuse (0x81C6 and a rejection)."""
         self._begin()
-        result = self.devclock.synchronise(reference_time, self.behaviour.clock_tolerance_s)
+        tolerance = self.behaviour.clock_tolerance_s
+        if self.has_defect("clock_sync_ignores_tolerance"):
+            tolerance = float("inf")
+        target = reference_time
+        if self.has_defect("clock_sync_half_applied"):
+            target = self.devclock.now() + (reference_time - self.devclock.now()) / 2
+        result = self.devclock.synchronise(target, tolerance)
         if not result.adjusted:
             self.alerter.raise_alert(
                 A.CLOCK_NOT_ADJUSTED_OUTSIDE_TOLERANCE, {"delta_s": round(result.delta_s, 3)}
@@ -361,7 +373,8 @@ class Device:
                 RejectCode.CLOCK_OUTSIDE_TOLERANCE,
                 f"clock error {result.delta_s:.1f} s exceeds tolerance {self.behaviour.clock_tolerance_s} s",
             )
-        self.alerter.raise_alert(A.CLOCK_ADJUSTED, {"delta_s": round(result.delta_s, 3)})
+        if not self.has_defect("clock_adjusted_alert_missing"):
+            self.alerter.raise_alert(A.CLOCK_ADJUSTED, {"delta_s": round(result.delta_s, 3)})
         self._clock_stepped()
         return result
 

@@ -48,6 +48,8 @@ class SrvInfo(_Strict):
 class DefectInfo(_Strict):
     roles: list[Role] = Field(min_length=1)
     description: str = Field(min_length=1)
+    #: The requirement (SRV, alert code or SMETS1 behaviour) the defect breaks.
+    requirement: str | None = Field(default=None, min_length=1)
 
 
 class FirmwareEntry(_Strict):

@@ -23,12 +23,24 @@ from . import alerts as A
 from .base import CommandResult
 from .errors import DeviceCommandError, RejectCode
 from .meter import METER_DEFECTS, Meter, SupplyState
+from .prepay import PaymentMode
 
 ESME_DEFECTS = METER_DEFECTS | {
     "drops_supply_restored_alert",
     "load_limit_ignored",
     "configuration_misreported",
     "supply_commands_accept_retired_keys",
+    # issue 14 (catalogue.yaml names the requirement each breaks)
+    "payment_mode_lost_on_power_cycle",
+    "supply_state_lost_on_power_cycle",
+    "supply_interrupted_alert_missing",
+    "long_outage_threshold_in_seconds",
+    "enable_ignores_credit",
+    "load_limit_period_in_minutes",
+    "load_limit_at_threshold_triggers",
+    "load_limit_counter_not_incremented",
+    "load_limit_restoration_ignored",
+    "tamper_lock_ignored",
 }
 #: Commands the seeded defect ``supply_commands_accept_retired_keys`` lets a retired key sign.
 SUPPLY_COMMANDS = frozenset({"enable_supply", "disable_supply", "arm_supply"})
@@ -106,7 +118,8 @@ class Esme(Meter):
             self.powered = False
             self._outage_start = self._processed
             self._over_since = None
-            self.alerter.raise_alert(A.SUPPLY_INTERRUPTED)
+            if not self.has_defect("supply_interrupted_alert_missing"):
+                self.alerter.raise_alert(A.SUPPLY_INTERRUPTED)
 
     def power_on(self) -> None:
         self.advance()
@@ -115,8 +128,14 @@ class Esme(Meter):
         self.powered = True
         outage = self._processed - (self._outage_start or self._processed)
         self._outage_start = None
+        if self.has_defect("payment_mode_lost_on_power_cycle"):
+            self.account.mode = PaymentMode.CREDIT
+        if self.has_defect("supply_state_lost_on_power_cycle") and self.supply is SupplyState.DISABLED:
+            self.supply = SupplyState.ENABLED
+        seconds = self.has_defect("long_outage_threshold_in_seconds")
+        long = timedelta(seconds=LONG_OUTAGE.total_seconds() / 60) if seconds else LONG_OUTAGE
         if not self.has_defect("drops_supply_restored_alert"):
-            code = A.SUPPLY_RESTORED_LONG if outage >= LONG_OUTAGE else A.SUPPLY_RESTORED
+            code = A.SUPPLY_RESTORED_LONG if outage >= long else A.SUPPLY_RESTORED
             self.alerter.raise_alert(code, {"outage_s": round(outage.total_seconds(), 3)})
         self._check_load_limit(self._processed)
 
@@ -156,7 +175,7 @@ class Esme(Meter):
         marks = super()._reference_marks(now)
         if self.load_limit is not None:
             if self._over_since is not None:
-                marks.append(self._over_since + timedelta(seconds=self.load_limit.period_s))
+                marks.append(self._over_since + timedelta(seconds=self._ll_period_s()))
             if self._ll_armed_at is not None and self.load_limit.restoration_s is not None:
                 marks.append(self._ll_armed_at + timedelta(seconds=self.load_limit.restoration_s))
         return [m for m in marks if m > now]
@@ -165,6 +184,16 @@ class Esme(Meter):
         super()._fire(now, dnow)
         self._check_load_limit(now)
 
+    def _ll_period_s(self) -> float:
+        assert self.load_limit is not None
+        minutes = self.has_defect("load_limit_period_in_minutes")
+        return self.load_limit.period_s * (60.0 if minutes else 1.0)
+
+    def _above_limit(self, threshold_w: float) -> bool:
+        if self.has_defect("load_limit_at_threshold_triggers"):
+            return self._power_w() >= threshold_w
+        return self._power_w() > threshold_w
+
     def _check_load_limit(self, now: datetime) -> None:
         limit = self.load_limit
         if self._ll_armed_at is not None and self.supply is not SupplyState.ARMED:
@@ -172,12 +201,13 @@ class Esme(Meter):
         if limit is None or self.has_defect("load_limit_ignored"):
             self._over_since = None
             return
-        if self._power_w() > limit.threshold_w:
+        if self._above_limit(limit.threshold_w):
             if self._over_since is None:
                 self._over_since = now
-            if now - self._over_since >= timedelta(seconds=limit.period_s):
+            if now - self._over_since >= timedelta(seconds=self._ll_period_s()):
                 self._over_since = None
-                self.load_limit_counter += 1
+                if not self.has_defect("load_limit_counter_not_incremented"):
+                    self.load_limit_counter += 1
                 self.alerter.raise_alert(A.LOAD_LIMIT_THRESHOLD_EXCEEDED, {"power_w": self._power_w()})
                 self.supply = SupplyState.ARMED
                 self._ll_armed_at = now
@@ -188,6 +218,7 @@ class Esme(Meter):
             self._ll_armed_at is not None
             and limit.restoration_s is not None
             and now - self._ll_armed_at >= timedelta(seconds=limit.restoration_s)
+            and not self.has_defect("load_limit_restoration_ignored")
         ):
             self._ll_armed_at = None
             self.supply = SupplyState.ENABLED
@@ -198,7 +229,7 @@ class Esme(Meter):
     def enable_supply(self) -> None:
         """SRV 7.1: refused in prepayment without credit."""
         self._begin()
-        if not self.account.credit_ok:
+        if not self.account.credit_ok and not self.has_defect("enable_ignores_credit"):
             raise DeviceCommandError(RejectCode.INVALID_STATE, "not enough credit to enable supply")
         self._set_supply(SupplyState.ENABLED, A.SUPPLY_CONNECT_FAILURE)
         self._disabled_for_credit = False
@@ -221,6 +252,8 @@ class Esme(Meter):
         self.supply_tamper_state = state
 
     def _after_tamper(self) -> None:
+        if self.has_defect("tamper_lock_ignored"):
+            return
         if self.supply_tamper_state == "locked" and self.supply is not SupplyState.DISABLED:
             self.supply = SupplyState.DISABLED
             self.alerter.raise_alert(A.SUPPLY_DISABLED_LOCKED_TAMPER)

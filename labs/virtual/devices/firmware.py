@@ -126,7 +126,8 @@ class Firmware:
         old, self.running = self.running, image.version
         self.image, self.state, self._blocks = None, TransferState.IDLE, {}
         if old != self.running:
-            self._alerter.raise_alert(A.FIRMWARE_CHANGED, {"from": old, "to": self.running})
+            if not self._has_defect("firmware_change_alert_missing"):
+                self._alerter.raise_alert(A.FIRMWARE_CHANGED, {"from": old, "to": self.running})
             if self.on_change is not None:
                 self.on_change(self.running)
         return self.running

@@ -23,7 +23,15 @@ from . import alerts as A
 from .errors import DeviceCommandError, RejectCode
 from .meter import METER_DEFECTS, Meter, SupplyState
 
-GSME_DEFECTS = METER_DEFECTS | {"gsme_never_wakes", "low_battery_alert_missing"}
+GSME_DEFECTS = METER_DEFECTS | {
+    "gsme_never_wakes",
+    "low_battery_alert_missing",
+    # issue 14 (catalogue.yaml names the requirement each breaks)
+    "gas_correction_factor_omitted",
+    "gas_energy_in_megajoules",
+    "gas_volume_register_stuck",
+    "gsme_power_loss_alert_missing",
+}
 MJ_PER_KWH = 3.6
 
 
@@ -112,10 +120,18 @@ class Gsme(Meter):
         return self.flow_m3h if self.powered and self.supply is SupplyState.ENABLED else 0.0
 
     def _energy_kw(self) -> float:
-        return self._flow() * self.conversion.kwh_per_m3()
+        return self._flow() * self._kwh_per_m3()
+
+    def _kwh_per_m3(self) -> float:
+        """The conversion the meter applies (seeded defects drop the correction factor or the / 3.6)."""
+        c = self.conversion
+        factor = 1.0 if self.has_defect("gas_correction_factor_omitted") else c.conversion_factor
+        per = 1.0 if self.has_defect("gas_energy_in_megajoules") else MJ_PER_KWH
+        return c.calorific_value * factor / per
 
     def _on_consumed(self, kwh: float, seconds: float) -> None:
-        self.volume_m3 += self._flow() * seconds / 3600.0
+        if not self.has_defect("gas_volume_register_stuck"):
+            self.volume_m3 += self._flow() * seconds / 3600.0
 
     def _daily_extra(self) -> dict[str, float]:
         return {"volume_m3": self.volume_m3}
@@ -139,7 +155,9 @@ class Gsme(Meter):
         raise DeviceCommandError(RejectCode.NOT_SUPPORTED, "a GSME valve cannot be opened remotely; arm it")
 
     def _supply_moved(self, old: SupplyState, new: SupplyState) -> None:
-        if SupplyState.ENABLED in (old, new):  # the valve itself moved
+        # A valve shut while the meter is still being built (the credit check of Meter.__init__) has
+        # no battery model yet to drain.
+        if SupplyState.ENABLED in (old, new) and hasattr(self, "valve_drain_pct"):  # the valve moved
             self._drain(self.valve_drain_pct)
 
     # -- battery and power -------------------------------------------------------------------------------
@@ -177,7 +195,8 @@ class Gsme(Meter):
         self.powered = True
         if self._power_lost:
             self._power_lost = False
-            self.alerter.raise_alert(A.GSME_POWER_SUPPLY_LOSS)
+            if not self.has_defect("gsme_power_loss_alert_missing"):
+                self.alerter.raise_alert(A.GSME_POWER_SUPPLY_LOSS)
 
     # -- sleeping ----------------------------------------------------------------------------------------
     def next_wake(self, after: datetime) -> datetime | None:

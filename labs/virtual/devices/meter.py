@@ -43,7 +43,39 @@ METER_DEFECTS = COMMON_DEFECTS | {
     "billing_snapshot_missed",
     "identity_misreported",
     "display_message_dropped",
+    # issue 14 (catalogue.yaml names the requirement each breaks)
+    "standing_charge_not_taken",
+    "price_update_not_charged",
+    "tou_switch_one_hour_late",
+    "last_tou_rate_wraps_to_first",
+    "block_price_one_block_late",
+    "tariff_update_resets_registers",
+    "tariff_change_not_snapshotted",
+    "negative_balance_adjustment_added",
+    "top_up_truncated_to_pounds",
+    "max_credit_check_skipped",
+    "max_balance_check_skipped",
+    "utrn_lockout_never_engages",
+    "utrn_for_other_device_accepted",
+    "low_credit_threshold_not_used",
+    "emergency_credit_limit_not_used",
+    "ec_available_alert_missing",
+    "ec_activated_alert_code_wrong",
+    "credit_mode_disables_supply",
+    "prepayment_never_disables_supply",
+    "time_debt_rate_doubled",
+    "payment_debt_rate_as_fraction",
+    "debt_amount_update_ignored",
+    "arm_alert_missing",
+    "clock_sync_ignores_tolerance",
+    "clock_sync_half_applied",
+    "clock_adjusted_alert_missing",
+    "daily_read_at_one_am",
+    "alert_disable_ignored",
+    "mpxn_leading_zeros_dropped",
 }
+#: Seeded defect ``tou_switch_one_hour_late`` / ``daily_read_at_one_am``: a local-time offset applied twice.
+ONE_HOUR = timedelta(hours=1)
 
 
 class SupplyState(enum.StrEnum):
@@ -143,6 +175,7 @@ class Meter(Device):
         self.supplier_name = ""
         self.mpxn = ""
         self.last_message: str | None = None
+        self._charged_prices: tuple[float, ...] | None = None  # defect price_update_not_charged
         self._midnights = 0
         self._billings = 0
         self._calendar_billings = 0
@@ -186,7 +219,9 @@ class Meter(Device):
         return datetime.combine(dnow.date() + timedelta(days=1), time(0), dnow.tzinfo)
 
     def _device_marks(self, dnow: datetime) -> list[datetime]:
-        marks = [*super()._device_marks(dnow), self.tariff.next_switch_after(dnow), self._next_midnight]
+        marks = [*super()._device_marks(dnow), self.tariff.next_switch_after(dnow), self._daily_due()]
+        if self.has_defect("tou_switch_one_hour_late"):
+            marks.append(self.tariff.next_switch_after(dnow - ONE_HOUR) + ONE_HOUR)
         if self._next_billing is not None:
             marks.append(self._next_billing)
         return marks
@@ -196,8 +231,8 @@ class Meter(Device):
         if kw <= 0:
             return None
         candidates: list[float] = []
-        rate = self._effective_rate(self.tariff.rate_at(self.devclock.device_at(start)))
-        price = self.tariff.price(rate, self._block_counter)
+        rate = self._rate_at(self.devclock.device_at(start))
+        price = self._price(rate)
         headroom = self.account.headroom()
         if headroom is not None and price > 0:
             candidates.append(headroom / (kw * price / 3600.0))
@@ -208,6 +243,26 @@ class Meter(Device):
         if not candidates:
             return None
         return start + timedelta(microseconds=math.ceil(min(candidates) * 1e6))
+
+    def _rate_at(self, dnow: datetime) -> int:
+        """The TOU rate the meter applies at device time ``dnow`` (seeded defects included)."""
+        if self.has_defect("tou_switch_one_hour_late"):
+            dnow -= ONE_HOUR
+        return self._effective_rate(self.tariff.rate_at(dnow))
+
+    def _price(self, rate: int) -> float:
+        """Pence per kWh the meter charges now for ``rate`` (seeded defects included)."""
+        if self.tariff.has_blocks:
+            index = self.tariff.block_index(self._block_counter)
+            if self.has_defect("block_price_one_block_late"):
+                index = max(0, index - 1)
+            return self.tariff.block_prices[index]
+        prices = self._charged_prices or self.tariff.prices
+        return prices[rate - 1] if rate <= len(prices) else self.tariff.prices[rate - 1]
+
+    def _daily_due(self) -> datetime:
+        """When the next daily read is taken (device time): midnight, unless a seeded defect."""
+        return self._next_midnight + (ONE_HOUR if self.has_defect("daily_read_at_one_am") else timedelta(0))
 
     def _effective_rate(self, rate: int) -> int:
         if rate == 5 and self.has_defect("tou_rate_5_misapplied"):
@@ -220,9 +275,12 @@ class Meter(Device):
             return
         seconds = (end - start).total_seconds()
         kwh = kw * seconds / 3600.0
-        rate = self._effective_rate(self.tariff.rate_at(dstart))
-        price = self.tariff.price(rate, self._block_counter)
-        self.tou_kwh[rate - 1] += kwh
+        rate = self._rate_at(dstart)
+        price = self._price(rate)
+        register = rate - 1
+        if self.has_defect("last_tou_rate_wraps_to_first") and rate == self.tariff.rates > 1:
+            register = 0
+        self.tou_kwh[register] += kwh
         if self.tariff.has_blocks:
             self.block_kwh[self.tariff.block_index(self._block_counter)] += kwh
             self._block_counter += kwh
@@ -230,8 +288,8 @@ class Meter(Device):
         self._on_consumed(kwh, seconds)
 
     def _fire(self, now: datetime, dnow: datetime) -> None:
-        while self._next_midnight <= dnow:
-            self._midnight(self._next_midnight)
+        while self._daily_due() <= dnow:
+            self._midnight(self._daily_due())
             self._next_midnight += timedelta(days=1)
         while self._next_billing is not None and self._next_billing <= dnow:
             self._billing_snapshot(self._next_billing, "calendar")
@@ -279,7 +337,8 @@ class Meter(Device):
                     at, self.total_kwh(), tuple(self.tou_kwh), self.account.balance, self._daily_extra()
                 )
             )
-        self.account.charge(self.tariff.standing_charge)
+        if not self.has_defect("standing_charge_not_taken"):
+            self.account.charge(self.tariff.standing_charge)
         self.account.daily()
         self._publish("balance", {"balance": round(self.account.balance, 2)}, at)
 
@@ -306,7 +365,7 @@ class Meter(Device):
         self.alerter.raise_alert(A.BILLING_DATA_LOG_UPDATED, {"trigger": trigger})
 
     def _check_credit(self) -> None:
-        if self.account.check_thresholds():
+        if self.account.check_thresholds() and not self.has_defect("prepayment_never_disables_supply"):
             self._disable_for_credit()
 
     def _disable_for_credit(self) -> None:
@@ -385,8 +444,12 @@ class Meter(Device):
 
         def run() -> None:
             self.tariff = tariff
+            self._charged_prices = None
+            if self.has_defect("tariff_update_resets_registers"):
+                self.tou_kwh = [0.0] * len(self.tou_kwh)
             self.tou_kwh += [0.0] * max(0, tariff.rates - len(self.tou_kwh))
-            self._billing_snapshot(self._device_now(), "tariff")
+            if not self.has_defect("tariff_change_not_snapshotted"):
+                self._billing_snapshot(self._device_now(), "tariff")
 
         return self._maybe_future("update_tariff", at, run)
 
@@ -409,6 +472,8 @@ class Meter(Device):
         new.validate(self.max_tou_rates)
 
         def run() -> None:
+            if self.has_defect("price_update_not_charged") and self._charged_prices is None:
+                self._charged_prices = self.tariff.prices
             self.tariff = replace(
                 self.tariff,
                 prices=new.prices,
@@ -444,6 +509,8 @@ class Meter(Device):
     def adjust_balance(self, delta: float) -> float:
         """SRV 1.5: add (or with a negative delta remove) credit; returns the new balance."""
         self._begin()
+        if self.has_defect("negative_balance_adjustment_added"):
+            delta = abs(delta)
         self.account.balance += delta
         self._check_credit()
         self._credit_restored()
@@ -502,7 +569,8 @@ class Meter(Device):
         else:
             self.supply = SupplyState.ARMED
         self._disabled_for_credit = False
-        self.alerter.raise_alert(A.SUPPLY_ARMED)
+        if not self.has_defect("arm_alert_missing"):
+            self.alerter.raise_alert(A.SUPPLY_ARMED)
 
     def press_button(self) -> None:
         """The customer's button on the meter: armed → enabled when credit allows."""
@@ -535,6 +603,8 @@ class Meter(Device):
     def set_mpxn(self, mpxn: str) -> None:
         """SRV 6.20.1."""
         self._begin()
+        if self.has_defect("mpxn_leading_zeros_dropped") and mpxn.isdigit():
+            mpxn = str(int(mpxn))
         self.mpxn = mpxn
 
     def tamper(self, kind: str = "tamper_detect") -> None:

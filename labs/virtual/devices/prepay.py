@@ -27,7 +27,7 @@ from typing import Literal, NoReturn
 from . import alerts as A
 from .alerts import Alerter
 from .errors import DeviceCommandError, RejectCode
-from .utrn import DEFAULT_SECRET, UtrnProblem, check_utrn
+from .utrn import DEFAULT_SECRET, Utrn, UtrnProblem, check_utrn, parse_utrn
 
 DebtName = Literal["time_debt_1", "time_debt_2", "payment_debt"]
 
@@ -136,8 +136,22 @@ class PaymentAccount:
         return self.mode is PaymentMode.PREPAYMENT
 
     @property
+    def ec_limit(self) -> float:
+        """The emergency credit limit the meter grants (seeded defect: the factory one)."""
+        if self._has_defect("emergency_credit_limit_not_used"):
+            return PrepayConfig().emergency_credit_limit
+        return self.config.emergency_credit_limit
+
+    @property
+    def low_credit_threshold(self) -> float:
+        """The low credit threshold the meter alerts at (seeded defect: the factory one)."""
+        if self._has_defect("low_credit_threshold_not_used"):
+            return PrepayConfig().low_credit_threshold
+        return self.config.low_credit_threshold
+
+    @property
     def combined_credit(self) -> float:
-        return self.balance + (self.config.emergency_credit_limit if self.ec_active else 0.0)
+        return self.balance + (self.ec_limit if self.ec_active else 0.0)
 
     @property
     def ec_available(self) -> bool:
@@ -153,7 +167,7 @@ class PaymentAccount:
     def values(self) -> PrepayValues:
         remaining = 0.0
         if self.ec_active:
-            remaining = min(self.config.emergency_credit_limit, self.combined_credit)
+            remaining = min(self.ec_limit, self.combined_credit)
         return PrepayValues(
             self.mode,
             self.balance,
@@ -166,12 +180,14 @@ class PaymentAccount:
 
     def headroom(self) -> float | None:
         """Pence of charges until the next threshold crossing (for the owner's time stepping)."""
-        if not self.prepayment:
-            return None
         cfg, combined = self.config, self.combined_credit
+        if not self.prepayment:
+            if self._has_defect("credit_mode_disables_supply") and not self._exhausted:
+                return max(0.0, combined - cfg.disablement_threshold) or None
+            return None
         out = []
-        if not self._low_alerted and combined > cfg.low_credit_threshold:
-            out.append(combined - cfg.low_credit_threshold)
+        if not self._low_alerted and combined > self.low_credit_threshold:
+            out.append(combined - self.low_credit_threshold)
         if not self.ec_active and not self._ec_alerted and self.balance > cfg.emergency_credit_threshold:
             out.append(self.balance - cfg.emergency_credit_threshold)
         if not self._exhausted and combined > cfg.disablement_threshold:
@@ -184,10 +200,16 @@ class PaymentAccount:
 
     def check_thresholds(self) -> bool:
         """Raise threshold alerts for crossings; True when supply must now be disabled for credit."""
-        if not self.prepayment:
-            return False
         cfg, combined = self.config, self.combined_credit
-        if combined <= cfg.low_credit_threshold:
+        if not self.prepayment:
+            if self._has_defect("credit_mode_disables_supply") and combined <= cfg.disablement_threshold:
+                if not self._exhausted:
+                    self._exhausted = True
+                    return True
+            elif combined > cfg.disablement_threshold:
+                self._exhausted = False
+            return False
+        if combined <= self.low_credit_threshold:
             if not self._low_alerted:
                 self._low_alerted = True
                 if not self._has_defect("drops_low_credit_alert"):
@@ -197,7 +219,8 @@ class PaymentAccount:
         if not self.ec_active and self.balance <= cfg.emergency_credit_threshold:
             if not self._ec_alerted:
                 self._ec_alerted = True
-                self._alerter.raise_alert(A.EMERGENCY_CREDIT_AVAILABLE)
+                if not self._has_defect("ec_available_alert_missing"):
+                    self._alerter.raise_alert(A.EMERGENCY_CREDIT_AVAILABLE)
         elif self.balance > cfg.emergency_credit_threshold:
             self._ec_alerted = False
         if combined <= cfg.disablement_threshold:
@@ -217,7 +240,8 @@ class PaymentAccount:
             return
         for name in ("time_debt_1", "time_debt_2"):
             debt = self.debts[name]
-            take = min(debt.amount, debt.rate)
+            rate = debt.rate * (2 if self._has_defect("time_debt_rate_doubled") else 1)
+            take = min(debt.amount, rate)
             if take > 0:
                 debt.amount -= take
                 self.balance -= take
@@ -230,11 +254,14 @@ class PaymentAccount:
         if not self.ec_available:
             raise DeviceCommandError(RejectCode.INVALID_STATE, "emergency credit is not available")
         self.ec_active = True
-        self._alerter.raise_alert(A.EMERGENCY_CREDIT_ACTIVATED)
+        wrong = self._has_defect("ec_activated_alert_code_wrong")
+        self._alerter.raise_alert(A.EMERGENCY_CREDIT_AVAILABLE if wrong else A.EMERGENCY_CREDIT_ACTIVATED)
 
     def set_debt(self, name: DebtName, amount: float, rate: float) -> None:
         if amount < 0 or rate < 0 or (name == "payment_debt" and rate > 100):
             raise DeviceCommandError(RejectCode.INVALID_ARGUMENT, f"bad {name}: amount {amount}, rate {rate}")
+        if self._has_defect("debt_amount_update_ignored"):
+            amount = self.debts[name].amount
         self.debts[name] = Debt(amount, rate)
 
     def top_up(self, utrn: str, *, local: bool) -> TopUpResult:
@@ -245,6 +272,8 @@ class PaymentAccount:
                 RejectCode.UTRN_LOCKED_OUT, f"UTRN entry suspended until {self._suspended_until}"
             )
         checked = check_utrn(utrn, self.device_id, self.utrn_secret)
+        if checked is UtrnProblem.NOT_FOR_DEVICE and self._has_defect("utrn_for_other_device_accepted"):
+            checked = _parse_any_device(utrn, self.utrn_secret)
         if self._has_defect("rejects_valid_utrn") and not isinstance(checked, UtrnProblem):
             checked = UtrnProblem.NOT_AUTHENTIC
         if isinstance(checked, UtrnProblem):
@@ -253,18 +282,22 @@ class PaymentAccount:
         if utrn in self._accepted and not self._has_defect("accepts_duplicate_utrn"):
             self._reject(A.UTRN_DUPLICATE, RejectCode.UTRN_DUPLICATE, "UTRN already used")
         amount = float(checked.amount_pence)
-        if amount > self.config.max_credit:
+        if self._has_defect("top_up_truncated_to_pounds"):
+            amount = float(int(amount // 100) * 100)
+        if amount > self.config.max_credit and not self._has_defect("max_credit_check_skipped"):
             self._reject(
                 A.UTRN_EXCEEDS_MAX_CREDIT, RejectCode.UTRN_EXCEEDS_MAX_CREDIT, f"{amount} > max credit"
             )
-        if self.balance + amount > self.config.max_balance:
+        over = self.balance + amount > self.config.max_balance
+        if over and not self._has_defect("max_balance_check_skipped"):
             self._reject(
                 A.CREDIT_EXCEEDS_MAX_BALANCE, RejectCode.UTRN_EXCEEDS_MAX_BALANCE, "would exceed max balance"
             )
         self._failures = 0
         self._accepted.append(utrn)
         debt = self.debts["payment_debt"]
-        recovered = min(debt.amount, amount * debt.rate / 100.0)
+        share = debt.rate if self._has_defect("payment_debt_rate_as_fraction") else debt.rate / 100.0
+        recovered = min(debt.amount, amount * share)
         if recovered > 0:
             debt.amount -= recovered
             if debt.amount <= 1e-9:
@@ -283,8 +316,17 @@ class PaymentAccount:
     def _reject(self, alert: int, code: RejectCode, message: str) -> NoReturn:
         self._alerter.raise_alert(alert)
         self._failures += 1
-        if self._failures >= self.config.utrn_lockout_attempts:
+        lockout = not self._has_defect("utrn_lockout_never_engages")
+        if lockout and self._failures >= self.config.utrn_lockout_attempts:
             self._failures = 0
             self._suspended_until = self._now() + timedelta(seconds=self.config.utrn_lockout_s)
             self._alerter.raise_alert(A.UTRN_MANUAL_ENTRY_SUSPENDED)
         raise DeviceCommandError(code, message)
+
+
+def _parse_any_device(utrn: str, secret: str) -> Utrn | UtrnProblem:
+    """Seeded defect ``utrn_for_other_device_accepted``: the check a meter makes when it forgets the
+    device tag — authentic for *some* device of the UTRN's tag is enough. Without the other device's id
+    the authenticator cannot be recomputed, so such a meter trusts the format alone."""
+    fields = parse_utrn(utrn)
+    return UtrnProblem.FORMAT if fields is None else fields

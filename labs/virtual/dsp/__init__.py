@@ -11,7 +11,7 @@ What lives here (one concern per module):
   and :func:`serve_dsp`.
 * ``setup`` — :func:`build_dsp`: key material, trust store and XSD from the lab file's settings.
 
-Written independently of the harness's DUIS codec (``device_drivers``): the two sides share only the
+Written independently of the harness's DUIS codec (its driver package): the two sides share only the
 DUIS XSD and third-party libraries, so a bug in one cannot hide in the other. Imports allowed here:
 ``labs.virtual.*``, the standard library, lxml, signxml, cryptography, aiohttp, tenacity.
 """

@@ -314,9 +314,12 @@ class S1spService:
             for device in inst.devices():
                 self._forward_alerts(inst, device)
 
-    def _forward_alerts(self, inst: Installation, device: Device) -> None:
-        """Send the alerts ``device`` raised to the service users (and complete future-dated requests)."""
-        for alert in device.drain_alerts():
+    def _forward_alerts(self, inst: Installation, device: Device, *, caught_up: bool = False) -> None:
+        """Send the alerts ``device`` raised to the service users (and complete future-dated requests).
+        ``caught_up``: the device was just advanced (by the scheduler), so its outbox is current."""
+        if caught_up and not device.outbox:
+            return
+        for alert in device.alerter.drain() if caught_up else device.drain_alerts():
             extra: dict[str, Any] = {"request_id": None}
             number = alert.details.get("instruction")
             if alert.code in (A.FUTURE_DATED_ACTIONED, A.FUTURE_DATED_NOT_ACTIONED) and isinstance(
@@ -669,7 +672,7 @@ class S1spService:
         inst = hit[0]
         if self.pending and (device is inst.spec.gsme or device is inst.ch):
             self._complete_pending(inst)
-        self._forward_alerts(inst, device)
+        self._forward_alerts(inst, device, caught_up=True)
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -1,0 +1,88 @@
+"""Tariff oracle (SRV 1.1.1 Update Import Tariff, 1.2.1 Update Price, 4.1.2 TOU registers).
+
+What the requirement says a meter does with the tariff it holds: energy accrues to the TOU register of
+the rate in force at that time of day (switch times in device time), each kWh is charged at the price
+of that rate, and the standing charge (pence per day) is debited once per device midnight. Prices are
+pence per kWh; energies kWh; results are :class:`~decimal.Decimal`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Switch:
+    """From ``at`` (time of day, device time) the 1-based ``rate`` applies until the next switch."""
+
+    at: time
+    rate: int
+
+
+def switches_of(tariff: Mapping[str, Any]) -> list[Switch]:
+    """The switches of a tariff as SRV 4.11.1 returns it (``{"at": "HH:MM[:SS]", "rate": n}``)."""
+    out = [Switch(time.fromisoformat(str(s["at"])), int(s["rate"])) for s in tariff["switches"]]
+    if not out or out[0].at != time(0) or [s.at for s in out] != sorted({s.at for s in out}):
+        raise ValueError(f"not a valid day profile: {tariff['switches']}")
+    return out
+
+
+def rate_at(switches: Sequence[Switch], when: datetime) -> int:
+    rate = switches[0].rate
+    for s in switches:
+        if s.at <= when.time():
+            rate = s.rate
+    return rate
+
+
+def _boundaries(switches: Sequence[Switch], start: datetime, end: datetime) -> list[datetime]:
+    """Every switch instant strictly inside ``(start, end)``, in order."""
+    out: list[datetime] = []
+    day = datetime.combine(start.date(), time(0), start.tzinfo)
+    while day < end:
+        for s in switches:
+            at = datetime.combine(day.date(), s.at, start.tzinfo)
+            if start < at < end:
+                out.append(at)
+        day += timedelta(days=1)
+    return out
+
+
+def energy_by_rate(
+    switches: Sequence[Switch], rates: int, start: datetime, end: datetime, watts: float | Decimal
+) -> list[Decimal]:
+    """kWh per TOU register for a constant ``watts`` drawn over device time ``[start, end)``."""
+    out = [Decimal(0)] * rates
+    cuts = [start, *_boundaries(switches, start, end), end]
+    for a, b in itertools.pairwise(cuts):
+        hours = Decimal(str((b - a).total_seconds())) / Decimal(3600)
+        out[rate_at(switches, a) - 1] += Decimal(str(watts)) / Decimal(1000) * hours
+    return out
+
+
+def cost_pence(kwh_by_rate: Sequence[Decimal], prices: Sequence[float | Decimal]) -> Decimal:
+    """What the energy costs at the tariff's prices (pence)."""
+    if len(kwh_by_rate) > len(prices):
+        raise ValueError(f"{len(kwh_by_rate)} registers for {len(prices)} prices")
+    return sum((kwh * Decimal(str(p)) for kwh, p in zip(kwh_by_rate, prices, strict=False)), Decimal(0))
+
+
+def midnights_between(start: datetime, end: datetime) -> int:
+    """Device midnights in ``(start, end]``: how many standing charges fall due."""
+    first = datetime.combine(start.date() + timedelta(days=1), time(0), start.tzinfo)
+    return 0 if end < first else (end - first).days + 1
+
+
+def balance_change(
+    kwh_by_rate: Sequence[Decimal],
+    prices: Sequence[float | Decimal],
+    standing_charge: float | Decimal,
+    midnights: int,
+) -> Decimal:
+    """The meter balance change the tariff requires: minus the energy cost and the standing charges."""
+    return -(cost_pence(kwh_by_rate, prices) + Decimal(str(standing_charge)) * midnights)

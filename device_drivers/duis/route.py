@@ -279,13 +279,23 @@ class DuisRoute(ServiceRoute):
         """Fields DUIS requires that the packs leave out and only the device knows: read them first.
 
         2.1 carries the whole prepayment configuration (the packs change one threshold): the others
-        come from 4.13. 6.23 names the device's MPxN: from 6.2.7. 6.15.1/6.23 carry the replacement
+        come from 4.13. 1.2.1 carries a standing charge (the packs may change only the prices): the
+        meter's, from 4.11.1. 2.3 sets all three debt registers: those not named, from 4.3. 6.23 names
+        the device's MPxN: from 6.2.7. 6.15.1/6.23 carry the replacement
         certificate: the packs name none, so the signing User's own certificate stands in (a lab
         replacing real credentials passes ``certificate`` and ``certification_path``)."""
         if srv == "2.1" and any(params.get(k) is None for k in requests.PREPAY_FIELDS):
             current = self.submit("4.13", device, user=user, role=role).result or {}
             known = {k: current[k] for k in requests.PREPAY_FIELDS if isinstance(current.get(k), int | float)}
             params = {**known, **{k: v for k, v in params.items() if v is not None}}
+        if srv == "1.2.1" and params.get("standing_charge") is None:  # DUIS requires one: keep the meter's
+            read = self.submit("4.11.1", device, user=user, role=role, check=False)
+            current = (read.result or {}).get("standing_charge") if read.ok else None
+            if not isinstance(current, int | float):
+                raise requests.RequestBuildError(
+                    "SRV 1.2.1: DUIS needs the standing charge and the meter's could not be read (4.11.1)"
+                )
+            params["standing_charge"] = current
         if srv == "2.3":  # DUIS sets all three debt registers: the ones the packs leave out, as they are
             named = {str(d.get("name")) for d in params.get("debts") or () if isinstance(d, Mapping)}
             if set(requests.DEBT_REGISTERS) - named:

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: demo test lint typecheck imports check clean venv report nightly defects
+.PHONY: demo duis-xsd test lint typecheck imports check clean venv report nightly defects
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,18 +20,34 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS)
+# ROUTE=duis: the same packs over DUIS to the virtual DSP (labs/virtual-duis.yaml; docs/protocols/duis.md).
+ROUTE ?= virtual
+DEMO_LAB := $(if $(filter duis,$(ROUTE)),labs/virtual-duis.yaml,labs/virtual.yaml)
+
+demo: $(STAMP) $(if $(filter duis,$(ROUTE)),duis-xsd)
+	$(BIN)/dmct run --lab $(DEMO_LAB) --rigs $(WORKERS) -n $(WORKERS)
+
+# The DUIS XSD for the virtual DSP and the duis route: from the DCC Boxed tool (GPL: fetched with npm
+# into ~/.cache, never kept in the repository), where labs/virtual-duis.yaml looks for it.
+duis-xsd: $(STAMP)
+	$(BIN)/python -c "import shutil, pathlib; from tests.duis.dcc_tool import fetch; t = fetch(); \
+	d = pathlib.Path.home() / '.cache/dmct/duis-sign-wrap/resources'; d.mkdir(parents=True, exist_ok=True); \
+	[shutil.copy(f, d / f.name) for f in t.files.iterdir() if f.suffix in ('.xsd', '.dtd')]"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
 
-# Optional: the demo run with allure results, rendered to one HTML file by the npm package `allure`
-# (Allure 3; needs node/npx). Labels: pack (epic), functional group (feature), SRV (story),
-# requirement ids, entry and DMC; each test's transcript is attached.
+# Optional: the demo run with allure results, rendered to one offline HTML file by Allure 3 (npm
+# package `allure`; needs node/npx). allurerc.json groups the tree by pack (epic), functional group
+# (feature) and SRV (story) and makes it a single file; each test's transcript is attached to its body;
+# requirement links open ttm.html#<id>, the TTM page `dmct ttm --html` writes beside the report.
+# A run with failing tests still gets its report.
 report: $(STAMP)
-	$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS) -- --alluredir results/allure
-	npx --yes allure@3 generate --single-file results/allure -o results/allure-report
+	rm -rf results/allure results/allure-report
+	-$(BIN)/dmct run --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS) --alluredir results/allure
+	npx --yes allure@3 generate --config allurerc.json results/allure -o results/allure-report
+	$(BIN)/dmct ttm --html results/allure-report/ttm.html > /dev/null
+	@echo "report: results/allure-report/index.html"
 
 # A night of regression locally: every entry of the lab, reports, evidence, diff against the last night
 # (results/nightly/; exit 1 on a regression). See docs/nightly.md.

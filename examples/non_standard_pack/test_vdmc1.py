@@ -16,10 +16,10 @@ LOAD_LIMIT_ARMED = 0x8F33  # supply armed by load limiting
 ENABLED_AFTER_LOAD_LIMIT = 0x8F34  # supply enabled after the load limiting restoration period
 
 
-@pytest.mark.requirement("SRVT-6.2.4-ESME")
-@pytest.mark.srv("6.2.4")
-@pytest.mark.group("Device Configuration")
-@pytest.mark.roles("esme")
+@pytest.mark.dmct_requirement("SRVT-6.2.4-ESME")
+@pytest.mark.dmct_srv("6.2.4")
+@pytest.mark.dmct_group("Device Configuration")
+@pytest.mark.dmct_roles("esme")
 def test_esme_identity_matches_lab_record(srvt: SrvtRig, dmc: DmcSpec) -> None:
     """Replaces test_srv.py::test_positive[6.2.4-esme]: SRV 6.2.4 Read Device Configuration (Identity)
     on the ESME agrees with the optical port, the DMC's EPCL record and, stricter than the standard
@@ -43,10 +43,10 @@ def test_esme_identity_matches_lab_record(srvt: SrvtRig, dmc: DmcSpec) -> None:
         )
 
 
-@pytest.mark.requirement("NS-VDMC1-LOAD-LIMIT-RESTORATION")
-@pytest.mark.srv("6.4.1")
-@pytest.mark.group("Device Configuration")
-@pytest.mark.roles("esme")
+@pytest.mark.dmct_requirement("NS-VDMC1-LOAD-LIMIT-RESTORATION")
+@pytest.mark.dmct_srv("6.4.1")
+@pytest.mark.dmct_group("Device Configuration")
+@pytest.mark.dmct_roles("esme")
 def test_esme_load_limit_restores_supply_by_itself(srvt: SrvtRig) -> None:
     """Added for VDMC1: load limiting with a restoration period (SRV 6.4.1). 2 kW over a 1 kW limit for
     the period arms supply (0x8F33); once the demand has dropped and the restoration period has passed,

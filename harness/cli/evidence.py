@@ -57,8 +57,9 @@ def register(subparsers: Any) -> None:
 def run_pack(args: argparse.Namespace) -> int:
     from datetime import UTC, date, datetime
 
+    from harness.outputs import atomic_write, check_output_file
     from harness.reports.evidence import generate_key, load_private_key, pack_run
-    from harness.reports.render import atomic_write
+    from harness.yamlio import checked_date
 
     run_dir: Path = args.run
     if not (run_dir / "plan.json").is_file():
@@ -67,10 +68,8 @@ def run_pack(args: argparse.Namespace) -> int:
     fmt = "zip" if out.suffix.lower() == ".zip" else "tar.gz"
     if fmt == "tar.gz" and not out.name.endswith((".tar.gz", ".tgz")):
         raise DmctInputError(str(out), "bundle name must end in .tar.gz, .tgz or .zip", field="-o")
-    try:
-        report_date = date.fromisoformat(args.date) if args.date else date.today()
-    except ValueError:
-        raise DmctInputError("--date", f"not a date (YYYY-MM-DD): {args.date!r}") from None
+    check_output_file(out, "-o")
+    report_date = checked_date(args.date, "--date") if args.date else date.today()
     if args.new_key is not None:
         if args.key is not None:
             raise DmctInputError("--new-key", "give either --key or --new-key, not both")

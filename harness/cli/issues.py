@@ -12,6 +12,7 @@ errors print a usage block.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 ORDER = 40
 
 ROUTES = ("a", "b", "c", "d")
+#: Bounds of what the command line accepts (the store's INTEGER and a sane text size).
+MAX_VERSION = 2**31 - 1
+MAX_TEXT = 10_000
+#: An id given with ``--id``: what a Testing Issue id looks like in every report and file name.
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 STATUSES = ("open", "closed")
 
 
@@ -51,8 +57,10 @@ def parse_version(text: str | None) -> int | None:
         value = int(text)
     except ValueError:
         raise DmctInputError("--expect-version", f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise DmctInputError("--expect-version", f"must be a positive integer, got {value}")
+    if not 1 <= value <= MAX_VERSION:
+        raise DmctInputError(
+            "--expect-version", f"must be a positive integer up to {MAX_VERSION}, got {text}"
+        )
     return value
 
 
@@ -67,8 +75,14 @@ def parse_status(text: str | None, option: str) -> Literal["open", "closed"] | N
 
 
 def _nonempty(text: str | None, option: str) -> str | None:
+    """A text option: not blank, no control characters (PostgreSQL refuses NUL in text; a terminal
+    escape in a title would reach every report), at most :data:`MAX_TEXT` characters."""
     if text is not None and not text.strip():
         raise DmctInputError(option, "must not be empty")
+    if text is not None and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
+        raise DmctInputError(option, "must not hold control characters")
+    if text is not None and len(text) > MAX_TEXT:
+        raise DmctInputError(option, f"at most {MAX_TEXT} characters, got {len(text)}")
     return text
 
 
@@ -145,19 +159,37 @@ def register(subparsers: Any) -> None:
     p = action("close", _close, "close an issue", writes=True)
     p.add_argument("id")
 
-    p = action("route", _route, "record the 20.20 route: a|b|c|d", writes=True)
+    p = action(
+        "route",
+        _route,
+        "the 20.20 route as a process: recommend a|b|c|d, then notify, impact, sos, tag, reconsider "
+        "(20.20-20.27)",
+        writes=True,
+    )
     p.add_argument("id")
-    p.add_argument("route", help="a: DCC Internal Systems; b: DCC Systems + Code; c: SMETS1 Device; d: Code")
+    p.add_argument(
+        "route",
+        metavar="STEP",
+        help="a: DCC Internal Systems; b: DCC Systems + Code; c: SMETS1 Device; d: Code; or a step: "
+        "notify | impact none|material | sos agrees|disagrees|determined | tag agreed|not-agreed | "
+        "reconsider",
+    )
+    p.add_argument("value", nargs="?", help="the step's answer")
+    p.add_argument("--change", help="route c: firmware|configuration|both (20.25)")
+    p.add_argument("--on", metavar="YYYY-MM-DD", help="when the step happened (default: today)")
+    p.add_argument("--note", help="what was decided, by whom")
 
     p = action("exclude", _exclude, "propose excluding the issue from the thresholds (20.29)", writes=True)
     p.add_argument("id")
     p.add_argument("--rationale", required=True)
+    p.add_argument("--entry", metavar="E", help="in respect of this planned entry only (20.29)")
 
     p = action(
         "tag", _tag, "record the TAG's decision on a proposed exclusion: agreed|disagreed", writes=True
     )
     p.add_argument("id")
     p.add_argument("decision", help="agreed|disagreed")
+    p.add_argument("--entry", metavar="E", help="the exclusion proposed in respect of this entry")
 
     p = action(
         "dispute",
@@ -168,6 +200,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("id")
     p.add_argument("--severity", metavar="N", help="the severity argued for; with --resolve, the TAG's")
     p.add_argument("--resolve", action="store_true", help="the TAG has determined the dispute")
+    p.add_argument(
+        "--tag-disagrees",
+        action="store_true",
+        help="DMCT: the TAG considers the severity should be the one under review; the DCC's stays in the "
+        "draft (20.38 (a))",
+    )
 
     p = action(
         "rationale", _rationale, "record why the issue has its severity (report item 20.34 (g))", writes=True
@@ -177,9 +215,12 @@ def register(subparsers: Any) -> None:
 
     p = action("link", _link, "link a (failed) test execution to the issue", writes=True)
     p.add_argument("id")
-    p.add_argument("--entry", required=True)
-    p.add_argument("--pack", required=True)
-    p.add_argument("--test", required=True)
+    p.add_argument("--entry", required=True, help="one of the issue's entries (when it names any)")
+    p.add_argument("--pack", required=True, help="a pack id (the standard packs, or one under --pack-dir)")
+    p.add_argument("--test", required=True, help="a test id the pack's manifest plans")
+    p.add_argument(
+        "--pack-dir", action="append", default=[], metavar="DIR", help="a non-standard pack's directory"
+    )
 
     p = action("export", _export, "write the log in the interchange format", writes=False)
     p.add_argument("--format", dest="fmt", help="yaml|json (default: from -o's suffix, else json)")
@@ -230,6 +271,9 @@ def _run(args: argparse.Namespace) -> int:
 def _prepare_add(args: argparse.Namespace) -> None:
     args.severity = parse_severity(args.severity, "--severity")
     _nonempty(args.title, "--title")
+    _nonempty(args.service_provider, "--service-provider")
+    if args.issue_id is not None and not ID_RE.fullmatch(args.issue_id):
+        raise DmctInputError("--id", "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     for entry in args.entry:
         _nonempty(entry, "--entry")
 
@@ -248,28 +292,78 @@ def _prepare_update(args: argparse.Namespace) -> None:
 
 
 def _prepare_route(args: argparse.Namespace) -> None:
-    if args.route not in ROUTES:
-        raise DmctInputError("ROUTE", f"must be one of a|b|c|d (20.20), got {args.route!r}")
+    from datetime import date
+
+    from harness.rules.routes import CHANGES, STEPS
+
+    if args.route not in STEPS:
+        raise DmctInputError(
+            "ROUTE",
+            f"must be one of a|b|c|d (20.20) or a step (notify|impact|sos|tag|reconsider), "
+            f"got {args.route!r}",
+        )
+    if args.route in ROUTES and args.value is not None:
+        raise DmctInputError("VALUE", f"route {args.route} takes no value (route c: --change)")
+    if args.change is not None and (args.route != "c" or args.change not in CHANGES):
+        raise DmctInputError("--change", "only with route c: firmware|configuration|both (20.25)")
+    if args.on is not None:
+        try:
+            date.fromisoformat(args.on)
+        except ValueError:
+            raise DmctInputError("--on", f"not a date (YYYY-MM-DD): {args.on!r}") from None
 
 
 def _prepare_exclude(args: argparse.Namespace) -> None:
     _nonempty(args.rationale, "--rationale")
+    _nonempty(args.entry, "--entry")
+
+
+def _prepare_rationale(args: argparse.Namespace) -> None:
+    _nonempty(args.text, "rationale")
 
 
 def _prepare_tag(args: argparse.Namespace) -> None:
     if args.decision not in ("agreed", "disagreed"):
         raise DmctInputError("DECISION", f"must be agreed|disagreed, got {args.decision!r}")
+    _nonempty(args.entry, "--entry")
 
 
 def _prepare_dispute(args: argparse.Namespace) -> None:
     args.severity = parse_severity(args.severity, "--severity")
-    if not args.resolve and args.severity is None:
-        raise DmctInputError("--severity", "required to open a dispute (or give --resolve)")
+    if args.tag_disagrees and (args.resolve or args.severity is not None):
+        raise DmctInputError("--tag-disagrees", "takes neither --resolve nor --severity")
+    if not args.resolve and not args.tag_disagrees and args.severity is None:
+        raise DmctInputError(
+            "--severity", "required to open a dispute (or give --resolve or --tag-disagrees)"
+        )
 
 
 def _prepare_link(args: argparse.Namespace) -> None:
+    """The pack and test must be ones a pack manifest plans (any Capability Release): a typo would
+    otherwise link the issue to an execution that can never appear in a journal (20.34 (d))."""
+    from harness.model.packs import MANIFESTS, find_pack_root, read_manifest, standard_pack_roots
+
     for option in ("entry", "pack", "test"):
         _nonempty(getattr(args, option), f"--{option}")
+    roots = list(standard_pack_roots())
+    for directory in args.pack_dir:
+        root = find_pack_root(Path(directory).resolve())
+        if root is None:
+            raise DmctInputError("--pack-dir", f"{directory}: no pack manifest (pack.yaml) here")
+        roots.append(root)
+    known: dict[str, set[str]] = {}
+    for root in roots:
+        for name in MANIFESTS.values():
+            if (root / name).is_file():
+                manifest = read_manifest(root / name)
+                known.setdefault(manifest.id, set()).update(manifest.test_ids)
+    if args.pack not in known:
+        raise DmctInputError(
+            "--pack",
+            f"unknown pack {args.pack!r} (known: {', '.join(sorted(known))}; another: --pack-dir DIR)",
+        )
+    if args.test not in known[args.pack]:
+        raise DmctInputError("--test", f"{args.test!r} is not a test of pack {args.pack}")
 
 
 def _prepare_export(args: argparse.Namespace) -> None:
@@ -280,6 +374,10 @@ def _prepare_export(args: argparse.Namespace) -> None:
     if fmt not in ("yaml", "json"):
         raise DmctInputError("--format", f"must be yaml|json, got {fmt!r}")
     args.fmt = fmt
+    if args.output:
+        from harness.outputs import check_output_file
+
+        check_output_file(Path(args.output), "-o")
 
 
 def _prepare_import(args: argparse.Namespace) -> None:
@@ -441,18 +539,27 @@ def _close(args: argparse.Namespace, store: Store) -> int:
 
 
 def _route(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.route(args.id, args.route, args.actor, args.expected_version))
+    value = args.change if args.route == "c" else args.value
+    return _changed(
+        store.route_step(
+            args.id, args.route, value, args.actor, args.expected_version, on=args.on, note=args.note
+        )
+    )
 
 
 def _exclude(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.exclude(args.id, args.rationale, args.actor, args.expected_version))
+    return _changed(
+        store.exclude(args.id, args.rationale, args.actor, args.expected_version, entry=args.entry)
+    )
 
 
 def _tag(args: argparse.Namespace, store: Store) -> int:
-    return _changed(store.tag(args.id, args.decision, args.actor, args.expected_version))
+    return _changed(store.tag(args.id, args.decision, args.actor, args.expected_version, entry=args.entry))
 
 
 def _dispute(args: argparse.Namespace, store: Store) -> int:
+    if args.tag_disagrees:
+        return _changed(store.disagree_severity(args.id, args.actor, args.expected_version))
     if args.resolve:
         return _changed(store.resolve_dispute(args.id, args.actor, args.severity, args.expected_version))
     return _changed(store.dispute(args.id, args.severity, args.actor, args.expected_version))
@@ -469,26 +576,15 @@ def _link(args: argparse.Namespace, store: Store) -> int:
 
 
 def _export(args: argparse.Namespace, store: Store) -> int:
-    import os
-    import tempfile
-
+    from harness.outputs import atomic_write
     from harness.store.issue_log import dump_issues
 
     text = dump_issues(store.export_issues(), args.fmt)
     if not args.output:
         print(text, end="")
         return 0
-    target = Path(args.output)
-    target.parent.mkdir(parents=True, exist_ok=True)
     # Atomic: a reader never sees half an export, and a failed write leaves the old file in place.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(Path(args.output), text)
     return 0
 
 
@@ -540,6 +636,7 @@ _PREPARE: dict[Callable[..., int], Callable[[argparse.Namespace], None]] = {
     _update: _prepare_update,
     _route: _prepare_route,
     _exclude: _prepare_exclude,
+    _rationale: _prepare_rationale,
     _tag: _prepare_tag,
     _dispute: _prepare_dispute,
     _link: _prepare_link,

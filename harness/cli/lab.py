@@ -81,6 +81,15 @@ def _check(args: argparse.Namespace) -> int:
     from harness.paths import endpoints_file
 
     lab = load_lab(args.file)
+    if lab.virtual:  # what `lab up` would refuse (an unknown model or seeded defect) is refused here too
+        from harness.errors import DmctInputError
+        from labs.virtual.faults import FaultLog
+        from labs.virtual.process import LabBuildError, build_lab
+
+        try:
+            build_lab(lab, FaultLog())
+        except LabBuildError as exc:
+            raise DmctInputError(str(args.file), str(exc)) from None
     endpoints = read_endpoints(endpoints_file(lab.lab))
     table = Table(title=f"lab {lab.lab}: {len(lab.rigs)} rig(s), {len(lab.entries)} entr(ies)")
     for col in ("rig", "DMC", "role", "model", "firmware", "link", "url", "probe"):
@@ -125,6 +134,7 @@ def _up(args: argparse.Namespace) -> int:
 
     from harness.errors import DmctInputError
     from harness.lab.inventory import load_lab
+    from harness.outputs import check_output_file
     from harness.paths import endpoints_file
     from labs.virtual.process import LabBuildError, serve_lab
 
@@ -133,7 +143,7 @@ def _up(args: argparse.Namespace) -> int:
         raise DmctInputError(str(args.file), "not a virtual lab (set `virtual: true`)", field="virtual")
     if args.rigs < 1:
         raise DmctInputError("--rigs", "must be at least 1")
-    endpoints = args.endpoints or endpoints_file(lab.lab)
+    endpoints = check_output_file(args.endpoints or endpoints_file(lab.lab), "--endpoints")
     try:
         asyncio.run(serve_lab(lab, endpoints, watch_stdin=args.exit_with_stdin, rigs=args.rigs, pty=args.pty))
     except LabBuildError as exc:

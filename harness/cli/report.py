@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import DmctInputError
+from harness.yamlio import checked_date
 
 if TYPE_CHECKING:
     from harness.reports.data import ReportData
@@ -103,6 +104,13 @@ def register(subparsers: Any) -> None:
         help="ENTRY relies on OTHER's testing (20.9, 20.41 (b)(ii))",
     )
     e.add_argument(
+        "--final-report",
+        action="append",
+        default=[],
+        metavar="ENTRY=REF",
+        help="ENTRY relies on a prior final DMCT Testing Report or Completion Report REF (20.41 (b)(ii))",
+    )
+    e.add_argument(
         "--testing-report",
         action="append",
         default=[],
@@ -124,10 +132,7 @@ def register(subparsers: Any) -> None:
 def _date(text: str | None, option: str) -> date | None:
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DmctInputError(option, f"not a date (YYYY-MM-DD): {text!r}") from None
+    return checked_date(text, option)
 
 
 def _format(args: argparse.Namespace) -> str:
@@ -141,6 +146,12 @@ def _format(args: argparse.Namespace) -> str:
         raise DmctInputError("--format", "pdf needs -o FILE")
     if args.heatmap is not None and args.heatmap.suffix.lower() not in (".png", ".svg"):
         raise DmctInputError("--heatmap", "must end in .png or .svg")
+    from harness.outputs import check_output_file
+
+    if args.output is not None:
+        check_output_file(args.output, "-o")
+    if args.heatmap is not None:
+        check_output_file(args.heatmap, "--heatmap")
     return fmt
 
 
@@ -178,16 +189,18 @@ def _prepare(args: argparse.Namespace) -> tuple[str, Any]:
     return fmt, redactor_args
 
 
-def emit(doc: Document, data: ReportData, args: argparse.Namespace, fmt: str, redactor_args: Any) -> None:
+def emit(doc: Document, data: ReportData, args: argparse.Namespace, fmt: str, redactor_args: Any) -> bytes:
     """Redact (optionally), render and write the document and its heatmap."""
+    from harness.outputs import atomic_write
     from harness.reports.model import map_strings
-    from harness.reports.render import atomic_write, render
+    from harness.reports.render import render
 
     redact = None
     if redactor_args is not None:
         redact = build_redactor(data, *redactor_args)
         doc = map_strings(doc, redact.redact_text)
-    payload = render(doc, fmt)
+    base = args.output.resolve().parent if args.output is not None and fmt == "html" else None
+    payload = render(doc, fmt, base)  # a PDF keeps absolute links: it is read wherever it is copied
     if redact is not None and fmt != "pdf":
         payload = redact.redact_text(payload.decode("utf-8")).encode("utf-8")
     if args.heatmap is not None:
@@ -204,6 +217,7 @@ def emit(doc: Document, data: ReportData, args: argparse.Namespace, fmt: str, re
         sys.stdout.write(payload.decode("utf-8"))
     else:
         atomic_write(args.output, payload)
+    return payload
 
 
 def build_redactor(data: ReportData, key: bytes, config: Any) -> Any:
@@ -239,8 +253,58 @@ def run_testing(args: argparse.Namespace) -> int:
         store=args.store,
         results_dir=args.runs,
     )
-    emit(build_testing_report(data, args.entry, today, cert), data, args, fmt, red)
+    doc = build_testing_report(data, args.entry, today, cert)
+    record = data.entries.get(args.entry)
+    draft = record is not None and doc.status in ("successful", "unsuccessful")
+    if draft:
+        from harness.rules.report_lifecycle import issue_draft
+
+        assert record is not None
+        issue_draft(record, issued=today, digest="-", status=doc.status)  # refused before writing anything
+    payload = emit(doc, data, args, fmt, red)
+    if draft:
+        _record_draft(args, data, today, payload, doc.status)
     return 0
+
+
+def _store_for(args: argparse.Namespace, data: ReportData) -> Any:
+    """The store the report's issue log came from, opened for writing."""
+    from harness.store.issue_log import open_store
+
+    base = Path(args.runs) if args.runs else (data.runs[-1].path.parent if data.runs else None)
+    return open_store(args.store, results_dir=base, create=False)
+
+
+def _record_draft(
+    args: argparse.Namespace, data: ReportData, today: date, payload: bytes, status: str
+) -> None:
+    """20.34 / 20.35: the draft DMCT Testing Report issued is recorded on the entry (date, SHA-256,
+    the status it states), so its way to final (20.36-20.40) can be followed (dmct entries draft)."""
+    import hashlib
+
+    from harness.rules.report_lifecycle import issue_draft
+    from harness.store.entries import EntryLog
+    from harness.store.issue_log import resolve_actor
+
+    digest = hashlib.sha256(payload).hexdigest()
+    with _store_for(args, data) as store:
+        log = EntryLog(store)
+        if (
+            log.get(args.entry).record.reports[-1:]
+            and log.get(args.entry).record.reports[-1].digest == digest
+        ):
+            return
+        log.change(
+            args.entry,
+            resolve_actor(None),
+            "draft",
+            lambda r, _today: issue_draft(r, issued=today, digest=digest, status=status),
+            note={"clause": "20.35" if status == "unsuccessful" else "20.34"},
+        )
+    print(
+        f"dmct: recorded the draft DMCT Testing Report of {args.entry} ({today}, SHA-256 {digest[:12]}…)",
+        file=sys.stderr,
+    )
 
 
 def _pairs(values: list[str], option: str) -> dict[str, str]:
@@ -257,11 +321,12 @@ def run_epcl(args: argparse.Namespace) -> int:
     import hashlib
 
     from harness.reports.data import gather
-    from harness.reports.epcl import build_epcl_report
+    from harness.reports.epcl import build_epcl_report, epcl_refusals
 
     fmt, red = _prepare(args)
     today = _date(args.date, "--date") or date.today()
     relies = _pairs(args.relies_on, "--relies-on")
+    prior = _pairs(args.final_report, "--final-report")
     refs = {}
     for entry, file in _pairs(args.testing_report, "--testing-report").items():
         path = Path(file)
@@ -277,7 +342,15 @@ def run_epcl(args: argparse.Namespace) -> int:
         store=args.store,
         results_dir=args.runs,
     )
-    emit(build_epcl_report(data, entries, today, relies, refs), data, args, fmt, red)
+    from harness.rules.report_lifecycle import ReportState, report_state
+
+    finality: dict[str, ReportState] = {
+        eid: report_state(record, today) for eid, record in data.entries.items()
+    }
+    doc = build_epcl_report(data, entries, today, relies, refs, finality=finality, prior=prior)
+    emit(doc, data, args, fmt, red)
+    for line in epcl_refusals(data, entries, relies, finality, prior):
+        print(f"dmct: {line}", file=sys.stderr)
     return 0
 
 
@@ -297,14 +370,29 @@ def run_weekly(args: argparse.Namespace) -> int:
         results_dir=args.runs,
         until=end,
     )
-    emit(build_weekly_report(data, monday, today), data, args, fmt, red)
+    emit(build_weekly_report(data, monday, today, _entries(args.store)), data, args, fmt, red)
     return 0
 
 
-def run_junit(args: argparse.Namespace) -> int:
-    from harness.reports.junit import junit_xml
-    from harness.reports.render import atomic_write
+def _entries(store_url: str | None) -> list[Any] | None:
+    """The DMCT Status List from the store (20.21 pauses for the weekly report), None without a store."""
+    from harness.store.entries import EntryLog
+    from harness.store.issue_log import open_store
 
+    try:
+        store = open_store(store_url, create=False)
+    except DmctInputError:
+        return None
+    with store:
+        return [s.record for s in EntryLog(store).list()]
+
+
+def run_junit(args: argparse.Namespace) -> int:
+    from harness.outputs import atomic_write, check_output_file
+    from harness.reports.junit import junit_xml
+
+    if args.output is not None:
+        check_output_file(args.output, "-o")
     xml = junit_xml(args.run)
     if args.output is None:
         sys.stdout.write(xml.decode("utf-8"))

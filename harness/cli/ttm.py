@@ -25,6 +25,13 @@ def register(sub: Any) -> None:
         help="Capability Release whose pack manifests to read (default: the --run entry's, else IOC)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="also write the TTM as a static HTML page, one anchor per requirement id (the Allure "
+        "report's requirement links open FILE#<id>; `make report` writes it beside the report)",
+    )
     parser.set_defaults(func=_ttm)
 
 
@@ -44,7 +51,7 @@ class _Collector:
             if root is None or root.resolve() not in self.manifests:
                 continue
             manifest = self.manifests[root.resolve()]
-            reqs = tuple(r for m in item.iter_markers("requirement") for r in m.args)
+            reqs = tuple(r for m in item.iter_markers("dmct_requirement") for r in m.args)
             self.marks.append(
                 TestMarks(manifest.id, test_id(Path(item.path), root.resolve(), item.nodeid), reqs)
             )
@@ -72,13 +79,18 @@ def _ttm(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from harness.errors import DmctInputError
     from harness.model.packs import discover, standard_packs_dir
     from harness.model.ttm import coverage, load_catalogue
 
+    for pack in args.packs:
+        if not pack.is_dir():
+            raise DmctInputError(str(pack), "no such pack directory")
+    if args.run is not None and not (args.run / "plan.json").is_file():
+        raise DmctInputError(str(args.run), "not a run directory (no plan.json)", field="--run")
     paths = args.packs or [standard_packs_dir()]
     manifests = discover(paths, args.release or _release_of_run(args.run))
     catalogue = load_catalogue(manifests)
-    marks = collect_marks(list(manifests), manifests)
     results = None
     planned: dict[str, list[str]] = {}
     if args.run is not None:
@@ -89,7 +101,14 @@ def _ttm(args: argparse.Namespace) -> int:
         results = stream_results(plan, [args.run / "results.jsonl"]).latest()
         if len(plan.entries) == 1:  # the entry's own lists (20.17): what its run planned
             planned = dict(plan.entries[0].tests or {})
+    marks = collect_marks(list(manifests), manifests)  # after the run is read: collecting takes seconds
     report = coverage(catalogue, marks, manifests.values(), results, planned)
+    if args.html is not None:
+        from harness.outputs import atomic_write
+        from harness.reports.ttm_page import render_ttm_html
+
+        page = render_ttm_html(catalogue, report, manifests.values(), ran=results is not None)
+        atomic_write(args.html, page)
     if args.json:
         print(
             json.dumps(

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-
     from harness.model.interchange import Issue, Plan
     from harness.rules.profiles import Profile
 
-from harness.reports.console import render_table
+from harness.reports.console import FORMATS, default_format, make_console, print_verdict, render_table
 from harness.store.journal import stream_results
 
 __all__ = ["render_table", "stream_results"]
@@ -67,7 +66,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--store", metavar="URL", help="Testing Issue log (SQLAlchemy URL) when no --issues")
     parser.add_argument("--profile", help="exit profile (default: the plan's, else dmct)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="table: the full table; text: a compact summary never cut to the terminal width (counts per "
+        "status, one line per entry not successful); json: one JSON object. Default: table on a "
+        "terminal, text otherwise (CI logs, pipes)",
+    )
+    parser.add_argument("--json", action="store_true", help="same as --format json")
     parser.set_defaults(func=run)
 
 
@@ -79,16 +85,26 @@ def run(args: argparse.Namespace) -> int:
     plan_path, result_paths, issues_path, run_dir = resolve_inputs(args)
     plan = load_plan(plan_path)
     profile = _profile(args.profile, plan, plan_path, load_profile)
-    issues = load_issues(issues_path) if issues_path else _store_issues(args.store, run_dir)
+    notes: list[str] = []
+    if issues_path:
+        issues = load_issues(issues_path)
+    else:
+        # The project store holds the issue log and the DMCT Status List: what the latter records about
+        # an entry (abandonment, 20.33 (b); the Panel's MT determination, 20.32 (c)) overlays the plan.
+        issues, records = _store_issues(args.store, run_dir)
+        if records:
+            from harness.rules.process import overlay_plan
+
+            plan, notes = overlay_plan(plan, records)
     index = stream_results(plan, result_paths)
     verdict = compute_verdict(plan, index, issues, profile)
-    if args.json:
+    verdict.notes.extend(notes)
+    fmt = "json" if args.json else args.format or default_format()
+    if fmt == "json":
         # dumps, not dump: dump writes every small chunk of the encoder separately, seconds at 10 MB.
         sys.stdout.write(json.dumps(verdict.to_json(), separators=(",", ":")) + "\n")
     else:
-        from rich.console import Console
-
-        render_table(verdict, Console())
+        print_verdict(verdict, fmt, make_console())
     return 0
 
 
@@ -105,7 +121,7 @@ def resolve_inputs(args: argparse.Namespace) -> tuple[Path, list[Path], Path | N
     if plan_path is None:
         raise DmctInputError("--plan", "no plan given and no plan.json here (use --plan or --run)")
     results: list[Path] = list(args.results)
-    if not results and run_dir is not None and (run_dir / RUN_RESULTS).is_file():
+    if not results and run_dir is not None and (run_dir / RUN_RESULTS).exists():
         results = [run_dir / RUN_RESULTS]  # a run that has not recorded anything yet has no journal
     issues: Path | None = args.issues
     if issues is None and run_dir is not None:
@@ -129,8 +145,9 @@ def _profile(name: str | None, plan: Plan, plan_path: Path, load: Any) -> Profil
     return profile
 
 
-def _store_issues(url: str | None, run_dir: Path | None) -> list[Issue]:
-    """Issues from the project store, or none when there is no store yet (never creates one).
+def _store_issues(url: str | None, run_dir: Path | None) -> tuple[list[Issue], list[Any]]:
+    """Issues and planned entries from the project store, or none when there is no store yet (never
+    creates one).
 
     The store is ``--store``, else ``$DMCT_STORE``, else ``dmct.sqlite`` in the results directory (the
     run directory's parent, else ``$DMCT_RESULTS`` or ``./results``) —
@@ -144,7 +161,7 @@ def _store_issues(url: str | None, run_dir: Path | None) -> list[Issue]:
     except ModuleNotFoundError as exc:
         if exc.name != "harness.store.issue_log":
             raise
-        return []  # the store is optional for an offline recomputation
+        return [], []  # the store is optional for an offline recomputation
     if run_dir is not None:
         results_dir = run_dir.parent
     else:
@@ -152,7 +169,10 @@ def _store_issues(url: str | None, run_dir: Path | None) -> list[Issue]:
 
         results_dir = default_results_dir()
     if not url and not os.environ.get("DMCT_STORE", "").strip() and not (results_dir / STORE_FILE).is_file():
-        return []
+        return [], []
+    from harness.store.entries import EntryLog
+
     with store.open_store(url, results_dir=results_dir, create=False) as log:
         issues: list[Issue] = log.export_issues()
-    return issues
+        records = [s.record for s in EntryLog(log).list()]
+    return issues, records

@@ -1,8 +1,9 @@
 """``dmct workoff``: the Work Off Plan due dates (15.1) and the draft report referral window (20.37).
 
 Issues come from ``--issues FILE`` (an interchange export, so a plan can be recomputed offline) or, by
-default, the project's Testing Issue log (``--store``/``$DMCT_STORE``/``results/dmct.sqlite``). Only
-extant issues (open, not excluded) get a plan line. ``--today`` flags overdue lines; without it none is
+default, the project's Testing Issue log (``--store``/``$DMCT_STORE``/``results/dmct.sqlite``). Every
+open issue gets a plan line, excluded ones and severity 1-2 included (15.1, 20.34 (d)). ``--today``
+flags overdue lines; without it none is
 flagged, so the same inputs always print the same plan. Dates are counted in Working Days with day 0 the
 event date (see :mod:`harness.rules.workdays`).
 """
@@ -14,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from harness.errors import DmctInputError
+from harness.yamlio import checked_date
 
 ORDER = 45
 
@@ -21,10 +23,7 @@ ORDER = 45
 def parse_date(text: str | None, option: str) -> date | None:
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DmctInputError(option, f"not a date (YYYY-MM-DD): {text!r}") from None
+    return checked_date(text, option)
 
 
 def register(subparsers: Any) -> None:
@@ -132,7 +131,7 @@ def _print_table(out: dict[str, Any], rows: list[Any]) -> None:
                 for note in r.notes:
                     console.print(Text(f"{r.id}: {note}"))
         else:
-            console.print("no extant Testing Issues: no Work Off Plan needed")
+            console.print("no open Testing Issues: no Work Off Plan needed")
     if "referral" in out:
         ref = out["referral"]
         console.print(

@@ -83,6 +83,9 @@ class LinkSpec(_Strict):
     backoff_s: float = Field(default=0.05, ge=0, le=60)
     #: DLMS low-level-security secret of an optical port (a lab secret: keep real ones out of git).
     password: str | None = None
+    #: DLMS: client SAP -> the mechanism of its association (``none`` | ``lls``); unset = the public
+    #: client 16 without security and, with a ``password``, the management client 1 with LLS.
+    associations: dict[int, Literal["none", "lls"]] | None = None
     #: For a link to another host's serial port: which device on which lab PC serves it (ser2net).
     exported_from: SerialExport | None = None
 
@@ -131,6 +134,12 @@ class VirtualDeviceConfig(_Strict):
     history_days: int = Field(default=7, ge=0, le=731)
     #: Faults injected from the start (see labs/virtual/faults.py): latency_ms, jitter_ms, drop, ...
     faults: dict[str, float | bool] = Field(default_factory=dict)
+    #: Seconds without traffic after which a DLMS session (IEC 62056-46 inactivity time-out) or an
+    #: IEC 62056-21 exchange ends; the port itself stays served. Unset: 120 s (DLMS), 300 s (readout).
+    idle_timeout_s: float | None = Field(default=None, gt=0)
+    #: Meters: IEC 62056-21 reaction time tr before the identification and the data message, ms
+    #: (the standard's 200..1500; less models a meter that answers too soon).
+    readout_reaction_ms: float = Field(default=200.0, ge=0, le=1500)
 
     @field_validator("faults")
     @classmethod
@@ -230,6 +239,56 @@ class RigSpec(_Strict):
         return next((d for d in self.devices if d.role == role), None)
 
 
+class DuisUserSpec(_Strict):
+    """A DCC User the duis route signs as: its name and User Role in the packs, its User ID (EUI-64),
+    and its DUIS XML signing key and certificate (paths, relative to the lab file)."""
+
+    name: str = Field(min_length=1)
+    role: str = ""
+    eui: str = Field(pattern=r"^[0-9A-Fa-f]{2}(-?[0-9A-Fa-f]{2}){7}$")
+    key: str = Field(min_length=1)
+    cert: str = Field(min_length=1)
+
+
+class DuisRouteSpec(_Strict):
+    """Settings of the ``duis`` route (docs/protocols/duis.md): the DUIS XSD the lab has from the DCC,
+    the receive endpoint's bind address, the Users, the DSP's and S1SP's signing certificates, the
+    client certificate for HTTPS, and the route that performs migrations (not a DUIS service)."""
+
+    xsd: str | None = None
+    receive: str = Field(default="127.0.0.1:8080/duis", pattern=r"^[^:/\s]+:\d{1,5}(/\S*)?$")
+    users: list[DuisUserSpec] = Field(min_length=1)
+    dsp_certs: list[str] = Field(min_length=1)
+    s1sp_certs: list[str] = Field(default_factory=list)
+    tls: dict[Literal["client_cert", "client_key", "ca"], str] = Field(default_factory=dict)
+    migration: dict[str, str | int | float | bool] | None = None
+    counter_dir: str | None = None
+    spool_dir: str | None = None
+    max_body: int = Field(default=1 << 20, ge=1024)
+    read_timeout_s: float = Field(default=5.0, gt=0, le=120)
+
+
+class VirtualDspSpec(_Strict):
+    """Virtual labs, route ``kind: duis``: the virtual DSP that ``dmct lab up`` serves in front of the
+    virtual S1SP (labs/virtual/dsp; docs/virtual-lab.md, "Virtual DSP"). Paths may use ``~`` and
+    ``${VAR}``; relative paths are relative to the working directory."""
+
+    #: The DUIS XSD (``DUIS Schema V5.1.xsd`` with the MMC and XML Signature schemas beside it).
+    xsd: str = Field(min_length=1)
+    #: Certificates (files or directories) of the Users whose signatures the DSP accepts; the virtual
+    #: lab's own Users are always trusted.
+    trust: list[str] = Field(default_factory=list)
+    #: User ID (EUI-64) -> the DUIS roles it holds (SMKI certificates do not carry them).
+    users: dict[str, list[Literal["IS", "GS", "ED", "GT", "ES", "RSA", "OU"]]] = Field(default_factory=dict)
+    #: The User's receive endpoint the DSP posts responses and alerts to (e.g. the duis route's bind).
+    receive_url: str | None = None
+    #: The DSP's XML signing key and certificate (PEM or DER); default: one the lab creates.
+    sign_key: str | None = None
+    sign_cert: str | None = None
+    #: Where the framed S1SP route is still served (migration is not a DUIS service).
+    s1sp_url: str = "virtual://lab/route/s1sp"
+
+
 class RouteSpec(_Strict):
     """How the lab reaches the SMETS1 service route (S1SP/DCO): a route ``kind`` (``virtual``, or a
     lab's own bridge registered under the ``dmct.routes`` entry-point group) and its settings."""
@@ -243,11 +302,20 @@ class RouteSpec(_Strict):
     #: Virtual labs: seeded defects of the simulated S1SP/DCO itself (docs/virtual-lab.md), so the
     #: packs' negative and misuse tests can be shown able to fail.
     defects: list[str] = Field(default_factory=list)
+    #: ``kind: duis``: its settings; ``url`` is then the DSP's base URL (http:// or https://).
+    duis: DuisRouteSpec | None = None
+    #: Virtual labs, ``kind: duis``: the virtual DSP served in front of the S1SP.
+    dsp: VirtualDspSpec | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, url: str) -> str:
-        return check_url(url)
+    @model_validator(mode="after")
+    def _url(self) -> RouteSpec:
+        if self.kind != "duis":
+            check_url(self.url)
+        elif not re.match(r"^(https?://[^\s/]+(/\S*)?|virtual://\S+)$", self.url):
+            raise ValueError(f"route.url: a duis route's DSP is http(s):// or virtual://, not {self.url!r}")
+        if self.kind == "duis" and self.duis is None and self.dsp is None:
+            raise ValueError("route.duis: a duis route needs its settings (users, dsp_certs, ...)")
+        return self
 
 
 class UtrnSpec(_Strict):

@@ -32,6 +32,13 @@ HEARTBEAT_S = 2.0
 STALE_AFTER_S = 10.0
 
 
+def lease_key(lab: str, instance: str | None = None) -> str:
+    """The lease namespace of a lab's rigs: the lab name for real rigs (one set of hardware per host,
+    whoever drives it), the lab name and the serving process's instance id for a virtual lab's rigs
+    (each ``dmct lab up`` simulates its own devices, so two of them never share a rig)."""
+    return f"{lab}@{instance}" if instance else lab
+
+
 def lease_dir() -> Path:
     """Host-wide (not per results dir): every session on this host must see the same leases."""
     return Path(os.environ.get("DMCT_LEASE_DIR") or Path(tempfile.gettempdir()) / "dmct-leases")
@@ -70,6 +77,7 @@ class RigLease:
     """An exclusive, heartbeated lease on one rig. Use as a context manager or acquire/release."""
 
     def __init__(self, lab: str, rig: str, run: str, *, directory: Path | None = None) -> None:
+        """``lab`` is the lease namespace (:func:`lease_key`)."""
         base = (directory or lease_dir()) / lab
         base.mkdir(parents=True, exist_ok=True)
         self.lab, self.rig, self.run = lab, rig, run

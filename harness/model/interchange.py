@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from harness.errors import DmctInputError
-from harness.yamlio import fail_at, load_model, read_document, validate
+from harness.yamlio import fail_at, load_model, read_document, text_lines, validate
 
 #: Pack ids of the two standard packs (20.15).
 DORMANT_MT = "dormant-mt"
@@ -58,11 +58,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PlannedTestInfo(_Strict):
+    """What the plan knows of a test before it runs: its TTM functional group and requirements, so a
+    report on an incomplete run still traces every planned test (Table 13.1 #7, 19.4 (b))."""
+
+    group: str | None = None
+    requirements: list[str] = Field(default_factory=list)
+
+
 class PackPlan(_Strict):
     """The planned tests of one pack and anything the pack prescribes (20.34 (h))."""
 
     tests: list[str]
     min_pass_rate: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: test id → its group and requirements (written by the plugin; optional for hand-made plans)
+    about: dict[str, PlannedTestInfo] | None = None
 
     @field_validator("tests")
     @classmethod
@@ -83,6 +93,13 @@ class PlanEntry(_Strict):
     mt_phase_complete: bool | None = None
     abandoned: bool = False
     tests: dict[str, list[str]] | None = None
+    #: 20.38 (d) / 20.37: the matter of this entry's draft DMCT Testing Report was referred to the
+    #: Secretary of State (by the DCC after a TAG disagreement, or by a Supplier Party).
+    referred_to_sos: bool = False
+    #: 20.40: the Secretary of State's determination on the referred matters: ``agrees`` with the DCC's
+    #: treatment (a); disagrees and testing is ``successful`` (b) or ``unsuccessful`` (c)(i); disagrees and
+    #: ``further_tests`` must be run (c)(ii). Null: none recorded.
+    sos_determination: Literal["agrees", "successful", "unsuccessful", "further_tests"] | None = None
 
     def required_packs(self) -> tuple[str, ...]:
         """20.14: only SRVT when migration is tested under the MTAD, else both standard packs."""
@@ -206,14 +223,8 @@ def parse_result_line(text: str, source: str, line: int) -> ResultRecord:
 def iter_results(path: Path) -> Iterator[ResultRecord]:
     """Yield every record of a results journal; blank lines are allowed."""
     source = str(path)
-    try:
-        handle = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise DmctInputError(source, "file not found") from None
-    with handle:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield parse_result_line(text, source, number)
+    for number, text in text_lines(path):
+        yield parse_result_line(text, source, number)
 
 
 def load_results(paths: Iterable[Path]) -> list[ResultRecord]:
@@ -245,10 +256,17 @@ class Exclusion(_Strict):
 
 
 class Dispute(_Strict):
-    """A Testing Participant's severity dispute (14.2); the DCC's severity counts until resolved (14.4)."""
+    """A view that the severity should be ``severity``, and where its review stands.
+
+    Outside DMCT: a Testing Participant's severity dispute (14.2); the DCC's severity counts until the
+    TAG determines it (14.4), and ``resolved`` means the log wrote the determined severity into the
+    issue. In DMCT (clause 14 does not apply, 14.1): the TAG's review of the severity (20.30, 20.38 (a));
+    ``disagreed`` means the TAG considers the severity should be ``severity`` while the DCC's severity
+    stays in the draft report, which 20.38 (c)/(d) and 20.40 then settle.
+    """
 
     severity: int = Field(ge=1, le=5)
-    state: Literal["pending", "resolved"] = "pending"
+    state: Literal["pending", "resolved", "disagreed"] = "pending"
 
 
 class TestRef(_Strict):
@@ -257,6 +275,34 @@ class TestRef(_Strict):
     entry: str
     pack: str
     test: str
+
+
+class RouteStep(_Strict):
+    """One step of a 20.20-20.27 route process (``harness.rules.routes`` says which steps exist)."""
+
+    route: Literal["a", "b", "c", "d"]
+    step: str = Field(min_length=1)
+    value: str | None = None
+    on: str | None = None  # ISO date
+    note: str | None = None
+
+
+class RouteProcess(_Strict):
+    """Where the issue stands in the process of its 20.20 route (20.22-20.27).
+
+    ``state`` ``done`` is the only terminal one (``reconsidering``: back to choosing a route, with
+    ``route`` null): 20.32 (b) needs every issue "through the processes
+    outlined in Clauses 20.20 to 20.27". ``change`` is what route (c) needs of the device (20.25);
+    ``outcome`` the clause-cited result once done. ``steps`` keeps every step, earlier routes included
+    (reconsidered under 20.23, 20.26, 20.27).
+    """
+
+    state: Literal[
+        "recommended", "notified", "approach_pending", "approach_referred", "done", "reconsidering"
+    ]
+    change: Literal["firmware", "configuration", "both"] | None = None
+    outcome: str | None = None
+    steps: tuple[RouteStep, ...] = ()
 
 
 class Issue(_Strict):
@@ -274,20 +320,42 @@ class Issue(_Strict):
     raised: str | None = None
     history: list[dict[str, Any]] = Field(default_factory=list)
     tests: list[TestRef] = Field(default_factory=list)
+    #: Exclusions "in respect of a planned entry" (20.29), keyed by entry id; for that entry they replace
+    #: ``exclusion`` (which, when present, applies to every entry). Absent in files written before them.
+    exclusions: dict[str, Exclusion] = Field(default_factory=dict)
+    #: The process of the current ``route`` (20.22-20.27). Absent with a route: recorded before route
+    #: processes were tracked, taken as through the process (docs/interchange.md).
+    route_process: RouteProcess | None = None
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
+    def exclusion_for(self, entry: str | None) -> Exclusion | None:
+        """The exclusion proposed in respect of ``entry`` (20.29): its own, else the issue-wide one."""
+        if entry is not None and entry in self.exclusions:
+            return self.exclusions[entry]
+        return self.exclusion
+
+    def excluded_for(self, entry: str | None) -> bool:
+        """Excluded for ``entry`` unless the TAG disagreed; a pending proposal counts in the draft."""
+        found = self.exclusion_for(entry)
+        return found is not None and found.tag != "disagreed"
+
     @property
     def excluded(self) -> bool:
-        """Excluded unless the TAG disagreed; a pending proposal counts in the draft (20.29 (a))."""
-        return self.exclusion is not None and self.exclusion.tag != "disagreed"
+        """Excluded (issue-wide) unless the TAG disagreed; a pending proposal counts in the draft
+        (20.29 (a))."""
+        return self.excluded_for(None)
 
     @property
     def extant(self) -> bool:
         return self.status == "open" and not self.excluded
+
+    def extant_for(self, entry: str | None) -> bool:
+        """Open and not excluded in respect of ``entry`` (20.28, 20.29)."""
+        return self.status == "open" and not self.excluded_for(entry)
 
 
 _ISSUE_LIST: TypeAdapter[list[Issue]] = TypeAdapter(list[Issue])

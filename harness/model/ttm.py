@@ -4,7 +4,7 @@ The catalogue (``test_packs/ttm/requirements.yaml``, plus a ``requirements.yaml`
 non-standard pack's manifest) lists every requirement with its source — SVTAD clause, SEC section,
 DUIS SRV, migration step or security misuse case (6.3 (b)) — and its functional group (the rows of the
 heatmap, Table 13.1 #7). The mapping to tests is derived from the tests' own
-``@pytest.mark.requirement`` marks; :func:`coverage` is a pure function over that mapping, the
+``@pytest.mark.dmct_requirement`` marks; :func:`coverage` is a pure function over that mapping, the
 catalogue, the manifests and (optionally) a run's results.
 """
 

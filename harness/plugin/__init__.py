@@ -25,14 +25,11 @@ import importlib
 
 import pytest
 
-#: The markers a pack test may carry (registered whether or not ``--lab`` is given).
-MARKERS = {
-    "requirement": "requirement(*ids): TTM requirement ids this test covers",
-    "srv": "srv(number): the DUIS Service Request Variant exercised, e.g. '4.1.1'",
-    "group": "group(name): the TTM functional group",
-    "roles": "roles(*roles): device roles the test needs (ch, esme, gsme, ppmid, ihd)",
-    "prepared_for": "prepared_for(name): run on the rig prepared for this negative path (lab file)",
-}
+from harness.plugin.markers import MARKERS as MARKERS
+from harness.plugin.markers import register as _register_markers
+
+#: The markers' own entry point (harness/plugin/markers.py), so ``-p no:dmct`` still collects the packs.
+MARKERS_PLUGIN = "dmct_markers"
 
 #: The modules registered as plugins of a session with ``--lab``, in this order.
 ACTIVE_MODULES = ("session", "collection", "results", "fixtures")
@@ -44,6 +41,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--entry", metavar="ID", action="append", help="planned EPCL entry to test")
     group.addoption("--run-id", metavar="ID", help="run id (default: UTC time + random suffix)")
     group.addoption("--results-dir", metavar="DIR", help="where runs are written (default results/)")
+    group.addoption(
+        "--resume",
+        action="store_true",
+        help="continue the existing run --run-id (its plan, facts and journal are checked first)",
+    )
     group.addoption("--lab-endpoints", metavar="FILE", help="endpoints file of a running virtual lab")
     group.addoption(
         "--lease-wait",
@@ -52,11 +54,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=30.0,
         help="how long to wait for a rig leased by another session (default 30; 0 = refuse at once)",
     )
+    group.addoption(
+        "--ttm-url",
+        metavar="TEMPLATE",
+        help="with --alluredir: where a requirement link points, {} = the requirement id "
+        "(default ttm.html#{}: the page `dmct ttm --html` writes beside the Allure report)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for line in MARKERS.values():
-        config.addinivalue_line("markers", line)
+    if not config.pluginmanager.has_plugin(MARKERS_PLUGIN):  # loaded without its entry points
+        _register_markers(config)
     lab_opt = config.getoption("--lab")
     if not lab_opt:
         return

@@ -6,6 +6,7 @@ deselected; everything else carries the metadata the controller journals with it
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not pack.plans(tid):
             unplanned.append(f"{pack.id}: {tid} is not planned in {pack.source.name}")
             continue
-        reqs = [r for m in item.iter_markers("requirement") for r in m.args]
+        reqs = [r for m in item.iter_markers("dmct_requirement") for r in m.args]
         unknown = [r for r in reqs if r not in known_reqs]
         if unknown:
             unplanned.append(f"{pack.id}: {tid} names requirement {unknown[0]!r} the TTM lacks")
@@ -60,7 +61,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
             continue
         roles = pack.roles_of(tid)
-        marked = sorted({r for m in item.iter_markers("roles") for r in m.args} - set(roles))
+        marked = sorted({r for m in item.iter_markers("dmct_roles") for r in m.args} - set(roles))
         if marked:
             unplanned.append(
                 f"{pack.id}: {tid} is marked with role(s) {', '.join(marked)} its manifest entry lacks"
@@ -71,12 +72,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             "pack": pack.id,
             "test": tid,
             "requirements": reqs,
-            "srv": next((str(m.args[0]) for m in item.iter_markers("srv") if m.args), None),
-            "group": next((str(m.args[0]) for m in item.iter_markers("group") if m.args), None)
+            "srv": next((str(m.args[0]) for m in item.iter_markers("dmct_srv") if m.args), None),
+            "group": next((str(m.args[0]) for m in item.iter_markers("dmct_group") if m.args), None)
             or next((known_reqs[r].group for r in reqs), None),
             "nodeid": item.nodeid,
         }
-        item.user_properties.append((_PROP, meta))
+        item.user_properties.append((_PROP, json.dumps(meta, separators=(",", ":"))))
         missing = [r for r in roles if r not in dmc_roles]
         if missing:
             reason = f"not applicable: DMC {run.entry.dmc} has no {', '.join(missing)}"

@@ -43,8 +43,7 @@ from harness.lab.inventory import (
 )
 from harness.lab.leases import RigLease
 from harness.plugin.links import LinkPool
-from harness.plugin.results import _allure_on
-from harness.plugin.state import _EVIDENCE, _RUN_KEY, _Run, _spec
+from harness.plugin.state import _EVIDENCE, _RUN_KEY, _Run, _spec, rig_lease_key
 
 # ------------------------------------------------------------------------------------- fixtures
 
@@ -105,7 +104,7 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     lease or a failed health check blocks the test with the reason, never fails it.
     """
     run = _run_of(request)
-    marker = request.node.get_closest_marker("prepared_for")
+    marker = request.node.get_closest_marker("dmct_prepared_for")
     if marker is not None:  # a negative path: the rig prepared for it, whichever worker runs the test
         scenario = str(marker.args[0])
         chosen = next((r for r in run.usable_rigs if _spec(lab, r).prepared_for == scenario), None)
@@ -120,7 +119,7 @@ def rig(request: pytest.FixtureRequest, lab: Lab) -> Iterator[RigSpec]:
     else:
         chosen = run.worker_rig
     spec = _spec(lab, chosen)
-    holder = RigLease(lab.lab, spec.id, run.run_id).holder()
+    holder = RigLease(rig_lease_key(run, spec), spec.id, run.run_id).holder()
     if holder is None or holder.run != run.run_id:
         raise LeaseLost(spec.id, f"lease is held by {holder.describe() if holder else 'nobody'}")
     request.node.user_properties.append(("dmct_rig", spec.id))
@@ -140,12 +139,7 @@ def transcript(request: pytest.FixtureRequest) -> Iterator[Transcript]:
         name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-180:]
         path = record.write(run.run_dir / "transcripts" / run.entry.id / f"{name}.jsonl")
         request.node.user_properties.append((_EVIDENCE, os.path.relpath(path, run.run_dir)))
-        if _allure_on(request.config):
-            import allure
-
-            allure.attach.file(
-                str(path), name="transcript", attachment_type="application/json", extension="jsonl"
-            )
+        # (with --alluredir the transcript is attached to the test body when its call ends: results.py)
 
 
 @pytest.fixture(scope="session")
@@ -210,10 +204,20 @@ def _route_session(request: pytest.FixtureRequest, lab: Lab) -> Iterator[Service
         pytest.skip(f"not applicable: lab {lab.lab} describes no service route")
     run = _run_of(request)
     keys_dir = spec.keys_dir or run.route_keys
+    extra: dict[str, object] = {}
+    if spec.kind == "duis":  # its settings, the virtual DSP's (a virtual lab), each device's type
+        extra["device_types"] = {d.eui64: d.role for r in lab.rigs for d in r.devices if d.eui64}
+        if spec.duis is not None:
+            settings = spec.duis.model_dump(mode="json")
+            settings["users"] = [u.model_dump(mode="json") for u in spec.duis.users]
+            settings["base_dir"] = str(run.lab_file.resolve().parent)
+            extra["duis"] = settings
+        if spec.dsp is not None:
+            extra["virtual_dsp"] = spec.dsp.model_dump(mode="json")
     try:
         route = load_route(
             spec.kind, url=spec.url, keys_dir=keys_dir, endpoints=run.endpoints, timeout=spec.timeout,
-            **spec.options,
+            **spec.options, **extra,
         )  # fmt: skip
     except (LookupError, TypeError, OSError, ValueError) as exc:
         raise LinkDown("route", f"cannot set up service route {spec.kind!r}: {exc}") from None

@@ -9,26 +9,69 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from device_drivers.errors import InfrastructureFault
+from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.model.interchange import Outcome, ResultRecord
-from harness.plugin.state import _BLOCKED, _EVIDENCE, _NOT_APPLICABLE, _PROP, _RUN_KEY, _Run
+from harness.plugin.state import (
+    _BLOCKED,
+    _EVIDENCE,
+    _EXCEPTION,
+    _NOT_APPLICABLE,
+    _RUN_KEY,
+    _Run,
+    pack_meta,
+)
 
 # ------------------------------------------------------------------------------------ reporting
+
+
+#: Where a requirement link points (``{}`` = the requirement id): the TTM page ``dmct ttm --html`` writes,
+#: which ``make report`` puts beside the Allure report's ``index.html``.
+TTM_URL = "ttm.html#{}"
 
 
 def _allure_on(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "allure_report_dir", None))
 
 
+def _attach_transcript(item: pytest.Item) -> None:
+    """With ``--alluredir``: the test's transcript as an attachment of the test body (not of a fixture's
+    teardown step, where a reader would not look for it)."""
+    record = getattr(item, "funcargs", {}).get("transcript")
+    if not isinstance(record, Transcript) or not record.entries:
+        return
+    import allure
+
+    body = "".join(entry.to_json() + "\n" for entry in record.entries)
+    allure.attach(body, name="transcript", attachment_type="text/plain", extension="jsonl")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    """With ``--alluredir``: allure-pytest makes every fixture finalizer a teardown step; pytest's own
+    anonymous ones show as ``<lambda>`` steps of status *unknown*. Unwrap those: only named teardowns stay."""
+    try:
+        return (yield)
+    finally:  # also when the fixture raised: its finalizers still run
+        if _allure_on(request.config):
+            finalizers = getattr(fixturedef, "_finalizers", [])
+            for index, finalizer in enumerate(finalizers):
+                if str(getattr(finalizer, "_name", "")).endswith("::<lambda>"):
+                    finalizers[index] = getattr(finalizer, "_fixture_function", finalizer)
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """With ``--alluredir``: label the test the way a lab browses (pack → group → SRV, requirements)."""
     run = item.config.stash.get(_RUN_KEY, None)
-    meta = cast("dict[str, Any] | None", next((v for k, v in item.user_properties if k == _PROP), None))
+    meta = pack_meta(item.user_properties)
     if run is None or meta is None or not _allure_on(item.config):
         return
     import allure
@@ -44,8 +87,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     allure.dynamic.label("entry", run.entry.id)
     allure.dynamic.label("dmc", run.entry.dmc)
     allure.dynamic.parameter("pack version", manifest.version)
-    for requirement in meta["requirements"]:  # a TMS link per requirement (allure's link patterns)
-        allure.dynamic.link(f"ttm:{requirement}", link_type="tms", name=requirement)
+    ttm_url = str(item.config.getoption("--ttm-url", None) or TTM_URL)
+    for requirement in meta["requirements"]:  # a TMS link per requirement: the TTM page's row
+        allure.dynamic.link(ttm_url.replace("{}", quote(requirement)), link_type="tms", name=requirement)
     for issue_id, title in _linked_issues(run).get((meta["entry"], meta["pack"], meta["test"]), []):
         allure.dynamic.issue(f"dmct-issue:{issue_id}", name=f"{issue_id} {title}".strip())
 
@@ -72,9 +116,19 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "call" and _allure_on(item.config):
+        _attach_transcript(item)
     if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureFault):
         report.user_properties.append((_BLOCKED, str(call.excinfo.value)))
+    elif call.excinfo is not None and report.failed:
+        report.user_properties.append((_EXCEPTION, exception_name(call.excinfo.type)))
     return report
+
+
+def exception_name(cls: type[BaseException]) -> str:
+    """``AssertionError`` for a builtin, ``device_drivers.errors.DeviceError`` otherwise (as JUnit
+    tools show a failure's type: the exception's class)."""
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
@@ -86,9 +140,16 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     return None
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """pytest-xdist: a worker died while running ``crashitem``. Its journal line says *blocked* (the
+    lab, not the product, stopped it: 9.4 (c)), so the console must say so too, not FAILED."""
+    report.user_properties.append((_BLOCKED, "the worker running this test stopped before it finished"))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect the phases of each test; on teardown, write its one journal line (controller only)."""
-    meta = _prop(report, _PROP)
+    meta = pack_meta(report.user_properties)
     if meta is None:
         return
     run = _current_run
@@ -100,6 +161,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     del run.phases[report.nodeid]
     outcome, reason = _outcome(phases)
+    exception = next((_prop(p, _EXCEPTION) for p in phases if _prop(p, _EXCEPTION)), None)
     extra: dict[str, Any] = {
         "run": run.run_id,
         "nodeid": meta["nodeid"],
@@ -113,6 +175,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             extra[key] = meta[key]
     if reason:
         extra["reason"] = reason
+    if exception and outcome in (Outcome.FAILED, Outcome.ERROR):
+        extra["exception"] = exception
     if outcome is Outcome.SKIPPED and _prop(report, _NOT_APPLICABLE):
         extra["not_applicable"] = True
     evidence = _prop(report, _EVIDENCE)

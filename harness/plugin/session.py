@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import platform
-import re
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,20 @@ from harness.lab.inventory import (
     load_lab,
 )
 from harness.lab.leases import RigBusy, RigLease
-from harness.model.interchange import PackPlan, Plan, PlanEntry, format_at
+from harness.model.interchange import PackPlan, Plan, PlanEntry, PlannedTestInfo, format_at
 from harness.model.packs import DmcPlan, PackManifest, discover, plan_for_dmc
+from harness.model.ttm import Catalogue as TtmCatalogue
+from harness.model.ttm import group_of
 from harness.model.ttm import load_catalogue as load_ttm
-from harness.paths import endpoints_file, new_run_id, results_dir
-from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs
+from harness.paths import (
+    check_output_dir,
+    check_run_dir,
+    check_run_id,
+    endpoints_file,
+    new_run_id,
+    results_dir,
+)
+from harness.plugin.state import _RUN_KEY, _Run, _standard_rigs, rig_lease_key
 from harness.store.journal import JournalWriter
 
 # ------------------------------------------------------------------------------------------ options
@@ -53,10 +63,11 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     if workerinput is not None:
         run_id, run_dir = workerinput["dmct_run_id"], Path(workerinput["dmct_run_dir"])
     else:
-        run_id = config.getoption("--run-id") or new_run_id()
-        if not re.fullmatch(r"[\w.-]+", run_id):
-            raise DmctInputError("--run-id", f"{run_id!r}: use letters, digits, '.', '_' or '-'")
-        run_dir = results_dir(config.getoption("--results-dir")) / run_id
+        if config.getoption("--resume") and not config.getoption("--run-id"):
+            raise DmctInputError("--resume", "say which run: --run-id ID")
+        run_id = check_run_id(config.getoption("--run-id") or new_run_id())
+        run_dir = check_output_dir(results_dir(config.getoption("--results-dir")), "--results-dir") / run_id
+        check_run_dir(run_dir, resume=config.getoption("--resume"))
     entry = entries[0]
     # Each pack's manifest for the entry's Capability Release (20.16), non-standard packs (20.17) for
     # its DMC applied: a bad manifest or one for another DMC refuses the run in one line.
@@ -69,11 +80,22 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     endpoints = {str(k): str(v) for k, v in runtime.get("endpoints", {}).items()}
     run = _Run(lab, lab_file, entry, run_id, run_dir.resolve(), packs, load_ttm(packs), dmc_plan, endpoints)
     run.route_keys = runtime.get("route_keys")
+    instance = runtime.get("instance")
+    run.lab_instance = str(instance) if instance else None
     if workerinput is None:
-        _lease_rigs(run, config.getoption("--lease-wait"))
+        run.resumed = bool(config.getoption("--resume"))
+        facts = _check_resume(run) if run.resumed else None
+        _lease_rigs(run, config.getoption("--lease-wait"), lambda text: _say(config, text))
         run.run_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
-        _write_json(run.run_dir / "run.json", _run_facts(run, config))
+        if facts is None:
+            _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
+            _write_json(run.run_dir / "run.json", _run_facts(run, config))
+        else:
+            _set_aside_migrations(run.run_dir)
+            session = _run_facts(run, config)
+            keep = ("started", "dmct_version", "host", "argv", "rigs", "rigs_out", "workers")
+            facts.setdefault("resumed", []).append({k: session[k] for k in keep})
+            _write_json(run.run_dir / "run.json", facts)
         run.journal = JournalWriter(run.run_dir / "results.jsonl")
         standard = _standard_rigs(run)
         run.worker_rig = standard[0] if standard else None
@@ -84,29 +106,53 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
     return run
 
 
-def _lease_rigs(run: _Run, wait_s: float) -> None:
+def _say(config: pytest.Config, text: str) -> None:
+    """One line on the console, before the first test (the terminal reporter if there is one)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(text)
+    else:
+        print(text, file=sys.stderr)
+
+
+def _lease_rigs(run: _Run, wait_s: float, say: Callable[[str], None] = lambda _: None) -> None:
     """Lease every rig hosting the entry's DMC, then health-check the leased ones (controller only).
 
     A rig leased by another session is waited for (``--lease-wait``); if none can be had the session
     is refused cleanly. A leased rig failing its health check is released and left out, with the
-    reason; if no healthy rig remains, the tests are blocked with that reason (a lab fault).
+    reason; if no healthy rig remains, the tests are blocked with that reason (a lab fault). Every
+    wait and every rig left out is said on the console and kept in ``run.json`` for ``report.md``.
     """
     candidates = run.lab.rigs_for_entry(run.entry)
     busy: list[str] = []
     for rig in candidates:
-        lease = RigLease(run.lab.lab, rig.id, run.run_id)
+        lease = RigLease(rig_lease_key(run, rig), rig.id, run.run_id)
+        wait = wait_s if not run.leases else 0.0
         try:
-            lease.acquire(wait_s=wait_s if not run.leases else 0.0)
-        except RigBusy as exc:
-            busy.append(str(exc))
-            run.rigs_out[rig.id] = str(exc)
-            continue
+            lease.acquire(wait_s=0.0)
+        except RigBusy as first:
+            try:
+                if wait <= 0:
+                    raise
+                say(f"dmct: {first}; waiting up to {wait:g} s")
+                started = time.monotonic()
+                lease.acquire(wait_s=wait)
+                holder = first.holder.describe() if first.holder else "another process"
+                waited = f"waited {time.monotonic() - started:.1f} s for {holder}"
+                run.lease_waits[rig.id] = waited
+                say(f"dmct: rig {rig.id} leased after it {waited}")
+            except RigBusy as exc:
+                busy.append(str(exc))
+                run.rigs_out[rig.id] = str(exc)
+                say(f"dmct: rig {rig.id} left out: {exc}")
+                continue
         run.leases.append(lease)
         problem = _health(run, rig)
         if problem:
             lease.release()
             run.leases.remove(lease)
             run.rigs_out[rig.id] = f"rig {rig.id} failed its health check: {problem}"
+            say(f"dmct: rig {rig.id} left out: failed its health check: {problem}")
         else:
             run.usable_rigs.append(rig.id)
     standard = [r for r in candidates if r.prepared_for is None]
@@ -177,8 +223,59 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run.journal.close()
     facts = json.loads((run.run_dir / "run.json").read_text())
     facts["finished"] = format_at(datetime.now(UTC))
-    facts["counts"] = run.counts
+    if run.resumed and facts.get("resumed"):  # this session's counts; the first session's stay
+        facts["resumed"][-1]["counts"] = run.counts
+    else:
+        facts["counts"] = run.counts
     _write_json(run.run_dir / "run.json", facts)
+
+
+def _check_resume(run: _Run) -> dict[str, Any]:
+    """Before a resumed session touches anything: the run's plan must be this session's plan (same
+    lab, entry, packs and manifests), ``run.json`` must name this run, lab and entry, and every journal
+    line must be a valid record of that plan (as the verdict reads it). Returns the run's facts."""
+    from harness.model.interchange import load_plan
+    from harness.store.journal import stream_results
+    from harness.yamlio import read_json_object
+
+    plan_path, facts_path = run.run_dir / "plan.json", run.run_dir / "run.json"
+    if not plan_path.is_file() or not facts_path.is_file():
+        raise DmctInputError(str(run.run_dir), "cannot resume: plan.json or run.json is missing")
+    stored = load_plan(plan_path)
+    if stored.model_dump(mode="json", exclude_none=True) != _plan(run).model_dump(
+        mode="json", exclude_none=True
+    ):
+        raise DmctInputError(
+            str(plan_path),
+            "cannot resume: this session's plan differs (another entry, lab or pack version); "
+            "start a new run",
+        )
+    facts = read_json_object(facts_path) or {}
+    for key, want in (("run_id", run.run_id), ("lab", run.lab.lab)):
+        if facts.get(key) != want:
+            raise DmctInputError(
+                str(facts_path), f"cannot resume: is {facts.get(key)!r}, not {want!r}", field=key
+            )
+    entry = facts.get("entry")
+    if not isinstance(entry, dict) or entry.get("id") != run.entry.id:
+        raise DmctInputError(
+            str(facts_path), f"cannot resume: not a run of entry {run.entry.id}", field="entry"
+        )
+    journal = run.run_dir / "results.jsonl"
+    if journal.exists():
+        stream_results(stored, [journal])  # one line naming file:line: field for a bad record
+    return facts
+
+
+def _set_aside_migrations(run_dir: Path) -> None:
+    """A resumed session talks to a lab started anew: the migration records of the earlier session
+    describe devices that are gone, so they are kept beside the run (evidence) but no longer shared."""
+    records = run_dir / "migrations"
+    if records.is_dir():
+        n = 1
+        while (run_dir / f"migrations.before-resume-{n}").exists():
+            n += 1
+        records.rename(run_dir / f"migrations.before-resume-{n}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -208,7 +305,10 @@ def _plan(run: _Run) -> Plan:
     non-standard pack for its DMC removes or replaces are not planned, and tests needing a device role
     the DMC lacks (a DMC without a GSME) are not applicable to it.
     """
-    packs = {m.id: PackPlan(tests=m.test_ids, min_pass_rate=m.min_pass_rate) for m in run.packs.values()}
+    packs = {
+        m.id: PackPlan(tests=m.test_ids, min_pass_rate=m.min_pass_rate, about=_about(m, run.ttm))
+        for m in run.packs.values()
+    }
     e = run.entry
     roles = run.lab.dmc(e.dmc).roles
     own: dict[str, list[str]] = {}
@@ -221,6 +321,16 @@ def _plan(run: _Run) -> Plan:
         id=e.id, dmc=e.dmc, installation=e.installation, mt_under_mtad=e.mt_under_mtad, tests=own or None
     )
     return Plan(profile="dmct", packs=packs, entries=[entry])
+
+
+def _about(m: PackManifest, ttm: TtmCatalogue) -> dict[str, PlannedTestInfo]:
+    """Each planned test's requirements (its manifest entry) and functional group (theirs in the TTM),
+    so the plan alone traces a test that never ran."""
+    out = {}
+    for tid in m.test_ids:
+        reqs = m.requirements_of(tid)
+        out[tid] = PlannedTestInfo(group=group_of(ttm, reqs), requirements=list(reqs))
+    return out
 
 
 def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:
@@ -241,6 +351,8 @@ def _run_facts(run: _Run, config: pytest.Config) -> dict[str, Any]:
         "dmc": dmc.model_dump(exclude_none=True),
         "rigs": run.usable_rigs,
         "rigs_out": run.rigs_out,
+        "lease_waits": run.lease_waits,
+        "lab_instance": run.lab_instance,
         "leases_reclaimed": {
             lease.rig: lease.reclaimed_from.describe() for lease in run.leases if lease.reclaimed_from
         },

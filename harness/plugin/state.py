@@ -6,9 +6,11 @@ them owns it, so it lives here where all of them can import it without importing
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -18,15 +20,27 @@ from harness.lab.inventory import (
     Lab,
     RigSpec,
 )
-from harness.lab.leases import RigLease
+from harness.lab.leases import RigLease, lease_key
 from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
 from harness.store.journal import JournalWriter
 
-_PROP = "dmct"  # user_properties key carrying a test's metadata to the controller
+# user_properties keys. pytest writes user properties into its own JUnit XML (``--junitxml``) as
+# ``str(value)``, so every value is a string: the test's metadata is a JSON object, never a dict repr.
+_PROP = "dmct"  # a test's metadata (JSON) carried to the controller
 _BLOCKED = "dmct_blocked"
 _EVIDENCE = "dmct_evidence"
 _NOT_APPLICABLE = "dmct_not_applicable"
+_EXCEPTION = "dmct_exception"  # the class of the exception that failed the test (JUnit failure type)
+
+
+def pack_meta(props: Iterable[tuple[str, object]]) -> dict[str, Any] | None:
+    """The metadata collection attached to a test (``None`` for a test of no pack)."""
+    raw = next((v for k, v in props if k == _PROP), None)
+    if raw is None:
+        return None
+    meta: dict[str, Any] = json.loads(str(raw))
+    return meta
 
 
 @dataclass
@@ -47,11 +61,15 @@ class _Run:
     issue_links: dict[tuple[str, str, str], list[tuple[str, str]]] | None = None
     usable_rigs: list[str] = field(default_factory=list)
     rigs_out: dict[str, str] = field(default_factory=dict)  # rig id -> why it is not used
+    lab_instance: str | None = None  # the serving virtual lab's instance id (endpoints file)
+    lease_waits: dict[str, str] = field(default_factory=dict)  # rig id -> whom it waited for, how long
     worker_rig: str | None = None
     leases: list[RigLease] = field(default_factory=list)
     journal: JournalWriter | None = None
     phases: dict[str, list[pytest.TestReport]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    #: ``--resume``: this session continues an existing run (its plan and journal are kept).
+    resumed: bool = False
 
 
 _RUN_KEY = pytest.StashKey[_Run]()
@@ -66,3 +84,16 @@ def _spec(lab: Lab, rig_id: str) -> RigSpec:
 def _standard_rigs(run: _Run) -> list[str]:
     """Usable rigs that run the standard tests (a rig prepared for a negative path runs only those)."""
     return [r for r in run.usable_rigs if _spec(run.lab, r).prepared_for is None]
+
+
+def _is_virtual(rig: RigSpec) -> bool:
+    """Whether the rig is simulated by the virtual lab process (every link of it is ``virtual://``)."""
+    urls = [link.url for device in rig.devices for link in device.links.values()]
+    if rig.instruments is not None:
+        urls.append(rig.instruments.url)
+    return bool(urls) and all(url.startswith("virtual://") for url in urls)
+
+
+def rig_lease_key(run: _Run, rig: RigSpec) -> str:
+    """Virtual rigs belong to the process that serves them; real rigs are host-wide."""
+    return lease_key(run.lab.lab, run.lab_instance if _is_virtual(rig) else None)

@@ -476,7 +476,7 @@ def fold_journal(run_dir: Path) -> dict[Key, tuple[str, str]]:
 
     journal = run_dir / "results.jsonl"
     plan = load_plan(run_dir / "plan.json")
-    if not journal.is_file():
+    if not journal.exists():
         return {}
     index = ResultIndex(plan)
     heads = index.heads

@@ -278,8 +278,10 @@ def merge_runs(run_dirs: Sequence[Path], out: Path) -> dict[str, Any]:
     digests: dict[str, str] = {}
     for part in parts:  # validate every line against the merged plan before writing anything
         journal = part.path / RUN_RESULTS
-        if not journal.is_file():
+        if not journal.exists():
             continue
+        if not journal.is_file():
+            raise DmctInputError(str(journal), "is a directory, not a file")
         digest = hashlib.sha256()
         count = 0
         with journal.open("rb") as handle:

@@ -34,7 +34,7 @@ SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".json", ".j2", ".csv", ".t
 
 
 def _write_json(path: Path, data: Any) -> None:
-    from harness.reports.render import atomic_write
+    from harness.outputs import atomic_write
 
     atomic_write(path, json.dumps(data, indent=1, default=str) + "\n")
 

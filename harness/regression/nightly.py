@@ -343,8 +343,9 @@ def _judge(night: _Night, e: EntryNight, issues: list[Any], selection: dict[str,
         setattr(e, name, _verdict_summary(verdict, e.entry))
     e.artifacts["regression plan"] = str(plan_file.relative_to(d))
 
+    from harness.outputs import atomic_write
     from harness.reports.data import gather
-    from harness.reports.render import atomic_write, render_html, render_markdown
+    from harness.reports.render import render_html, render_markdown
     from harness.reports.testing import build_testing_report
 
     today = datetime.now(UTC).date()
@@ -357,8 +358,8 @@ def _judge(night: _Night, e: EntryNight, issues: list[Any], selection: dict[str,
 
 
 def _evidence(night: _Night, e: EntryNight, key: Path | None) -> None:
+    from harness.outputs import atomic_write
     from harness.reports.evidence import load_private_key, pack_run
-    from harness.reports.render import atomic_write
 
     created = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     bundle = pack_run(
@@ -551,7 +552,7 @@ def run_night(opts: Options) -> int:
     }
     points = _trend(night, issues, summary)
     summary["trend"] = [p.to_json() for p in points]
-    from harness.reports.render import atomic_write
+    from harness.outputs import atomic_write
     from harness.reports.trend import render_png, render_svg, rows
 
     title = f"last {len(points)} night(s) to {night_id}"

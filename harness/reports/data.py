@@ -25,9 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import DmctInputError
-from harness.model.interchange import Issue, PackPlan, Plan, PlanEntry, format_at, load_issues, load_plan
+from harness.model.entries import EntryRecord
+from harness.model.interchange import (
+    Issue,
+    PackPlan,
+    Plan,
+    PlanEntry,
+    format_at,
+    load_issues,
+    load_plan,
+    parse_result_line,
+)
 from harness.rules.verdict import ResultIndex, Verdict
-from harness.yamlio import read_json_object
+from harness.yamlio import read_json_object, text_lines
 
 RUN_PLAN = "plan.json"
 RUN_RESULTS = "results.jsonl"
@@ -54,6 +64,18 @@ class Execution:
     group: str
     rig: str
     evidence: tuple[str, ...]
+    not_applicable: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The outcome as reports show it: :func:`shown_outcome`."""
+        return shown_outcome(self.outcome, self.not_applicable)
+
+
+def shown_outcome(outcome: str, not_applicable: bool = False) -> str:
+    """``not_applicable`` for a skip because the DMC lacks a device the test needs (as pytest's console
+    says), else the outcome itself: reports and the console use the same word."""
+    return "not_applicable" if outcome == "skipped" and not_applicable else outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +107,8 @@ class ReportData:
     ``executions`` holds every execution of the selected entries in time order per (entry, pack, test);
     ``latest`` the execution that counts for every (entry, pack, test) of every entry (20.22);
     ``groups``/``requirements`` the functional group and requirements of each (pack, test), taken from
-    any result line that names them. ``issues_source`` is None when no Testing Issue log was found.
+    the plan (``packs.<pack>.about``), else from any result line that names them. ``issues_source`` is
+    None when no Testing Issue log was found.
     """
 
     plan: Plan
@@ -98,6 +121,8 @@ class ReportData:
     groups: dict[tuple[str, str], str] = field(default_factory=dict)
     requirements: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     _by_entry: dict[str, list[Key]] | None = None
+    #: The DMCT Status List records of the store the issue log came from (``dmct entries``), by entry.
+    entries: dict[str, EntryRecord] = field(default_factory=dict)
 
     def runs_for(self, entry_id: str) -> list[RunInfo]:
         """Runs whose ``run.json`` names ``entry_id`` (or whose plan lists it when ``run.json`` is silent)."""
@@ -184,19 +209,20 @@ def merge_plans(plans: Iterable[Plan]) -> Plan:
 
 def load_issue_log(
     issues_file: Path | None, store: str | None, runs: Sequence[RunInfo], results_dir: Path | None
-) -> tuple[list[Issue], str | None]:
-    """The Testing Issue log and where it came from (None: no log found — the report says so).
+) -> tuple[list[Issue], str | None, list[EntryRecord]]:
+    """The Testing Issue log, where it came from (None: no log found — the report says so), and, when it
+    came from the store, the store's DMCT Status List (``dmct entries``).
 
     ``--issues FILE`` wins; then an ``issues.yaml``/``issues.json`` in one of the runs (the newest); then
     the project store (``--store``, ``$DMCT_STORE``, else ``dmct.sqlite`` in the results directory). No
     store is ever created by a report.
     """
     if issues_file is not None:
-        return load_issues(issues_file), str(issues_file)
+        return load_issues(issues_file), str(issues_file), []
     for run in reversed(runs):
         for name in RUN_ISSUES:
             if (run.path / name).is_file():
-                return load_issues(run.path / name), str(run.path / name)
+                return load_issues(run.path / name), str(run.path / name), []
     from harness.store.issue_log import open_store, store_url
 
     base = results_dir if results_dir is not None else (runs[-1].path.parent if runs else None)
@@ -205,12 +231,15 @@ def load_issue_log(
 
         base = default_results_dir()
     if not store and not os.environ.get("DMCT_STORE", "").strip() and not (base / STORE_FILE).is_file():
-        return [], None
+        return [], None, []
+    from harness.store.entries import EntryLog
+
     with open_store(store, results_dir=base, create=False) as log:
         issues = log.export_issues()
+        records = [s.record for s in EntryLog(log).list()]
     from sqlalchemy.engine import make_url
 
-    return issues, make_url(store_url(store, base)).render_as_string(hide_password=True)
+    return issues, make_url(store_url(store, base)).render_as_string(hide_password=True), records
 
 
 # --------------------------------------------------------------------------------------- journals
@@ -229,6 +258,7 @@ def _execution(obj: dict[str, Any]) -> Execution:
         group=str(obj.get("group") or ""),
         rig=str(obj.get("rig") or ""),
         evidence=tuple(str(e) for e in evidence) if isinstance(evidence, list) else (),
+        not_applicable=obj.get("not_applicable") is True,
     )
 
 
@@ -248,27 +278,27 @@ def scan_journals(
     reqs: dict[tuple[str, str], tuple[str, ...]] = {}
     for path in paths:
         source = str(path)
-        with path.open(encoding="utf-8") as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
+        for number, text in text_lines(path):
+            parsed = index.add_line(text, source, number) if index is not None else None
+            if parsed is None:  # not validated by an index: validate here (file:line: field: what)
+                parse_result_line(text, source, number)
+                parsed = json.loads(text)
+            obj = parsed
+            pt = (obj["pack"], obj["test"])
+            group = obj.get("group")
+            if group and pt not in groups:
+                groups[pt] = str(group)
+            req = obj.get("requirements")
+            if req and pt not in reqs and isinstance(req, list):
+                reqs[pt] = tuple(str(r) for r in req)
+            if keep is not None and obj["entry"] not in keep:
+                continue
+            if since is not None or until is not None:
+                at = datetime.fromisoformat(obj["at"])
+                if (since is not None and at < since) or (until is not None and at >= until):
                     continue
-                parsed = index.add_line(text, source, number) if index is not None else None
-                obj = parsed if parsed is not None else json.loads(text)
-                pt = (obj["pack"], obj["test"])
-                group = obj.get("group")
-                if group and pt not in groups:
-                    groups[pt] = str(group)
-                req = obj.get("requirements")
-                if req and pt not in reqs and isinstance(req, list):
-                    reqs[pt] = tuple(str(r) for r in req)
-                if keep is not None and obj["entry"] not in keep:
-                    continue
-                if since is not None or until is not None:
-                    at = datetime.fromisoformat(obj["at"])
-                    if (since is not None and at < since) or (until is not None and at >= until):
-                        continue
-                key = (obj["entry"], obj["pack"], obj["test"])
-                executions.setdefault(key, []).append(_execution(obj))
+            key = (obj["entry"], obj["pack"], obj["test"])
+            executions.setdefault(key, []).append(_execution(obj))
     for runs in executions.values():
         if len(runs) > 1:
             runs.sort(key=lambda e: (datetime.fromisoformat(e.at), e.outcome))
@@ -293,7 +323,7 @@ def gather(
         raise DmctInputError("--run", "no run directories to report on")
     runs = load_runs(run_dirs)
     plan = merge_plans(r.plan for r in runs if r.plan is not None)
-    journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).is_file()]
+    journals = [r.path / RUN_RESULTS for r in runs if (r.path / RUN_RESULTS).exists()]
     index = ResultIndex(plan)
     paused = gc.isenabled()
     gc.disable()  # millions of short-lived containers and no cycles: see stream_results
@@ -302,7 +332,21 @@ def gather(
     finally:
         if paused:
             gc.enable()
-    issues, source = load_issue_log(issues_file, store, runs, results_dir)
+    for pack_id, pack in plan.packs.items():  # the plan traces tests that never ran; it wins
+        for test, info in (pack.about or {}).items():
+            if info.group:
+                groups[(pack_id, test)] = info.group
+            if info.requirements:
+                reqs[(pack_id, test)] = tuple(info.requirements)
+    issues, source, records = load_issue_log(issues_file, store, runs, results_dir)
+    notes: list[str] = []
+    if records:  # what the DMCT Status List records overlays the plan, as in ``dmct verdict``
+        from harness.rules.process import overlay_plan
+
+        plan, notes = overlay_plan(plan, records)
     verdict = compute_verdict(plan, index, issues, load_profile(plan.profile, source=str(runs[-1].path)))
+    verdict.notes.extend(notes)
     latest = {k: (format_at(v[0]), v[1]) for k, v in index.heads.items()}
-    return ReportData(plan, runs, verdict, issues, source, executions, latest, groups, reqs)
+    data = ReportData(plan, runs, verdict, issues, source, executions, latest, groups, reqs)
+    data.entries = {r.id: r for r in records}
+    return data

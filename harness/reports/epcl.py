@@ -17,12 +17,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from harness.reports.data import ReportData
 from harness.reports.heatmap import build_heatmap
 from harness.reports.model import Block, Bullets, Document, Figure, Missing, Para, Section, Table
 from harness.reports.testing import report_name
 from harness.rules.workdays import draft_report_referral_deadline
+
+if TYPE_CHECKING:
+    from harness.rules.report_lifecycle import ReportState
+
+
+def finality_block(
+    basis: str, finality: Mapping[str, ReportState] | None, prior: Mapping[str, str]
+) -> str | None:
+    """Why ``basis`` cannot support a proposed entry yet, or None. 20.41 (b): "(i) a final DMCT Testing
+    Report which provides for successful completion ...; or (ii) a reference to a prior final DMCT
+    Testing Report or other Completion Reports". ``finality`` None: not checked (library callers)."""
+    if finality is None or basis in prior:
+        return None
+    state = finality.get(basis)
+    if state is None:
+        return (
+            f"20.41 (b)(i): no final DMCT Testing Report for {basis}: no draft is recorded on the DMCT "
+            "Status List (dmct entries add; dmct report testing records it)"
+        )
+    if state.final and state.status == "successful":
+        return None
+    if state.final:
+        return f"20.41 (b)(i): the final DMCT Testing Report for {basis} states {state.status}"
+    return (
+        f"20.41 (b)(i): no final DMCT Testing Report for {basis} (its draft is "
+        f"{state.state.replace('_', ' ')}: " + "; ".join(state.reasons) + ")"
+    )
 
 
 def build_epcl_report(
@@ -31,8 +59,17 @@ def build_epcl_report(
     report_date: date,
     relies_on: Mapping[str, str] | None = None,
     report_refs: Mapping[str, str] | None = None,
+    *,
+    finality: Mapping[str, ReportState] | None = None,
+    prior: Mapping[str, str] | None = None,
 ) -> Document:
-    """One report for ``entry_ids``; ``report_refs`` maps an entry to its testing report file + digest."""
+    """One report for ``entry_ids``; ``report_refs`` maps an entry to its testing report file + digest.
+
+    ``finality``: the state of each entry's latest draft
+    (:func:`harness.rules.report_lifecycle.report_state`); an entry is proposed only on a final report
+    that provides for successful completion, or on a prior final report named in ``prior`` (20.41 (b)).
+    ``dmct report epcl`` always passes it.
+    """
     from harness.errors import DmctInputError
 
     relies = dict(relies_on or {})
@@ -41,14 +78,19 @@ def build_epcl_report(
     for eid in [*entry_ids, *relies.values()]:
         if eid not in verdicts:
             raise DmctInputError("--entry", f"{eid!r} is not a planned entry of these runs")
+    prior = dict(prior or {})
     proposed: list[tuple[str, str]] = []  # (entry, the entry whose report it relies on)
     refused: list[str] = []
+    blocked: dict[str, str] = {}
     for eid in entry_ids:
         basis = relies.get(eid, eid)
-        if verdicts[basis].status == "successful":
+        block = finality_block(basis, finality, prior)
+        if verdicts[basis].status == "successful" and block is None:
             proposed.append((eid, basis))
         else:
             refused.append(eid)
+            if block is not None and verdicts[basis].status == "successful":
+                blocked[eid] = block
 
     devices = _devices(data)
     sec_a: list[Block] = []
@@ -122,9 +164,7 @@ def build_epcl_report(
                 ev.status,
                 runs,
                 ref or "MISSING (give --testing-report)",
-                f"draft; final under 20.39 once no Supplier referral is made by "
-                f"{draft_report_referral_deadline(report_date).isoformat()} (if provided "
-                f"{report_date.isoformat()}, 20.37)",
+                _final_text(basis, finality, prior, report_date),
             )
         )
     sec_c: list[Block] = []
@@ -146,6 +186,11 @@ def build_epcl_report(
         basis = relies.get(eid, eid)
         ev = verdicts[basis]
         via = "" if basis == eid else f" (relies on {basis})"
+        if eid in blocked:
+            sec_d.append(
+                Para(f"{eid}{via}: testing completed successfully, but not proposed — {blocked[eid]}.")
+            )
+            continue
         sec_d.append(
             Para(
                 f"{eid}{via}: {ev.status.replace('_', ' ')} — not proposed"
@@ -188,6 +233,38 @@ def build_epcl_report(
         status="proposed" if proposed else "none proposed",
         footer="Published reports are anonymised and redacted where appropriate (20.43).",
     )
+
+
+def _final_text(
+    basis: str, finality: Mapping[str, ReportState] | None, prior: Mapping[str, str], report_date: date
+) -> str:
+    if basis in prior:
+        return f"prior final report {prior[basis]} (20.41 (b)(ii))"
+    state = None if finality is None else finality.get(basis)
+    if state is not None and state.final:
+        return "final: " + "; ".join(state.reasons)
+    return (
+        f"draft; final under 20.39 once no Supplier referral is made by "
+        f"{draft_report_referral_deadline(report_date).isoformat()} "
+        f"(if provided {report_date.isoformat()}, 20.37)"
+    )
+
+
+def epcl_refusals(
+    data: ReportData,
+    entry_ids: Sequence[str],
+    relies_on: Mapping[str, str],
+    finality: Mapping[str, ReportState],
+    prior: Mapping[str, str],
+) -> list[str]:
+    """One line per successful entry the report does not propose for want of a final report."""
+    out = []
+    for eid in entry_ids:
+        basis = relies_on.get(eid, eid)
+        block = finality_block(basis, finality, prior)
+        if block is not None and data.verdict.entries[basis].status == "successful":
+            out.append(f"{eid}: not proposed: {block}")
+    return out
 
 
 def _devices(data: ReportData) -> dict[str, str]:

@@ -61,7 +61,66 @@ def cell_text(cell: HeatmapCell | None) -> str:
     return f"cov {pct(cell.coverage)} ({cell.executed}/{cell.planned}) · ok {pct(cell.success)}"
 
 
+#: Most groups side by side in one band of the grid (HTML/PDF) or the picture; more start a new band, so
+#: labels stay at their size on an A4 page whatever the number of groups.
+BAND = 6
+#: A row list this short is shown transposed (groups down the page): one entry's 18 groups fit a page.
+TRANSPOSE_ROWS = 3
+_TABLE = '<table class="heatmap-grid"><thead><tr>'
+_RED, _AMBER, _GREEN = (0xC6, 0x28, 0x28), (0xF9, 0xA8, 0x25), (0x2E, 0x7D, 0x32)
+
+
+def success_colour(success: float) -> str:
+    """The cell colour for a success rate: red (0) → amber (0.5) → green (1), as the picture's colormap."""
+    lo, hi, t = (_RED, _AMBER, success * 2) if success < 0.5 else (_AMBER, _GREEN, success * 2 - 1)
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(lo, hi, strict=True))
+
+
+def _grid_cell(cell: HeatmapCell | None) -> str:
+    from markupsafe import escape
+
+    if cell is None:
+        return '<td class="hm-none">—</td>'
+    if cell.executed == 0:
+        return f'<td class="hm-cell hm-notrun">not run<br>0/{cell.planned}</td>'
+    success = cell.success or 0.0
+    dark = not 0.3 < success < 0.75
+    partial = " hm-partial" if (cell.coverage or 0.0) < 1.0 else ""
+    style = f"background-color:{success_colour(success)};color:{'#fff' if dark else '#000'}"
+    text = escape(f"{pct(cell.success)} ok")
+    return f'<td class="hm-cell{partial}" style="{style}">{text}<br>{cell.executed}/{cell.planned} run</td>'
+
+
+def render_grid(heatmap: Heatmap) -> str:
+    """The heatmap as HTML tables with real text (legible in HTML and when printed): groups down the
+    page for a few rows (entries), else bands of :data:`BAND` groups with one table row per entry."""
+    from markupsafe import escape
+
+    out: list[str] = []
+    if len(heatmap.rows) <= TRANSPOSE_ROWS:
+        head = "".join(f'<th scope="col">{escape(r)}</th>' for r in heatmap.rows)
+        out.append(f'{_TABLE}<th scope="col">functional group</th>{head}</tr></thead><tbody>')
+        for c, group in enumerate(heatmap.groups):
+            cells = "".join(_grid_cell(row[c]) for row in heatmap.cells)
+            out.append(f'<tr><th scope="row">{escape(group)}</th>{cells}</tr>')
+        out.append("</tbody></table>")
+        return "".join(out)
+    for start in range(0, len(heatmap.groups), BAND):
+        groups = heatmap.groups[start : start + BAND]
+        head = "".join(f'<th scope="col">{escape(g)}</th>' for g in groups)
+        out.append(
+            f'<table class="heatmap-grid"><thead><tr><th scope="col">entry</th>{head}</tr></thead><tbody>'
+        )
+        for label, row in zip(heatmap.rows, heatmap.cells, strict=True):
+            cells = "".join(_grid_cell(cell) for cell in row[start : start + BAND])
+            out.append(f'<tr><th scope="row">{escape(label)}</th>{cells}</tr>')
+        out.append("</tbody></table>")
+    return "".join(out)
+
+
 def _figure(heatmap: Heatmap) -> Any:
+    """The picture: bands of at most :data:`BAND` groups stacked downwards, so it stays narrow enough
+    to print at its natural size and its labels stay legible whatever the number of groups."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,49 +130,57 @@ def _figure(heatmap: Heatmap) -> Any:
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    n_rows, n_cols = max(1, len(heatmap.rows)), max(1, len(heatmap.groups))
+    n_rows = max(1, len(heatmap.rows))
+    bands = [heatmap.groups[i : i + BAND] for i in range(0, len(heatmap.groups), BAND)] or [()]
+    n_cols = max(1, max(len(b) for b in bands))
     label_w = min(3.5, 0.4 + 0.08 * max((len(r) for r in heatmap.rows), default=8))
-    cell_w, cell_h, top, bottom = 1.45, 0.45, 0.95, 0.35
-    width, height = label_w + cell_w * n_cols + 0.2, top + cell_h * n_rows + bottom
+    cell_w, cell_h, title_h, head_h, bottom = 1.45, 0.45, 0.35, 0.55, 0.35
+    band_h = head_h + cell_h * n_rows
+    width, height = label_w + cell_w * n_cols + 0.2, title_h + band_h * len(bands) + bottom
     fig = Figure(figsize=(width, height), dpi=100)
-    ax = fig.add_axes((label_w / width, bottom / height, cell_w * n_cols / width, cell_h * n_rows / height))
     fig.text(0.01, 1 - 0.08 / height, f"Heatmap: {heatmap.title}", fontsize=9, fontweight="bold", va="top")
     cmap = LinearSegmentedColormap.from_list("dmct", ["#c62828", "#f9a825", "#2e7d32"])
-    for r, row in enumerate(heatmap.cells):
-        for c, cell in enumerate(row):
-            colour: Any
-            if cell is None:
-                colour, text, hatch = "#ffffff", "—", None
-            elif cell.executed == 0:
-                colour, text, hatch = "#d0d0d0", f"not run\n0/{cell.planned}", None
-            else:
-                colour = cmap(cell.success or 0.0)
-                text = f"{pct(cell.success)} ok\n{cell.executed}/{cell.planned} run"
-                hatch = "///" if (cell.coverage or 0.0) < 1.0 else None
-            ax.add_patch(
-                Rectangle((c, r), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5, hatch=hatch)
-            )
-            dark = cell is not None and cell.executed > 0 and not 0.3 < (cell.success or 0.0) < 0.75
-            ax.text(
-                c + 0.5,
-                r + 0.5,
-                text,
-                ha="center",
-                va="center",
-                fontsize=7.5,
-                color="white" if dark else "black",
-                fontweight="bold",
-            )
-    ax.set_xlim(0, n_cols)
-    ax.set_ylim(n_rows, 0)
-    ax.set_xticks([c + 0.5 for c in range(len(heatmap.groups))])
-    ax.set_xticklabels([textwrap.fill(g, 16) for g in heatmap.groups], fontsize=8)
-    ax.xaxis.tick_top()
-    ax.set_yticks([r + 0.5 for r in range(len(heatmap.rows))])
-    ax.set_yticklabels(heatmap.rows, fontsize=8)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    for b, groups in enumerate(bands):
+        offset = b * BAND
+        y0 = height - title_h - b * band_h - band_h  # bottom of this band's cells, in inches
+        ax = fig.add_axes(
+            (label_w / width, y0 / height, cell_w * max(1, len(groups)) / width, cell_h * n_rows / height)
+        )
+        for r, row in enumerate(heatmap.cells):
+            for c, cell in enumerate(row[offset : offset + BAND]):
+                colour: Any
+                if cell is None:
+                    colour, text, hatch = "#ffffff", "—", None
+                elif cell.executed == 0:
+                    colour, text, hatch = "#d0d0d0", f"not run\n0/{cell.planned}", None
+                else:
+                    colour = cmap(cell.success or 0.0)
+                    text = f"{pct(cell.success)} ok\n{cell.executed}/{cell.planned} run"
+                    hatch = "///" if (cell.coverage or 0.0) < 1.0 else None
+                ax.add_patch(
+                    Rectangle((c, r), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5, hatch=hatch)
+                )
+                dark = cell is not None and cell.executed > 0 and not 0.3 < (cell.success or 0.0) < 0.75
+                ax.text(
+                    c + 0.5,
+                    r + 0.5,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="white" if dark else "black",
+                    fontweight="bold",
+                )
+        ax.set_xlim(0, max(1, len(groups)))
+        ax.set_ylim(n_rows, 0)
+        ax.set_xticks([c + 0.5 for c in range(len(groups))])
+        ax.set_xticklabels([textwrap.fill(g, 16) for g in groups], fontsize=8)
+        ax.xaxis.tick_top()
+        ax.set_yticks([r + 0.5 for r in range(len(heatmap.rows))])
+        ax.set_yticklabels(heatmap.rows, fontsize=8)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     fig.text(
         0.01,
         0.06 / height,

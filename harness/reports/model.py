@@ -35,6 +35,9 @@ class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
+    #: Optional, parallel to ``rows``: per cell the files its lines name ("" for none; one absolute path
+    #: per line of the cell), rendered as links in HTML (evidence paths).
+    links: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,8 @@ class Document:
     banner: str = ""
     status: str = ""
     footer: str = ""
+    #: The running header of every printed page (what the document is, for which entry, draft or final)
+    header: str = ""
 
     def section(self, key: str) -> Section:
         for s in self.sections:

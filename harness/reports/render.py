@@ -12,6 +12,7 @@ is never seen half-written (a crash leaves the previous version, or nothing).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -41,6 +42,54 @@ CHROMIUM_FLAGS = (
 )
 
 
+#: Column headers whose cells are timestamps or dates: kept on one line.
+TIME_HEADERS = frozenset(
+    {"at", "started", "finished", "failed at", "due", "when", "date", "raised", "closed"}
+)
+_BREAK_AFTER = re.compile(r"([/:_.\-\[\],=])")
+
+
+#: Words up to this long are never broken (a short test id, a pack id, a timestamp's date stays whole).
+WHOLE_WORD = 16
+
+
+def _soft(value: Any) -> Any:
+    """Escape ``value`` and let long words (ids, paths) break after separators (``/ : _ . - [ ] , =``),
+    so they wrap at sensible places in a narrow column instead of letter by letter; short words never
+    break, so a narrow column cannot squeeze them."""
+    from markupsafe import Markup, escape
+
+    words = re.split(r"(\s+)", str(value))
+    return Markup(
+        "".join(
+            _BREAK_AFTER.sub(r"\1<wbr>", str(escape(w)))
+            if len(w) > WHOLE_WORD
+            else f'<span class="nw">{escape(w)}</span>'
+            if "-" in w
+            else str(escape(w))
+            for w in words
+        )
+    )
+
+
+def _css_string(value: Any) -> Any:
+    """``value`` as a quoted CSS string, safe inside ``<style>`` (where HTML entities are not decoded)."""
+    from markupsafe import Markup
+
+    text = "".join(c if c.isalnum() or c in " -—–·_.,:;()/[]'" else f"\\{ord(c):x} " for c in str(value))
+    return Markup(f'"{text}"')
+
+
+def _href(path: str, base: Path | None) -> str:
+    """A link to ``path``: relative to the written report's directory when known, else a file URI."""
+    from urllib.parse import quote
+
+    target = Path(path)
+    if base is not None and target.is_absolute():
+        return quote(os.path.relpath(target, base).replace(os.sep, "/"))
+    return target.as_uri() if target.is_absolute() else quote(path)
+
+
 def _md_cell(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>") or " "
 
@@ -54,7 +103,7 @@ def _env() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
     from markupsafe import Markup
 
-    from harness.reports.heatmap import cell_text, render_svg
+    from harness.reports.heatmap import cell_text, render_grid, render_svg
 
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
@@ -70,6 +119,11 @@ def _env() -> Any:
     env.filters["md_row"] = lambda cells: "| " + " | ".join(map(_md_cell, cells)) + " |"
     env.filters["heat_cell"] = lambda cell: cell_text(cell if isinstance(cell, HeatmapCell) else None)
     env.filters["heat_svg"] = lambda hm: Markup(render_svg(hm) if isinstance(hm, Heatmap) else "")
+    env.filters["heat_grid"] = lambda hm: Markup(render_grid(hm) if isinstance(hm, Heatmap) else "")
+    env.filters["soft"] = _soft
+    env.filters["zip"] = lambda a, b: list(zip(a, b, strict=False))
+    env.filters["css_str"] = _css_string
+    env.filters["col_class"] = lambda header: "ts" if str(header).lower() in TIME_HEADERS else ""
     return env
 
 
@@ -81,8 +135,10 @@ def render_markdown(doc: Document) -> str:
     return text
 
 
-def render_html(doc: Document) -> str:
-    text: str = _env().get_template("report.html.j2").render(doc=doc)
+def render_html(doc: Document, base: Path | None = None) -> str:
+    """The document as one self-contained HTML page; links to files (evidence) are relative to ``base``
+    (the directory the page is written to) when given, else absolute ``file:`` URIs."""
+    text: str = _env().get_template("report.html.j2").render(doc=doc, href=lambda p: _href(p, base))
     return text
 
 
@@ -126,28 +182,12 @@ def html_to_pdf(html: str, timeout: float = 120.0) -> bytes:
         return out.read_bytes()
 
 
-def render(doc: Document, fmt: str) -> bytes:
-    """The document in ``fmt`` as bytes (UTF-8 for text formats)."""
+def render(doc: Document, fmt: str, base: Path | None = None) -> bytes:
+    """The document in ``fmt`` as bytes (UTF-8 for text formats); ``base``: where it will be written."""
     if fmt == "md":
         return render_markdown(doc).encode("utf-8")
     if fmt == "html":
-        return render_html(doc).encode("utf-8")
+        return render_html(doc, base).encode("utf-8")
     if fmt == "pdf":
         return html_to_pdf(render_html(doc))
     raise DmctInputError("--format", f"must be one of {'|'.join(FORMATS)}, not {fmt!r}")
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same directory and an atomic rename."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

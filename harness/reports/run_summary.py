@@ -16,6 +16,8 @@ from typing import Any
 from rich.console import Console
 
 from harness.model.interchange import Issue, ResultRecord, load_issues, load_plan
+from harness.outputs import atomic_write
+from harness.reports.data import shown_outcome
 from harness.rules.verdict import Verdict
 
 
@@ -37,8 +39,10 @@ def run_issues(run_dir: Path) -> list[Issue]:
         return store.export_issues()
 
 
-def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
-    from harness.reports.console import render_table
+def judge_run(run_dir: Path, console: Console | None = None, fmt: str = "table") -> RunOutcome:
+    """Judge ``run_dir``, write ``verdict.json`` and ``report.md``; print the verdict on ``console``
+    in ``fmt`` (:data:`harness.reports.console.FORMATS`)."""
+    from harness.reports.console import print_verdict
     from harness.rules.profiles import load_profile
     from harness.rules.verdict import compute_verdict
     from harness.store.journal import stream_results
@@ -54,7 +58,7 @@ def judge_run(run_dir: Path, console: Console | None = None) -> RunOutcome:
     report_path = run_dir / "report.md"
     _atomic_write(report_path, render_markdown(facts, index.latest(), data))
     if console is not None:
-        render_table(verdict, console)
+        print_verdict(verdict, fmt, console)
     return RunOutcome(verdict, verdict_path, report_path)
 
 
@@ -77,6 +81,11 @@ def render_markdown(
     env = facts.get("environment", {})
     lines.append(f"Environment: {env.get('name', 'unspecified')}")
     lines += [f"- {s['name']}: {s['version']}" for s in env.get("dcc_systems", [])] or ["- (none recorded)"]
+    lines += ["", "## Rigs", ""]
+    lines += [f"- Used: {', '.join(facts.get('rigs', [])) or '(none)'}"]
+    lines += [f"- Left out: {rig}: {why}" for rig, why in facts.get("rigs_out", {}).items()]
+    lines += [f"- Waited for: {rig}: {how}" for rig, how in facts.get("lease_waits", {}).items()]
+    lines += [f"- Reclaimed: {rig} from {who}" for rig, who in facts.get("leases_reclaimed", {}).items()]
     lines += [
         "",
         "## Devices of the DMC",
@@ -100,7 +109,8 @@ def render_markdown(
     for (_, pack, test), rec in sorted(latest.items()):
         reqs = ", ".join(rec.extra.get("requirements", []))
         reason = str(rec.extra.get("reason", "")).replace("|", "\\|")
-        lines.append(f"| {pack} | `{test}` | {rec.outcome.value} | {reqs} | {reason} |")
+        shown = shown_outcome(rec.outcome.value, rec.extra.get("not_applicable") is True)
+        lines.append(f"| {pack} | `{test}` | {shown} | {reqs} | {reason} |")
     lines += ["", "## Verdict", ""]
     for entry_id, ev in verdict.get("entries", {}).items():
         lines.append(f"### {entry_id}: **{ev['status']}**")
@@ -116,6 +126,4 @@ def render_markdown(
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, text)

@@ -132,6 +132,8 @@ class TrendPoint:
     executed: int
     passed: int
     extant: tuple[int, int, int, int, int]
+    #: False for a point before any execution at all: no rate, no coverage (a gap, not 0 %)
+    ran: bool = True
 
     @property
     def pass_rate(self) -> float | None:
@@ -139,7 +141,7 @@ class TrendPoint:
 
     @property
     def coverage(self) -> float | None:
-        return self.executed / self.planned if self.planned else None
+        return self.executed / self.planned if self.planned and self.ran else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -149,14 +151,22 @@ class TrendPoint:
             "passed": self.passed,
             "pass_rate": self.pass_rate,
             "coverage": self.coverage,
+            "ran": self.ran,
             "extant": {str(s): n for s, n in zip(range(1, 6), self.extant, strict=True)},
         }
 
 
-def point(label: str, planned: int, executed: int, passed: int, extant: dict[int, int]) -> TrendPoint:
+def point(
+    label: str, planned: int, executed: int, passed: int, extant: dict[int, int], ran: bool = True
+) -> TrendPoint:
     e = extant
     return TrendPoint(
-        label, planned, executed, passed, (e.get(1, 0), e.get(2, 0), e.get(3, 0), e.get(4, 0), e.get(5, 0))
+        label,
+        planned,
+        executed,
+        passed,
+        (e.get(1, 0), e.get(2, 0), e.get(3, 0), e.get(4, 0), e.get(5, 0)),
+        ran,
     )
 
 
@@ -169,7 +179,7 @@ def rows(points: Sequence[TrendPoint]) -> tuple[tuple[str, ...], ...]:
         (
             p.label,
             pct(p.pass_rate),
-            f"{p.executed}/{p.planned}",
+            f"{p.executed}/{p.planned}" if p.ran else "no run yet",
             *(str(n) for n in p.extant),
             str(sum(p.extant)),
         )

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from harness.errors import DmctInputError
+from harness.model.entries import EntryRecord
 from harness.model.interchange import Issue, format_at
 from harness.reports.data import Execution, Key, ReportData
 from harness.reports.heatmap import build_heatmap
-from harness.reports.model import Block, Document, Figure, Para, Section, Table, pct
+from harness.reports.model import Block, Document, Figure, Missing, Para, Section, Table, pct
 from harness.reports.trend import TrendPoint, chart, extant_at, issue_snapshot_at, point
 from harness.rules.verdict import planned_tests
 
@@ -116,17 +118,47 @@ def trend_points(data: ReportData, end: datetime, weeks: int = TREND_WEEKS) -> l
     """One point per week end of the last ``weeks`` weeks (oldest first): pass rate, coverage and
     extant issues by severity as they were then (profile reading of pending exclusions)."""
     pending = data.verdict.profile.pending_exclusion_excludes
+    stamps = [when for runs in data.executions.values() if runs and (when := _when(runs[0].at)) is not None]
+    first = min(stamps, default=None)
     points = []
     for back in range(weeks - 1, -1, -1):
         w_end = end - timedelta(weeks=back)
         planned, executed, passed = progress_at(data, w_end)
         extant = extant_at(data.issues, w_end - timedelta(microseconds=1), pending_excludes=pending)
         w = (w_end - timedelta(days=7)).date().isocalendar()
-        points.append(point(f"{w.year}-W{w.week:02d}", planned, executed, passed, extant))
+        ran = first is not None and first < w_end  # before the first execution: a gap, not 0 %
+        points.append(point(f"{w.year}-W{w.week:02d}", planned, executed, passed, extant, ran))
     return points
 
 
-def build_weekly_report(data: ReportData, monday: date, generated: date) -> Document:
+def _pauses_section(entries: Sequence[EntryRecord] | None, monday: date) -> list[Block]:
+    """20.21: "Where the DMCT Process is paused (or recommenced), the DCC shall inform the Panel and the
+    Secretary of State via the reports produced pursuant to Clause 16.1"."""
+    if entries is None:
+        return [Missing("the DMCT Status List (dmct entries): no store with planned entries was found")]
+    sunday = monday + timedelta(days=6)
+    rows = []
+    for e in entries:
+        for p in e.pauses:
+            if monday <= p.paused <= sunday:
+                rows.append((e.id, e.dmc, "paused", p.paused.isoformat(), p.reason, p.issue or ""))
+            if p.resumed is not None and monday <= p.resumed <= sunday:
+                rows.append((e.id, e.dmc, "recommenced", p.resumed.isoformat(), p.resume_reason or "",
+                             p.issue or ""))  # fmt: skip
+    still = [e.id for e in entries if e.status == "paused"]
+    blocks: list[Block] = []
+    if rows:
+        blocks.append(Table(("entry", "DMC", "event", "on", "reason", "Testing Issue"), tuple(rows)))
+    else:
+        blocks.append(Para("The DMCT Process was neither paused nor recommenced for any entry this week."))
+    blocks.append(Para("Paused at the time of this report: " + (", ".join(still) or "none") + "."))
+    return blocks
+
+
+def build_weekly_report(
+    data: ReportData, monday: date, generated: date, entries: Sequence[EntryRecord] | None = None
+) -> Document:
+    """``entries``: the DMCT Status List from the store (None: none found), for the 20.21 section."""
     start, end = week_bounds(monday)
     iso = monday.isocalendar()
     week = f"{iso.year}-W{iso.week:02d}"
@@ -281,7 +313,7 @@ def build_weekly_report(data: ReportData, monday: date, generated: date) -> Docu
     for key, runs in sorted(this_week.items()):
         for e in runs:
             if e.outcome in NOT_RUN:
-                blocked.append((key[0], key[1], key[2], e.outcome, e.at, e.rig or "—", e.reason or "MISSING"))
+                blocked.append((key[0], key[1], key[2], e.shown, e.at, e.rig or "—", e.reason or "MISSING"))
                 reasons[e.reason or "(no reason recorded)"] += 1
     sec_blocked: list[Block] = []
     if blocked:
@@ -313,6 +345,9 @@ def build_weekly_report(data: ReportData, monday: date, generated: date) -> Docu
             Section("trend", "Trend: pass rate and extant Testing Issues", "16.2", sec_trend),
             Section("coverage", "Coverage of functional groups", "16.4", [Figure(heat)]),
             Section("blocked", "Tests not run this week and why", "9.4 (c)", sec_blocked),
+            Section(
+                "paused", "DMCT Process paused and recommenced", "20.21", _pauses_section(entries, monday)
+            ),
         ],
         status=week,
         footer="Anonymise and redact before sending to the Panel and the Secretary of State (16.1): "

@@ -40,6 +40,14 @@ _RULE_CLAUSES: dict[str, tuple[str, ...]] = {
     "severity_disputes": ("dispute",),
     "mtad": ("mtad_not_complete", "mtad_pending"),
     "tag_dependence": ("tag_dependence",),
+    "tag_review": (
+        "tag_continue",
+        "tag_referred",
+        "sos_agrees",
+        "sos_successful",
+        "sos_unsuccessful",
+        "sos_further_tests",
+    ),
     "pack_min_pass_rate": ("pack_min_pass_rate",),
 }
 
@@ -77,8 +85,12 @@ class Rules(_Strict):
     abandoned: bool = False
     #: 20.32 (b): every open issue of the entry has been through 20.20-20.27 (has a route).
     route_required: bool = False
-    #: 14.5: no exit decision while a severity dispute could change it.
+    #: 14.5: no exit decision while a severity dispute could change it (SIT, UTS, SCT, MT: 14.1).
     severity_disputes: bool = False
+    #: DMCT 20.38-20.40 instead of 14.5: the TAG reviews severities and exclusions after the draft; a
+    #: recorded disagreement that would flip a successful outcome means continued testing (20.38 (c)) or
+    #: a referral to the Secretary of State (20.38 (d)), whose determination decides (20.40).
+    tag_review: bool = False
     #: 20.32 (c), 20.33 (a)(iv): the Panel's determination of the Migration Test Phase under the MTAD.
     mtad: bool = False
     #: 20.38: list the pending exclusions a TAG disagreement would turn into "unsuccessful".
@@ -114,6 +126,11 @@ class Profile(_Strict):
             raise ValueError("rules.mtad needs rules.required_packs (20.14 ties them together)")
         if self.rules.tag_dependence and not self.pending_exclusion_excludes:
             raise ValueError("rules.tag_dependence needs pending_exclusion_excludes (20.29 (a), 20.38)")
+        if self.rules.tag_review and self.rules.severity_disputes:
+            raise ValueError(
+                "rules.tag_review (20.38) and rules.severity_disputes (14.5) exclude each "
+                "other: clause 14 does not apply to DMCT (14.1)"
+            )
         if "entry" in self.thresholds and "phase" in self.thresholds:
             raise ValueError("thresholds: give 'entry' or 'phase', not both (they count the same issues)")
         needed = ["not_executed", "successful"]

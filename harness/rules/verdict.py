@@ -13,13 +13,17 @@ in this order for each unit (a planned entry on the EPCL for DMCT), every applic
 1. unsuccessful — recorded that testing cannot complete (20.33 (b));
 2. in progress — a planned test of a required pack is not executed (20.32 (a));
 3. in progress — an open issue of the entry has no 20.20 route yet (20.32 (b));
-4. awaiting TAG — a pending severity dispute could change the outcome (14.5);
-5. unsuccessful — thresholds exceeded per entry or in aggregate (20.33 (a)(iii), Table 20.1), the Panel
-   determined the MTAD Migration Test Phase did not complete (20.33 (a)(iv)), or a pack's (20.34 (h)) or
-   the profile's minimum pass rate is missed;
+4. awaiting TAG — a pending severity dispute could change the outcome (14.5; SIT, UTS, SCT, MT only,
+   14.1). DMCT instead (20.38-20.40): a recorded TAG disagreement that would turn a successful outcome
+   unsuccessful means continued testing, in progress (20.38 (c)), or awaiting the Secretary of State
+   when a referral is recorded (20.38 (d)); a recorded determination decides (20.40);
+5. unsuccessful — thresholds exceeded per entry or in aggregate (20.33 (a)(iii), Table 20.1; an issue
+   excluded in respect of the entry, 20.29, is left out of both counts for it), the Panel determined the
+   MTAD Migration Test Phase did not complete (20.33 (a)(iv)), or a pack's own (20.16) or the profile's
+   minimum pass rate is missed;
 6. in progress — under the MTAD and the Panel has not yet determined (20.32 (c));
-7. successful (20.32), listing ``depends_on_tag``: the pending exclusions whose rejection by the TAG
-   would turn it unsuccessful (20.38).
+7. successful (20.32), listing ``depends_on_tag``: the pending TAG reviews (exclusions, severities) whose
+   acceptance would turn it unsuccessful (20.38, 20.39 (b), (c)).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, Literal
 
 from harness.errors import DmctInputError
 from harness.model.interchange import (
+    Exclusion,
     Issue,
     Outcome,
     Plan,
@@ -43,9 +48,14 @@ from harness.model.interchange import (
     parse_result_line,
 )
 from harness.rules.profiles import SEVERITIES, UNIT_SCOPES, Profile
+from harness.rules.routes import through, where
 
-Status = Literal["successful", "unsuccessful", "in_progress", "awaiting_tag"]
-STATUSES: tuple[Status, ...] = ("successful", "unsuccessful", "in_progress", "awaiting_tag")
+Status = Literal[
+    "successful", "unsuccessful", "in_progress", "awaiting_tag", "awaiting_sos", "not_undertaken"
+]
+STATUSES: tuple[Status, ...] = (
+    "successful", "unsuccessful", "in_progress", "awaiting_tag", "awaiting_sos", "not_undertaken"
+)
 
 #: A test execution's identity; re-runs share it and the latest ``at`` counts (20.22).
 Key = tuple[str, str, str]
@@ -249,6 +259,8 @@ class EntryVerdict:
     unplanned_results: list[dict[str, Any]]
     linked_failures: int
     pass_rate_excluding_linked: float | None
+    #: The TAG's recorded disagreements bearing on the unit (20.38 (a), (b)) and whether they flip it.
+    tag_disagreements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def reasons(self) -> list[str]:
@@ -303,11 +315,14 @@ class EntryVerdict:
             "unplanned_results": self.unplanned_results,
             "linked_failures": self.linked_failures,
             "pass_rate_excluding_linked": self.pass_rate_excluding_linked,
+            "tag_disagreements": self.tag_disagreements,
             "dmc": self.entry.dmc,
             "installation": self.entry.installation,
             "mt_under_mtad": self.entry.mt_under_mtad,
             "mt_phase_complete": self.entry.mt_phase_complete,
             "abandoned": self.entry.abandoned,
+            "referred_to_sos": self.entry.referred_to_sos,
+            "sos_determination": self.entry.sos_determination,
         }
 
 
@@ -370,34 +385,76 @@ def _pct(rate: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _IssueView:
-    """How one issue takes part in the verdict under a profile (computed once, shared by all units)."""
+    """How one issue takes part in the verdict under a profile (computed once, shared by all units).
+
+    ``counted``/``counted_tag``/``pending_excluded`` follow the issue-wide ``exclusion``; an exclusion
+    "in respect of" one entry (``Issue.exclusions``, 20.29) changes them only when judging that entry
+    (:meth:`_Context.judge`).
+    """
 
     issue: Issue
-    counted: bool  # extant: open and not excluded under this profile (20.28, 13.25)
+    counted: bool  # extant in the draft (the DCC's treatment): open and not excluded (20.28, 13.25)
+    counted_tag: bool  # extant once the TAG's recorded disagreements apply (20.38 (b); DMCT only)
     pending_excluded: bool  # left out of the count only until the TAG decides (20.29 (a), 20.38)
     disputed_to: int | None  # a pending severity dispute that would change the count (14.2, 14.5)
+    review_to: int | None  # DMCT: a pending TAG severity review that would change the count (20.38 (a))
+    tag_severity: int  # the severity the TAG considers right where it disagreed (20.38 (a)), else severity
     sp: str
+
+
+def _treatment(exclusion: Exclusion | None, is_open: bool, profile: Profile) -> tuple[bool, bool, bool]:
+    """(counted in the draft, counted in the TAG's view, pending TAG review) for one exclusion state.
+
+    DMCT (``rules.tag_review``): the DCC's proposal keeps the issue out of the draft's count whatever the
+    TAG says — a disagreement is for 20.38 (c)/(d) and 20.40 to settle, never a count by itself. Other
+    profiles count an issue the TAG disagreed to exclude (13.25: excluded "only if the TAG agrees").
+    """
+    if not is_open:
+        return False, False, False
+    if exclusion is None:
+        return True, True, False
+    if exclusion.tag == "agreed":
+        return False, False, False
+    if exclusion.tag == "pending":
+        out = not profile.pending_exclusion_excludes
+        return out, out, not out
+    return not profile.rules.tag_review, True, False
+
+
+def _exclusions_of(issue: Issue) -> list[Exclusion]:
+    return ([issue.exclusion] if issue.exclusion else []) + list(issue.exclusions.values())
 
 
 def _prepare_issues(issues: Sequence[Issue], profile: Profile) -> list[_IssueView]:
     views = []
     for issue in sorted(issues, key=lambda i: i.id):  # order-free: every list below is sorted by id
-        is_open = issue.status == "open"
-        tag = issue.exclusion.tag if issue.exclusion else None
-        excluded = tag == "agreed" or (tag == "pending" and profile.pending_exclusion_excludes)
-        counted = is_open and not excluded
+        counted, counted_tag, pending = _treatment(issue.exclusion, issue.status == "open", profile)
         dispute = issue.dispute
+        differs = dispute is not None and dispute.severity != issue.severity
         disputed_to = (
             dispute.severity
-            if profile.rules.severity_disputes and counted and dispute is not None
-            and dispute.state == "pending" and dispute.severity != issue.severity
+            if profile.rules.severity_disputes and counted and differs and dispute is not None
+            and dispute.state == "pending"
             else None
+        )
+        review_to = (
+            dispute.severity
+            if profile.rules.tag_review and differs and dispute is not None and dispute.state == "pending"
+            else None
+        )
+        tag_severity = (
+            dispute.severity
+            if profile.rules.tag_review and differs and dispute is not None and dispute.state == "disagreed"
+            else issue.severity
         )
         views.append(_IssueView(
             issue=issue,
             counted=counted,
-            pending_excluded=is_open and tag == "pending" and profile.pending_exclusion_excludes,
+            counted_tag=counted_tag,
+            pending_excluded=pending,
             disputed_to=disputed_to,
+            review_to=review_to,
+            tag_severity=tag_severity,
             sp=issue.service_provider or UNASSIGNED_SP,
         ))
     return views
@@ -563,11 +620,14 @@ def compute_verdict(
     plan_ids = {e.id for e in plan.entries}
 
     # Everything that does not depend on the unit is computed once: aggregate and per Service Provider
-    # counts, issue -> entry index, test links (20.34 (d)), results grouped by entry.
+    # counts (the draft's, and with the TAG's recorded disagreements), issue -> entry index, test links
+    # (20.34 (d)), results grouped by entry, and the issues excluded in respect of one entry (20.29).
     global_counts: dict[Bucket, int] = Counter()
+    global_tag: dict[Bucket, int] = Counter()
     aggregate_extant: dict[int, int] = Counter()
     by_sp: dict[str, dict[int, int]] = defaultdict(Counter)
     by_entry: dict[str, list[_IssueView]] = defaultdict(list)
+    by_exclusion_entry: dict[str, list[_IssueView]] = defaultdict(list)
     links_open: set[Key] = set()
     links_any: set[Key] = set()
     open_ids: set[str] = set()
@@ -575,6 +635,8 @@ def compute_verdict(
     for v in views:
         for eid in dict.fromkeys(v.issue.entries):
             by_entry[eid].append(v)
+        for eid in v.issue.exclusions:
+            by_exclusion_entry[eid].append(v)
         unknown = sorted(set(v.issue.entries) - plan_ids)
         if unknown:
             outside.append({"id": v.issue.id, "entries": unknown})
@@ -588,15 +650,24 @@ def compute_verdict(
             by_sp[v.sp][v.issue.severity] += 1
             for b in buckets.of(v, None, v.issue.severity):
                 global_counts[b] += 1
+        if v.counted_tag:
+            for b in buckets.of(v, None, v.tag_severity):
+                global_tag[b] += 1
     results_by_entry: dict[str, list[Key]] = defaultdict(list)
     for key in index.heads:
         results_by_entry[key[0]].append(key)
 
-    ctx = _Context(plan, profile, index, buckets, dict(global_counts), links_open, links_any, open_ids,
+    ctx = _Context(plan, profile, index, buckets, dict(global_counts), dict(global_tag), links_open,
+                   links_any, open_ids,
                    disputed=[v for v in views if v.disputed_to is not None],
-                   pending=[v for v in views if v.pending_excluded])
+                   pending=[v for v in views if v.pending_excluded or v.review_to is not None],
+                   disagreed=[v for v in views if v.issue.status == "open" and (
+                       v.tag_severity != v.issue.severity
+                       or any(x.tag == "disagreed" for x in _exclusions_of(v.issue)))])
     entries = {
-        e.id: ctx.judge(e, by_entry.get(e.id, []), results_by_entry.get(e.id, [])) for e in plan.entries
+        e.id: ctx.judge(e, by_entry.get(e.id, []), results_by_entry.get(e.id, []),
+                        by_exclusion_entry.get(e.id, []))
+        for e in plan.entries
     }
     exceeded = [
         {"scope": b[0], "key": b[1], "severity": b[2], "extant": global_counts[b],
@@ -640,15 +711,20 @@ class _Context:
     index: ResultIndex
     buckets: _Buckets
     global_counts: dict[Bucket, int]
+    #: The same counts with the TAG's recorded disagreements applied (20.38 (a), (b); DMCT only).
+    global_tag: dict[Bucket, int]
     links_open: set[Key]
     links_any: set[Key]
     open_ids: set[str]
-    #: Issues with a pending severity dispute that would change their count (14.5), and issues excluded
-    #: only until the TAG decides (20.38): few, and checked for every unit.
+    #: Issues with a pending severity dispute that would change their count (14.5), and issues whose
+    #: exclusion or severity awaits the TAG's review (20.38, 20.39): few, and checked for every unit.
     disputed: list[_IssueView]
     pending: list[_IssueView]
+    #: Issues the TAG disagreed on (an exclusion, issue-wide or for some entry, or a severity; 20.38).
+    disagreed: list[_IssueView] = field(default_factory=list)
 
-    def judge(self, entry: PlanEntry, mine: list[_IssueView], result_keys: list[Key]) -> EntryVerdict:
+    def judge(self, entry: PlanEntry, mine: list[_IssueView], result_keys: list[Key],
+              excluded_here: Sequence[_IssueView] = ()) -> EntryVerdict:
         profile, rules, clause = self.profile, self.profile.rules, self.profile.clause
         tally = self._tally(entry, result_keys)
         packs = tally.packs
@@ -657,13 +733,29 @@ class _Context:
         passed = sum(p.passed for p in packs.values())
         findings: list[Finding] = []
 
-        # The unit's threshold counts: the global buckets plus its own (20.28 (a) / 13.23 (a)).
-        counted = [v for v in mine if v.counted]
+        # The unit's threshold counts: the global buckets plus its own (20.28 (a) / 13.23 (a)). An issue
+        # excluded in respect of this entry (20.29) leaves its own count and the aggregate used to judge
+        # it, and still counts when judging the others.
         counts_now = dict(self.global_counts)
-        for v in counted:
-            for b in self.buckets.of(v, entry.id, v.issue.severity):
-                if b[0] in UNIT_SCOPES:
-                    counts_now[b] = counts_now.get(b, 0) + 1
+        counts_tag = dict(self.global_tag)
+        for v in excluded_here:
+            base, base_tag, _ = _treatment(v.issue.exclusion, v.issue.status == "open", profile)
+            here, here_tag, _ = _treatment(v.issue.exclusion_for(entry.id), v.issue.status == "open", profile)
+            for counts, before, after, sev in ((counts_now, base, here, v.issue.severity),
+                                               (counts_tag, base_tag, here_tag, v.tag_severity)):
+                if before != after:
+                    for b in self.buckets.of(v, None, sev):
+                        counts[b] = counts.get(b, 0) + (1 if after else -1)
+        treated = {v.issue.id: _treatment(v.issue.exclusion_for(entry.id), v.issue.status == "open", profile)
+                   for v in mine}
+        counted = [v for v in mine if treated[v.issue.id][0]]
+        for v in mine:
+            now, tag, _ = treated[v.issue.id]
+            for counts, on, sev in ((counts_now, now, v.issue.severity), (counts_tag, tag, v.tag_severity)):
+                if on:
+                    for b in self.buckets.of(v, entry.id, sev):
+                        if b[0] in UNIT_SCOPES:
+                            counts[b] = counts.get(b, 0) + 1
 
         # 1. 20.33 (b): recorded that not all tests can be executed / MTAD MT cannot complete.
         if rules.abandoned and entry.abandoned:
@@ -682,16 +774,29 @@ class _Context:
                 f"{planned - executed} of {planned} planned tests not executed ({by_pack}); "
                 f"{need} must be executed"))
 
-        # 3. 20.32 (b): every open issue of the entry has been through 20.20-20.27 (has a route).
-        unrouted = sorted(v.issue.id for v in mine if v.issue.status == "open" and v.issue.route is None)
+        # 3. 20.32 (b): every open issue of the entry has been through 20.20-20.27: its route's process is
+        #    done (a route recorded without a process, in files from before them, counts).
+        pending_routes = sorted((v.issue for v in mine if v.issue.status == "open" and not through(v.issue)),
+                                key=lambda i: i.id)
+        unrouted = [i.id for i in pending_routes]
         if rules.route_required and unrouted:
             findings.append(Finding(
                 "route", clause("route"), "in_progress",
-                f"{len(unrouted)} open issue(s) not yet through 20.20-20.27 (no route): "
-                + ", ".join(unrouted)))
+                f"{len(unrouted)} open issue(s) not yet through 20.20-20.27: "
+                + ", ".join(f"{i.id} ({where(i)})" for i in pending_routes)))
+        # 1b. 20.25: route (c) agreed by the Secretary of State -- the DMCT Process is no longer undertaken
+        #     for the DMC (a firmware upgrade), or it is excluded until evidence (a configuration change).
+        if rules.route_required:
+            for v in mine:
+                proc = v.issue.route_process
+                if (v.issue.status == "open" and v.issue.route == "c" and proc is not None
+                        and proc.state == "done" and proc.outcome):
+                    clause_text, _, what = proc.outcome.partition(": ")
+                    findings.append(Finding("device_change", clause_text, "not_undertaken",
+                                            f"{v.issue.id}: {what}"))
 
-        # 5. thresholds (20.33 (a)(iii)), the MTAD determination (20.33 (a)(iv)), pass rates (20.34 (h),
-        #    12.9 (b)). Evaluated before 4, which asks whether a dispute could change this outcome.
+        # 5. thresholds (20.33 (a)(iii)), the MTAD determination (20.33 (a)(iv)), pass rates (the pack's
+        #    own criterion, 12.9 (b)). Evaluated before 4, which asks whether a review could change it.
         over = self.buckets.over(counts_now)
         threshold_findings = [self._threshold_finding(b, counts_now[b]) for b in over]
         fixed: list[Finding] = []  # unsuccessful whatever the TAG decides on severities
@@ -705,7 +810,8 @@ class _Context:
                 fixed.append(Finding(
                     "pack_min_pass_rate", clause("pack_min_pass_rate"), "unsuccessful",
                     f"pack {pack} pass rate {_pct(c.passed / c.executed)} ({c.passed}/{c.executed}) is below "
-                    f"the {_pct(c.min_pass_rate or 0.0)} the pack prescribes"))
+                    f"the {_pct(c.min_pass_rate or 0.0)} the pack itself prescribes (its own criterion, "
+                    "reported under 20.34 (h))"))
         excl_rate = _rate(passed, executed - tally.linked_failures)
         rate = excl_rate if profile.pass_rate_excludes_linked_failures else _rate(passed, executed)
         if profile.min_pass_rate is not None and rate is not None and rate < profile.min_pass_rate:
@@ -715,7 +821,8 @@ class _Context:
                 "min_pass_rate", clause("min_pass_rate"), "unsuccessful",
                 f"pass rate {_pct(rate)}{how} is below the required {_pct(profile.min_pass_rate)}"))
 
-        # 4. 14.5: a pending severity dispute that could change the outcome holds the decision.
+        # 4. 14.5 (not DMCT, 14.1): a pending severity dispute that could change the outcome holds the
+        #    decision.
         moves = []
         for v in self.disputed:
             assert v.disputed_to is not None
@@ -740,6 +847,63 @@ class _Context:
              "could_change": v.issue.id in could}
             for v in self.disputed if entry.id in v.issue.entries or v.issue.id in could
         ]
+
+        # 4 (DMCT). 20.38-20.40: the TAG's recorded disagreements (an exclusion, 20.38 (b); a severity,
+        #    20.38 (a)) never make the entry unsuccessful by themselves. If they would turn a successful
+        #    outcome unsuccessful, the DCC continues testing (20.38 (c)) or refers the matter to the
+        #    Secretary of State (20.38 (d)); the Secretary of State's determination then decides (20.40).
+        disagreements: list[dict[str, Any]] = []
+        if rules.tag_review:
+            over_tag = self.buckets.over(counts_tag)
+            flips = bool(over_tag) and not over and not fixed
+            disagreements = self._disagreements(entry.id, mine, excluded_here, everywhere=flips)
+            for d in disagreements:
+                d["flips"] = flips
+            determination = entry.sos_determination
+            if determination == "successful":
+                # 20.40 (b): the status changes to successful; the counts stay reported.
+                threshold_findings = []
+                findings.append(Finding(
+                    "sos_determination", clause("sos_successful"), "successful",
+                    "the Secretary of State disagreed with the DCC's treatment and determined that "
+                    "testing completed successfully"))
+            elif determination == "unsuccessful":
+                findings.append(Finding(
+                    "sos_determination", clause("sos_unsuccessful"), "unsuccessful",
+                    "the Secretary of State disagreed with the DCC's treatment and determined that "
+                    "testing completed unsuccessfully"))
+            elif determination == "further_tests":
+                findings.append(Finding(
+                    "sos_further_tests", clause("sos_further_tests"), "in_progress",
+                    "the Secretary of State determined that further tests need to be run: the DCC "
+                    "continues testing and 20.13 onwards apply again"))
+            elif determination == "agrees":
+                findings.append(Finding(
+                    "sos_determination", clause("sos_agrees"), "successful",
+                    "the Secretary of State agreed with the DCC's treatment of the referred matters"
+                    + (" (the TAG's disagreement does not change the outcome)" if flips else "")))
+            elif flips:
+                ids = ", ".join(sorted({d["id"] for d in disagreements}))
+                what = "; ".join(
+                    f"{self.buckets.clauses[b[0]]}: {counts_tag[b]} severity {b[2]} issue(s) would exceed "
+                    f"the limit of {self.buckets.limit(b)}" for b in over_tag)
+                if entry.referred_to_sos:
+                    findings.append(Finding(
+                        "tag_disagreement", clause("tag_referred"), "awaiting_sos",
+                        f"the TAG disagrees ({ids}) and that would make testing unsuccessful ({what}); the "
+                        "DCC referred the matter to the Secretary of State, whose determination decides "
+                        "(20.40)"))
+                else:
+                    findings.append(Finding(
+                        "tag_disagreement", clause("tag_continue"), "in_progress",
+                        f"the TAG disagrees ({ids}) and that would make testing unsuccessful ({what}); the "
+                        "DCC continues testing (20.13 onwards apply again) unless it refers the matter to "
+                        "the Secretary of State (20.38 (d))"))
+            if entry.referred_to_sos and determination is None and not flips:
+                findings.append(Finding(
+                    "sos_referral", clause("tag_referred"), "successful",
+                    "referred to the Secretary of State (20.37 or 20.38 (d)); the draft DMCT Testing "
+                    "Report cannot become final before the determination (20.40)"))
         findings.extend(threshold_findings)
         findings.extend(fixed)
 
@@ -751,23 +915,24 @@ class _Context:
 
         status = _status(findings)
 
-        # 7. successful (20.32), and what that depends on (20.38).
+        # 7. successful (20.32), and what that depends on (20.38, 20.39 (b), (c)).
         depends: list[str] = []
         sensitivity: list[dict[str, Any]] = []
         if status == "successful":
-            if rules.tag_dependence:
-                pending = [(v.issue.id, self.buckets.of(v, entry.id, v.issue.severity))
-                           for v in self.pending]
-                depends, sensitivity = _tag_dependence(counts_now, self.buckets, pending)
+            if rules.tag_dependence and entry.sos_determination is None:
+                depends, sensitivity = _tag_dependence(counts_now, self.buckets,
+                                                       self._pending(entry.id, treated, excluded_here))
             findings.append(Finding("successful", clause("successful"), "successful",
                                     self._success_statement(planned, executed)))
             if depends:
                 alone = sorted({i for d in sensitivity if d["needed"] == 1 for i in d["pending_exclusions"]})
                 findings.append(Finding(
                     "tag_dependence", clause("tag_dependence"), "successful",
-                    "successful only while the TAG does not disagree with excluding " + ", ".join(depends)
-                    + (f"; rejecting any one of {', '.join(alone)} alone flips it" if alone
-                       else "; only a joint rejection flips it")))
+                    "successful only while the TAG does not disagree with "
+                    + ", ".join(depends)
+                    + (f"; a disagreement on any one of {', '.join(alone)} alone flips it" if alone
+                       else "; only a joint disagreement flips it")
+                    + "; until the TAG's review the draft cannot become final (20.39 (b), (c))"))
 
         unit_scope = self.buckets.unit_scope
         return EntryVerdict(
@@ -776,15 +941,58 @@ class _Context:
             limits={unit_scope: self.buckets.limits[unit_scope]} if unit_scope else {},
             depends_on_tag=depends, tag_sensitivity=sensitivity,
             excluded=[
-                {"id": v.issue.id, "severity": v.issue.severity, "tag": v.issue.exclusion.tag,
-                 "rationale": v.issue.exclusion.rationale, "counted": v.counted}
-                for v in mine if v.issue.status == "open" and v.issue.exclusion is not None
+                {"id": v.issue.id, "severity": v.issue.severity, "tag": ex.tag,
+                 "rationale": ex.rationale, "counted": treated[v.issue.id][0],
+                 "scope": "entry" if entry.id in v.issue.exclusions else "issue"}
+                for v in mine
+                if v.issue.status == "open" and (ex := v.issue.exclusion_for(entry.id)) is not None
             ],
             disputes=disputes, unrouted=unrouted, evidence_gaps=tally.gaps,
             not_executed_tests=tally.not_run, unplanned_results=tally.unplanned,
             linked_failures=tally.linked_failures,
             pass_rate_excluding_linked=excl_rate if profile.pass_rate_excludes_linked_failures else None,
+            tag_disagreements=disagreements,
         )
+
+    def _pending(self, entry_id: str, treated: dict[str, tuple[bool, bool, bool]],
+                 excluded_here: Sequence[_IssueView]) -> list[tuple[str, list[Bucket]]]:
+        """What the TAG's pending reviews would add to this unit's buckets if it disagreed (20.38):
+        a pending exclusion (issue-wide, or in respect of this entry) adds the issue at its severity; a
+        pending severity review of a counted issue adds it at the severity under review."""
+        out: list[tuple[str, list[Bucket]]] = []
+        seen: set[str] = set()
+        for v in [*self.pending, *excluded_here]:
+            if v.issue.id in seen:
+                continue
+            seen.add(v.issue.id)
+            now, _tag, pending = treated.get(v.issue.id) or _treatment(
+                v.issue.exclusion_for(entry_id), v.issue.status == "open", self.profile)
+            if pending:
+                out.append((v.issue.id, self.buckets.of(v, entry_id, v.issue.severity)))
+            elif now and v.review_to is not None:
+                src = self.buckets.of(v, entry_id, v.issue.severity)
+                dst = self.buckets.of(v, entry_id, v.review_to)
+                out.append((v.issue.id, [b for b in dst if b not in src]))
+        return out
+
+    def _disagreements(self, entry_id: str, mine: list[_IssueView], excluded_here: Sequence[_IssueView],
+                       *, everywhere: bool) -> list[dict[str, Any]]:
+        """The TAG's recorded disagreements on this unit's own issues (20.38 (a), (b)) and, when they
+        flip its outcome, every other one (they count in the aggregate, 20.28 (b))."""
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for v in [*mine, *excluded_here, *(self.disagreed if everywhere else ())]:
+            if v.issue.id in seen or v.issue.status != "open":
+                continue
+            seen.add(v.issue.id)
+            ex = v.issue.exclusion_for(entry_id)
+            if ex is not None and ex.tag == "disagreed":
+                out.append({"id": v.issue.id, "kind": "exclusion", "clause": "20.38 (b)",
+                            "severity": v.issue.severity})
+            if v.tag_severity != v.issue.severity and (ex is None or ex.tag == "disagreed"):
+                out.append({"id": v.issue.id, "kind": "severity", "clause": "20.38 (a)",
+                            "severity": v.issue.severity, "tag_severity": v.tag_severity})
+        return out
 
     def _tally(self, entry: PlanEntry, result_keys: list[Key]) -> _Tally:
         """Per-pack counts from the latest executions (20.32 (a), 20.34 (b)(c)); gaps, links (20.34 (d))."""
@@ -862,10 +1070,17 @@ def _status(findings: list[Finding]) -> Status:
     rules = {f.rule for f in findings}
     if "abandoned" in rules:
         return "unsuccessful"
+    if "device_change" in rules:
+        return "not_undertaken"
     if rules & {"not_executed", "route"}:
         return "in_progress"
     if "dispute" in rules:
         return "awaiting_tag"
+    if "sos_further_tests" in rules:
+        return "in_progress"
+    for f in findings:
+        if f.rule == "tag_disagreement":
+            return f.status
     if any(f.status == "unsuccessful" for f in findings):
         return "unsuccessful"
     if "mtad_pending" in rules:

@@ -1,11 +1,12 @@
-"""Work Off Plans (SVTAD 15): a resolution date for every extant Testing Issue at exit.
+"""Work Off Plans (SVTAD 15): a line for every open Testing Issue at exit.
 
 15.1: "all open Testing Issues shall be documented in a Work Off Plan", resolved "within 20 / 40 / 60
-Working Days from the issuing of a Test Completion Certificate" for severity 3 / 4 / 5. Only *extant*
-issues (open and not excluded, :attr:`harness.model.interchange.Issue.extant`) are counted against the
-thresholds and so need a plan here; an exclusion still pending TAG review counts as excluded (20.29 (a)).
-Severity 1-2 issues have no 15.1 timescale because their threshold is 0: one that is extant means the
-exit cannot have been successful, and the row says so instead of inventing a date.
+Working Days from the issuing of a Test Completion Certificate" for severity 3 / 4 / 5; 20.34 (d) and
+20.35 (d) ask the DMCT Testing Report to confirm that every open issue is closed or under a Work Off
+Plan. So *every* open issue gets a line: excluded ones too (an exclusion takes an issue out of the
+threshold count, 20.29, not out of the plan), and severity 1-2 ones, which an unsuccessful entry still
+has. 15.1 sets no timescale for severity 1-2 (their threshold is 0): their line has no computed date and
+says that the plan states its own.
 
 15.2: "If the timescales for resolution of a Work Off Plan are not going to be met ... a correction plan
 shall be produced and presented to the TAB for its approval", and the TAB may revoke the Test Completion
@@ -23,8 +24,11 @@ from harness.model.interchange import Issue
 from harness.rules.workdays import work_off_days, work_off_due, working_days_between
 
 NOTE_SEVERITY_1_2 = (
-    "severity {severity} cannot be extant at a successful exit (threshold 0, Tables 13.2, 13.3, 20.1); "
-    "15.1 sets no Work Off timescale"
+    "15.1 sets no Work Off timescale for severity {severity} (threshold 0, Tables 13.2, 13.3, 20.1): "
+    "the Work Off Plan states its own resolution date"
+)
+NOTE_EXCLUDED = (
+    "excluded from the threshold count ({scope}, 20.29): still under a Work Off Plan (15.1, 20.34 (d))"
 )
 NOTE_OVERDUE = (
     "overdue: a correction plan must be presented to the TAB for approval; the TAB may revoke the "
@@ -67,7 +71,7 @@ class WorkOffRow:
 
 
 def work_off_row(issue: Issue, certificate_date: date, today: date | None = None) -> WorkOffRow:
-    """The Work Off Plan line for one extant ``issue`` (its current, DCC-assigned severity, 14.4)."""
+    """The Work Off Plan line for one open ``issue`` (its current, DCC-assigned severity, 14.4)."""
     due = work_off_due(certificate_date, issue.severity)
     notes: list[str] = []
     if due is None:
@@ -81,6 +85,11 @@ def work_off_row(issue: Issue, certificate_date: date, today: date | None = None
             notes.append(NOTE_OVERDUE)
     if issue.dispute is not None and issue.dispute.state == "pending":
         notes.append(NOTE_DISPUTE.format(argued=issue.dispute.severity))
+    excluded_for = sorted(e for e in issue.exclusions if issue.excluded_for(e))
+    if issue.excluded:
+        notes.append(NOTE_EXCLUDED.format(scope="for every entry it affects"))
+    elif excluded_for:
+        notes.append(NOTE_EXCLUDED.format(scope="in respect of " + ", ".join(excluded_for)))
     return WorkOffRow(
         id=issue.id,
         severity=issue.severity,
@@ -97,10 +106,10 @@ def work_off_row(issue: Issue, certificate_date: date, today: date | None = None
 def work_off_plan(
     issues: Iterable[Issue], certificate_date: date, today: date | None = None
 ) -> list[WorkOffRow]:
-    """Rows for every extant issue: severity 1-2 first (they block a successful exit), then by due date.
+    """Rows for every open issue (15.1, 20.34 (d)): severity 1-2 first (no 15.1 date), then by due date.
 
-    Issues that are closed or excluded (including an exclusion pending TAG review, 20.29 (a)) get no
-    row. Ties keep the order of ``issues``, so the plan is as stable as the log it comes from.
+    Closed issues get no row. Ties keep the order of ``issues``, so the plan is as stable as the log it
+    comes from.
     """
-    rows = [work_off_row(i, certificate_date, today) for i in issues if i.extant]
+    rows = [work_off_row(i, certificate_date, today) for i in issues if i.status == "open"]
     return sorted(rows, key=lambda r: (r.due is not None, r.due or date.min))

@@ -31,6 +31,7 @@ silently overwrite each other. So:
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import re
@@ -39,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -57,12 +58,12 @@ from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
     NoSuchModuleError,
-    OperationalError,
     SQLAlchemyError,
 )
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
-from harness.errors import DmctInputError
-from harness.model.interchange import Dispute, Exclusion, Issue, TestRef, format_at
+from harness.errors import EXIT_BUSY, EXIT_CONFLICT, DmctInputError
+from harness.model.interchange import Dispute, Exclusion, Issue, RouteProcess, TestRef, format_at
 from harness.store.schema import (
     SCHEMA_VERSION,
     events_table,
@@ -84,6 +85,8 @@ DEFAULT_DB = "dmct.sqlite"
 #: Prefix of the ids the log allocates (``TI-0001``); imported issues keep their own ids.
 ID_PREFIX = "TI-"
 _ID_RE = re.compile(rf"^{re.escape(ID_PREFIX)}(\d+)$")
+#: Name of the lock (PostgreSQL advisory lock) under which issue ids and log positions are allocated.
+ID_LOCK = "issue ids"
 
 #: Interchange fields a change may touch; ``id``, ``raised`` and ``history`` are the log's own.
 UPDATABLE: tuple[str, ...] = (
@@ -96,20 +99,72 @@ UPDATABLE: tuple[str, ...] = (
     "dispute",
     "service_provider",
     "tests",
+    "exclusions",
+    "route_process",
 )
 
 # ------------------------------------------------------------------------------------------- errors
 
 
 class StoreConflict(DmctInputError):
-    """Someone else changed the issue (or took the id) since it was read; nothing was written.
+    """A true conflict: the issue is no longer at the version the writer said it looked at
+    (``expected_version``); nothing was written.
 
-    A :class:`DmctInputError` so that the CLI prints it as one line with exit status 2: the remedy is
-    the user's (look again, then retry), not a bug report.
+    Printed as one line like bad input, but with its own exit status (:data:`EXIT_CONFLICT`), so that a
+    script can tell "somebody else changed it: look again" from "your command is wrong". Clashes nobody
+    asked to be told about (two adds at once, two links to one issue) are retried instead
+    (:meth:`Store.write`).
     """
+
+    exit_code = EXIT_CONFLICT
 
     def __init__(self, issue_id: str, message: str):
         super().__init__(issue_id, message, field="version")
+
+
+class StoreBusy(DmctInputError):
+    """A transient clash with another writer (a locked SQLite file, a PostgreSQL serialisation failure
+    or deadlock, a unique id taken meanwhile). :meth:`Store.write` retries it; it reaches a person only
+    when other writers kept the store busy for longer than :data:`RETRY_FOR_S` (:data:`EXIT_BUSY`)."""
+
+    exit_code = EXIT_BUSY
+
+    def __init__(self, message: str):
+        super().__init__("store", f"{message}; nothing was written, retry later")
+
+
+class _Stale(Exception):
+    """A guarded ``UPDATE`` matched no row: another writer changed the issue between our read and
+    write, and no version was asked for, so the change is recomputed on the new state (retried)."""
+
+
+#: How long a SQLite writer waits for the file's write lock before its attempt counts as busy.
+BUSY_TIMEOUT_S = 30.0
+#: How long :meth:`Store.write` keeps retrying transient clashes before giving up.
+RETRY_FOR_S = 60.0
+#: SQLSTATEs of PostgreSQL errors that mean "another transaction got in the way": unique violation,
+#: serialization failure, deadlock, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"23505", "40001", "40P01", "55P03"})
+_T = TypeVar("_T")
+
+
+def _transient(exc: DBAPIError) -> str | None:
+    """Why ``exc`` is a clash with another writer worth retrying, or None if it is not one."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    text = str(orig).lower()
+    if state in _TRANSIENT_SQLSTATES:
+        return f"the log changed while writing ({database_message(exc)})"
+    if "database is locked" in text or "database is busy" in text or "deadlock" in text:
+        return "another writer holds the log"
+    if isinstance(exc, IntegrityError) and "unique constraint failed" in text:  # SQLite's words
+        return f"the log changed while writing ({database_message(exc)})"
+    return None
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key for ``name`` (a signed 64-bit integer, stable across hosts)."""
+    return int.from_bytes(hashlib.sha256(f"dmct {name}".encode()).digest()[:8], "big", signed=True)
 
 
 # -------------------------------------------------------------------------------------- small parts
@@ -163,8 +218,10 @@ def _json_value(issue: Issue, name: str) -> Any:
     return issue.model_dump(mode="json", include={name})[name]
 
 
-def _row_values(issue: Issue) -> dict[str, Any]:
-    return {
+def _row_values(issue: Issue, exclusions: bool | None = None) -> dict[str, Any]:
+    """The row of ``issue``. The ``exclusions`` column (schema version 3) is written only when asked or
+    when the issue has some: what an issue without them writes is the same as before that column."""
+    values: dict[str, Any] = {
         "severity": issue.severity,
         "status": issue.status,
         "entries": list(issue.entries),
@@ -172,12 +229,38 @@ def _row_values(issue: Issue) -> dict[str, Any]:
         "exclusion_rationale": issue.exclusion.rationale if issue.exclusion else None,
         "exclusion_tag": issue.exclusion.tag if issue.exclusion else None,
         "dispute_severity": issue.dispute.severity if issue.dispute else None,
-        "dispute_state": issue.dispute.state if issue.dispute else None,
+        "dispute_state": (
+            None
+            if issue.dispute is None
+            else "pending"
+            if issue.dispute.state == "disagreed"
+            else issue.dispute.state
+        ),
         "service_provider": issue.service_provider,
         "title": issue.title,
         "raised": issue.raised,
         "tests": [t.model_dump(mode="json") for t in issue.tests],
     }
+    if exclusions or (exclusions is None and issue.exclusions):
+        values["exclusions"] = {e: x.model_dump(mode="json") for e, x in issue.exclusions.items()} or None
+    disagreed = issue.dispute is not None and issue.dispute.state == "disagreed"
+    if disagreed or exclusions:
+        values["dispute_tag"] = "disagreed" if disagreed else None
+    if issue.route_process is not None or exclusions:
+        values["route_process"] = (
+            None if issue.route_process is None else issue.route_process.model_dump(mode="json")
+        )
+    return values
+
+
+def _extended(issue: Issue) -> bool:
+    """Whether the issue needs the columns of schema version 3 (per-entry exclusions, a TAG severity
+    disagreement); otherwise its row is written exactly as before them."""
+    return (
+        bool(issue.exclusions)
+        or (issue.dispute is not None and issue.dispute.state == "disagreed")
+        or issue.route_process is not None
+    )
 
 
 def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
@@ -194,7 +277,10 @@ def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
             else None
         ),
         dispute=(
-            Dispute(severity=m["dispute_severity"], state=m["dispute_state"])
+            Dispute(
+                severity=m["dispute_severity"],
+                state="disagreed" if m.get("dispute_tag") == "disagreed" else m["dispute_state"],
+            )
             if m["dispute_state"] is not None
             else None
         ),
@@ -203,6 +289,11 @@ def _issue_from_row(row: Row[Any], history: list[dict[str, Any]]) -> Issue:
         raised=m["raised"],
         history=history,
         tests=[TestRef.model_validate(t) for t in m["tests"]],
+        # .get: the store of schema version 1 that migration tests write has no such column yet
+        exclusions={e: Exclusion.model_validate(x) for e, x in (m.get("exclusions") or {}).items()},
+        route_process=(
+            RouteProcess.model_validate(m["route_process"]) if m.get("route_process") is not None else None
+        ),
     )
 
 
@@ -261,29 +352,60 @@ class Store:
         return format_at(self._clock())
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """One atomic unit: either everything a method does is committed, or nothing is.
+    def transaction(self, *, lock: str | None = None) -> Iterator[Connection]:
+        """One write transaction, not retried: either everything in it is committed, or nothing is.
 
-        A unique-key clash (someone took the id meanwhile), a locked SQLite file and a PostgreSQL deadlock
-        (two writers locking rows in opposite orders; the server aborts one) are a :class:`StoreConflict`
-        (retry); any other database error is one line naming the store.
+        Writers serialise instead of racing: on SQLite the transaction starts with ``BEGIN IMMEDIATE``
+        (the write lock is taken before anything is read, so a read-then-write never finds the file
+        changed under it; a second writer waits up to :data:`BUSY_TIMEOUT_S`); on PostgreSQL ``lock``
+        names a transaction-level advisory lock taken first (``"issue ids"`` serialises id allocation),
+        and rows are read ``FOR UPDATE`` where a method changes them. A transient clash that still
+        happens (a unique key taken meanwhile, a serialisation failure, a deadlock, a busy file) is
+        :class:`StoreBusy`; :meth:`write` retries those transparently. Any other database error is one
+        line naming the store.
         """
         try:
-            with self._engine.begin() as conn:
+            with self._engine.connect() as conn:
+                if self._engine.dialect.name == "sqlite":
+                    # pysqlite starts transactions lazily, at the first write: take the lock now.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                elif lock is not None and self._engine.dialect.name == "postgresql":
+                    conn.execute(select(func.pg_advisory_xact_lock(_lock_key(lock))))
                 yield conn
-        except IntegrityError as exc:
-            raise StoreConflict(
-                "store",
-                f"the log changed while writing ({database_message(exc)}); nothing was written, retry",
-            ) from None
-        except OperationalError as exc:
-            if any(word in str(exc.orig).lower() for word in ("locked", "deadlock")):
-                raise StoreConflict(
-                    "store", "another writer holds the log; nothing was written, retry"
-                ) from None
-            raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
+                conn.commit()
         except DBAPIError as exc:
+            why = _transient(exc)
+            if why is not None:
+                raise StoreBusy(why) from None
+            if isinstance(exc, IntegrityError):
+                raise DmctInputError(self.url, f"refused by the store: {database_message(exc)}") from None
             raise DmctInputError(self.url, f"store error: {database_message(exc)}") from None
+
+    def write(self, work: Callable[[Connection], _T], *, lock: str | None = None) -> _T:
+        """Run ``work(conn)`` in one :meth:`transaction`, retried transparently while it clashes with
+        another writer (:class:`StoreBusy`, or :class:`_Stale`: a guarded ``UPDATE`` found the row
+        changed since it was read and no version was asked for), for up to :data:`RETRY_FOR_S` seconds
+        with jittered exponential back-off. ``work`` must therefore read what it needs inside, and be
+        safe to run again (it is: a failed attempt commits nothing).
+
+        Every writer of the store goes through here, so concurrent engineers and pytest workers never
+        see a refusal they did not cause. A true conflict (:class:`StoreConflict`, e.g. a stale
+        ``expected_version``) and bad input are never retried. If the clash outlasts the retries, the
+        last :class:`StoreBusy` is raised (exit status :data:`harness.errors.EXIT_BUSY`).
+        """
+        retrying = Retrying(
+            retry=retry_if_exception_type((StoreBusy, _Stale)),
+            stop=stop_after_delay(RETRY_FOR_S),
+            wait=wait_random_exponential(multiplier=0.005, max=0.5),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt, self.transaction(lock=lock) as conn:
+                    return work(conn)
+        except _Stale as exc:
+            raise StoreBusy(str(exc)) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -340,6 +462,24 @@ class Store:
         if not found:
             raise DmctInputError(issue_id, "no such issue in the store")
         return found[0]
+
+    def _load_for_update(self, conn: Connection, issue_id: str) -> StoredIssue:
+        """:meth:`_load` for a change: on PostgreSQL the row is locked first (``FOR UPDATE``), so a
+        concurrent writer of the same issue waits for this transaction and then reads what it wrote
+        (SQLite needs nothing: ``BEGIN IMMEDIATE`` already made this the only writer)."""
+        conn.execute(select(issues_table.c.version).where(issues_table.c.id == issue_id).with_for_update())
+        return self._load(conn, issue_id)
+
+    @staticmethod
+    def _lost_race(issue_id: str, read: int, expected_version: int | None) -> None:
+        """The guarded ``UPDATE`` matched no row: a true conflict if a version was asked for, else retry."""
+        if expected_version is not None:
+            raise StoreConflict(
+                issue_id,
+                f"changed by someone else while writing (read version {read}); nothing was written — "
+                "show the issue again and retry",
+            )
+        raise _Stale(f"{issue_id}: changed by someone else while writing (read version {read})")
 
     def get_stored(self, issue_id: str) -> StoredIssue:
         """The issue and its current version (what ``expected_version`` should be set to)."""
@@ -414,7 +554,8 @@ class Store:
         The id is allocated (``TI-0001``, one more than the highest such id) unless given; ``raised``
         defaults to now (UTC). The history starts with one ``add`` record holding the initial values.
         """
-        with self.transaction() as conn:
+
+        def work(conn: Connection) -> StoredIssue:
             new_id = issue_id if issue_id is not None else self._next_id(conn)
             stamp = self.now()
             try:
@@ -441,6 +582,9 @@ class Store:
             conn.execute(insert(history_table).values(**_history_row(new_id, record)))
             return self._load(conn, new_id)
 
+        # Ids and log positions are allocated under one lock, so two adds never compute the same one.
+        return self.write(work, lock=ID_LOCK)
+
     def _mutate(
         self,
         issue_id: str,
@@ -449,9 +593,14 @@ class Store:
         action: str,
         compute: Callable[[Issue], Mapping[str, Any]],
     ) -> StoredIssue:
-        """Read, compute the changes, validate, write guarded by the version read, record the history."""
-        with self.transaction() as conn:
-            stored = self._load(conn, issue_id)
+        """Read, compute the changes, validate, write guarded by the version read, record the history.
+
+        Retried (:meth:`write`) when another writer got in first and no version was asked for: the
+        change is then computed again from what that writer left, so nothing is overwritten unseen.
+        """
+
+        def work(conn: Connection) -> StoredIssue:
+            stored = self._load_for_update(conn, issue_id)
             if expected_version is not None and expected_version != stored.version:
                 raise StoreConflict(
                     issue_id,
@@ -478,14 +627,13 @@ class Store:
             result = conn.execute(
                 update(issues_table)
                 .where(issues_table.c.id == issue_id, issues_table.c.version == stored.version)
-                .values(version=stored.version + 1, **_row_values(new))
+                .values(
+                    version=stored.version + 1,
+                    **_row_values(new, _extended(stored.issue) or _extended(new)),
+                )
             )
             if result.rowcount != 1:
-                raise StoreConflict(
-                    issue_id,
-                    f"changed by someone else while writing (read version {stored.version}); "
-                    "nothing was written — retry",
-                )
+                self._lost_race(issue_id, stored.version, expected_version)
             stamp = self.now()
             conn.execute(
                 insert(history_table),
@@ -498,6 +646,8 @@ class Store:
                 ],
             )
             return self._load(conn, issue_id)
+
+        return self.write(work)
 
     def update(
         self,
@@ -524,6 +674,29 @@ class Store:
 
         return self._mutate(issue_id, actor, expected_version, "close", compute)
 
+    def route_step(
+        self,
+        issue_id: str,
+        name: str,
+        value: str | None,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        on: str | None = None,
+        note: str | None = None,
+    ) -> StoredIssue:
+        """A step of the issue's 20.20-20.27 route process (:mod:`harness.rules.routes`): recommending a
+        route, notifying, the Secretary of State's and the TAG's answers, reconsidering."""
+        from harness.rules.routes import step
+
+        return self._mutate(
+            issue_id,
+            actor,
+            expected_version,
+            "route",
+            lambda issue: step(issue, name, value, on=on, note=note),
+        )
+
     def route(
         self, issue_id: str, route: str, actor: str, expected_version: int | None = None
     ) -> StoredIssue:
@@ -534,27 +707,62 @@ class Store:
         return self._mutate(issue_id, actor, expected_version, "route", lambda _: {"route": route})
 
     def exclude(
-        self, issue_id: str, rationale: str, actor: str, expected_version: int | None = None
+        self,
+        issue_id: str,
+        rationale: str,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        entry: str | None = None,
     ) -> StoredIssue:
         """Propose excluding the issue from the thresholds (20.29); the TAG's decision starts pending.
 
-        A new proposal replaces an earlier one and resets the TAG decision to pending.
+        With ``entry`` the proposal is "in respect of" that planned entry only (20.29): the issue must
+        affect it, and the issue still counts when judging the others. A new proposal replaces an
+        earlier one for the same scope and resets the TAG decision to pending.
         """
         if not rationale.strip():
             raise DmctInputError(issue_id, "a rationale is required (20.29 (a))", field="exclusion.rationale")
         proposal = Exclusion(rationale=rationale.strip(), tag="pending")
-        return self._mutate(issue_id, actor, expected_version, "exclude", lambda _: {"exclusion": proposal})
+
+        def compute(issue: Issue) -> dict[str, Any]:
+            if entry is None:
+                return {"exclusion": proposal}
+            if entry not in issue.entries:
+                affects = ", ".join(issue.entries) or "none"
+                raise DmctInputError(
+                    issue_id, f"does not affect entry {entry!r} (affects: {affects})", field="entry"
+                )
+            return {"exclusions": {**issue.exclusions, entry: proposal}}
+
+        return self._mutate(issue_id, actor, expected_version, "exclude", compute)
 
     def tag(
-        self, issue_id: str, decision: str, actor: str, expected_version: int | None = None
+        self,
+        issue_id: str,
+        decision: str,
+        actor: str,
+        expected_version: int | None = None,
+        *,
+        entry: str | None = None,
     ) -> StoredIssue:
-        """Record the TAG's decision on a proposed exclusion (20.38 (b)): ``agreed`` or ``disagreed``."""
+        """Record the TAG's decision on a proposed exclusion (20.38 (b)): ``agreed`` or ``disagreed``;
+        with ``entry``, on the exclusion proposed in respect of that entry."""
         if decision not in ("agreed", "disagreed"):
             raise DmctInputError(
                 issue_id, f"must be agreed|disagreed, got {decision!r}", field="exclusion.tag"
             )
 
         def compute(issue: Issue) -> dict[str, Any]:
+            if entry is not None:
+                found = issue.exclusions.get(entry)
+                if found is None:
+                    raise DmctInputError(
+                        issue_id,
+                        f"no exclusion has been proposed in respect of {entry!r} (20.29)",
+                        field="exclusions",
+                    )
+                return {"exclusions": {**issue.exclusions, entry: found.model_copy(update={"tag": decision})}}
             if issue.exclusion is None:
                 raise DmctInputError(issue_id, "no exclusion has been proposed (20.29)", field="exclusion")
             return {"exclusion": issue.exclusion.model_copy(update={"tag": decision})}
@@ -600,6 +808,21 @@ class Store:
 
         return self._mutate(issue_id, actor, expected_version, "dispute", compute)
 
+    def disagree_severity(
+        self, issue_id: str, actor: str, expected_version: int | None = None
+    ) -> StoredIssue:
+        """DMCT: the TAG considers the severity should be the one under review (20.38 (a)). The DCC's
+        severity stays (it is the draft's); 20.38 (c)/(d) and the Secretary of State (20.40) settle it."""
+
+        def compute(issue: Issue) -> dict[str, Any]:
+            if issue.dispute is None or issue.dispute.state != "pending":
+                raise DmctInputError(
+                    issue_id, "no pending severity review (open one with --severity N)", field="dispute"
+                )
+            return {"dispute": issue.dispute.model_copy(update={"state": "disagreed"})}
+
+        return self._mutate(issue_id, actor, expected_version, "dispute", compute)
+
     def record_rationale(
         self, issue_id: str, text: str, actor: str, expected_version: int | None = None
     ) -> StoredIssue:
@@ -607,8 +830,9 @@ class Store:
         ``rationale``, field ``severity``, ``new`` the text); the version moves on like any change."""
         if not text.strip():
             raise DmctInputError(issue_id, "the rationale is empty", field="rationale")
-        with self.transaction() as conn:
-            stored = self._load(conn, issue_id)
+
+        def work(conn: Connection) -> StoredIssue:
+            stored = self._load_for_update(conn, issue_id)
             if expected_version is not None and expected_version != stored.version:
                 raise StoreConflict(
                     issue_id,
@@ -621,13 +845,13 @@ class Store:
                 .values(version=stored.version + 1)
             )
             if result.rowcount != 1:
-                raise StoreConflict(
-                    issue_id, "changed by someone else while writing; nothing was written — retry"
-                )
+                self._lost_race(issue_id, stored.version, expected_version)
             record = {"at": self.now(), "by": actor, "action": "rationale", "field": "severity",
                       "old": None, "new": text.strip()}  # fmt: skip
             conn.execute(insert(history_table), [_history_row(issue_id, record)])
             return self._load(conn, issue_id)
+
+        return self.write(work)
 
     def link_test(
         self,
@@ -642,6 +866,12 @@ class Store:
         ref = TestRef(entry=entry, pack=pack, test=test)
 
         def compute(issue: Issue) -> dict[str, Any]:
+            if issue.entries and entry not in issue.entries:
+                raise DmctInputError(
+                    issue_id,
+                    f"entry {entry!r} is not one of the issue's entries ({', '.join(issue.entries)})",
+                    field="tests",
+                )
             if ref in issue.tests:
                 raise DmctInputError(issue_id, f"already linked to {entry}/{pack}/{test}", field="tests")
             return {"tests": [*issue.tests, ref]}
@@ -662,7 +892,7 @@ class Store:
                 return fail_at(source, [index, "id"], message)
             return DmctInputError("import", message, field=f"[{index}].id")
 
-        with self.transaction() as conn:
+        def work(conn: Connection) -> int:
             present = set(conn.execute(select(issues_table.c.id)).scalars())
             seen: set[str] = set()
             for index, issue in enumerate(issues):
@@ -674,9 +904,13 @@ class Store:
             if not issues:
                 return 0
             seq = self._next_seq(conn)
+            with_exclusions = any(_extended(i) for i in issues)  # one set of columns for every row
             conn.execute(
                 insert(issues_table),
-                [{"id": i.id, "seq": seq + n, "version": 1, **_row_values(i)} for n, i in enumerate(issues)],
+                [
+                    {"id": i.id, "seq": seq + n, "version": 1, **_row_values(i, with_exclusions)}
+                    for n, i in enumerate(issues)
+                ],
             )
             # JSON mode turns what YAML may have parsed into dates (an unquoted ``at``) into ISO strings.
             rows = [
@@ -691,6 +925,8 @@ class Store:
                 insert(events_table).values(at=self.now(), actor=actor, action="import", detail=detail)
             )
             return len(issues)
+
+        return self.write(work, lock=ID_LOCK)
 
 
 # ----------------------------------------------------------------------------------- open / export
@@ -736,6 +972,9 @@ def open_store(
             raise DmctInputError(shown, "no Testing Issue log here; give --store URL (or an issues file)")
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+        # A writer waits for another's write lock (BEGIN IMMEDIATE) rather than failing at once.
+        options["connect_args"] = {"timeout": BUSY_TIMEOUT_S}
     if parsed.get_driver_name() in ("psycopg", "psycopg2") and "connect_timeout" not in parsed.query:
         # libpq waits for an unreachable host as long as TCP does; a person waits 10 seconds at most.
         options["connect_args"] = {"connect_timeout": 10}

@@ -61,24 +61,13 @@ def stream_results(plan: Plan, paths: Sequence[Path], *, keep_records: bool = Fa
 
 
 def _stream(plan: Plan, paths: Sequence[Path], keep_records: bool) -> ResultIndex:
-    from harness.errors import DmctInputError
     from harness.rules.verdict import ResultIndex
+    from harness.yamlio import text_lines
 
     index = ResultIndex(plan, keep_records=keep_records)
+    add = index.add_line
     for path in paths:
         source = str(path)
-        try:
-            handle = path.open(encoding="utf-8")
-        except FileNotFoundError:
-            raise DmctInputError(source, "file not found") from None
-        except OSError as exc:
-            raise DmctInputError(source, f"cannot read: {exc.strerror}") from None
-        with handle:
-            try:
-                add = index.add_line
-                for number, text in enumerate(handle, start=1):
-                    if not text.isspace() and text:
-                        add(text, source, number)
-            except UnicodeDecodeError:
-                raise DmctInputError(source, "not UTF-8 text") from None
+        for number, text in text_lines(path):
+            add(text, source, number)
     return index

@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +43,10 @@ from sqlalchemy.engine import Connection
 
 from harness.errors import DmctInputError
 from harness.model.interchange import Plan, format_at, parse_result_line
+from harness.outputs import atomic_writer
 from harness.store.issue_log import Store
 from harness.store.schema import lines_table, pushes_table, runs_table
+from harness.yamlio import read_text, text_lines
 
 #: Files of a run directory (as the pytest plugin writes them; see ``harness.cli.verdict``).
 PLAN_FILE = "plan.json"
@@ -97,17 +97,6 @@ class RunSummary:
 
 
 # --------------------------------------------------------------------------------------------- push
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DmctInputError(str(path), "file not found") from None
-    except UnicodeDecodeError:
-        raise DmctInputError(str(path), "not UTF-8 text") from None
-    except OSError as exc:
-        raise DmctInputError(str(path), f"cannot read: {exc.strerror}") from None
 
 
 def _run_id(run_dir: Path, facts: str | None, given: str | None) -> str:
@@ -189,14 +178,15 @@ def push_run(
     plan_path, journal, facts_path = run_dir / PLAN_FILE, run_dir / RESULTS_FILE, run_dir / FACTS_FILE
     if not plan_path.is_file():
         raise DmctInputError(str(run_dir), f"not a run directory (no {PLAN_FILE})")
-    plan_text = _read_text(plan_path)
+    plan_text = read_text(plan_path)
     plan: Plan = load_plan(plan_path)
-    facts = _read_text(facts_path) if facts_path.is_file() else None
+    facts = read_text(facts_path) if facts_path.is_file() else None
     run_id = _run_id(run_dir, facts, run_id)
-    index = ResultIndex(plan)  # validates each line exactly as the verdict will
     source = str(journal)
     stamp = store.now()
-    with store.transaction() as conn:
+
+    def work(conn: Connection) -> Pushed:
+        index = ResultIndex(plan)  # validates each line exactly as the verdict will (again on a retry)
         stored_plan = _ensure_run(conn, run_id, plan_text, stamp)
         if not _same_plan(stored_plan, plan_text):
             raise DmctInputError(
@@ -238,7 +228,9 @@ def push_run(
             select(func.count()).select_from(lines_table).where(lines_table.c.push_id == push_id)
         ).scalar_one()
         conn.execute(update(pushes_table).where(pushes_table.c.id == push_id).values(lines=read, added=added))
-    return Pushed(run_id, read, added)
+        return Pushed(run_id, read, added)
+
+    return store.write(work)
 
 
 def _ensure_run(conn: Connection, run_id: str, plan: str, stamp: str) -> str:
@@ -260,17 +252,7 @@ def _journal_lines(path: Path) -> Iterator[tuple[int, str]]:
     """Non-blank lines of a journal with their 1-based numbers; a run that recorded nothing has none."""
     if not path.exists():
         return
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise DmctInputError(str(path), f"cannot read: {exc.strerror}") from None
-    with handle:
-        try:
-            for number, text in enumerate(handle, start=1):
-                if text.strip():
-                    yield number, text
-        except UnicodeDecodeError:
-            raise DmctInputError(str(path), "not UTF-8 text") from None
+    yield from text_lines(path)
 
 
 # --------------------------------------------------------------------------------------------- pull
@@ -306,14 +288,8 @@ def merge_plans(plans: Mapping[str, str]) -> str:
 
 
 def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as handle:
+        write(handle)
 
 
 def pull_runs(store: Store, run_ids: Sequence[str], out_dir: Path, *, force: bool = False) -> Pulled:

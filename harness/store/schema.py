@@ -22,8 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-#: The number of the newest Alembic revision (``0002``), written into ``dmct_meta`` by the migrations.
-SCHEMA_VERSION = 2
+#: The number of the newest Alembic revision (``0004``), written into ``dmct_meta`` by the migrations.
+SCHEMA_VERSION = 4
 
 # ---------------------------------------------------------------------------------------- issue log
 
@@ -69,6 +69,14 @@ issues_table = Table(
         "dispute_state IS NULL OR dispute_state IN ('pending', 'resolved')", name="ck_issue_dispute_state"
     ),
     CheckConstraint("version >= 1", name="ck_issue_version"),
+    # Schema version 3 (migration 0003). Exclusions in respect of one planned entry (20.29):
+    # {entry id: {rationale, tag}}, NULL = none.
+    Column("exclusions", JSON),
+    # DMCT 20.38 (a): "disagreed" = the TAG considers the severity under review right (the review's
+    # dispute_state stays "pending"; the interchange says dispute.state: disagreed); NULL otherwise.
+    Column("dispute_tag", String(16)),
+    # 20.20-20.27: the process of the current route (harness.model.interchange.RouteProcess); NULL = none.
+    Column("route_process", JSON),
 )
 
 history_table = Table(
@@ -150,4 +158,35 @@ lines_table = Table(
         "outcome IN ('passed', 'failed', 'error', 'skipped', 'blocked')", name="ck_result_outcome"
     ),
     Index("ix_dmct_result_lines_run_at", "run_id", "at"),
+)
+
+# ------------------------------------------------------------------------------- DMCT entry lifecycle
+
+#: The DMCT Status List and Schedule (20.8, 20.9; harness/store/entries.py), created by migration 0004.
+entries_metadata = MetaData()
+
+entries_table = Table(
+    "dmct_entries",
+    entries_metadata,
+    Column("id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("version", Integer, nullable=False),
+    # Copied out of ``record`` for querying; ``record`` (harness.model.entries.EntryRecord) is the truth.
+    Column("status", String(32), nullable=False),
+    Column("record", JSON, nullable=False),
+    CheckConstraint("version >= 1", name="ck_entry_version"),
+)
+
+entry_history_table = Table(
+    "dmct_entry_history",
+    entries_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "entry_id", String(64), ForeignKey("dmct_entries.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("at", String(64), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("field", String(64)),
+    Column("record", JSON, nullable=False),
 )

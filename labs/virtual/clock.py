@@ -24,6 +24,16 @@ class SimClock:
         self._origin_real = source()
         self._origin_sim = start or datetime.now(UTC)
         self.rate = rate
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` whenever the clock is set (its mapping to real time changes): an
+        event-driven simulator re-times its wake-ups then."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def now(self) -> datetime:
         return self._origin_sim + timedelta(seconds=(self._source() - self._origin_real) * self.rate)
@@ -34,3 +44,5 @@ class SimClock:
         self._origin_sim = when
         if rate is not None:
             self.rate = rate
+        for listener in list(self._listeners):
+            listener()

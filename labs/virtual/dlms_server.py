@@ -27,7 +27,7 @@ import logging
 import os
 import threading
 import tty
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,6 +48,13 @@ from labs.virtual.cosem import (
     decode,
     decode_at,
 )
+from labs.virtual.cosem.association import (
+    ASSOCIATION_LN,
+    SAP_ASSIGNMENT,
+    AssociationView,
+    read_association,
+)
+from labs.virtual.cosem.simple_model import CosemObject
 from labs.virtual.hdlc import DEFAULT_PARAMETERS, HdlcParameters, HdlcServerLink, ServerAddress
 
 __all__ = [
@@ -109,9 +116,10 @@ class DlmsStats:
 class DlmsEndpoint:
     """One simulated meter's optical port.
 
-    ``password`` is the LLS secret; ``None`` disables LLS (AARQs asking for it are rejected with
-    authentication-mechanism-name-not-recognised).  ``allow_no_security`` lets clients associate with the
-    lowest security level (the "public client").  ``physical_address=None`` answers to any lower HDLC
+    ``associations`` maps each client SAP to the one authentication mechanism its association uses
+    (Green Book: each client SAP has its own association); by default the public client 16 without
+    security (if ``allow_no_security``) and the management client 1 with LLS (if a ``password`` is set).
+    ``password`` is the LLS secret.  ``physical_address=None`` answers to any lower HDLC
     address.  ``max_pdu_size`` is both the server-max-receive-pdu-size announced in the AARE and the cap
     on response APDUs (longer GET responses use block transfer).  ``hdlc`` holds the largest HDLC
     parameters the server accepts in SNRM negotiation.
@@ -125,6 +133,9 @@ class DlmsEndpoint:
     max_pdu_size: int = 1024
     hdlc: HdlcParameters = DEFAULT_PARAMETERS
     inactivity_timeout: float | None = 120.0
+    associations: Mapping[int, AuthLevel] | None = None
+    #: COSEM logical device name for the SAP assignment object (defaults to ``name``).
+    logical_device_name: bytes | None = None
     name: str = "dlms"
     on_bytes: TranscriptCallback | None = None
     stats: DlmsStats = field(default_factory=DlmsStats)
@@ -132,6 +143,31 @@ class DlmsEndpoint:
     #: (a device without power); ``send(write, data)`` replaces ``write(data)`` (fault injection).
     on_connection: Callable[[asyncio.BaseTransport, bool], bool] | None = None
     send: Callable[[Callable[[bytes], Any], bytes], None] | None = None
+
+
+PUBLIC_CLIENT, MANAGEMENT_CLIENT = 16, 1
+_ASSOCIATION_OBJECTS = frozenset((ASSOCIATION_LN, SAP_ASSIGNMENT))  # answered by the session itself
+
+
+def client_associations(endpoint: DlmsEndpoint) -> Mapping[int, AuthLevel]:
+    """Client SAP -> mechanism of its association (see :class:`DlmsEndpoint`)."""
+    if endpoint.associations is not None:
+        return endpoint.associations
+    default: dict[int, AuthLevel] = {}
+    if endpoint.allow_no_security:
+        default[PUBLIC_CLIENT] = AuthLevel.NONE
+    if endpoint.password is not None:
+        default[MANAGEMENT_CLIENT] = AuthLevel.LLS
+    return default
+
+
+def _conformance_bits(conformance: Conformance) -> str:
+    """The conformance block as 24 bits, Green Book bit 0 first (dlms-cosem numbers from the end)."""
+    bits = ["0"] * 24
+    for name, position in Conformance.conformance_bit_position.items():
+        if getattr(conformance, name):
+            bits[23 - position] = "1"
+    return "".join(bits)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -284,6 +320,7 @@ class DlmsSession:
         self.conformance = SUPPORTED_CONFORMANCE
         self.client_max_pdu = endpoint.max_pdu_size
         self._long_get: _LongGet | None = None
+        self._associations = client_associations(endpoint)
 
     @property
     def associated(self) -> bool:
@@ -373,16 +410,22 @@ class DlmsSession:
 
         mechanism = int(aarq.authentication or 0)
         ep = self.endpoint
-        if mechanism == AuthLevel.NONE:
-            if not ep.allow_no_security:
-                return self._reject(diag.AUTHENTICATION_REQUIRED)
-        elif mechanism == AuthLevel.LLS:
-            if ep.password is None:
-                return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+        # Green Book 9.3 (COSEM-OPEN): the client SAP selects the association, and the association its
+        # one mechanism. No association for this SAP: rejected-permanent, no-reason-given. A mechanism
+        # name other than the association's: not-recognised; none where one is needed: required;
+        # a wrong LLS secret: authentication-failure.
+        required = self._associations.get(self.client_address if self.client_address is not None else -1)
+        if required is None:
+            return self._reject(diag.NO_REASON_GIVEN)
+        if mechanism != required:
+            if mechanism == AuthLevel.NONE:
+                return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_REQUIRED)
+            return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+        if mechanism == AuthLevel.LLS:
             given = bytes(aarq.authentication_value or b"")
-            if not hmac.compare_digest(given, ep.password):
+            if ep.password is None or not hmac.compare_digest(given, ep.password):
                 return self._reject(diag.AUTHENTICATION_FAILED)
-        else:
+        elif mechanism != AuthLevel.NONE:  # HLS: the server implements no HLS mechanism yet
             return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
 
         request = aarq.user_information.content
@@ -441,6 +484,10 @@ class DlmsSession:
         if selector is not None and not self.conformance.selective_access:
             return DataAccessResult.OTHER_REASON
         try:
+            if obis in _ASSOCIATION_OBJECTS:
+                if selector is not None:
+                    return DataAccessResult.OTHER_REASON
+                return self._association(class_id, obis, attribute).to_bytes()
             value = self.endpoint.model.get(class_id, obis, attribute, self.ctx, selector)
             if not isinstance(value, CosemValue):
                 raise TypeError(f"model returned {type(value).__name__}, not a CosemValue")
@@ -451,6 +498,24 @@ class DlmsSession:
             self.endpoint.stats.internal_errors += 1
             log.exception("%s: model.get(%d, %s, %d)", self.endpoint.name, class_id, obis.hex(), attribute)
             return DataAccessResult.OTHER_REASON
+
+    def _association(self, class_id: int, obis: bytes, attribute: int) -> CosemValue:
+        """The association's own objects (:mod:`labs.virtual.cosem.association`), answered here: they
+        describe this connection, not the meter."""
+        ctx = self.ctx
+        assert ctx is not None
+        model = self.endpoint.model
+        objects: Iterable[CosemObject] = model if isinstance(model, Iterable) else ()
+        view = AssociationView(
+            client_sap=ctx.client_address,
+            server_sap=self.endpoint.logical_address,
+            mechanism=ctx.mechanism,
+            conformance=_conformance_bits(self.conformance),
+            max_receive_pdu=self.endpoint.max_pdu_size,
+            max_send_pdu=self.client_max_pdu,
+        )
+        name = self.endpoint.logical_device_name or self.endpoint.name.encode()[:16]
+        return read_association(class_id, obis, attribute, view, objects, name)
 
     def _respond_get(self, invoke: int, normal: bytes, raw: bytes) -> bytes:
         """Send ``normal`` if it fits the client's PDU size, else start a block transfer of ``raw``."""
@@ -540,6 +605,8 @@ class DlmsSession:
         return bytes([SET_RESPONSE, 1, invoke, result])
 
     def _write(self, class_id: int, obis: bytes, attribute: int, value: CosemValue) -> int:
+        if obis in _ASSOCIATION_OBJECTS:
+            return DataAccessResult.READ_WRITE_DENIED  # object_list says read-only / no access
         try:
             self.endpoint.model.set(class_id, obis, attribute, value, self.ctx)
         except CosemError as exc:
@@ -570,6 +637,8 @@ class DlmsSession:
                 return head + bytes([DataAccessResult.TYPE_UNMATCHED, 0])
         elif apdu[pos] != 0 or pos + 1 != len(apdu):
             raise _Malformed("bad method-invocation-parameters")
+        if obis in _ASSOCIATION_OBJECTS:
+            return head + bytes([DataAccessResult.READ_WRITE_DENIED, 0])  # no method is offered
         try:
             returned = self.endpoint.model.action(class_id, obis, method, parameter, self.ctx)
             encoded = None if returned is None else returned.to_bytes()
@@ -596,8 +665,17 @@ class DlmsServerProtocol(asyncio.Protocol):
     are unaffected.
     """
 
-    def __init__(self, endpoint: DlmsEndpoint, registry: set[DlmsServerProtocol] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: DlmsEndpoint,
+        registry: set[DlmsServerProtocol] | None = None,
+        *,
+        persistent: bool = False,
+    ) -> None:
         self.endpoint = endpoint
+        #: A serial port (pty) is never "closed" by the meter: at the inactivity time-out the HDLC link
+        #: goes back to the disconnected state and the port keeps listening for the next SNRM.
+        self.persistent = persistent
         self.registry = registry
         self.session = DlmsSession(endpoint)
         self.link = HdlcServerLink(
@@ -638,6 +716,12 @@ class DlmsServerProtocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         remaining = self._last_activity + timeout - loop.time()
         if remaining <= 0:
+            if self.persistent:
+                log.debug("%s: idle session ended; the port stays served", self.endpoint.name)
+                self.link.disconnect()
+                self._last_activity = loop.time()
+                self._idle_handle = loop.call_later(timeout, self._check_idle)
+                return
             log.debug("%s: closing idle connection", self.endpoint.name)
             self.transport.close()
             return
@@ -752,7 +836,7 @@ async def serve_dlms_on_fd(endpoint: DlmsEndpoint, fd: int) -> Callable[[], None
     loop = asyncio.get_running_loop()
     with contextlib.suppress(OSError):  # not a tty: nothing to configure
         tty.setraw(fd)
-    protocol = DlmsServerProtocol(endpoint)
+    protocol = DlmsServerProtocol(endpoint, persistent=True)
     read_file = os.fdopen(os.dup(fd), "rb", buffering=0)
     write_file = os.fdopen(os.dup(fd), "wb", buffering=0)
     write_transport, _ = await loop.connect_write_pipe(_FdWriter, write_file)

@@ -507,6 +507,14 @@ class HdlcServerLink:
         self._last_sent = None
         self.handler.link_reset(self.client_address)
 
+    def disconnect(self) -> None:
+        """Go to the disconnected state as at the inactivity time-out (IEC 62056-46 6.4.4.3.3): the
+        association is gone, half-received frames are dropped, and the next SNRM starts afresh."""
+        if self.connected:
+            self.connected = False
+            self._reset()
+        self.frames = FrameBuffer()
+
     # -- entry point --------------------------------------------------------------------------
 
     def receive(self, data: bytes) -> list[bytes]:

@@ -24,7 +24,12 @@ Answers, by design (``docs/instruments.md`` has the table):
 * a write to an unmapped coil → exception **2** (refused by the action: pymodbus allocates bit tables in
   16-bit words, and would otherwise accept any bit of a mapped word);
 * a setpoint outside the point's ``min``/``max`` (or a non-finite float) → exception **3**;
-* a function code the server does not implement → exception **1** (pymodbus's decoder);
+* a function code the server does not implement → exception **1**, quantity 0 or above the limit, a
+  byte count that does not match, a write-single-coil value other than 0x0000/0xFF00 → exception **3**,
+  and Read Device Identification with the three basic objects — checked before pymodbus sees the
+  request (:mod:`labs.virtual.modbus_pdu`, the Modbus Application Protocol v1.1b3);
+* a holding setpoint reads back what the plant has (the load configured in the lab file flows before
+  anyone writes the register);
 * a request for another unit id → exception **0x0B** (gateway target failed to respond), from a
   catch-all device, rather than pymodbus's default, which is exception 4 plus a logged traceback;
 * a plant callback that raises → exception **4** (server device failure), logged; the server serves on.
@@ -41,9 +46,12 @@ from typing import Any, Literal, Protocol, cast
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
+from pymodbus.framer.rtu import FramerRTU
 from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
+from labs.virtual.modbus_pdu import DeviceIdentification, check_request, rtu_frame_length
 from labs.virtual.register_map import (
     GAS_FLOW_SETPOINT,
     KINDS,
@@ -92,6 +100,12 @@ class RigPlant(Protocol):
     def set_gas_flow(self, lph: float) -> None:
         """The flow rig's setpoint, litres per hour, through the GSME."""
 
+    def load_setpoint(self) -> float:
+        """The load the source applies now, W (what the setpoint register reads back)."""
+
+    def gas_flow_setpoint(self) -> float:
+        """The flow the rig pushes now, l/h (what the flow setpoint register reads back)."""
+
     def measured_gas_flow(self) -> float:
         """Gas actually flowing now, l/h (0 if the GSME valve is closed)."""
 
@@ -135,6 +149,12 @@ class FakePlant:
     def set_gas_flow(self, lph: float) -> None:
         self.flow_lph = lph
         self.events.append(f"gas flow {lph:g} l/h")
+
+    def load_setpoint(self) -> float:
+        return self.load_w
+
+    def gas_flow_setpoint(self) -> float:
+        return self.flow_lph
 
     def measured_gas_flow(self) -> float:
         return self.flow_lph if self.valve_open else 0.0
@@ -189,7 +209,10 @@ class InstrumentBank:
             SimDevice(id=0, simdata=self._tables(), action=_other_unit),
         ]
         framer = FramerType.RTU if self.framer == "rtu" else FramerType.SOCKET
-        server = ModbusTcpServer(devices, address=(host, port), framer=framer)
+        identity = DeviceIdentification(VENDOR_NAME, PRODUCT_CODE, f"{REVISION}.{self._map_version()}")
+        server = _CheckingServer(
+            devices, address=(host, port), framer=framer, identity=identity, device_id=self.device_id
+        )
         await server.serve_forever(background=True)
         self._server = server
         listener = cast(asyncio.Server, server.transport)  # a TCP listener's transport is the Server
@@ -208,6 +231,10 @@ class InstrumentBank:
         """The URL the driver takes: ``tcp://`` for Modbus TCP, ``socket://`` for RTU over TCP."""
         scheme = "tcp" if self.framer == "socket" else "socket"
         return f"{scheme}://{HOST}:{self.port}"
+
+    def _map_version(self) -> int:
+        point = self._by_kind["holding"].get("map_version")
+        return int(point.initial) if point is not None else 0
 
     # -- the datastore ---------------------------------------------------------------------------
     def _tables(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
@@ -258,7 +285,9 @@ class InstrumentBank:
         if kind is None:
             return None
         try:
-            if set_values is None:
+            if set_values is None and function_code in (3, 23):
+                self._refresh_setpoints(start_address, address, count, registers)
+            elif set_values is None:
                 self._refresh(kind, start_address, address, count, registers)
             elif kind == "coil":
                 self._write_coils(start_address, address, registers, [bool(v) for v in set_values])
@@ -289,6 +318,26 @@ class InstrumentBank:
         elif kind == "discrete" and LOAD_CURRENT in self._by_kind["discrete"]:
             bit = self._by_kind["discrete"][LOAD_CURRENT].address - start * 16
             _set_bit(registers, bit, self.plant.measured_power() > CURRENT_THRESHOLD_W)
+
+    def _refresh_setpoints(self, start: int, address: int, count: int, registers: list[int]) -> None:
+        """A setpoint register reads what the source applies now (e.g. the lab file's load), not only
+        what was last written to it."""
+        wanted = range(address, address + count)
+        for name, point in self._by_kind["holding"].items():
+            if point.address >= wanted.stop or point.span.stop <= wanted.start:
+                continue
+            if name == LOAD_SETPOINT:
+                value = self.plant.load_setpoint()
+            elif name == GAS_FLOW_SETPOINT:
+                value = self.plant.gas_flow_setpoint()
+            else:
+                continue
+            try:
+                regs = encode(point, value)
+            except ValueError:  # beyond what the register can say: leave what was written
+                continue
+            offset = point.address - start
+            registers[offset : offset + point.width] = regs
 
     def _live(self, name: str) -> float | None:
         if name == MEASURED_POWER:
@@ -330,6 +379,66 @@ class InstrumentBank:
                 self.plant.apply_load(value)
             elif name == GAS_FLOW_SETPOINT:
                 self.plant.set_gas_flow(value)
+
+
+VENDOR_NAME = "dmct"
+PRODUCT_CODE = "dmct-virtual-instruments"
+REVISION = "1"  # MajorMinorRevision: bank revision . register map version
+
+
+class _CheckingHandler(ServerRequestHandler):
+    """Answers what the Modbus Application Protocol settles before the data model (see
+    :mod:`labs.virtual.modbus_pdu`) for requests to our unit id; everything else goes to pymodbus."""
+
+    identity: DeviceIdentification
+    device_id: int
+    rtu: bool
+
+    def callback_data(self, data: bytes, addr: tuple[Any, ...] | None = None) -> int:
+        answer, used = self._check(data)
+        if answer is None:
+            handled: int = super().callback_data(data, addr)
+            return handled
+        self.send(answer, addr)
+        return used + (self.callback_data(data[used:], addr) if len(data) > used else 0)
+
+    def _check(self, data: bytes) -> tuple[bytes | None, int]:
+        """(raw answer, bytes of the request it answers), or (None, 0) to let pymodbus have it."""
+        if self.rtu:
+            size = rtu_frame_length(data)
+            if size is None or size < 4 or len(data) < size or data[0] != self.device_id:
+                return None, 0
+            crc = int.from_bytes(data[size - 2 : size], "big")
+            if not FramerRTU.check_CRC(data[: size - 2], crc):
+                return None, 0
+            answer = check_request(data[1 : size - 2], self.identity)
+            if answer is None:
+                return None, 0
+            frame = bytes([self.device_id]) + answer
+            return frame + FramerRTU.compute_CRC(frame).to_bytes(2, "big"), size
+        if len(data) < 8 or data[2:4] != b"\x00\x00":
+            return None, 0
+        size = 6 + int.from_bytes(data[4:6], "big")
+        if len(data) < size or data[6] != self.device_id:
+            return None, 0
+        answer = check_request(data[7:size], self.identity)
+        if answer is None:
+            return None, 0
+        return data[:4] + (len(answer) + 1).to_bytes(2, "big") + data[6:7] + answer, size
+
+
+class _CheckingServer(ModbusTcpServer):
+    def __init__(self, *args: Any, identity: DeviceIdentification, device_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._identity, self._device_id = identity, device_id
+        self._rtu = kwargs.get("framer") == FramerType.RTU
+
+    def callback_new_connection(self) -> ServerRequestHandler:
+        handler = _CheckingHandler(  # type: ignore[no-untyped-call]  # pymodbus's __init__ is untyped
+            self, self.trace_packet, self.trace_pdu, self.trace_connect
+        )
+        handler.identity, handler.device_id, handler.rtu = self._identity, self._device_id, self._rtu
+        return handler
 
 
 async def _other_unit(

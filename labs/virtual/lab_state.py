@@ -10,10 +10,11 @@ process would be a cycle).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness.lab.inventory import DeviceSpec, Lab
 from labs.virtual.clock import SimClock
@@ -22,6 +23,7 @@ from labs.virtual.faults import FaultInjector, FaultLog
 
 if TYPE_CHECKING:
     from labs.virtual.s1sp import S1spService
+    from labs.virtual.scheduler import EventScheduler
 
 
 @dataclass
@@ -60,6 +62,8 @@ class VirtualDevice:
 
 @dataclass
 class VirtualLab:
+    """Everything a running virtual lab holds: the lab file, its devices, servers and endpoints."""
+
     lab: Lab
     devices: dict[str, VirtualDevice]
     log: FaultLog
@@ -72,4 +76,12 @@ class VirtualLab:
     banks: list[Any] = field(default_factory=list)  # InstrumentBank (pymodbus is imported lazily)
     endpoints: dict[str, str] = field(default_factory=dict)
     control: str = ""
+    #: Names this serving process among every virtual lab on the host: its rigs are its own, so rig
+    #: leases are keyed by it (two runs each serving a private lab never wait for each other).
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     route: S1spService | None = None  # the virtual S1SP/DCO, for the control API's route faults
+    #: How the simulated devices follow time: ``events`` — one timer heap, each device woken when its
+    #: next event is due (labs.virtual.scheduler); ``poll`` — every model advanced every second and the
+    #: route's housekeeping every 10 ms (the former clock, kept for benchmarks to compare with).
+    clock_mode: Literal["events", "poll"] = "events"
+    scheduler: EventScheduler | None = None

@@ -16,11 +16,12 @@ import dataclasses
 import functools
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
@@ -30,13 +31,14 @@ from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
-from labs.virtual.iec62056_21 import serve_readout, serve_readout_on_fd
+from labs.virtual.iec62056_21 import IDLE_TIMEOUT_S, ReadoutTiming, serve_readout, serve_readout_on_fd
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
+from labs.virtual.scheduler import EventScheduler
 
 if TYPE_CHECKING:
     from labs.virtual.cosem import CosemModel
 
-#: How often the lab lets every model catch up with its clock, so alerts appear while nobody asks.
+#: How often the polling clock (``clock="poll"``) lets every model catch up with its clock.
 TICK_S = 1.0
 
 HOST = "127.0.0.1"
@@ -88,6 +90,16 @@ class VirtualRigPlant:
         gsme = self._device("gsme")
         if gsme is not None and isinstance(gsme.model, Gsme):
             gsme.model.apply_flow(lph / 1000.0)  # the instrument speaks l/h, the meter m³/h
+
+    def load_setpoint(self) -> float:
+        esme = self._device("esme")
+        return float(esme.model.load_w) if esme is not None and isinstance(esme.model, Esme) else 0.0
+
+    def gas_flow_setpoint(self) -> float:
+        gsme = self._device("gsme")
+        if gsme is None or not isinstance(gsme.model, Gsme):
+            return 0.0
+        return float(gsme.model.flow_m3h) * 1000.0
 
     def measured_gas_flow(self) -> float:
         gsme = self._device("gsme")
@@ -183,12 +195,17 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             raise LabBuildError(
                 f"{device.name}: the virtual lab serves no {iface!r} interface for this device"
             )
+        config = device.spec.virtual or VirtualDeviceConfig()
         handler = functools.partial(
             serve_readout,
             manufacturer_flag=model.manufacturer_flag,
             identification=lambda m=model: m.model,  # type: ignore[misc]
             datasets=model.readout,
             faults=device.faults,
+            idle_timeout=config.idle_timeout_s or IDLE_TIMEOUT_S,
+            device_address=model.serial,
+            serial=model.serial,
+            timing=ReadoutTiming(config.readout_reaction_ms / 1000, config.readout_reaction_ms / 1000),
         )
 
         async def accept(
@@ -248,12 +265,18 @@ async def _serve_display(lab: VirtualLab, device: VirtualDevice, link: LinkSpec)
 async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, objects: CosemModel) -> None:
     """Serve ``objects`` over HDLC + DLMS on a loopback port (and a pty with ``--pty``), with the device's
     faults and power applied."""
+    from labs.virtual.cosem import AuthLevel
     from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
 
+    mechanisms = {"none": AuthLevel.NONE, "lls": AuthLevel.LLS}
     endpoint = DlmsEndpoint(
         objects,
         password=link.password.encode() if link.password else None,
+        associations=(
+            {sap: mechanisms[name] for sap, name in link.associations.items()} if link.associations else None
+        ),
         name=device.name,
+        inactivity_timeout=(device.spec.virtual or VirtualDeviceConfig()).idle_timeout_s or 120.0,
         on_connection=device.on_dlms_connection,
         send=device.faults.send,
     )
@@ -277,7 +300,7 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
         return
     from labs.virtual.devices.ch import CommsHub
     from labs.virtual.devices.han import Ihd, Ppmid
-    from labs.virtual.s1sp import RouteInstallation, build_service, serve_route
+    from labs.virtual.s1sp import RouteInstallation, ServiceConfig, build_service, serve_route
 
     installations = []
     for rig in lab.lab.rigs:
@@ -299,7 +322,9 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
                 master_keys_available=rig.virtual.master_keys if rig.virtual else True,
             )
         )
-    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir)
+    config = ServiceConfig(clock=lab.clock_mode)
+    service = build_service(installations, clock=lab.clock, keys_dir=keys_dir, config=config)
+    service.scheduler = lab.scheduler  # one timer heap for the whole lab (None when polling)
     from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
     unknown = sorted(set(spec.defects) - set(ROUTE_DEFECTS))
@@ -325,7 +350,17 @@ async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:
     lab.servers.append(server)
     lab.route = service
     lab.route_keys = keys_dir
-    lab.endpoints[spec.url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
+    framed_url = spec.url
+    if spec.kind == "duis" and spec.dsp is not None:  # DUIS in front; the framed route for migration
+        from labs.virtual.dsp.setup import DspSetupError, serve_for_lab
+
+        try:
+            dsp_server, lab.endpoints[spec.url] = await serve_for_lab(service, spec.dsp, keys_dir, HOST)
+        except DspSetupError as exc:
+            raise LabBuildError(str(exc)) from None
+        lab.servers.append(dsp_server)
+        framed_url = spec.dsp.s1sp_url
+    lab.endpoints[framed_url] = f"socket://{HOST}:{server.sockets[0].getsockname()[1]}"
 
 
 async def start(lab: VirtualLab, keys_dir: Path) -> None:
@@ -365,6 +400,7 @@ def write_endpoints(path: Path, lab: VirtualLab, lab_file: Path | None = None) -
     tmp = path.with_suffix(".tmp")
     data: dict[str, Any] = {
         "lab": lab.lab.lab,
+        "instance": lab.instance,
         "pid": os.getpid(),
         "control": lab.control,
         "endpoints": lab.endpoints,
@@ -387,8 +423,12 @@ async def serve_lab(
     rigs: int = 1,
     pty: bool = False,
     out: TextIO = sys.stdout,
+    clock: Literal["events", "poll"] = "events",
 ) -> None:
-    """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file."""
+    """Serve until a signal (or stdin EOF with ``watch_stdin``); always removes the endpoints file.
+
+    ``clock`` — how the devices follow time (:attr:`VirtualLab.clock_mode`): event-driven, or the
+    former polling clock (for benchmarks to compare with)."""
     expanded_file: Path | None = None
     if rigs > 1:
         lab = expand_rigs(lab, rigs)
@@ -401,6 +441,7 @@ async def serve_lab(
         )
     virtual = build_lab(lab, FaultLog(endpoints_file.with_suffix(".faults.jsonl")))
     virtual.pty = pty
+    virtual.clock_mode = clock
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -408,9 +449,14 @@ async def serve_lab(
     if watch_stdin:
         # A daemon thread, not the loop's executor: a blocked read must never delay shutdown.
         threading.Thread(target=_wait_stdin_eof, args=(loop, stop), daemon=True).start()
+    ticker: asyncio.Task[None] | None = None
     try:
+        if clock == "events":
+            virtual.scheduler = EventScheduler(virtual.clock)
+            virtual.scheduler.watch(device.model for device in virtual.devices.values())
         await start(virtual, endpoints_file.with_suffix(".route-keys"))
-        ticker = asyncio.create_task(_tick(virtual))
+        if clock == "poll":
+            ticker = asyncio.create_task(_tick(virtual))
         write_endpoints(endpoints_file, virtual, expanded_file)
         extra = f" lab_file={expanded_file}" if expanded_file else ""
         served = len(virtual.endpoints) - (CONTROL_ENDPOINT in virtual.endpoints)
@@ -421,8 +467,11 @@ async def serve_lab(
             flush=True,
         )
         await stop.wait()
-        ticker.cancel()
     finally:
+        if ticker is not None:
+            ticker.cancel()
+        if virtual.scheduler is not None:
+            virtual.scheduler.close()
         for server in virtual.servers:
             server.close()
         for bank in virtual.banks:
@@ -432,13 +481,19 @@ async def serve_lab(
                 close()
         for device in virtual.devices.values():
             device.cut()
-        with contextlib.suppress(FileNotFoundError):
-            endpoints_file.unlink()
+        # Run-scoped files go with the lab (issue 18): endpoints, the expanded lab file, the fault log
+        # (`dmct run` keeps a copy in the run directory) and the folder of test private keys.
+        for leftover in (endpoints_file, expanded_file, endpoints_file.with_suffix(".faults.jsonl")):
+            if leftover is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
+        shutil.rmtree(endpoints_file.with_suffix(".route-keys"), ignore_errors=True)
         print(f"dmct lab: stopped lab={lab.lab}", file=out, flush=True)
 
 
 async def _tick(lab: VirtualLab) -> None:
-    """Let every model catch up with its clock regularly (TOU switches, daily logs, alerts)."""
+    """The polling clock: let every model catch up with its clock every second (TOU switches, daily
+    logs, alerts). The event-driven clock (labs.virtual.scheduler) replaces it by default."""
     while True:
         await asyncio.sleep(TICK_S)
         for device in lab.devices.values():
@@ -446,7 +501,9 @@ async def _tick(lab: VirtualLab) -> None:
 
 
 def _wait_stdin_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        while sys.stdin.buffer.read(4096):
+    # os.read, not sys.stdin.buffer: a daemon thread blocked inside the buffered reader holds its lock,
+    # and the interpreter's shutdown then aborts with "Fatal Python error: could not acquire lock".
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        while os.read(sys.stdin.fileno(), 4096):
             pass
-    loop.call_soon_threadsafe(stop.set)
+        loop.call_soon_threadsafe(stop.set)

@@ -18,7 +18,7 @@ from harness.lab.inventory import RigSpec
 from test_packs.migration import AUTH_FAILURE, CREDENTIALS_UPDATED, SUPPLIER, MigrationRecord, device_ids
 
 #: One test per device role of the DMC (a DMC without a GSME makes the gsme ones not applicable).
-ROLES = [pytest.param(role, marks=pytest.mark.roles(role), id=role) for role in ("ch", "esme", "gsme")]
+ROLES = [pytest.param(role, marks=pytest.mark.dmct_roles(role), id=role) for role in ("ch", "esme", "gsme")]
 METERS = ("esme", "gsme")
 
 
@@ -45,8 +45,8 @@ def _security_codes(meter: MeterDriver, migration: MigrationRecord, role: str) -
     return [r.code for r in meter.optical.security_log(datetime.fromisoformat(since) if since else None)]
 
 
-@pytest.mark.group("Commissioning")
-@pytest.mark.requirement("MT-COMM-INVENTORY")
+@pytest.mark.dmct_group("Commissioning")
+@pytest.mark.dmct_requirement("MT-COMM-INVENTORY")
 @pytest.mark.parametrize("role", ROLES)
 def test_inventory_commissioned_and_linked(
     role: str, migration: MigrationRecord, rig: RigSpec, route: ServiceRoute
@@ -69,8 +69,8 @@ def test_inventory_commissioned_and_linked(
             assert record[key] == hub.get(key), f"{role} {key} {record[key]!r}, the CH's {hub.get(key)!r}"
 
 
-@pytest.mark.group("Commissioning")
-@pytest.mark.requirement("MT-COMM-CREDENTIALS")
+@pytest.mark.dmct_group("Commissioning")
+@pytest.mark.dmct_requirement("MT-COMM-CREDENTIALS")
 @pytest.mark.parametrize("role", ROLES)
 def test_credentials_rotated(
     role: str, migration: MigrationRecord, rig: RigSpec, request: pytest.FixtureRequest
@@ -91,8 +91,8 @@ def test_credentials_rotated(
         )
 
 
-@pytest.mark.group("Security Misuse")
-@pytest.mark.requirement("MISUSE-OLD-CREDENTIAL")
+@pytest.mark.dmct_group("Security Misuse")
+@pytest.mark.dmct_requirement("MISUSE-OLD-CREDENTIAL")
 @pytest.mark.parametrize("role", ROLES)
 def test_old_smso_credential_rejected(
     role: str, migration: MigrationRecord, rig: RigSpec, request: pytest.FixtureRequest

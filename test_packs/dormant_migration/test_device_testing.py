@@ -28,9 +28,9 @@ from test_packs.migration import (
 DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "ihd": "IHD"}
 
 
-@pytest.mark.group("Device Testing")
-@pytest.mark.roles("esme")
-@pytest.mark.requirement("MT-DT-IDENTITY", "MT-DV-EPCL")
+@pytest.mark.dmct_group("Device Testing")
+@pytest.mark.dmct_roles("esme")
+@pytest.mark.dmct_requirement("MT-DT-IDENTITY", "MT-DV-EPCL")
 def test_esme_identity_matches_epcl_entry(
     esme: EsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
 ) -> None:
@@ -58,9 +58,9 @@ def test_esme_identity_matches_epcl_entry(
         )
 
 
-@pytest.mark.group("Device Testing")
-@pytest.mark.roles("gsme")
-@pytest.mark.requirement("MT-DT-IDENTITY", "MT-DV-EPCL")
+@pytest.mark.dmct_group("Device Testing")
+@pytest.mark.dmct_roles("gsme")
+@pytest.mark.dmct_requirement("MT-DT-IDENTITY", "MT-DV-EPCL")
 def test_gsme_identity_matches_epcl_entry(
     gsme: GsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
 ) -> None:
@@ -91,9 +91,9 @@ def test_gsme_identity_matches_epcl_entry(
         )
 
 
-@pytest.mark.group("Data Validation")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-DV-EPCL")
+@pytest.mark.dmct_group("Data Validation")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-DV-EPCL")
 def test_data_validation_passed(
     migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, dmct_entry: EntrySpec, route: ServiceRoute
 ) -> None:
@@ -117,9 +117,9 @@ def test_data_validation_passed(
             )
 
 
-@pytest.mark.group("Device Testing")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-DT-IDENTITY")
+@pytest.mark.dmct_group("Device Testing")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-DT-IDENTITY")
 def test_device_testing_passed(
     migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, route: ServiceRoute
 ) -> None:

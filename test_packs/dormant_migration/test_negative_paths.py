@@ -55,10 +55,10 @@ def failed_attempts(record: MigrationRecord) -> list[int]:
     return [int(a.details.get("attempt", 0)) for a in record.s1sp_alerts() if a.code == ATTEMPT_FAILED]
 
 
-@pytest.mark.prepared_for("missing-master-keys")
-@pytest.mark.group("Exclusions and Retries")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-EXCL-MASTER-KEYS")
+@pytest.mark.dmct_prepared_for("missing-master-keys")
+@pytest.mark.dmct_group("Exclusions and Retries")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-EXCL-MASTER-KEYS")
 def test_exclusion_missing_master_keys(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
@@ -68,10 +68,10 @@ def test_exclusion_missing_master_keys(
     assert record.attempts == 0, f"the S1SP attempted a migration without master keys: {record.describe()}"
 
 
-@pytest.mark.prepared_for("no-wan-before")
-@pytest.mark.group("Exclusions and Retries")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-EXCL-NO-WAN-BEFORE")
+@pytest.mark.dmct_prepared_for("no-wan-before")
+@pytest.mark.dmct_group("Exclusions and Retries")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-EXCL-NO-WAN-BEFORE")
 def test_exclusion_no_wan_before_migration(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
@@ -81,10 +81,10 @@ def test_exclusion_no_wan_before_migration(
     assert record.attempts == 0, f"the S1SP attempted a migration without WAN: {record.describe()}"
 
 
-@pytest.mark.prepared_for("no-wan-during")
-@pytest.mark.group("Exclusions and Retries")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-EXCL-NO-WAN-DURING")
+@pytest.mark.dmct_prepared_for("no-wan-during")
+@pytest.mark.dmct_group("Exclusions and Retries")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-EXCL-NO-WAN-DURING")
 def test_exclusion_no_wan_while_migrating(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
@@ -96,10 +96,10 @@ def test_exclusion_no_wan_while_migrating(
     assert "wan" in kinds, f"no attempt failed for lack of WAN: {record.describe()}"
 
 
-@pytest.mark.prepared_for("five-failed-attempts")
-@pytest.mark.group("Exclusions and Retries")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-EXCL-FIVE-ATTEMPTS")
+@pytest.mark.dmct_prepared_for("five-failed-attempts")
+@pytest.mark.dmct_group("Exclusions and Retries")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-EXCL-FIVE-ATTEMPTS")
 def test_exclusion_five_failed_attempts(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute, request: pytest.FixtureRequest
 ) -> None:
@@ -121,10 +121,10 @@ def test_exclusion_five_failed_attempts(
     )
 
 
-@pytest.mark.prepared_for("retry")
-@pytest.mark.group("Exclusions and Retries")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-RETRY")
+@pytest.mark.dmct_prepared_for("retry")
+@pytest.mark.dmct_group("Exclusions and Retries")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-RETRY")
 def test_retry_recovers_under_the_retry_strategy(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute, request: pytest.FixtureRequest
 ) -> None:
@@ -149,10 +149,10 @@ def test_retry_recovers_under_the_retry_strategy(
     assert set(record.statuses.values()) == {"Commissioned"}, record.statuses
 
 
-@pytest.mark.prepared_for("gt01")
-@pytest.mark.group("Exclusions and Retries")
-@pytest.mark.roles("ch", "esme", "gsme")
-@pytest.mark.requirement("MT-EXCL-GT01")
+@pytest.mark.dmct_prepared_for("gt01")
+@pytest.mark.dmct_group("Exclusions and Retries")
+@pytest.mark.dmct_roles("ch", "esme", "gsme")
+@pytest.mark.dmct_requirement("MT-EXCL-GT01")
 def test_gt01_gsme_excluded_esme_migrated(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:

@@ -29,9 +29,9 @@ def expected_sequence(installation: str, upgrades: int) -> list[str]:
     return [*head, *fw, DV_PASSED, *[FW_UPGRADED] * upgrades, DT_PASSED, COMMISSIONED, COMPLETED]
 
 
-@pytest.mark.group("Commissioning")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-NOTIFY")
+@pytest.mark.dmct_group("Commissioning")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-NOTIFY")
 def test_notifications_in_order(migration: MigrationRecord, rig: RigSpec, dmct_entry: EntrySpec) -> None:
     """The migration's notifications are exactly its phases in order, each received as an S1SP alert."""
     migration.require_migrated()
@@ -54,9 +54,9 @@ def test_notifications_in_order(migration: MigrationRecord, rig: RigSpec, dmct_e
     assert committed == set(device_ids(rig).values()), f"{COMMISSIONED} names {sorted(committed)}"
 
 
-@pytest.mark.group("Commissioning")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-NOTIFY")
+@pytest.mark.dmct_group("Commissioning")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-NOTIFY")
 def test_device_alerts_during_migration(migration: MigrationRecord, rig: RigSpec) -> None:
     """Every device of the installation alerted its part of the migration, each alert timestamped by
     the device clock and naming the device's rig."""

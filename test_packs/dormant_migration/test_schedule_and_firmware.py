@@ -22,9 +22,9 @@ from test_packs.migration import (
 )
 
 
-@pytest.mark.group("Migration Planning")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-SCHEDULE")
+@pytest.mark.dmct_group("Migration Planning")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-SCHEDULE")
 def test_schedule_notification(migration: MigrationRecord, rig: RigSpec, dmct_entry: EntrySpec) -> None:
     """Dormant devices are scheduled (Dormant Meter Migration Schedule Notification naming exactly them)
     and active ones authorised, before Data Validation; before it no device was Commissioned."""
@@ -57,9 +57,9 @@ def test_schedule_notification(migration: MigrationRecord, rig: RigSpec, dmct_en
         )
 
 
-@pytest.mark.group("Device Testing")
-@pytest.mark.roles("ch", "esme")
-@pytest.mark.requirement("MT-FW-UPGRADE")
+@pytest.mark.dmct_group("Device Testing")
+@pytest.mark.dmct_roles("ch", "esme")
+@pytest.mark.dmct_requirement("MT-FW-UPGRADE")
 def test_firmware_upgraded_where_required(
     migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, dmct_entry: EntrySpec, route: ServiceRoute
 ) -> None:

@@ -21,7 +21,7 @@ TOLERANCE_KWH = Decimal("0.01")
 
 
 def by_role(*roles: str) -> list[Any]:
-    return [pytest.param(role, marks=pytest.mark.roles(role), id=role) for role in roles]
+    return [pytest.param(role, marks=pytest.mark.dmct_roles(role), id=role) for role in roles]
 
 
 def _optical_total(meter: EsmeDriver | GsmeDriver) -> Decimal:
@@ -41,9 +41,9 @@ def _submit(route: ServiceRoute, rig: RigSpec, role: str, srv: str, migration: M
     return result.result or {}
 
 
-@pytest.mark.srv("8.2")
-@pytest.mark.group("Post-Migration")
-@pytest.mark.requirement("MT-SMOKE")
+@pytest.mark.dmct_srv("8.2")
+@pytest.mark.dmct_group("Post-Migration")
+@pytest.mark.dmct_requirement("MT-SMOKE")
 @pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
 def test_smoke_8_2_read_inventory(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord
@@ -54,9 +54,9 @@ def test_smoke_8_2_read_inventory(
     assert got == (eui, DEVICE_TYPES[role], "Commissioned"), f"SRV 8.2 on {role}: {result}"
 
 
-@pytest.mark.srv("11.2")
-@pytest.mark.group("Post-Migration")
-@pytest.mark.requirement("MT-SMOKE")
+@pytest.mark.dmct_srv("11.2")
+@pytest.mark.dmct_group("Post-Migration")
+@pytest.mark.dmct_requirement("MT-SMOKE")
 @pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
 def test_smoke_11_2_read_firmware_version(
     role: str,
@@ -77,9 +77,9 @@ def test_smoke_11_2_read_firmware_version(
         assert optical == want, f"{role} optical port reports firmware {optical!r}, the route {want!r}"
 
 
-@pytest.mark.srv("6.2.4")
-@pytest.mark.group("Post-Migration")
-@pytest.mark.requirement("MT-SMOKE")
+@pytest.mark.dmct_srv("6.2.4")
+@pytest.mark.dmct_group("Post-Migration")
+@pytest.mark.dmct_requirement("MT-SMOKE")
 @pytest.mark.parametrize("role", by_role("esme", "gsme"))
 def test_smoke_6_2_4_read_device_identity(
     role: str, rig: RigSpec, dmc: DmcSpec, route: ServiceRoute, migration: MigrationRecord,
@@ -96,9 +96,9 @@ def test_smoke_6_2_4_read_device_identity(
     )
 
 
-@pytest.mark.srv("4.1.1")
-@pytest.mark.group("Post-Migration")
-@pytest.mark.requirement("MT-SMOKE")
+@pytest.mark.dmct_srv("4.1.1")
+@pytest.mark.dmct_group("Post-Migration")
+@pytest.mark.dmct_requirement("MT-SMOKE")
 @pytest.mark.parametrize("role", by_role("esme", "gsme"))
 def test_smoke_4_1_1_read_import_registers(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord, request: pytest.FixtureRequest
@@ -116,9 +116,9 @@ def test_smoke_4_1_1_read_import_registers(
         )
 
 
-@pytest.mark.srv("7.4")
-@pytest.mark.group("Post-Migration")
-@pytest.mark.requirement("MT-SMOKE")
+@pytest.mark.dmct_srv("7.4")
+@pytest.mark.dmct_group("Post-Migration")
+@pytest.mark.dmct_requirement("MT-SMOKE")
 @pytest.mark.parametrize("role", by_role("esme", "gsme"))
 def test_smoke_7_4_read_supply_status(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord, request: pytest.FixtureRequest
@@ -129,9 +129,9 @@ def test_smoke_7_4_read_supply_status(
     assert result.get("supply") == optical, f"SRV 7.4 says {result.get('supply')!r}, optical port {optical!r}"
 
 
-@pytest.mark.srv("8.9")
-@pytest.mark.group("Post-Migration")
-@pytest.mark.requirement("MT-SMOKE")
+@pytest.mark.dmct_srv("8.9")
+@pytest.mark.dmct_group("Post-Migration")
+@pytest.mark.dmct_requirement("MT-SMOKE")
 @pytest.mark.parametrize("role", by_role("ch"))
 def test_smoke_8_9_read_device_log(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord

@@ -67,10 +67,10 @@ class CaseTable:
                         role,
                         id=f"{srv}-{role}",
                         marks=[
-                            pytest.mark.srv(srv),
-                            pytest.mark.group(c.group),
-                            pytest.mark.requirement(c.requirement(role)),
-                            pytest.mark.roles(*c.needs(role)),
+                            pytest.mark.dmct_srv(srv),
+                            pytest.mark.dmct_group(c.group),
+                            pytest.mark.dmct_requirement(c.requirement(role)),
+                            pytest.mark.dmct_roles(*c.needs(role)),
                         ],
                     )
                 )

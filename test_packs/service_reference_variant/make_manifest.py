@@ -42,8 +42,8 @@ def entries() -> list[dict[str, Any]]:
     out = []
     for item in collector.items:
         test = f"{Path(item.path).resolve().relative_to(PACK).as_posix()}::{item.nodeid.split('::', 1)[1]}"
-        roles = [r for m in item.iter_markers("roles") for r in m.args]
-        reqs = [r for m in item.iter_markers("requirement") for r in m.args]
+        roles = [r for m in item.iter_markers("dmct_roles") for r in m.args]
+        reqs = [r for m in item.iter_markers("dmct_requirement") for r in m.args]
         out.append({"id": test, "roles": roles, "requirements": reqs})
     return out
 

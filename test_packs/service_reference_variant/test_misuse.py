@@ -92,10 +92,10 @@ def meters(*requirement: str) -> list[Any]:
             role,
             id=role,
             marks=[
-                pytest.mark.roles(role),
-                pytest.mark.srv("7.2"),
-                pytest.mark.group(GROUP),
-                pytest.mark.requirement(*requirement),
+                pytest.mark.dmct_roles(role),
+                pytest.mark.dmct_srv("7.2"),
+                pytest.mark.dmct_group(GROUP),
+                pytest.mark.dmct_requirement(*requirement),
             ],
         )
         for role in ("esme", "gsme")
@@ -155,10 +155,10 @@ def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> N
             r,
             id=r,
             marks=[
-                pytest.mark.roles(r),
-                pytest.mark.srv("1.5"),
-                pytest.mark.group(GROUP),
-                pytest.mark.requirement("MISUSE-REPLAY"),
+                pytest.mark.dmct_roles(r),
+                pytest.mark.dmct_srv("1.5"),
+                pytest.mark.dmct_group(GROUP),
+                pytest.mark.dmct_requirement("MISUSE-REPLAY"),
             ],
         )
         for r in ("esme", "gsme")
@@ -197,10 +197,10 @@ WRONG_ROLE = [
             ur,
             id=f"{r}-{u}{'-' + ur if ur else ''}",
             marks=[
-                pytest.mark.roles(r),
-                pytest.mark.srv("7.2"),
-                pytest.mark.group(GROUP),
-                pytest.mark.requirement("MISUSE-WRONG-ROLE"),
+                pytest.mark.dmct_roles(r),
+                pytest.mark.dmct_srv("7.2"),
+                pytest.mark.dmct_group(GROUP),
+                pytest.mark.dmct_requirement("MISUSE-WRONG-ROLE"),
             ],
         )
         for r, u, ur, _ in WRONG_ROLE
@@ -231,10 +231,10 @@ TAMPERED = [
             k,
             id=f"{r}-{k}",
             marks=[
-                pytest.mark.roles(r),
-                pytest.mark.srv("7.2"),
-                pytest.mark.group(GROUP),
-                pytest.mark.requirement(q),
+                pytest.mark.dmct_roles(r),
+                pytest.mark.dmct_srv("7.2"),
+                pytest.mark.dmct_group(GROUP),
+                pytest.mark.dmct_requirement(q),
             ],
         )
         for r, k, q in TAMPERED
@@ -257,11 +257,11 @@ def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: Srv
     srvt.expect_logged(role, TRUSTED_SOURCE_AUTH_FAILURE, security=True)
 
 
-@pytest.mark.srv("6.24.1")
-@pytest.mark.group(GROUP)
-@pytest.mark.requirement("MISUSE-OLD-CREDENTIAL")
+@pytest.mark.dmct_srv("6.24.1")
+@pytest.mark.dmct_group(GROUP)
+@pytest.mark.dmct_requirement("MISUSE-OLD-CREDENTIAL")
 @pytest.mark.parametrize(
-    "role", [pytest.param(r, marks=pytest.mark.roles(r)) for r in ("ch", "esme", "gsme")]
+    "role", [pytest.param(r, marks=pytest.mark.dmct_roles(r)) for r in ("ch", "esme", "gsme")]
 )
 def test_old_smso_credential_retired(role: str, srvt: SrvtRig) -> None:
     """After migration no device trusts the old SMSO's keys: every credential role holds S1SP keys."""

@@ -87,10 +87,10 @@ def _p(
         future,
         id=f"{key}-{role}",
         marks=[
-            pytest.mark.srv(srv),
-            pytest.mark.group(NEG),
-            pytest.mark.requirement(requirement),
-            pytest.mark.roles(*(roles or (role,))),
+            pytest.mark.dmct_srv(srv),
+            pytest.mark.dmct_group(NEG),
+            pytest.mark.dmct_requirement(requirement),
+            pytest.mark.dmct_roles(*(roles or (role,))),
         ],
     )
 
@@ -145,10 +145,10 @@ def test_rejected(
         assert after == before, f"a rejected SRV {srv} changed the device: {before} -> {after}"
 
 
-@pytest.mark.srv("2.2")
-@pytest.mark.group(NEG)
-@pytest.mark.requirement(INVALID)
-@pytest.mark.parametrize("role", [pytest.param(r, marks=pytest.mark.roles(r)) for r in ("esme", "gsme")])
+@pytest.mark.dmct_srv("2.2")
+@pytest.mark.dmct_group(NEG)
+@pytest.mark.dmct_requirement(INVALID)
+@pytest.mark.parametrize("role", [pytest.param(r, marks=pytest.mark.dmct_roles(r)) for r in ("esme", "gsme")])
 def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
     """A UTRN already used is refused by the meter (E11), credited once and logged (0x8F51)."""
     utrn = srvt.utrn(role, 100)
@@ -161,10 +161,10 @@ def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
     srvt.expect_logged(role, DUPLICATE_UTRN, security=True)
 
 
-@pytest.mark.srv("8.7.2")
-@pytest.mark.group(NEG)
-@pytest.mark.requirement(INVALID)
-@pytest.mark.roles("ch", "esme")
+@pytest.mark.dmct_srv("8.7.2")
+@pytest.mark.dmct_group(NEG)
+@pytest.mark.dmct_requirement(INVALID)
+@pytest.mark.dmct_roles("ch", "esme")
 def test_join_of_unlisted_device_rejected(srvt: SrvtRig) -> None:
     """A device missing from the CH's device log cannot join (E11; the CH logs 0x8F48)."""
     eui = srvt.eui("esme").upper()
@@ -205,9 +205,9 @@ def logged(t: SrvtRig, role: str, code: int) -> bool:
     return code in t.log_codes(role) or code in t.log_codes(role, security=True)
 
 
-@pytest.mark.srv("2.2")
-@pytest.mark.group(NEG)
-@pytest.mark.requirement("SRVT-NEG-DEVICE-REFUSES")
+@pytest.mark.dmct_srv("2.2")
+@pytest.mark.dmct_group(NEG)
+@pytest.mark.dmct_requirement("SRVT-NEG-DEVICE-REFUSES")
 @pytest.mark.parametrize(
     ("role", "case"),
     [
@@ -215,7 +215,7 @@ def logged(t: SrvtRig, role: str, code: int) -> bool:
             r,
             c,
             id=f"{r}-{c}",
-            marks=pytest.mark.roles(*({r, OTHER_METER[r]} if c == "other-meter" else {r})),
+            marks=pytest.mark.dmct_roles(*((r, OTHER_METER[r]) if c == "other-meter" else (r,))),
         )
         for r in ("esme", "gsme")
         for c in ("over-max-credit", "over-max-balance", "other-meter")

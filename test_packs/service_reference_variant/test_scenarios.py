@@ -26,10 +26,10 @@ def outage(t: SrvtRig, role: str, off_s: float) -> list[tuple[int, datetime]]:
     return [(r.code, r.at) for r in t.optical(role).event_log(since=since)]
 
 
-@pytest.mark.srv("7.4")
-@pytest.mark.group(SCENARIOS)
-@pytest.mark.requirement("SRVT-SCN-POWER-ESME")
-@pytest.mark.roles("esme")
+@pytest.mark.dmct_srv("7.4")
+@pytest.mark.dmct_group(SCENARIOS)
+@pytest.mark.dmct_requirement("SRVT-SCN-POWER-ESME")
+@pytest.mark.dmct_roles("esme")
 def test_esme_power_cycles(srvt: SrvtRig) -> None:
     """SRVT-SCN-POWER-ESME, oracle :mod:`test_packs.oracles.supply`: each mains outage is logged and
     alerted as 0x8F57 and its end as 0x8F35 or 0x8F36 by the outage's device-time length (the two log
@@ -68,10 +68,10 @@ def test_esme_power_cycles(srvt: SrvtRig) -> None:
             t.restore_supply("esme")
 
 
-@pytest.mark.srv("7.4")
-@pytest.mark.group(SCENARIOS)
-@pytest.mark.requirement("SRVT-SCN-POWER-GSME")
-@pytest.mark.roles("gsme")
+@pytest.mark.dmct_srv("7.4")
+@pytest.mark.dmct_group(SCENARIOS)
+@pytest.mark.dmct_requirement("SRVT-SCN-POWER-GSME")
+@pytest.mark.dmct_roles("gsme")
 def test_gsme_power_cycle(srvt: SrvtRig) -> None:
     """SRVT-SCN-POWER-GSME, oracle :mod:`test_packs.oracles.supply`: a GSME whose power was lost
     raises 0x8F1D when it returns, and keeps its payment mode and valve state."""

@@ -1393,10 +1393,10 @@ FUTURE_PARAMS = [
         role,
         id=f"{srv}-{role}",
         marks=[
-            pytest.mark.srv(srv),
-            pytest.mark.group(group),
-            pytest.mark.requirement(f"SRVT-{srv}-{role.upper()}", f"SRVT-FD-{srv}"),
-            pytest.mark.roles(role),
+            pytest.mark.dmct_srv(srv),
+            pytest.mark.dmct_group(group),
+            pytest.mark.dmct_requirement(f"SRVT-{srv}-{role.upper()}", f"SRVT-FD-{srv}"),
+            pytest.mark.dmct_roles(role),
         ],
     )
     for srv, group, roles, _ in FUTURE

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from harness.lab.leases import RigBusy, RigLease
+from harness.lab.leases import RigBusy, RigLease, lease_key
 from harness.model.interchange import Outcome, iter_results
 from tests.conftest import REPO, RunningLab, add_rig, run_pack, write_pack
 
@@ -171,7 +171,7 @@ def test_second_session_refuses_a_leased_rig_cleanly(
     tmp_path: Path, virtual_lab: Callable[..., RunningLab]
 ) -> None:
     running = virtual_lab()
-    lease = RigLease("virtual", "rig-1", "someone-else").acquire()
+    lease = RigLease(_instance_key(running), "rig-1", "someone-else").acquire()
     try:
         out = run_pack(REPO / "test_packs", tmp_path / "results", "refused", endpoints=running.endpoints,
                        extra=("--lease-wait", "0.5"))  # fmt: skip
@@ -214,3 +214,103 @@ def test_unhealthy_rig_is_taken_out_and_its_tests_blocked(
     ), applicable[0].extra
     facts = json.loads((tmp_path / "results" / "sick" / "run.json").read_text())
     assert "rig-1" in facts["rigs_out"] and facts["rigs"] == []
+
+
+# ------------------------------------------------------------------- leases per lab instance (issue 17)
+
+
+def _instance_key(running: RunningLab) -> str:
+    """The lease namespace of the rigs this ``dmct lab up`` serves: the lab and its instance id."""
+    runtime = json.loads(running.endpoints.read_text())
+    assert len(runtime["instance"]) >= 8
+    return lease_key(runtime["lab"], runtime["instance"])
+
+
+def test_a_virtual_lab_s_rigs_belong_to_the_process_serving_them(
+    tmp_path: Path, virtual_lab: Callable[..., RunningLab]
+) -> None:
+    """Another run's leases — host-wide on the lab name, or on another instance of the same lab —
+    do not hold this private lab's rig-1: the session runs at once, without waiting."""
+    first, second = virtual_lab(), virtual_lab()
+    assert _instance_key(first) != _instance_key(second)
+    held = [
+        RigLease("virtual", "rig-1", "real-rigs").acquire(),
+        RigLease(_instance_key(first), "rig-1", "first").acquire(),
+    ]
+    try:
+        out = run_pack(_timing_pack(tmp_path, 1), tmp_path / "results", "own", endpoints=second.endpoints,
+                       extra=("--lease-wait", "60"), env={"TIMING_LOG": str(tmp_path / "l")})  # fmt: skip
+    finally:
+        for lease in held:
+            lease.release()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "waiting up to" not in out.stdout + out.stderr, out.stdout + out.stderr
+    facts = json.loads((tmp_path / "results" / "own" / "run.json").read_text())
+    assert "rig-1" in facts["rigs"] and facts["rigs_out"] == {} and facts["lease_waits"] == {}
+    assert facts["lab_instance"] == json.loads(second.endpoints.read_text())["instance"]
+
+
+def test_a_wait_is_said_on_the_console_and_in_the_report(
+    tmp_path: Path, virtual_lab: Callable[..., RunningLab]
+) -> None:
+    """Another session holds rig-1 of this lab until this one says on the console that it waits;
+    then the holder goes away, the session leases the rig, says so, and the report names the wait."""
+    from harness.reports.run_summary import judge_run
+
+    running = virtual_lab()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom harness.lab.leases import RigLease\n"
+         "lease = RigLease(sys.argv[1], 'rig-1', 'someone-else').acquire()\nprint('held', flush=True)\n"
+         "time.sleep(120)", _instance_key(running)],
+        cwd=REPO, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(_timing_pack(tmp_path, 1)),
+                "--lab", str(running.lab), "--results-dir", str(tmp_path / "results"), "--run-id", "waited",
+                "--lab-endpoints", str(running.endpoints), "--lease-wait", "60"]  # fmt: skip
+        session = subprocess.Popen(
+            args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "TIMING_LOG": str(tmp_path / "log.jsonl")},
+        )  # fmt: skip
+        assert session.stdout is not None
+        console = ""
+        while "waiting up to 60 s" not in console:
+            line = session.stdout.readline()
+            assert line, console
+            console += line
+    finally:
+        holder.kill()  # the kernel frees its lock at once
+        holder.wait(10)
+    rest, _ = session.communicate(timeout=120)
+    console += rest
+    assert session.returncode == 0, console
+    assert "dmct: rig rig-1 is leased by run someone-else" in console
+    assert "dmct: rig rig-1 leased after it waited" in console
+    run_dir = tmp_path / "results" / "waited"
+    facts = json.loads((run_dir / "run.json").read_text())
+    assert (
+        facts["lease_waits"]["rig-1"].startswith("waited ")
+        and "run someone-else" in facts["lease_waits"]["rig-1"]
+    )
+    assert 0 <= float(facts["lease_waits"]["rig-1"].split()[1]) < 60
+    report = judge_run(run_dir).report_path.read_text()
+    assert "- Waited for: rig-1: waited" in report
+
+
+def test_real_rigs_keep_host_wide_leases(lab_file: Callable[..., Path]) -> None:
+    from harness.lab.inventory import load_lab
+    from harness.plugin.state import rig_lease_key
+
+    def edit(d: dict[str, Any]) -> None:
+        esme = next(x for x in d["rigs"][0]["devices"] if x["role"] == "esme")
+        esme["links"]["dlms"]["url"] = "socket://127.0.0.1:7001"
+
+    from types import SimpleNamespace
+
+    virtual = load_lab(lab_file())
+    real = load_lab(lab_file(edit, name="real.yaml"))
+    run: Any = SimpleNamespace(lab=virtual, lab_instance="abc123def456")
+    assert rig_lease_key(run, virtual.rigs[0]) == f"{virtual.lab}@abc123def456"
+    run.lab = real  # a rig with one real link is real hardware: one lease per host, whoever serves the rest
+    assert rig_lease_key(run, real.rigs[0]) == real.lab

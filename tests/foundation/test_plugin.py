@@ -17,7 +17,7 @@ name: Toy pack
 version: 0.0.1
 capability_release: IOC
 tests:
-  - test_toy.py::test_passes
+  - {id: test_toy.py::test_passes, requirements: [REQ-1, REQ-2]}
   - test_toy.py::test_fails
   - test_toy.py::test_lab_trouble
   - test_toy.py::test_setup_breaks
@@ -30,9 +30,9 @@ TESTS = """
 import pytest
 from device_drivers.errors import LinkTimeout
 
-@pytest.mark.requirement("REQ-1", "REQ-2")
-@pytest.mark.srv("4.1.1")
-@pytest.mark.group("Reads")
+@pytest.mark.dmct_requirement("REQ-1", "REQ-2")
+@pytest.mark.dmct_srv("4.1.1")
+@pytest.mark.dmct_group("Reads")
 def test_passes(dmct_entry):
     assert dmct_entry.id == "EPCL-VDMC1-D"
 
@@ -117,6 +117,10 @@ def test_journal_records_each_outcome(pytester: pytest.Pytester, toy: Path) -> N
     _check_journal(run)
     plan = load_plan(run / "plan.json")
     assert plan.packs["toy"].tests == list(EXPECTED)
+    about = plan.packs["toy"].about or {}  # each planned test traced before it runs
+    assert set(about) == set(EXPECTED)
+    assert about["test_toy.py::test_passes"].group == "Reads"
+    assert about["test_toy.py::test_passes"].requirements == ["REQ-1", "REQ-2"]
     assert {"srvt", "dormant-mt", "toy"} <= set(plan.packs)
     assert [e.id for e in plan.entries] == ["EPCL-VDMC1-D"]
     facts = json.loads((run / "run.json").read_text())
@@ -204,7 +208,7 @@ def test_test_needing_an_absent_role_is_not_applicable(pytester: pytest.Pytester
     )
     (pack / "test_g.py").write_text(
         "import pytest\n\ndef test_gas():\n    pass\n\n"
-        "@pytest.mark.roles('gsme')\ndef test_marked_gas():\n    pass\n\ndef test_any():\n    pass\n"
+        "@pytest.mark.dmct_roles('gsme')\ndef test_marked_gas():\n    pass\n\ndef test_any():\n    pass\n"
     )
     results = pytester.path / "results"
     out = pytester.runpytest("gaspack", "--lab", str(lab), "--results-dir", str(results))
@@ -224,7 +228,9 @@ def test_role_marker_must_agree_with_the_manifest(pytester: pytest.Pytester) -> 
     (pack / "pack.yaml").write_text(
         "id: rp\nname: r\nversion: '1'\ncapability_release: IOC\ntests: [test_r.py::test_x]\n"
     )
-    (pack / "test_r.py").write_text("import pytest\n\n@pytest.mark.roles('gsme')\ndef test_x():\n    pass\n")
+    (pack / "test_r.py").write_text(
+        "import pytest\n\n@pytest.mark.dmct_roles('gsme')\ndef test_x():\n    pass\n"
+    )
     out = pytester.runpytest("rolepack", "--lab", str(VIRTUAL_LAB), "--results-dir", str(pytester.path / "r"))
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "rp: test_r.py::test_x is marked with role(s) gsme its manifest entry lacks" in out.stderr.str()
@@ -267,12 +273,53 @@ def test_allure_results_are_labelled_and_carry_transcripts(pytester: pytest.Pyte
     assert {("requirement", "REQ-1"), ("requirement", "REQ-2"), ("entry", "EPCL-VDMC1-D")} <= labels
     links = {(link["type"], link["name"]) for link in passed["links"]}
     assert {("tms", "REQ-1"), ("tms", "REQ-2"), ("issue", f"{issue_id} Register off by one")} <= links
+    assert {link["url"] for link in passed["links"] if link["type"] == "tms"} == {
+        "ttm.html#REQ-1",
+        "ttm.html#REQ-2",
+    }
     with_transcript = next(r for r in results if r["name"] == "test_with_transcript")
-    attachments = [
-        a
-        for step in [with_transcript, *with_transcript.get("steps", [])]
-        for a in step.get("attachments", [])
-    ]
+    # the transcript belongs to the test body, not to a fixture's teardown step
+    assert [a["name"] for a in with_transcript.get("attachments", [])] == ["transcript"], with_transcript
     containers = [json.loads(p.read_text()) for p in allure_dir.glob("*-container.json")]
-    attachments += [a for c in containers for t in c.get("afters", []) for a in t.get("attachments", [])]
-    assert any(a["name"] == "transcript" for a in attachments), (with_transcript, containers)
+    afters = [t for c in containers for t in c.get("afters", [])]
+    assert not any("transcript" in [a["name"] for a in t.get("attachments", [])] for t in afters)
+    noise = [t["name"] for t in afters if "<lambda>" in t["name"]]
+    assert noise == [], noise  # no anonymous finalizer steps of status unknown
+
+
+def test_junitxml_user_property_is_json_and_failures_name_their_exception(
+    pytester: pytest.Pytester, toy: Path
+) -> None:
+    """pytest's own ``--junitxml`` carries the plugin's metadata as JSON, not a Python dict repr; the
+    journal names the exception class that failed a test (the JUnit failure type)."""
+    import xml.etree.ElementTree as ET
+
+    results = pytester.path / "results"
+    junit = pytester.path / "junit.xml"
+    pytester.runpytest("toy", "--lab", str(VIRTUAL_LAB), "--results-dir", str(results), f"--junitxml={junit}")
+    values = [
+        p.get("value") or "" for p in ET.parse(junit).getroot().iter("property") if p.get("name") == "dmct"
+    ]
+    assert len(values) == len(EXPECTED)
+    metas = [json.loads(v) for v in values]
+    passes = next(m for m in metas if m["test"] == "test_toy.py::test_passes")
+    assert passes["requirements"] == ["REQ-1", "REQ-2"] and passes["group"] == "Reads"
+    records = {r.test: r for r in iter_results(_run_dir(results) / "results.jsonl")}
+    assert records["test_toy.py::test_fails"].extra["exception"] == "AssertionError"
+    assert records["test_toy.py::test_setup_breaks"].extra["exception"] == "RuntimeError"
+    assert "exception" not in records["test_toy.py::test_lab_trouble"].extra  # blocked: a lab fault
+
+
+def test_packs_collect_and_skip_with_the_plugin_disabled(pytester: pytest.Pytester, toy: Path) -> None:
+    """The markers have their own entry point: ``-p no:dmct`` still collects a pack under
+    ``--strict-markers`` and skips its tests with the reason, rather than failing on unknown markers."""
+    out = pytester.runpytest("toy", "-p", "no:dmct", "--strict-markers", "-rs")
+    out.assert_outcomes(skipped=len(EXPECTED))
+    assert "the dmct plugin is disabled (-p no:dmct)" in out.stdout.str()
+    markers = pytester.runpytest("--markers", "-p", "no:dmct").stdout.str()
+    assert "@pytest.mark.dmct_srv(number)" in markers and "@pytest.mark.dmct_prepared_for(name)" in markers
+
+
+def test_plugin_and_markers_are_registered_once(pytester: pytest.Pytester) -> None:
+    out = pytester.runpytest("--markers").stdout.str()
+    assert out.count("@pytest.mark.dmct_requirement(") == 1

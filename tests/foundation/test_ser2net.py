@@ -514,3 +514,83 @@ def test_two_hosts_in_network_namespaces(
     assert result["identity"][1:] == ["VESME-1P", "E21Z000001", "00-1A-2B-FF-FE-00-00-02", "1.4.2"]
     assert result["direct"] is False, "the harness namespace must reach the meter only through ser2net"
     print(f"DLMS firmware read across the veth pair via ser2net: median {result['median_ms']:.2f} ms")
+
+
+# -- idle ports stay served (issue 17) ----------------------------------------------------------------
+
+IDLE_S = 1.0  # the lab file's idle_timeout_s for both meters: an idle session ends after it
+
+
+@pytest.fixture
+def idle_pty_lab(
+    lab_file: Callable[..., Path], tmp_path: Path
+) -> Iterator[tuple[RunningLab, dict[str, str]]]:
+    """The virtual lab with ``--pty`` and both meters' inactivity time-out at ``IDLE_S`` seconds."""
+    from tests.conftest import stop_lab
+
+    def edit(d: dict[str, Any]) -> None:
+        for device in d["rigs"][0]["devices"]:
+            if device["role"] in ("esme", "gsme"):
+                device.setdefault("virtual", {})["idle_timeout_s"] = IDLE_S
+
+    endpoints = tmp_path / "idle.endpoints.json"
+    lab = lab_file(edit, name="virtual-idle.yaml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "lab", "up", str(lab), "--pty", "--endpoints", str(endpoints),
+         "--exit-with-stdin"],
+        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    running = RunningLab(lab, endpoints, proc)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith(b"dmct lab: ready"), line
+        yield running, json.loads(endpoints.read_text())["ptys"]
+    finally:
+        stop_lab(running)
+
+
+def _firmware(url: str, timeout: float = 3.0) -> bytes | None:
+    from device_drivers.protocols.dlms import DlmsOpticalClient
+
+    with DlmsOpticalClient(url, client_address=16, server_logical=1, timeout=timeout) as client:
+        value: bytes | None = client.get(1, "1.0.0.2.0.255", 2)
+        return value
+
+
+def test_idle_pty_session_ends_but_the_port_stays_served(
+    idle_pty_lab: tuple[RunningLab, dict[str, str]],
+) -> None:
+    """IEC 62056-46: at the inactivity time-out the link goes to the disconnected state; the meter's
+    port is still there for the next SNRM (a USB optical head is not unplugged by an idle session)."""
+    from device_drivers.protocols.dlms import DlmsDeviceError, DlmsLinkError, DlmsOpticalClient
+
+    _running, ptys = idle_pty_lab
+    pty = ptys["virtual://rig-1/esme/dlms"]
+    assert _firmware(pty) == b"1.4.2"
+    time.sleep(IDLE_S * 2.5)  # nobody on the port for longer than the time-out
+    assert _firmware(pty) == b"1.4.2"
+    # A session left open past the time-out is over on the meter's side (it answers DM, not data) ...
+    with DlmsOpticalClient(pty, client_address=16, server_logical=1, timeout=1.0) as client:
+        time.sleep(IDLE_S * 2.5)
+        with pytest.raises((DlmsLinkError, DlmsDeviceError)):
+            client.get(1, "1.0.0.2.0.255", 2)
+    # ... and a fresh one after it is served.
+    assert _firmware(pty) == b"1.4.2"
+
+
+@needs_ser2net
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # pyserial's reader
+def test_idle_ser2net_exported_port_stays_served(
+    idle_pty_lab: tuple[RunningLab, dict[str, str]], lab_file: Callable[..., Path], tmp_path: Path
+) -> None:
+    _running, ptys = idle_pty_lab
+    ports = [_free_port(), _free_port()]
+    lab_path = _exported_lab(lab_file, ptys, "127.0.0.1", ports)
+    config = tmp_path / "ser2net.yaml"
+    assert main(["lab", "export", str(lab_path), "--host", LAB_PC, "-o", str(config)]) == 0
+    url = f"rfc2217://127.0.0.1:{ports[0]}?ign_set_control"
+    with running_ser2net(config, ports):
+        assert _firmware(url) == b"1.4.2"
+        time.sleep(IDLE_S * 2.5)
+        assert _firmware(url) == b"1.4.2"

@@ -36,7 +36,7 @@ def _pack(tmp_path: Path, requirement: str) -> Path:
         "requirements:\n  - {id: NP-1, source: {kind: sec, ref: 'H14'}, text: t, group: Extra}\n"
     )
     (pack / name).write_text(
-        f"import pytest\n\n@pytest.mark.requirement({requirement!r})\ndef test_n():\n    pass\n"
+        f"import pytest\n\n@pytest.mark.dmct_requirement({requirement!r})\ndef test_n():\n    pass\n"
     )
     return pack
 
@@ -87,3 +87,18 @@ def test_run_lists_planned_tests_not_executed(tmp_path: Path, capsys: pytest.Cap
     assert ("srvt", read) not in not_executed
     assert not_executed == {("srvt", t) for t in srvt if t != read} | {("dormant-mt", t) for t in mt}
     assert out["groups"]["Reads"]["executed"] == 1 and out["groups"]["Device Testing"]["executed"] == 0
+
+
+def test_html_page_has_an_anchor_per_requirement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The static TTM page the Allure report's requirement links open (``ttm.html#<id>``)."""
+    from lxml import html
+
+    pack = _pack(tmp_path, "NP-1")
+    page = tmp_path / "site" / "ttm.html"
+    assert main(["ttm", str(pack), "--json", "--html", str(page)]) == 0
+    capsys.readouterr()
+    doc = html.parse(str(page)).getroot()
+    rows = {tr.get("id"): tr for tr in doc.iter("tr") if tr.get("id")}
+    assert set(rows) == {r.id for r in load_catalogue([pack]).requirements}
+    assert "np:" in rows["NP-1"].text_content() and "H14" in rows["NP-1"].text_content()
+    assert doc.find(".//script") is None and "http" not in page.read_text()  # offline, no scripts

@@ -11,7 +11,7 @@ from harness.model.interchange import Issue
 from harness.reports.data import find_runs, gather
 from harness.reports.render import render_html, render_markdown
 from harness.reports.trend import chart, extant_at, issue_snapshot_at, point, render_png, render_svg
-from harness.reports.weekly import build_weekly_report, parse_week
+from harness.reports.weekly import build_weekly_report, parse_week, trend_points, week_bounds
 from tests.reports import dataset
 
 
@@ -94,7 +94,9 @@ def test_weekly_report_has_the_trend(ds: Path) -> None:
     # W47: only R1 (9 executed, 8 passed); W48: both runs. TI-0003's pending exclusion excludes it (dmct).
     assert "| 2026-W47 | 88.9% | 9/20 | 0 | 0 | 1 | 0 | 0 | 1 |" in md
     assert "| 2026-W48 | 80.0% | 20/20 | 0 | 0 | 1 | 1 | 0 | 2 |" in md
-    assert "| 2026-W44 | - | 0/20 |" in md
+    assert "| 2026-W44 | - | no run yet |" in md  # before the first run: a gap, not 0 % coverage
+    points = {p.label: p for p in trend_points(data, week_bounds(parse_week("2026-W48"))[1])}
+    assert points["2026-W46"].coverage is None and points["2026-W47"].coverage == 9 / 20
     html = render_html(doc)
     start = html.index('<figure class="trend"')
     assert html.index("<svg", start) < html.index("</figure>", start)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
@@ -48,6 +47,10 @@ def test_epcl_relies_on_and_cli_reference(ds: dict[str, Path], capsys: pytest.Ca
                 f"{BAD}={OK}",
                 "--testing-report",
                 f"{OK}=tr.md",
+                # 20.41 (b)(ii): "a reference to a prior final DMCT Testing Report" (no store here to
+                # follow the draft to final)
+                "--final-report",
+                f"{OK}=DMCT Testing Report {OK} (final 2026-12-14)",
                 "--issues",
                 "issues.json",
                 "--date",
@@ -108,21 +111,6 @@ def test_bad_week(ds: dict[str, Path], capsys: pytest.CaptureFixture[str], week:
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_junit(ds: dict[str, Path]) -> None:
-    assert main(["report", "junit", "--run", str(ds["R1"]), "-o", "j.xml"]) == 0
-    root = ET.parse("j.xml").getroot()
-    assert root.get("tests") == "10" and root.get("failures") == "1" and root.get("skipped") == "1"
-    props = {p.get("name"): p.get("value") for p in root.iter("property")}
-    assert (
-        props["lab"] == "acme-lab"
-        and props["entry.id"] == OK
-        and props["dmc.esme.firmware_version"] == "1.0.0"
-    )
-    assert props["dcc_system.S1SP"] == "4.2.0" and props["pack.srvt.version"] == "2.0.1"
-    skipped = next(c for c in root.iter("testcase") if c.get("name") == "srvt-6.2.4").find("skipped")
-    assert skipped is not None and "blocked: LinkTimeout" in (skipped.get("message") or "")
-
-
 def test_cli_errors_are_one_line(ds: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     cases = [
         ["report", "testing", "--entry", OK, "--format", "pdf"],  # pdf needs -o
@@ -138,3 +126,23 @@ def test_cli_errors_are_one_line(ds: dict[str, Path], capsys: pytest.CaptureFixt
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("dmct: error:") and err.count("\n") == 1, (argv, err)
+
+
+def test_heatmap_of_many_groups_stays_legible() -> None:
+    """18 functional groups: the grid goes down the page for one entry and in bands of 6 for many, and
+    the picture stacks bands instead of squeezing 18 columns into one row (2 pt labels when printed)."""
+    from harness.reports.heatmap import BAND, render_grid
+    from harness.reports.model import Heatmap, HeatmapCell
+
+    groups = tuple(f"Group {i:02d}" for i in range(18))
+    one = Heatmap("one", groups, ("E1",), ((HeatmapCell(2, 1, 1),) * 18,))
+    grid = render_grid(one)
+    assert grid.count("<table") == 1 and grid.count('<th scope="row">Group') == 18
+    many = Heatmap("many", groups, tuple(f"E{i}" for i in range(10)), ((HeatmapCell(2, 2, 1),) * 18,) * 10)
+    assert render_grid(many).count("<table") == 18 // BAND
+    from io import BytesIO
+
+    from PIL import Image
+
+    width_px, _ = Image.open(BytesIO(render_png(many, dpi=100))).size
+    assert width_px <= 100 * (3.5 + 1.45 * BAND + 0.2), width_px  # fits an A4 page at ~ natural size

@@ -15,17 +15,25 @@ def issue(id: str, severity: int = 3, **fields: Any) -> Issue:
     return Issue.model_validate({"id": id, "severity": severity, "status": "open", "route": "a", **fields})
 
 
-def test_only_extant_issues_get_a_work_off_plan() -> None:
-    # Extant = open and not excluded; a pending exclusion counts as excluded (20.29 (a)), a disagreed
-    # one does not (the TAG's decision stands).
+def test_every_open_issue_gets_a_work_off_plan_15_1() -> None:
+    # 15.1: "all open Testing Issues shall be documented in a Work Off Plan"; 20.34 (d): "confirmation
+    # that all open Testing Issues have been captured and either closed, or where still open, Work Off
+    # Plans are in place" -- excluded issues included: an exclusion leaves the count (20.29), not the plan.
     issues = [
         issue("open"),
         issue("closed", status="closed"),
         issue("pending", exclusion={"rationale": "r", "tag": "pending"}),
         issue("agreed", exclusion={"rationale": "r", "tag": "agreed"}),
         issue("disagreed", exclusion={"rationale": "r", "tag": "disagreed"}),
+        issue("for-e1", exclusions={"E1": {"rationale": "r", "tag": "agreed"}}),
     ]
-    assert [r.id for r in work_off_plan(issues, CERT)] == ["open", "disagreed"]
+    rows = work_off_plan(issues, CERT)
+    assert [r.id for r in rows] == ["open", "pending", "agreed", "disagreed", "for-e1"]
+    assert all(r.due == date(2027, 1, 6) for r in rows)  # 15.1 (a) applies to excluded issues too
+    notes = {r.id: r.notes for r in rows}
+    assert notes["open"] == notes["disagreed"] == ()
+    assert "still under a Work Off Plan" in notes["agreed"][0]
+    assert "in respect of E1" in notes["for-e1"][0]
 
 
 def test_due_dates_follow_15_1_and_rows_are_ordered_by_due_date() -> None:
@@ -37,13 +45,14 @@ def test_due_dates_follow_15_1_and_rows_are_ordered_by_due_date() -> None:
     ]
 
 
-def test_severity_1_and_2_are_reported_as_not_allowed_at_a_successful_exit() -> None:
+def test_severity_1_and_2_are_planned_with_their_own_dates() -> None:
+    # 15.1 (a)-(c) give timescales for severities 3-5 only; severity 1-2 open issues still need a plan.
     rows = work_off_plan([issue("s3", 3), issue("s1", 1), issue("s2", 2)], CERT, today=date(2027, 6, 1))
     assert [r.id for r in rows] == ["s1", "s2", "s3"]
     for row in rows[:2]:
         assert row.due is None and row.working_days is None and row.days_left is None
         assert not row.overdue
-        assert "cannot be extant at a successful exit" in row.notes[0]
+        assert "the Work Off Plan states its own resolution date" in row.notes[0]
 
 
 def test_overdue_only_after_the_due_date_and_then_a_correction_plan_is_needed() -> None:

@@ -12,19 +12,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from harness.errors import DmctInputError
 from harness.model.interchange import Issue, load_issues
+from harness.store import issue_log
 from harness.store.issue_log import (
     Store,
+    StoreBusy,
     StoreConflict,
+    StoredIssue,
     dump_issues,
     open_store,
     resolve_actor,
     store_url,
 )
-from harness.store.schema import SCHEMA_VERSION, meta_table, metadata
+from harness.store.schema import SCHEMA_VERSION, issues_table, meta_table, metadata
 
 UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
@@ -230,22 +234,55 @@ def test_a_stale_update_from_a_second_store_raises_and_loses_nothing(db: Path) -
         second.close()
 
 
-def test_a_write_between_read_and_update_is_detected_without_expected_version(db: Path) -> None:
-    # The UPDATE is guarded by the version read in the same call (what protects concurrent writers on
-    # PostgreSQL): simulate another writer getting in between the read and the write.
+def test_a_writer_that_lost_the_race_recomputes_on_top_unless_it_named_a_version(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The UPDATE is guarded by the version read in the same transaction. Simulate the read having seen
+    # version 1 while bob's change (version 2) was already in: without an expected version the change is
+    # retried on what bob left (nothing overwritten, nothing refused); with one it is a true conflict.
+    i = add(store)
+    store.update(i, {"severity": 5}, "bob")
+    real = Store._load_for_update
+    reads: list[int] = []
+
+    def stale_first_read(self: Store, conn: Connection, issue_id: str) -> StoredIssue:
+        found = real(self, conn, issue_id)
+        reads.append(found.version)
+        if len(reads) == 1:
+            return StoredIssue(found.issue.model_copy(update={"severity": 3}), 1)
+        return found
+
+    monkeypatch.setattr(Store, "_load_for_update", stale_first_read)
+    stored = store._mutate(i, "alice", None, "update", lambda _: {"title": "not lost"})
+    assert reads == [2, 2]
+    assert (stored.version, stored.issue.severity, stored.issue.title) == (3, 5, "not lost")
+    assert [h["by"] for h in stored.issue.history] == ["alice", "bob", "alice"]
+
+    reads.clear()
+    with pytest.raises(
+        StoreConflict, match=r"changed by someone else while writing \(read version 1\)"
+    ) as err:
+        store._mutate(i, "carol", 1, "update", lambda _: {"title": "stale"})
+    assert err.value.exit_code == 4 and reads == [3]
+    assert store.get_stored(i).version == 3
+
+
+def test_sqlite_writers_queue_for_the_write_lock_and_say_busy_only_after_retrying(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BEGIN IMMEDIATE: a second writer waits for the first's transaction instead of interleaving.
+    monkeypatch.setattr(issue_log, "RETRY_FOR_S", 0.3)
     first = open_store(url_for(db))
-    second = open_store(url_for(db))
+    second = open_store(url_for(db) + "?timeout=0.05")
     try:
         i = add(first)
-
-        def interleave(_: Issue) -> dict[str, object]:
-            second.update(i, {"severity": 5}, "bob")
-            return {"title": "lost?"}
-
-        with pytest.raises(StoreConflict, match="changed by someone else while writing"):
-            first._mutate(i, "alice", None, "update", interleave)
-        stored = first.get_stored(i)
-        assert (stored.version, stored.issue.severity, stored.issue.title) == (2, 5, "ESME reboots")
+        with first.transaction() as conn:
+            conn.execute(update(issues_table).where(issues_table.c.id == i).values(title="held"))
+            with pytest.raises(StoreBusy, match="another writer holds the log; nothing was written") as err:
+                second.update(i, {"severity": 4}, "bob")
+            assert err.value.exit_code == 5
+        assert second.update(i, {"severity": 4}, "bob").version == 2  # lock released: it goes through
+        assert first.get(i).title == "held"
     finally:
         first.close()
         second.close()

@@ -21,6 +21,10 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return f"sqlite:///{tmp_path / 'log.sqlite'}"
 
 
+#: A test the standard SRVT pack plans (``issues link`` checks pack and test against the manifests).
+T1 = "test_misuse.py::test_unsigned_critical_rejected[esme]"
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -38,8 +42,8 @@ def exported(capsys: pytest.CaptureFixture[str], url: str) -> list[dict[str, Any
     return data
 
 
-def one_line_error(code: int, err: str) -> str:
-    assert code == 2
+def one_line_error(code: int, err: str, expected: int = 2) -> str:
+    assert code == expected
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("dmct: error: "), err
     return lines[0]
@@ -59,7 +63,12 @@ def test_add_list_show_with_the_actor_from_by_or_the_environment(
     code, out, _ = issues(capsys, store_url, "show", "TI-0001")
     assert code == 0 and "env-user  add" in out and 'dcc-lead  route  route: null -> "b"' in out
     [issue] = exported(capsys, store_url)
-    assert [h["by"] for h in issue["history"]] == ["env-user", "dcc-lead"]
+    # recommending route (b) records the route and starts its process (20.20-20.27): two fields, one change
+    assert [(h["by"], h["field"]) for h in issue["history"]] == [
+        ("env-user", None),
+        ("dcc-lead", "route"),
+        ("dcc-lead", "route_process"),
+    ]
 
 
 def test_store_and_by_may_come_before_the_action(capsys: pytest.CaptureFixture[str], store_url: str) -> None:
@@ -97,21 +106,43 @@ def test_list_filters(capsys: pytest.CaptureFixture[str], store_url: str) -> Non
         (("exclude", "TI-0001", "--rationale", " "), "--rationale: must not be empty"),
         (("dispute", "TI-0001"), "--severity: required to open a dispute"),
         (("dispute", "TI-0001", "--resolve"), "no pending severity dispute"),
-        (("update", "TI-0001", "--title", "x", "--expect-version", "7"), "expected version 7"),
         (("update", "TI-0001", "--title", "x", "--expect-version", "v1"), "--expect-version"),
         (("export", "--format", "xml"), "--format: must be yaml|json"),
         (("show", "TI-0404"), "TI-0404: no such issue"),
+        (("link", "TI-0001", "--entry", "E1", "--pack", "nope", "--test", T1), "--pack: unknown pack 'nope'"),
+        (
+            ("link", "TI-0001", "--entry", "E1", "--pack", "srvt", "--test", "t1"),
+            "--test: 't1' is not a test",
+        ),
+        (("link", "TI-0001", "--entry", "E9", "--pack", "srvt", "--test", T1), "entry 'E9' is not one of"),
+        (
+            ("link", "TI-0001", "--entry", "E1", "--pack", "x", "--test", "t", "--pack-dir", "/"),
+            "--pack-dir: /:",
+        ),
+        (("export", "-o", "/"), "-o: /: is a directory"),
     ],
 )
 def test_invalid_input_is_one_line_exit_2_and_nothing_is_written(
     capsys: pytest.CaptureFixture[str], store_url: str, argv: tuple[str, ...], fragment: str
 ) -> None:
-    issues(capsys, store_url, "add", "--title", "t", "--severity", "3")
+    issues(capsys, store_url, "add", "--title", "t", "--severity", "3", "--entry", "E1")
     before = exported(capsys, store_url)
     code, out, err = issues(capsys, store_url, *argv)
     assert fragment in one_line_error(code, err)
     assert out == ""
     assert exported(capsys, store_url) == before
+
+
+def test_a_stale_expect_version_is_a_conflict_with_its_own_exit_status(
+    capsys: pytest.CaptureFixture[str], store_url: str
+) -> None:
+    # Exit 4 (docs/exit-codes.md): somebody else changed it; a script can tell this from bad input (2).
+    issues(capsys, store_url, "add", "--title", "t", "--severity", "3")
+    before = exported(capsys, store_url)
+    code, out, err = issues(capsys, store_url, "update", "TI-0001", "--title", "x", "--expect-version", "7")
+    line = one_line_error(code, err, expected=4)
+    assert "TI-0001: version: expected version 7 but the store has version 1" in line
+    assert out == "" and exported(capsys, store_url) == before
 
 
 def test_dispute_resolved_with_a_new_severity(capsys: pytest.CaptureFixture[str], store_url: str) -> None:
@@ -130,14 +161,12 @@ def test_update_with_the_current_version_and_link(capsys: pytest.CaptureFixture[
     issues(capsys, store_url, "add", "--title", "t", "--severity", "3")
     code, out, _ = issues(capsys, store_url, "update", "TI-0001", "--severity", "4", "--expect-version", "1")
     assert (code, out) == (0, "TI-0001 version 2\n")
-    code, _, _ = issues(
-        capsys, store_url, "link", "TI-0001", "--entry", "E1", "--pack", "srvt", "--test", "t1"
-    )
+    code, _, _ = issues(capsys, store_url, "link", "TI-0001", "--entry", "E1", "--pack", "srvt", "--test", T1)
     assert code == 0
     code, _, _ = issues(capsys, store_url, "exclude", "TI-0001", "--rationale", "other DMC only")
     code, _, _ = issues(capsys, store_url, "tag", "TI-0001", "agreed")
     [issue] = exported(capsys, store_url)
-    assert issue["tests"] == [{"entry": "E1", "pack": "srvt", "test": "t1"}]
+    assert issue["tests"] == [{"entry": "E1", "pack": "srvt", "test": T1}]
     assert issue["exclusion"] == {"rationale": "other DMC only", "tag": "agreed"}
 
 

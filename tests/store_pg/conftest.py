@@ -99,7 +99,7 @@ def _start(bindir: Path) -> PgServer:
     for _attempt in range(3):  # the free port may be taken between choosing and binding it
         options = (
             f"-c listen_addresses=127.0.0.1 -p {server.port} -k {root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=120"
         )
         started = server.ctl("start", "-w", "-t", "60", "-l", str(root / "log"), "-o", options, check=False)
         if started.returncode == 0:

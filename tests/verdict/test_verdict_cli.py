@@ -318,3 +318,63 @@ def test_missing_results_file(
 ) -> None:
     err = bad(args_for(files, "--results", str(tmp_path / "nope.jsonl")), capsys)
     assert err == f"dmct: error: {tmp_path / 'nope.jsonl'}: file not found"
+
+
+# ------------------------------------------------------------------------------ CI logs (no terminal)
+
+LONG = "EPCL-ACME-SMETS1-DUAL-FUEL-DORMANT-0001-SUFFIX"
+
+
+@pytest.fixture
+def long_files(files: dict[str, Path]) -> dict[str, Path]:
+    """E1 renamed to a long id (as labs name entries) with extant issues of severity 3, 4 and 5."""
+    for name in ("plan", "results", "issues"):
+        files[name].write_text(files[name].read_text().replace("E1", LONG))
+    files["issues"].write_text(
+        files["issues"].read_text()
+        + f"- id: ISS-3\n  severity: 5\n  status: open\n  entries: [{LONG}]\n  route: a\n"
+    )
+    return files
+
+
+def test_off_a_terminal_the_verdict_is_a_compact_summary_never_cut(
+    long_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args_for(long_files)) == 0  # stdout captured: not a terminal, so --format text
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "…" not in out
+    assert lines[0].endswith("[dmct]: 2 in_progress (of 2)"), lines[0]
+    (row,) = [t for t in lines if t.startswith(LONG + " ")]  # the whole id, one line per entry
+    assert "plan 3 exec 3 pass 2 fail 1 n/e 0 rate 66.7% extant 0/0/1/1/1" in row
+    assert "reasons: " in row and "20.32 (b)" in row
+    assert any(t.startswith("E2 ") for t in lines)
+    assert not any("┃" in t or "━" in t for t in lines)  # no table
+
+
+def test_table_format_off_a_terminal_is_not_cut_at_80_columns(
+    long_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args_for(long_files, "--format", "table")) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and LONG in out
+    assert "0/0/1/1/1" in out  # severity 5 kept
+
+
+def test_json_format_equals_the_json_flag(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    as_format = run_json(args_for(files, "--format", "json"), capsys)
+    assert as_format == run_json(args_for(files, "--json"), capsys)
+
+
+def test_text_lists_only_entries_not_successful() -> None:
+    from harness.model.interchange import parse_result_line
+    from harness.reports.console import render_text
+
+    plan = load_plan_text(PLAN.replace("mt_phase_complete: null", "mt_phase_complete: true"))
+    records = [parse_result_line(line("E2", "srvt", t, "passed"), "r", 1) for t in ("s-1", "s-2")]
+    verdict = compute_verdict(plan, records, [], load_profile("dmct"))
+    statuses = {e: ev.status for e, ev in verdict.entries.items()}
+    assert statuses == {"E1": "in_progress", "E2": "successful"}
+    lines = render_text(verdict)
+    assert lines[0].endswith(": 1 successful, 1 in_progress (of 2)"), lines[0]
+    assert [t.split()[0] for t in lines[1:] if t.split()[0] in statuses] == ["E1"]

@@ -338,7 +338,9 @@ def test_entry_and_aggregate_reasons_both_reported_in_clause_order() -> None:
     [
         ("agreed", "successful", False),  # 20.29: excluded from the count
         ("pending", "successful", False),  # 20.29 (a): excluded in the draft report, TAG reviews (20.38)
-        ("disagreed", "unsuccessful", True),  # 20.38 (b): the TAG disagrees -> counted
+        # 20.38 (b), (c): the TAG disagrees and that would turn successful into unsuccessful: the DCC
+        # continues testing; the draft still leaves the issue out, the TAG's view is tag_disagreements
+        ("disagreed", "in_progress", False),
     ],
 )
 def test_exclusion_in_each_tag_state(tag: str, status: str, counted: bool) -> None:
@@ -347,7 +349,8 @@ def test_exclusion_in_each_tag_state(tag: str, status: str, counted: bool) -> No
     out = judge(plan, run_all(plan), log)["entries"]["E1"]
     assert out["status"] == status
     assert out["excluded"] == [
-        {"id": "X", "severity": 3, "tag": tag, "rationale": "does not affect this DMC", "counted": counted}
+        {"id": "X", "severity": 3, "tag": tag, "rationale": "does not affect this DMC", "counted": counted,
+         "scope": "issue"}
     ]
     # 20.38: only a pending exclusion that alone flips the verdict makes it depend on the TAG
     assert out["depends_on_tag"] == (["X"] if tag == "pending" else [])
@@ -374,7 +377,7 @@ def test_depends_on_tag_jointly() -> None:
             "needed": 2,
         }
     ]
-    assert "only a joint rejection flips it" in out["reasons"][-1]
+    assert "only a joint disagreement flips it" in out["reasons"][-1]
     assert out["reasons"][-1].startswith("20.38")
 
 
@@ -414,13 +417,17 @@ def test_depends_on_tag_is_empty_unless_successful() -> None:
 
 
 # ------------------------------------------------------------ severity disputes: 14.2, 14.4, 14.5
+# Clause 14 applies "during SIT, UTS, SCT, and MT" (14.1), not DMCT: these run under the SIT profile for
+# MOC/FOC, whose phase and aggregate limits are those of Table 20.1. DMCT: test_verdict_dmct_review.py.
+
+P14 = "sit-moc-foc"
 
 
 def test_dispute_that_could_push_over_the_limit_awaits_the_tag_14_5() -> None:
     # 15 sev 3 within the limit; the participant argues a sev 4 is really sev 3 -> 16 would exceed.
-    plan = make_plan()
+    plan = make_plan(profile=P14)
     log = [*issues(15), issue(4, id="D", dispute={"severity": 3, "state": "pending"})]
-    out = judge(plan, run_all(plan), log)["entries"]["E1"]
+    out = judge(plan, run_all(plan), log, P14)["entries"]["E1"]
     assert out["status"] == "awaiting_tag"
     assert out["reasons"][0].startswith("14.5: a pending severity dispute could change the outcome (D:")
     assert out["disputes"] == [{"id": "D", "severity": 4, "disputed_severity": 3, "could_change": True}]
@@ -429,40 +436,39 @@ def test_dispute_that_could_push_over_the_limit_awaits_the_tag_14_5() -> None:
 
 
 def test_dispute_that_could_bring_under_the_limit_awaits_the_tag() -> None:
-    plan = make_plan()
+    plan = make_plan(profile=P14)
     log = [*issues(15), issue(3, id="D", dispute={"severity": 4, "state": "pending"})]
-    out = judge(plan, run_all(plan), log)["entries"]["E1"]
+    out = judge(plan, run_all(plan), log, P14)["entries"]["E1"]
     assert out["status"] == "awaiting_tag"
-    assert "entry_threshold" in rules_of(out)  # the exceeded threshold is still reported
+    assert "phase_threshold" in rules_of(out)  # the exceeded threshold is still reported
 
 
 def test_dispute_that_cannot_change_the_outcome_is_ignored() -> None:
-    plan = make_plan()
+    plan = make_plan(profile=P14)
     # 17 sev 3: moving one to sev 4 still leaves 16 > 15 -> unsuccessful whatever the TAG decides
     log = [*issues(16), issue(3, id="D", dispute={"severity": 4, "state": "pending"})]
-    out = judge(plan, run_all(plan), log)["entries"]["E1"]
+    out = judge(plan, run_all(plan), log, P14)["entries"]["E1"]
     assert out["status"] == "unsuccessful"
     assert out["disputes"][0]["could_change"] is False
     # a sev 5 argued down to sev 4 with few issues: successful either way
-    calm = judge(plan, run_all(plan), [issue(5, dispute={"severity": 4, "state": "pending"})])["entries"][
-        "E1"
-    ]
+    calm_log = [issue(5, dispute={"severity": 4, "state": "pending"})]
+    calm = judge(plan, run_all(plan), calm_log, P14)["entries"]["E1"]
     assert calm["status"] == "successful"
 
 
 def test_two_disputes_needed_together_are_found() -> None:
     # 17 sev 3 and two disputes 3->4: only both together bring it to 15.
-    plan = make_plan()
+    plan = make_plan(profile=P14)
     log = [*issues(15), *(issue(3, id=i, dispute={"severity": 4, "state": "pending"}) for i in ("D1", "D2"))]
-    out = judge(plan, run_all(plan), log)["entries"]["E1"]
+    out = judge(plan, run_all(plan), log, P14)["entries"]["E1"]
     assert out["status"] == "awaiting_tag"
     assert [d["could_change"] for d in out["disputes"]] == [True, True]
 
 
 def test_resolved_dispute_is_ignored() -> None:
-    plan = make_plan()
+    plan = make_plan(profile=P14)
     log = [*issues(15), issue(4, dispute={"severity": 3, "state": "resolved"})]
-    assert judge(plan, run_all(plan), log)["entries"]["E1"]["status"] == "successful"
+    assert judge(plan, run_all(plan), log, P14)["entries"]["E1"]["status"] == "successful"
 
 
 def test_dispute_does_not_hold_an_outcome_fixed_by_the_mtad() -> None:
@@ -473,20 +479,20 @@ def test_dispute_does_not_hold_an_outcome_fixed_by_the_mtad() -> None:
 
 
 def test_dispute_in_aggregate_holds_every_entry() -> None:
-    plan = make_plan({"id": "E1"}, {"id": "E2"})
+    plan = make_plan({"id": "E1"}, {"id": "E2"}, profile=P14)
     log = [
         *issues(15, entries=["E1"]),
         *issues(15, entries=["E2"]),
         issue(4, entries=[], id="D", dispute={"severity": 3, "state": "pending"}),
     ]
-    out = judge(plan, run_all(plan), log)["entries"]
+    out = judge(plan, run_all(plan), log, P14)["entries"]
     assert out["E1"]["status"] == out["E2"]["status"] == "awaiting_tag"
 
 
 def test_in_progress_wins_over_awaiting_tag() -> None:
-    plan = make_plan()
+    plan = make_plan(profile=P14)
     log = [*issues(15), issue(4, dispute={"severity": 3, "state": "pending"})]
-    out = judge(plan, run_all(plan)[:-1], log)["entries"]["E1"]
+    out = judge(plan, run_all(plan)[:-1], log, P14)["entries"]["E1"]
     assert out["status"] == "in_progress"
     assert rules_of(out) == ["not_executed", "dispute"]
 
@@ -513,7 +519,8 @@ def test_pack_min_pass_rate_below_is_unsuccessful_20_34_h() -> None:
     out = _srvt_with_failures(0.9, 2)  # 8/10 = 80%
     assert out["status"] == "unsuccessful"
     assert out["reasons"][0] == (  # type: ignore[index]
-        "20.34 (h): pack srvt pass rate 80.0% (8/10) is below the 90.0% the pack prescribes"
+        "test pack criterion (20.16): pack srvt pass rate 80.0% (8/10) is below the 90.0% the pack itself "
+        "prescribes (its own criterion, reported under 20.34 (h))"
     )
     assert out["packs"]["srvt"]["min_pass_rate_met"] is False  # type: ignore[index]
 

@@ -198,15 +198,97 @@ def test_wrong_password_is_rejected(meter: tuple[int, DlmsEndpoint]) -> None:
     assert endpoint.stats.rejected_associations == 2 and endpoint.stats.associations == 0
 
 
-def test_lls_and_lowest_level_can_be_disabled(lab: DlmsServerThread) -> None:
-    port = lab.add(meter_model(), password=None, allow_no_security=False)
-    for password, diagnostic in ((PASSWORD, 11), (None, 14)):
-        client = DlmsOpticalClient(url(port), password=password, timeout=3)
-        client.connect()
+@pytest.mark.parametrize(
+    ("client", "password", "diagnostic"),
+    [
+        (16, None, None),  # the public client: no security, accepted
+        (1, PASSWORD, None),  # the management client: LLS, accepted
+        (16, PASSWORD, 11),  # LLS on the public association: authentication-mechanism-name-not-recognised
+        (1, None, 12),  # no mechanism on the management association: authentication-mechanism-name-required
+        (1, b"wrong", 13),  # authentication-failure
+        (2, None, 1),  # a client SAP with no association: rejected-permanent, no-reason-given
+        (2, PASSWORD, 1),
+    ],
+)
+def test_each_client_sap_has_its_association_and_mechanism(
+    meter: tuple[int, DlmsEndpoint], client: int, password: bytes | None, diagnostic: int | None
+) -> None:
+    """Green Book: the client SAP selects the association, and the association fixes the mechanism."""
+    port, _ = meter
+    meter_client = DlmsOpticalClient(url(port), client_address=client, password=password, timeout=3)
+    meter_client.connect()
+    try:
+        if diagnostic is None:
+            meter_client.associate()
+            assert meter_client.get(3, ENERGY, 2) == 123456
+            return
         with pytest.raises(DlmsDeviceError) as error:
-            client.associate()
-        assert error.value.code == diagnostic
-        client.close()
+            meter_client.associate()
+        assert (error.value.kind, error.value.code) == ("association", diagnostic)
+    finally:
+        meter_client.close()
+
+
+def test_public_client_reads_but_may_not_write(meter: tuple[int, DlmsEndpoint]) -> None:
+    port, _ = meter
+    with DlmsOpticalClient(url(port), client_address=16, password=None, timeout=3) as public:
+        assert public.get(1, LABEL, 2) is not None
+        with pytest.raises(DlmsDeviceError) as error:
+            public.set(1, LABEL, 2, VisibleString("x"))
+        assert (error.value.kind, error.value.code) == ("data-access-result", 3)  # read-write-denied
+
+
+def test_associations_as_the_lab_file_declares(lab: DlmsServerThread) -> None:
+    port = lab.add(meter_model(), password=None, allow_no_security=False)  # no association at all
+    for client, password in ((16, None), (1, PASSWORD)):
+        meter_client = DlmsOpticalClient(url(port), client_address=client, password=password, timeout=3)
+        meter_client.connect()
+        with pytest.raises(DlmsDeviceError) as error:
+            meter_client.associate()
+        assert error.value.code == 1
+        meter_client.close()
+    port = lab.add(meter_model(), password=PASSWORD, associations={3: cosem.AuthLevel.LLS})
+    with DlmsOpticalClient(url(port), client_address=3, password=PASSWORD, timeout=3) as client:
+        assert client.get(3, ENERGY, 2) == 123456
+
+
+def test_association_ln_object_lists_the_objects_with_this_association_s_rights(
+    meter: tuple[int, DlmsEndpoint],
+) -> None:
+    """Blue Book IC 15: 0.0.40.0.0.255 in every logical device; object_list = {class_id, version,
+    logical_name, access_rights} per object, the rights being those of the association it is read on."""
+    port, endpoint = meter
+    model = endpoint.model
+    assert isinstance(model, SimpleCosemModel)
+    lists = {}
+    for client, password in ((16, None), (1, PASSWORD)):
+        with DlmsOpticalClient(url(port), client_address=client, password=password, timeout=3) as c:
+            lists[client] = c.get(15, "0.0.40.0.0.255", 2)
+            assert c.get(15, "0.0.40.0.0.255", 1) == bytes([0, 0, 40, 0, 0, 255])
+            assert c.get(15, "0.0.40.0.0.255", 3) == (client, 1)  # associated_partners_id
+            assert c.get(15, "0.0.40.0.0.255", 6)[-1] == (0 if password is None else 1)  # mechanism id
+            assert c.get(15, "0.0.40.0.0.255", 8) == 2  # associated
+            with pytest.raises(DlmsDeviceError) as error:
+                c.get(15, "0.0.40.0.0.255", 7)  # the secret
+            assert error.value.code == 3
+            with pytest.raises(DlmsDeviceError) as error:
+                c.get(1, "0.0.40.0.0.255", 2)
+            assert error.value.code == 9  # object-class-inconsistent
+            assert c.get(17, "0.0.41.0.0.255", 2) == [(1, endpoint.name.encode())]
+    for client, listed in lists.items():
+        by_name = {bytes(e[2]): e for e in listed}
+        assert set(by_name) == {o.logical_name for o in model} | {
+            bytes([0, 0, 40, 0, 0, 255]),
+            bytes([0, 0, 41, 0, 0, 255]),
+        }
+        label = by_name[cosem.parse_obis(LABEL)]
+        assert label[0] == 1 and label[1] == 0
+        attribute_rights = {a[0]: a[1] for a in label[3][0]}
+        # Attribute 2 of the label is writable with LLS: read-only for the public client, read-write
+        # for the management client; attribute 1 (logical name) read-only for both.
+        assert attribute_rights == {1: 1, 2: 1 if client == 16 else 3}
+        disconnect = by_name[cosem.parse_obis(DISCONNECT)]
+        assert {m[0]: m[1] for m in disconnect[3][1]} == dict.fromkeys((1, 2), client == 1)
 
 
 @pytest.mark.parametrize(
@@ -350,7 +432,7 @@ def test_retransmitted_request_is_not_executed_twice(lab: DlmsServerThread) -> N
     model.add_object(
         1, "0.0.96.99.0.255", methods={1: cosem.Method(lambda p: calls.append(1), cosem.AuthLevel.NONE)}
     )
-    port = lab.add(model, password=None)
+    port = lab.add(model, password=None, associations={1: cosem.AuthLevel.NONE})  # RawHdlc is client 1
     raw = RawHdlc(port)
     raw.command(0x93)
     aarq = (

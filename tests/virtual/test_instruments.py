@@ -22,6 +22,7 @@ import serial.rfc2217
 import yaml
 from pydantic import ValidationError
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
+from pymodbus.framer.rtu import FramerRTU
 
 from device_drivers.errors import DeviceError, InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.protocols.modbus import (
@@ -190,10 +191,9 @@ def test_write_to_read_only_register_is_refused_and_server_serves_on(
         answer = client.write_registers(0, [0xFFFF, 0xFFFF], device_id=1)
         assert answer.isError() and answer.exception_code == 3
         assert plant.load_w == 0
-        # A function code the server does not implement: illegal function. (pymodbus 3.16 loses the
-        # function code on this path and answers 0x80 rather than 0xC1; the exception code is right.)
-        answer_pdu = _raw_request(b.port, bytes([0x41, 0x00]))
-        assert answer_pdu[0] & 0x80 and answer_pdu[1:] == b"\x01"
+        # A function code the server does not implement: illegal function, on the request's function
+        # byte with the high bit set (MAP v1.1b3 section 7).
+        assert _raw_request(b.port, bytes([0x41, 0x00])) == b"\xc1\x01"
         # ... and after all that the bank still answers, on the same and on new connections.
         assert client.read_coils(0, count=3, device_id=1).bits[:3] == [True, True, True]
     finally:
@@ -403,6 +403,95 @@ def test_transcript_has_frames_and_summaries(bank: tuple[InstrumentBank, FakePla
 
 
 # -- Modbus RTU over pyserial URLs -----------------------------------------------------------------------
+# -- the Modbus Application Protocol v1.1b3, request by request ---------------------------------------
+@pytest.mark.parametrize(
+    ("pdu", "answer"),
+    [
+        # Quantity 0 or above the function's limit: exception 03 (MAP 6.1-6.4, 6.11, 6.12).
+        (bytes([1, 0, 0, 0, 0]), b"\x81\x03"),
+        (bytes([1, 0, 0, 0x07, 0xD1]), b"\x81\x03"),  # 2001 coils
+        (bytes([2, 0, 0, 0, 0]), b"\x82\x03"),
+        (bytes([3, 0, 0, 0, 0]), b"\x83\x03"),
+        (bytes([3, 0, 0, 0, 126]), b"\x83\x03"),
+        (bytes([4, 0, 0, 0, 0]), b"\x84\x03"),
+        (bytes([4, 0, 0, 0, 126]), b"\x84\x03"),
+        (bytes([15, 0, 0, 0, 0, 0]), b"\x8f\x03"),
+        (bytes([15, 0, 0, 0, 3, 2, 7, 0]), b"\x8f\x03"),  # byte count 2 for 3 coils
+        (bytes([16, 0, 0, 0, 0, 0]), b"\x90\x03"),
+        (bytes([16, 0, 0, 0, 124, 248]) + bytes(248), b"\x90\x03"),
+        (bytes([16, 0, 0, 0, 2, 2, 0, 0]), b"\x90\x03"),  # byte count 2 for 2 registers
+        # Write Single Coil: only 0x0000 and 0xFF00 are values (MAP 6.5).
+        (bytes([5, 0, 0, 0x12, 0x34]), b"\x85\x03"),
+        (bytes([5, 0, 0, 0x00, 0x01]), b"\x85\x03"),
+        # Unknown functions: 01, function byte = the request's | 0x80.
+        (bytes([0x07]), b"\x87\x01"),
+        (bytes([0x11]), b"\x91\x01"),
+        (bytes([0x64, 1, 2]), b"\xe4\x01"),
+        (bytes([0x2B, 0x0D, 0, 0]), b"\xab\x01"),  # CANopen general reference: not implemented
+        # Read Device Identification: bad read code 03, unknown object in individual access 02.
+        (bytes([0x2B, 0x0E, 5, 0]), b"\xab\x03"),
+        (bytes([0x2B, 0x0E, 4, 0x03]), b"\xab\x02"),
+    ],
+)
+def test_exceptions_follow_the_modbus_application_protocol(
+    bank: tuple[InstrumentBank, FakePlant], pdu: bytes, answer: bytes
+) -> None:
+    b, plant = bank
+    assert _raw_request(b.port, pdu) == answer
+    assert plant.events == [] and plant.powered == {"ch": True, "esme": True, "gsme": True}
+
+
+def test_write_single_coil_values_are_off_and_on_only(bank: tuple[InstrumentBank, FakePlant]) -> None:
+    b, plant = bank
+    assert _raw_request(b.port, bytes([5, 0, 2, 0x00, 0x00])) == bytes([5, 0, 2, 0x00, 0x00])
+    assert plant.powered["gsme"] is False
+    assert _raw_request(b.port, bytes([5, 0, 2, 0x12, 0x34])) == b"\x85\x03"
+    assert plant.powered["gsme"] is False  # an illegal value switches nothing on
+
+
+def test_read_device_identification_basic_objects(bank: tuple[InstrumentBank, FakePlant]) -> None:
+    """MAP 6.21: VendorName, ProductCode and MajorMinorRevision are mandatory; read with pymodbus's own
+    request, stream access (code 1) and individual access (code 4)."""
+    b, _ = bank
+    client = raw_client(b)
+    try:
+        answer = client.read_device_information(read_code=1, object_id=0, device_id=1)
+        assert not answer.isError()
+        assert answer.conformity & 0x7F == 0x01 and answer.more_follows == 0 and answer.number_of_objects == 3
+        revision = f"1.{b.map['map_version'].initial:g}".encode()
+        assert answer.information == {0: b"dmct", 1: b"dmct-virtual-instruments", 2: revision}
+        single = client.read_device_information(read_code=4, object_id=1, device_id=1)
+        assert single.information == {1: b"dmct-virtual-instruments"}
+        # Stream access from an object id the device lacks restarts at object 0.
+        assert client.read_device_information(read_code=1, object_id=0x42, device_id=1).number_of_objects == 3
+    finally:
+        client.close()
+
+
+def test_setpoints_read_back_what_flows(start_bank: StartBank) -> None:
+    """The lab file's load is applied before anyone writes the register: the register says so."""
+    b, plant = start_bank(FakePlant(load_w=1000.0, flow_lph=250.0))
+    client = raw_client(b)
+    try:
+        load = client.read_holding_registers(0, count=2, device_id=1).registers
+        assert (load[0] << 16 | load[1]) * b.map["esme_load_setpoint"].scale == pytest.approx(1000.0)
+        flow = client.read_holding_registers(2, count=1, device_id=1).registers[0]
+        assert flow * b.map["gsme_flow_setpoint"].scale == pytest.approx(250.0)
+    finally:
+        client.close()
+    with driver(b) as ins:
+        ins.set_load(42)
+        assert ins.read("esme_load_setpoint") == pytest.approx(42)
+    assert plant.load_w == pytest.approx(42)
+
+
+@pytest.mark.skipif(shutil.which("mbpoll") is None, reason="mbpoll not installed (apt-get install mbpoll)")
+def test_mbpoll_reads_the_configured_load(start_bank: StartBank) -> None:
+    b, _ = start_bank(FakePlant(load_w=1500.0))
+    out = mbpoll(b.port, "-t", "4:int", "-B", "-r", "0", HOST)
+    assert "[0]: \t15000" in out, out  # tenths of a watt
+
+
 def test_rtu_over_socket_url(start_bank: StartBank) -> None:
     b, plant = start_bank(framer="rtu")
     assert b.endpoint.startswith("socket://")
@@ -412,6 +501,14 @@ def test_rtu_over_socket_url(start_bank: StartBank) -> None:
         ins.set_load(42)
         assert ins.measured_power() == pytest.approx(42)
     assert plant.reboots["ch"] == 1
+    # The standard's checks hold with RTU framing too (unit + PDU + CRC-16, low byte first).
+    with socket.create_connection((HOST, b.port), timeout=2) as sock:
+        frame = bytes([1, 3, 0, 0, 0, 0])
+        sock.sendall(frame + FramerRTU.compute_CRC(frame).to_bytes(2, "big"))
+        answer = sock.recv(64)
+    assert answer[:3] == b"\x01\x83\x03" and FramerRTU.check_CRC(
+        answer[:3], int.from_bytes(answer[3:5], "big")
+    )
 
 
 class _Writer:

@@ -106,10 +106,10 @@ def known_revisions() -> frozenset[str]:
 
 def target_metadata() -> MetaData:
     """Every table of the store in one :class:`MetaData` (what autogenerate compares against)."""
-    from harness.store.schema import metadata, results_metadata
+    from harness.store.schema import entries_metadata, metadata, results_metadata
 
     combined = MetaData()
-    for part in (metadata, results_metadata):
+    for part in (metadata, results_metadata, entries_metadata):
         for table in part.tables.values():
             table.to_metadata(combined)
     return combined

@@ -215,6 +215,8 @@ class Alerter:
         self.timestamps = timestamps
         #: Seeded defect ``alert_disable_ignored``: codes switched off are still sent.
         self.send_suppressed = False
+        #: Called after an alert reaches the outbox (the device's touch hook: someone must forward it).
+        self.on_raise: Callable[[], None] | None = None
 
     def raise_alert(self, code: int, details: Mapping[str, Detail] | None = None) -> Alert:
         info = ALERTS[code]
@@ -224,6 +226,8 @@ class Alerter:
         alert = Alert(code, info.name, at if self.timestamps else None, self.device, dict(details or {}))
         if code not in self.suppressed or self.send_suppressed:
             self.outbox.append(alert)
+            if self.on_raise is not None:
+                self.on_raise()
         return alert
 
     def configure(self, code: int, *, send: bool) -> None:

@@ -128,6 +128,10 @@ class Device:
         self._stepping = False
         self._scheduled: list[ScheduledCommand] = []
         self._instructions = 0
+        #: Called after every look at the device (and every alert it raises): an event-driven lab
+        #: re-examines it then, to move its next wake-up (:meth:`next_due`). ``None``: nobody listens.
+        self.on_touch: Callable[[Device], None] | None = None
+        self.alerter.on_raise = self._touched
 
     # -- defects and profile --------------------------------------------------------------------------
     @property
@@ -207,6 +211,24 @@ class Device:
             self._advance_to(self.clock.now())
         finally:
             self._stepping = False
+        self._touched()
+
+    def _touched(self) -> None:
+        if self.on_touch is not None:
+            self.on_touch(self)
+
+    def next_due(self) -> datetime | None:
+        """Reference instant of the device's next mark after the time processed so far (``None``: no
+        mark is ahead): when an event-driven lab must look at it again for its state to change
+        unasked — a TOU switch, midnight, a billing date, a future-dated command, a credit threshold,
+        a GSME wake. The same marks :meth:`_advance_to` steps through."""
+        start = self._processed
+        marks = [self.devclock.reference_at(m) for m in self._device_marks(self.devclock.device_at(start))]
+        marks += self._reference_marks(start)
+        step = self._step_limit(start)
+        if step is not None:
+            marks.append(step)
+        return min(marks) if marks else None
 
     def _advance_to(self, target: datetime) -> None:
         while self._processed < target:

@@ -7,6 +7,7 @@ schedule book without importing each other.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,8 @@ class Schedules:
     def __init__(self) -> None:
         self.items: dict[str, Schedule] = {}
         self._ids = itertools.count(1)
+        #: Told of every new schedule (the event-driven route books its first run).
+        self.on_created: Callable[[Schedule], None] | None = None
 
     def create(
         self,
@@ -64,6 +67,8 @@ class Schedules:
         self.items[sid] = Schedule(
             sid, device_id, srv, dict(params), start, timedelta(seconds=period_s), user, role, reply, start
         )
+        if self.on_created is not None:
+            self.on_created(self.items[sid])
         return sid
 
     def view(self, device_id: str, sid: str | None) -> list[dict[str, Any]]:

@@ -41,10 +41,12 @@ from labs.virtual.devices import (
 from labs.virtual.devices import alerts as A
 from labs.virtual.devices.base import Device
 from labs.virtual.faults import FaultLog
+from labs.virtual.scheduler import EventScheduler
 
 from . import dco_gate, security_log, tampering
 from . import executors as X
 from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
+from .dco_gate import Authenticator
 from .held_requests import Deferred, Pending
 from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstallation, ServiceConfig
 from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
@@ -108,6 +110,9 @@ class S1spService:
         self._alert_ids = itertools.count(1)
         self._route_keys: dict[str, dict[str, KeyRef]] = {}
         self._ticker: asyncio.Task[None] | None = None
+        #: The timer heap of the event-driven clock (the lab's, or the route's own; config.clock).
+        self.scheduler: EventScheduler | None = None
+        self._own_scheduler = False
         self._tasks: set[asyncio.Task[Any]] = set()
         for spec in installations:
             self._install(spec)
@@ -307,36 +312,45 @@ class S1spService:
     def _device_alerts(self) -> None:
         for inst in self.installations.values():
             for device in inst.devices():
-                for alert in device.drain_alerts():
-                    extra: dict[str, Any] = {"request_id": None}
-                    number = alert.details.get("instruction")
-                    if alert.code in (A.FUTURE_DATED_ACTIONED, A.FUTURE_DATED_NOT_ACTIONED) and isinstance(
-                        number, int
-                    ):
-                        hit = self.future.pop((device.device_id, number), None)
-                        if hit is not None:
-                            rid, n, total, after = hit
-                            extra = {"request_id": rid, "instruction": n, "total_instructions": total}
-                            if after is not None and alert.code == A.FUTURE_DATED_ACTIONED:
-                                after(None)
-                    self._broadcast(
-                        {
-                            "type": "alert",
-                            "alert_id": next(self._alert_ids),
-                            "kind": "device",
-                            "code": alert.hex_code,
-                            "name": alert.name,
-                            "device": alert.device,
-                            "rig": inst.rig_id,
-                            "at": alert.at.isoformat() if alert.at else None,
-                            "details": X.jsonable(dict(alert.details)),
-                        }
-                        | extra
-                    )
+                self._forward_alerts(inst, device)
+
+    def _forward_alerts(self, inst: Installation, device: Device) -> None:
+        """Send the alerts ``device`` raised to the service users (and complete future-dated requests)."""
+        for alert in device.drain_alerts():
+            extra: dict[str, Any] = {"request_id": None}
+            number = alert.details.get("instruction")
+            if alert.code in (A.FUTURE_DATED_ACTIONED, A.FUTURE_DATED_NOT_ACTIONED) and isinstance(
+                number, int
+            ):
+                hit = self.future.pop((device.device_id, number), None)
+                if hit is not None:
+                    rid, n, total, after = hit
+                    extra = {"request_id": rid, "instruction": n, "total_instructions": total}
+                    if after is not None and alert.code == A.FUTURE_DATED_ACTIONED:
+                        after(None)
+            self._broadcast(
+                {
+                    "type": "alert",
+                    "alert_id": next(self._alert_ids),
+                    "kind": "device",
+                    "code": alert.hex_code,
+                    "name": alert.name,
+                    "device": alert.device,
+                    "rig": inst.rig_id,
+                    "at": alert.at.isoformat() if alert.at else None,
+                    "details": X.jsonable(dict(alert.details)),
+                }
+                | extra
+            )
 
     # -- incoming messages -----------------------------------------------------------------------------------
-    async def handle(self, msg: dict[str, Any], reply: Reply) -> None:
-        """Answer one decoded message; never raises (an internal failure is E16, not a crash)."""
+    async def handle(
+        self, msg: dict[str, Any], reply: Reply, *, authenticator: Authenticator | None = None
+    ) -> None:
+        """Answer one decoded message; never raises (an internal failure is E16, not a crash).
+
+        ``authenticator`` replaces the framed route's signature check for a front end that verified
+        the request its own way (the virtual DSP); every other check runs as for a framed request."""
         rid = msg.get("id") if isinstance(msg.get("id"), str) else None
         try:
             kind = msg["type"]
@@ -354,7 +368,7 @@ class S1spService:
                     )
                 )
             elif kind == "request":
-                await self._request(msg, reply)
+                await self._request(msg, reply, authenticator)
             elif kind == "migrate":
                 from .migration import handle_migrate
 
@@ -388,15 +402,19 @@ class S1spService:
     def _silently_accepts(self, exc: WireError) -> bool:
         return dco_gate.silently_accepts(self, exc)
 
-    def authenticate(self, msg: dict[str, Any], rid: str, *, required: bool) -> TrustedUser:
+    def authenticate(
+        self, msg: dict[str, Any], rid: str, *, required: bool, authenticator: Authenticator | None = None
+    ) -> TrustedUser:
         """DSP authentication and, for critical requests, the DCO gate (:func:`.dco_gate.authenticate`)."""
-        return dco_gate.authenticate(self, msg, rid, required=required)
+        return dco_gate.authenticate(self, msg, rid, required=required, authenticator=authenticator)
 
     def pick_role(self, msg: dict[str, Any], user: TrustedUser, entry: SrvEntry, dtype: str, rid: str) -> str:
         """The role the request is sent in (:func:`.dco_gate.pick_role`)."""
         return dco_gate.pick_role(self, msg, user, entry, dtype, rid)
 
-    async def _request(self, msg: dict[str, Any], reply: Reply) -> None:
+    async def _request(
+        self, msg: dict[str, Any], reply: Reply, authenticator: Authenticator | None = None
+    ) -> None:
         rid = msg.get("id")
         if not isinstance(rid, str) or not 1 <= len(rid) <= 64:
             raise WireError("E1", "a request needs an id (string of 1-64 characters)")
@@ -412,7 +430,7 @@ class S1spService:
             raise WireError("E5", f"unknown device {device_id!r}", rid)
         inst, device = hit
         dtype = ROLE_TO_TYPE[device.role]
-        user = self.authenticate(msg, rid, required=entry.critical)
+        user = self.authenticate(msg, rid, required=entry.critical, authenticator=authenticator)
         role = self.pick_role(msg, user, entry, dtype, rid)
         if dtype not in entry.targets or not self.catalogue.may_act_on(role, dtype):
             raise WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid, device_type=True)
@@ -435,7 +453,9 @@ class S1spService:
                 )
         ctx = X.Ctx(self, inst, device, dtype, srv, parsed, role, user.user_id, at, rid, reply)
         if at is not None and entry.future_dating == "dsp":
-            self.deferred.append(Deferred(ctx, at))
+            held = Deferred(ctx, at)
+            self.deferred.append(held)
+            self._arm(held.due, ("deferred", id(held)), self._run_deferred)
             reply(
                 self.response(
                     rid,
@@ -504,7 +524,9 @@ class S1spService:
             gsme = ctx.inst.spec.gsme
             interval = gsme.wake_interval if gsme is not None else timedelta(seconds=1800)
             deadline = ctx.device.clock.now() + interval * self.config.gsme_timeout_wakes
-            self.pending.append(Pending(ctx, plan, outcomes, tickets, deadline))
+            queued = Pending(ctx, plan, outcomes, tickets, deadline)
+            self.pending.append(queued)
+            self._arm_pending(queued)
             reply(
                 self.response(
                     ctx.request_id,
@@ -588,10 +610,28 @@ class S1spService:
             await asyncio.sleep(seconds / self.clock.rate)
 
     # -- housekeeping ---------------------------------------------------------------------------------------
+    # Alerts pushed, GSME-queued requests completed, DSP-held requests and DCC schedules run. By default
+    # event-driven (config.clock "events"): each device and each held request has a timer on one heap
+    # (labs.virtual.scheduler), and a device touched by anyone is looked at right after. config.clock
+    # "poll" keeps the former pass over everything every tick_s, for benchmarks to compare with.
     def start(self) -> None:
-        """Start the housekeeping task (idempotent; needs a running loop)."""
-        if self._ticker is None or self._ticker.done():
-            self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        """Start housekeeping (idempotent; needs a running loop)."""
+        if self.config.clock == "poll":
+            if self._ticker is None or self._ticker.done():
+                self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+            return
+        if self.scheduler is None:
+            self.scheduler = EventScheduler(self.clock)
+            self._own_scheduler = True
+            self.scheduler.watch(d for inst in self.installations.values() for d in inst.devices())
+        self.scheduler.subscribe(self._on_device)
+        self.schedules.on_created = self._arm_schedule
+        for held in self.deferred:
+            self._arm(held.due, ("deferred", id(held)), self._run_deferred)
+        for sched in self.schedules.items.values():
+            self._arm_schedule(sched)
+        for queued in self.pending:
+            self._arm_pending(queued)
 
     async def stop(self) -> None:
         tasks = [t for t in (self._ticker, *self._tasks) if t is not None]
@@ -601,6 +641,35 @@ class S1spService:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._ticker = None
+        if self.scheduler is not None:
+            self.scheduler.unsubscribe(self._on_device)
+            self.schedules.on_created = None
+            if self._own_scheduler:
+                self.scheduler.close()
+                self.scheduler = None
+                self._own_scheduler = False
+
+    def _arm(self, when: datetime, key: tuple[str, int], callback: Callable[[], None]) -> None:
+        if self.scheduler is not None and self.config.clock == "events":
+            self.scheduler.at(when, key, callback)
+
+    def _arm_pending(self, queued: Pending) -> None:
+        """Its deadline (a GSME that never wakes): completion itself follows the GSME's wakes."""
+        self._arm(queued.deadline, ("pending", id(queued)), lambda: self._complete_pending(queued.ctx.inst))
+
+    def _arm_schedule(self, sched: Schedule) -> None:
+        self._arm(sched.next_due, ("schedule", id(sched)), self._run_schedules)
+
+    def _on_device(self, device: Device) -> None:
+        """The scheduler looked at ``device`` (it was due, or someone touched it): complete what waited
+        on it, then forward its alerts — the order of the polling pass."""
+        hit = self.devices.get(device.device_id)
+        if hit is None or hit[1] is not device:
+            return
+        inst = hit[0]
+        if self.pending and (device is inst.spec.gsme or device is inst.ch):
+            self._complete_pending(inst)
+        self._forward_alerts(inst, device)
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -616,7 +685,14 @@ class S1spService:
             await asyncio.sleep(self.config.tick_s)
 
     def tick(self) -> None:
+        """One polling pass over everything (config.clock "poll")."""
         self._complete_pending()
+        self._run_deferred()
+        self._run_schedules()
+        self._device_alerts()
+
+    def _run_deferred(self) -> None:
+        """Execute the DSP-held requests whose date has come."""
         now = self.clock.now()
         due, self.deferred = (
             [d for d in self.deferred if d.due <= now],
@@ -625,15 +701,25 @@ class S1spService:
         for d in due:
             if d.ctx.reply_to is not None:
                 self.spawn(self.execute(d.ctx, d.ctx.reply_to))
+        for d in self.deferred:  # a timer that fired a hair early, or a clock set back
+            self._arm(d.due, ("deferred", id(d)), self._run_deferred)
+
+    def _run_schedules(self) -> None:
+        """Run the DCC schedules that are due; book their next runs."""
+        now = self.clock.now()
         for sched in list(self.schedules.items.values()):
             if sched.next_due <= now:
                 sched.runs += 1
                 sched.next_due += sched.period
                 self.spawn(self._run_schedule(sched))
-        self._device_alerts()
+            self._arm_schedule(sched)
 
-    def _complete_pending(self) -> None:
+    def _complete_pending(self, inst: Installation | None = None) -> None:
+        """Answer the GSME-queued requests (of ``inst``, or all) whose Instructions were delivered, or
+        that failed: HAN error, or no wake before the deadline."""
         for p in list(self.pending):
+            if inst is not None and p.ctx.inst is not inst:
+                continue
             gsme = p.ctx.inst.spec.gsme
             now = p.ctx.device.clock.now()
             for gsme_dev in [gsme] if gsme is not None else []:

@@ -1,0 +1,190 @@
+"""The DUIS codec on its own: SRV coverage of the packs, RequestIDs, request bodies against the DUIS XSD,
+our signatures verified by ourselves, and the parser on every response kind."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from device_drivers.duis import catalogue, responses, signing, xsd
+from device_drivers.duis.counters import CounterStore
+from device_drivers.duis.ids import RequestId, eui
+from device_drivers.duis.requests import RequestBuildError, build_request, to_bytes
+from tests.duis.cases import CASES, FUTURE_DATED, NEEDS_CERTIFICATES, cert_params
+from tests.duis.dcc_tool import DSP, SUPPLIER, DccTool
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pack_srvs() -> set[str]:
+    """Every SRV the standard packs send (their case table and direct submits)."""
+    found: set[str] = set()
+    for py in (REPO / "test_packs").rglob("*.py"):
+        text = py.read_text()
+        found |= set(re.findall(r'@case\("([\d.]+)"', text))
+        found |= set(re.findall(r'(?:submit|ok|result|rejected)\((?:"E\d+", )?"(\d+\.\d+(?:\.\d+)?)"', text))
+    return found
+
+
+def test_catalogue_covers_every_srv_the_packs_send() -> None:
+    used = pack_srvs()
+    assert len(used) >= 50, sorted(used)  # the scan itself works
+    assert used <= set(catalogue.SRVS), sorted(used - set(catalogue.SRVS))
+    assert set(CASES) == set(catalogue.SRVS)
+
+
+def test_request_id_spelling_and_bounds() -> None:
+    rid = RequestId.make("90b3d51f30010000", "00:1a:2b:ff:fe:00:00:02", 7)
+    assert str(rid) == "90-B3-D5-1F-30-01-00-00:00-1A-2B-FF-FE-00-00-02:7"
+    assert RequestId.parse(str(rid)) == rid
+    with pytest.raises(ValueError):
+        RequestId.make(SUPPLIER, "00-1A", 1)
+    with pytest.raises(ValueError):
+        RequestId.make(SUPPLIER, SUPPLIER, 1 << 64)
+
+
+def test_counters_strictly_increase_and_never_fall_below_the_clock(tmp_path: Path) -> None:
+    clock = [1_000]
+    store = CounterStore(tmp_path, clock_ms=lambda: clock[0])
+    a, b = store.next(SUPPLIER), store.next(SUPPLIER)
+    assert (a, b) == (1_000, 1_001)
+    clock[0] = 5_000
+    assert store.next(SUPPLIER) == 5_000
+    clock[0] = 10  # a clock set back: still above the last counter handed out
+    assert CounterStore(tmp_path, clock_ms=lambda: clock[0]).next(SUPPLIER) == 5_001
+    assert CounterStore(tmp_path, clock_ms=lambda: 0).next(DSP) == 1  # per User
+
+
+def _all_requests(cert_path: Path) -> list[tuple[str, etree._Element]]:
+    cert = signing.load_cert(cert_path.read_bytes())
+    out = []
+    n = 0
+    for srv, cases in CASES.items():
+        for i, (target, fuel, params) in enumerate(cases):
+            p = {**params, **cert_params(cert)} if srv in NEEDS_CERTIFICATES else params
+            dates = [None] + ([datetime(2027, 1, 1, tzinfo=UTC)] if srv in FUTURE_DATED and i == 0 else [])
+            for fd in dates:
+                n += 1
+                root = build_request(srv, originator=SUPPLIER, target=target, counter=1_000 + n, params=p,
+                                     fuel=fuel, future_date=fd)  # fmt: skip
+                out.append((f"{srv}-{fuel}-{i}{'-fd' if fd else ''}", root))
+    return out
+
+
+def test_every_request_is_valid_against_the_duis_xsd(dcc: DccTool) -> None:
+    schema = xsd.schema(dcc.xsd)
+    built = _all_requests(dcc.cert(SUPPLIER))
+    assert len(built) >= 77
+    bad = {name: xsd.errors(schema, root) for name, root in built if xsd.errors(schema, root)}
+    assert not bad
+
+
+def test_headers_name_the_variant_and_command_variant() -> None:
+    root = build_request("5.2", originator=SUPPLIER, target="00-1A-2B-FF-FE-00-00-02", counter=9)
+    ns = {"sr": "http://www.dccinterface.co.uk/ServiceUserGateway"}
+    assert root.findtext("sr:Header/sr:CommandVariant", namespaces=ns) == "8"  # non-device: DSP answers
+    assert root.findtext("sr:Header/sr:ServiceReference", namespaces=ns) == "5.2"
+    dev = build_request("4.1.1", originator=SUPPLIER, target="00-1A-2B-FF-FE-00-00-02", counter=9)
+    assert dev.findtext("sr:Header/sr:CommandVariant", namespaces=ns) == "1"
+    assert dev.findtext("sr:Header/sr:ServiceReference", namespaces=ns) == "4.1"
+    assert dev.findtext("sr:Header/sr:ServiceReferenceVariant", namespaces=ns) == "4.1.1"
+
+
+def test_bad_parameters_are_refused_not_truncated() -> None:
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    with pytest.raises(RequestBuildError, match="116"):
+        build_request("3.1", params={"text": "x" * 117}, **kw)
+    with pytest.raises(RequestBuildError, match="cannot be future-dated"):
+        build_request("7.2", future_date=datetime(2027, 1, 1, tzinfo=UTC), **kw)
+    with pytest.raises(RequestBuildError, match="utrn"):
+        build_request("2.2", params={"utrn": "123"}, **kw)
+    with pytest.raises(catalogue.UnknownSrv):
+        build_request("12.1", **kw)
+
+
+def test_own_signature_verifies_and_a_changed_byte_does_not(dcc: DccTool) -> None:
+    key = signing.load_key(dcc.key(SUPPLIER).read_bytes())
+    cert = signing.load_cert(dcc.cert(SUPPLIER).read_bytes())
+    root = build_request("7.2", originator=SUPPLIER, target="00-1A-2B-FF-FE-00-00-02", counter=42)
+    raw = to_bytes(signing.sign(root, key, cert))
+    trust = signing.TrustStore([cert])
+    assert signing.verify(etree.fromstring(raw), trust).signer == cert
+    tampered = raw.replace(b"DisableSupply", b"EnableSupply")
+    with pytest.raises(signing.SignatureRefused):
+        signing.verify(etree.fromstring(tampered), trust)
+    other = signing.TrustStore([signing.load_cert(dcc.cert(DSP).read_bytes())])
+    with pytest.raises(signing.SignatureRefused, match="not trusted"):
+        signing.verify(etree.fromstring(raw), other)
+    with pytest.raises(signing.SignatureRefused, match="not signed"):
+        signing.verify(root, trust)
+
+
+def test_parser_reads_the_dcc_sample_response(dcc: DccTool) -> None:
+    m = responses.parse(etree.parse(str(dcc.files / "message.xml")).getroot())
+    assert (m.kind, m.code, m.srv, m.final) == (responses.RESPONSE, "I0", "11.2", True)
+    assert m.request_id == "90-B3-D5-1F-30-01-00-00:00-07-81-D7-00-00-36-CE:1655397248260"
+    assert "GBCSPayload" in m.data
+
+
+def test_eui_spelling() -> None:
+    assert eui("001a2bfffe000001") == "00-1A-2B-FF-FE-00-00-01"
+    with pytest.raises(ValueError):
+        eui("not-an-eui")
+
+
+def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
+    from device_drivers.duis.results import pack_result
+
+    assert pack_result("7.4", {"SupplyState": "Disabled"})["supply"] == "disabled"
+    assert pack_result("11.2", {"FirmwareVersion": "2.1.1"})["firmware_version"] == "2.1.1"
+    assert pack_result("4.18", {"Gas": {"MeterBalancePrepaymentMode": "-250"}})["balance"] == -250
+    assert pack_result("6.2.7", {"Electricity": {"ImportMPAN": "1234567890123"}})["mpxn"] == "1234567890123"
+    inventory = {"DSPInventory": {"Device": {"DeviceID": "00-1A-2B-FF-FE-00-00-04", "DeviceType": "IHD",
+                                             "DeviceStatus": "Decommissioned", "DeviceManufacturer": "M",
+                                             "DeviceModel": "X"}}}  # fmt: skip
+    read = pack_result("8.2", inventory)
+    assert read["status"] == "Decommissioned" and "supplier" not in read
+    config = pack_result("4.13", {"LowCreditThreshold": "250", "CreditMaxCreditThreshold": "5000"})
+    assert (config["low_credit_threshold"], config["max_credit"]) == (250, 5000)
+    wan = {"SupplierESMECommon": {"x8119": "Disable", "x810D": "Enable"}}
+    han = {"SupplierESMECommon": {"x8145": "Disable"}}
+    settings = {"ElectricitySupplierWANAlertSettings": wan, "ElectricitySupplierHANAlertSettings": han}
+    alerts = {"ElectricitySupplierAlertEventSettings": settings}
+    assert pack_result("6.2.10", alerts)["suppressed"] == ["0x8119"]
+    entries = [{"DeviceID": "00-1A-2B-FF-FE-00-00-02", "DeviceType": "ESME"},
+               {"DeviceID": "00-1A-2B-FF-FE-00-00-04", "DeviceType": "PPMID"}]  # fmt: skip
+    connected = {"CHFCurrentConnectedDeviceLogEntry": {"DeviceID": "00-1a-2b-ff-fe-00-00-02"}}
+    log = {"DeviceLogEntries": {"LogEntry": entries}, "CHFConnectedDeviceLog": connected}
+    devices = pack_result("8.9", log)["devices"]
+    assert [(d["eui"], d["type"], d["joined"]) for d in devices] == [
+        ("00-1A-2B-FF-FE-00-00-02", "esme", True), ("00-1A-2B-FF-FE-00-00-04", "ppmid", False)]  # fmt: skip
+    events = pack_result(
+        "6.13", {"Log": {"LogEntry": {"LogCode": "8f3d", "Timestamp": "2026-12-06T10:00:00Z"}}}
+    )
+    assert events["entries"] == [{"code": "0x8F3D", "at": "2026-12-06T10:00:00Z", "details": {}}]
+    assert pack_result("7.4", {}) == {}
+    assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}
+
+
+def _count(directory: str, n: int) -> list[int]:
+    store = CounterStore(directory)
+    return [store.next(SUPPLIER) for _ in range(n)]
+
+
+def test_counters_strictly_increase_across_processes(tmp_path: Path) -> None:
+    """Two xdist workers signing as the same User never hand out the same or a falling counter."""
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
+        runs = list(pool.map(_count, [str(tmp_path)] * 2, [40] * 2))
+    assert all(run == sorted(run) and len(set(run)) == len(run) for run in runs)
+    assert not set(runs[0]) & set(runs[1])
+    later = CounterStore(tmp_path).next(SUPPLIER)  # a later run, the same store
+    assert later > max(runs[0] + runs[1])

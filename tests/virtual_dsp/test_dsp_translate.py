@@ -1,0 +1,58 @@
+"""Every SMETS1 SRV of the virtual S1SP: a schema-valid DUIS body is read into params the S1SP's own
+model accepts (and, where given, exactly the expected ones). Fast: lxml only, no JVM."""
+
+from __future__ import annotations
+
+import pytest
+
+from labs.virtual.dsp.translate import BODIES, TranslationError, translate
+from labs.virtual.dsp.xmlsig import Schema, parse
+from labs.virtual.s1sp import executors as X
+from labs.virtual.s1sp import load_srv_catalogue
+
+from .conftest import ESME, SUPPLIER, DuisTool
+from .samples import SAMPLES
+from .test_dsp_conformance import request
+
+
+@pytest.fixture(scope="module")
+def schema(duis_tool: DuisTool) -> Schema:
+    return Schema(duis_tool.xsd)
+
+
+def test_every_smets1_srv_of_the_s1sp_has_a_duis_body() -> None:
+    assert sorted(BODIES) == sorted(load_srv_catalogue().applicable())
+    assert set(X.EXECUTORS) == set(BODIES)
+
+
+def _srv_order(srv: object) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(srv).split("."))
+
+
+@pytest.mark.parametrize("srv", sorted(BODIES, key=_srv_order))
+def test_body_is_schema_valid_and_read_into_params_the_s1sp_accepts(srv: str, schema: Schema) -> None:
+    name, _ = BODIES[srv]
+    body, expected = SAMPLES.get(srv, (f"<sr:{name}/>", {}))
+    root = parse(request(srv, body, counter=1).encode())
+    schema.check(root)  # the sample is DUIS as the XSD defines it
+    req = translate(root)
+    assert (req.srv, req.body, req.originator, req.counter) == (srv, name, SUPPLIER, 1)
+    X.EXECUTORS[srv][0].model_validate(req.params)  # the S1SP's own parameter model accepts them
+    if expected is not None:
+        assert req.params == expected
+    assert req.device == ESME
+
+
+def test_execution_date_is_the_future_date_and_a_wrong_body_is_refused(schema: Schema) -> None:
+    body = (
+        "<sr:ReadFirmwareVersion><sr:ExecutionDateTime>2026-02-01T10:00:00Z</sr:ExecutionDateTime>"
+        "</sr:ReadFirmwareVersion>"
+    )
+    root = parse(request("11.2", body).encode())
+    schema.check(root)
+    assert translate(root).future_date == "2026-02-01T10:00:00+00:00"
+    wrong = parse(request("11.2", "<sr:ReadSupplyStatus/>").encode())
+    schema.check(wrong)
+    with pytest.raises(TranslationError, match="takes a ReadFirmwareVersion body") as exc:
+        translate(wrong)
+    assert exc.value.code == "E1"

@@ -215,7 +215,7 @@ def logged(t: SrvtRig, role: str, code: int) -> bool:
             r,
             c,
             id=f"{r}-{c}",
-            marks=pytest.mark.dmct_roles(*({r, OTHER_METER[r]} if c == "other-meter" else {r})),
+            marks=pytest.mark.dmct_roles(*((r, OTHER_METER[r]) if c == "other-meter" else (r,))),
         )
         for r in ("esme", "gsme")
         for c in ("over-max-credit", "over-max-balance", "other-meter")

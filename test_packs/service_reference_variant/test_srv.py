@@ -110,21 +110,21 @@ def tariff_params(tariff: dict[str, Any]) -> dict[str, Any]:
 
 
 #: Device hours an oracle metering check runs for: long enough to cross several TOU switches.
-TOU_HOURS = 8.0
-PRICE_HOURS = 3.0
+TOU_HOURS = 3.5
+PRICE_HOURS = 2.0
 
 
 def hourly_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str, Any]:
     """A tariff with a switch every hour, built around the meter's clock so the next hours of device
-    time cover every rate: the highest-but-one for the 3 hours after the next switch, the highest for
-    the 3 after those, the lower rates by hour otherwise. Prices all differ, so energy charged at
+    time cover the highest rates: the highest-but-one for the hour after the next switch, the highest
+    for the hour after that, the lower rates by hour otherwise. Prices all differ, so energy charged at
     the wrong rate shows in the balance."""
 
     def rate(hour: int) -> int:
         k = (hour - now.hour) % 24
-        if 1 <= k <= 3:
+        if k == 1:
             return rates - 1
-        if 4 <= k <= 6:
+        if k == 2:
             return rates
         return hour % (rates - 2) + 1
 
@@ -168,7 +168,7 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
     before = t.result("4.11.1", role)
     t.mark(role)
     with metering.flowing(t, role):  # registers that hold something, so a reset would show
-        metering.wait_device_time(t, role, t.optical(role).clock() + timedelta(hours=1))
+        metering.wait_device_time(t, role, t.optical(role).clock() + timedelta(minutes=30))
     regs0 = t.optical(role).import_registers()
     assert regs0.total > 0, f"nothing registered under a real flow: {regs0}"
     new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"])

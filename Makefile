@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: demo duis-xsd test lint typecheck imports check clean venv report nightly defects
+.PHONY: demo duis-xsd test killers lint typecheck imports check clean venv report nightly defects
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ report: $(STAMP)
 # (results/nightly/; exit 1 on a regression). See docs/nightly.md.
 nightly: $(STAMP)
 	ci/nightly --lab labs/virtual.yaml --rigs $(WORKERS) -n $(WORKERS)
+
+# The whole killer plan (every listed catalogue defect against the pack tests it must fail; about 140 lab
+# sessions, 10-15 minutes on 2 cores). `make test` runs a fixed sample of it; .ci/run runs this too.
+killers: $(STAMP)
+	DMCT_FULL_KILLERS=1 $(BIN)/python -m pytest -p no:cacheprovider tests/packs/test_defect_coverage.py
 
 # Defect detection coverage, full matrix: every pack test against every seeded defect of the virtual
 # lab (about 15 minutes on 2 cores). `make test` re-checks the killer plan instead.

@@ -37,7 +37,7 @@ def test_lease_waits_until_released(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from harness.lab.leases import RigLease\n"
-            f"t=time.monotonic(); d=Path({str(tmp_path)!r})\n"
+            f"d=Path({str(tmp_path)!r}); print('waiting', flush=True); t=time.monotonic()\n"
             "l=RigLease('lab','rig-1','run-B',directory=d).acquire(10)\n"
             "print(round(time.monotonic()-t, 2)); l.release()",
         ],
@@ -45,6 +45,7 @@ def test_lease_waits_until_released(tmp_path: Path) -> None:
         text=True,
         cwd=REPO,
     )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "waiting"  # imports done
     time.sleep(1.0)
     holder.release()
     out, _ = proc.communicate(timeout=20)

@@ -103,17 +103,25 @@ def test_run_bad_lab_is_one_line(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and str(lab) in proc.stderr
 
 
-SLOW_TEST = "import time\n\ndef test_slow():\n    time.sleep(60)\n"
+SLOW_TEST = (
+    "import os, pathlib, time\n\ndef test_slow():\n"
+    "    marker = os.environ.get('DMCT_TEST_RUNNING')\n"
+    "    if marker:\n        pathlib.Path(marker).touch()\n"
+    "    time.sleep(60)\n"
+)
 
 
 def _start_run(
     pack: Path, tmp_path: Path, run_id: str, *, workers: int, start_new_session: bool = False
 ) -> subprocess.Popen[bytes]:
-    """``dmct run`` of a slow pack in the background, its output piped for the test to follow."""
+    """``dmct run`` of a slow pack in the background, its output piped for the test to follow; the slow
+    test touches ``tmp_path/running`` once it runs."""
+    env = {**os.environ, "DMCT_TEST_RUNNING": str(tmp_path / "running")}
     return subprocess.Popen(
         [*DMCT, "run", "--lab", str(REPO / "labs/virtual.yaml"), "-n", str(workers), "--results-dir",
          str(tmp_path / "results"), "--run-id", run_id, "--pack", str(pack)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=start_new_session,
+        env=env,
     )  # fmt: skip
 
 
@@ -128,7 +136,12 @@ def test_interrupt_leaves_no_process_behind(tmp_path: Path) -> None:
         assert line, "dmct run ended before starting the packs"
         if b"dmct run:" in line:
             break
-    time.sleep(2.0)  # pytest and its workers are up and the slow test is running
+    # Interrupt only once the slow test runs (pytest and its workers are up): a fixed sleep raced
+    # xdist's start-up on a loaded machine.
+    running = tmp_path / "running"
+    while not running.exists() and time.monotonic() < deadline + 60:
+        time.sleep(0.1)
+    assert running.exists(), "the slow test never started"
     assert len(_processes_mentioning(run_id)) >= 3, "expected dmct run, the lab and pytest"
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     rest = proc.communicate(timeout=30)[0].decode(errors="replace")

@@ -17,6 +17,7 @@ defect pass both packs fails ``make test``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,31 +92,59 @@ def test_every_catalogue_defect_is_detected() -> None:
     assert gap == [], f"catalogue defects no planned test fails: {gap}"
 
 
-def test_every_planned_killer_fails_its_test_and_the_test_passes_clean(tmp_path: Path) -> None:
+#: ``make killers`` (and ``.ci/run``) set this to run the whole killer plan: about 140 lab sessions,
+#: 10-15 minutes on 2 cores. ``make test`` runs a fixed, representative sample instead (issue 21).
+FULL = os.environ.get("DMCT_FULL_KILLERS", "") not in ("", "0")
+#: The sample: every SAMPLE_STRIDE-th defect of the sorted plan, so each role and the route are in it.
+SAMPLE_STRIDE = 7
+
+
+def _chosen(plan: KillerPlan) -> list[str]:
+    return sorted(plan.defects) if FULL else sorted(plan.defects)[::SAMPLE_STRIDE]
+
+
+def test_the_sample_spans_every_role_of_the_plan() -> None:
+    """The sample ``make test`` runs reaches every device role and the route the plan covers."""
     plan = load_model(KillerPlan, PLAN)
+    roles = {key.split(":", 1)[0] for key in plan.defects}
+    sample = sorted(plan.defects)[::SAMPLE_STRIDE]
+    assert {key.split(":", 1)[0] for key in sample} == roles, (roles, sample)
+
+
+def test_every_planned_killer_fails_its_test_and_the_test_passes_clean(tmp_path: Path) -> None:
+    """Each defect chosen makes each of its planned tests *fail*, and those tests pass on the clean DMC.
+
+    With ``DMCT_FULL_KILLERS=1`` (``make killers``, run by ``.ci/run``): the whole plan, so CI fails
+    when a change lets any listed catalogue defect pass both packs, or a planned test can no longer fail.
+    Without it (``make test``): the clean session over every planned test and a fixed sample of defects.
+    """
+    plan = load_model(KillerPlan, PLAN)
+    chosen = _chosen(plan)
+    picks = [arg for key in ([] if FULL else chosen) for arg in ("--defect", key)]
     out = subprocess.run(
         [sys.executable, "-m", "harness.cli", "defects", "coverage", "--lab", str(VIRTUAL_LAB),
-         "--killers", str(PLAN), "-j", str(JOBS), "-o", str(tmp_path / "cov"), "--json"],
-        cwd=REPO, capture_output=True, text=True, timeout=1500,
+         "--killers", str(PLAN), *picks, "-j", str(JOBS), "-o", str(tmp_path / "cov"), "--json"],
+        cwd=REPO, capture_output=True, text=True, timeout=2400,
     )  # fmt: skip
     assert out.stdout.strip(), out.stderr[-3000:]
     report = json.loads(out.stdout)
     assert not report["session_errors"], report["session_errors"]
     assert report["not_clean"] == {}, f"tests that did not pass on the clean DMC: {report['not_clean']}"
-    missed = sorted(set(plan.tests()) - set(report["detected_by"]))
-    assert not missed, f"planned tests no defect made fail: {missed}"
-    assert sorted(report["undetected"]) == sorted(plan.undetected)
     caught = report["defect_detection"]["detected_by"]
-    escaped = {d: sorted(set(t) - set(caught.get(d, []))) for d, t in plan.defects.items()}
+    escaped = {d: sorted(set(plan.defects[d]) - set(caught.get(d, []))) for d in chosen}
     escaped = {d: t for d, t in escaped.items() if t}
     assert not escaped, f"defects that did not make their planned tests fail: {escaped}"
-    undetected = report["defect_detection"]["undetected"] + report["defect_detection"]["untried"]
-    assert sorted(undetected) == sorted(plan.undetected_defects)
+    if FULL:
+        missed = sorted(set(plan.tests()) - set(report["detected_by"]))
+        assert not missed, f"planned tests no defect made fail: {missed}"
+        assert sorted(report["undetected"]) == sorted(plan.undetected)
+        undetected = report["defect_detection"]["undetected"] + report["defect_detection"]["untried"]
+        assert sorted(undetected) == sorted(plan.undetected_defects)
     print(
-        f"\nper-test coverage: {report['detected']}/{report['applicable']} = {report['coverage']:.1%}; "
-        f"defect detection rate: {report['defect_detection']['detected']}/"
-        f"{report['defect_detection']['applicable']} = {report['defect_detection']['rate']:.1%} "
-        f"({len(plan.defects)} defect sessions, {report['seconds']} s)"
+        f"\n{'whole plan' if FULL else f'sample of {len(chosen)}'}: per-test coverage "
+        f"{report['detected']}/{report['applicable']}; defects caught "
+        f"{report['defect_detection']['detected']}/{len(chosen)} chosen "
+        f"({len(chosen)} defect sessions, {report['seconds']} s)"
     )
 
 

@@ -22,7 +22,8 @@ from harness.yamlio import load_model
 from tests.conftest import REPO, VIRTUAL_LAB, RunningLab
 
 PACK = REPO / "test_packs" / "service_reference_variant"
-TIME_GOAL_S = 120.0
+#: Issue 14: both packs on 2 rigs in under 3 minutes; the SRVT pack alone (the larger) must fit in that too.
+TIME_GOAL_S = 180.0
 
 
 def run_pack(

@@ -123,8 +123,12 @@ def forwarded(args: argparse.Namespace) -> list[str]:
     return out
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM to ``dmct run`` alone: unlike Ctrl-C, pytest was not signalled with it."""
+
+
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+    raise _Terminated
 
 
 def _die_with_parent() -> None:
@@ -180,6 +184,9 @@ def _run(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     lab_proc: subprocess.Popen[bytes] | None = None
     tests: subprocess.Popen[bytes] | None = None
+    # Ctrl-C reaches pytest itself (same process group): give it time to end on its own first; a
+    # second SIGINT while it prints its summary made it print a traceback.
+    signalled = False
     watch: _LabWatch | None = None
     try:
         cmd = [
@@ -224,12 +231,16 @@ def _run(args: argparse.Namespace) -> int:
         tests = None
         if watch is not None and watch.died is not None:
             print(f"dmct run: {watch.describe(run_dir / 'results.jsonl')}", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        signalled = not isinstance(exc, _Terminated)
+        if tests is not None and signalled:
+            _stop(tests, signalled=True)
+            tests = None
         print(f"dmct run: interrupted: {_journal_state(run_dir, run_id)}", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
     finally:
         if tests is not None:
-            _stop(tests)
+            _stop(tests, signalled=signalled)
         if lab_proc is not None:
             _keep_fault_log(base / ".lab" / f"{run_id}.endpoints.faults.jsonl", run_dir)
             if watch is not None:
@@ -300,7 +311,14 @@ def _drain(stream: IO[bytes], sink: IO[str] | None = None) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
-def _stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+def _stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0, *, signalled: bool = False) -> None:
+    """End pytest: SIGINT (its workers and journal close cleanly), then kill after ``grace_s``.
+
+    ``signalled``: it already had a SIGINT (Ctrl-C in the terminal): wait for it before sending another.
+    """
+    if signalled:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace_s * 2)
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:

@@ -23,7 +23,8 @@ def test_read_supply_over_duis(route):
     assert result.result["supply"] == "armed", result
 
 def test_gas_body_for_the_gsme(route):
-    assert route.submit("1.2.1", GSME, {"prices": [7.0]}, user="supplier", role="IS").ok
+    tariff = {"prices": [7.0], "standing_charge": 28.0}  # DUIS needs a standing charge (1.2.1)
+    assert route.submit("1.2.1", GSME, tariff, user="supplier", role="IS").ok
 """
 
 

@@ -167,9 +167,10 @@ def test_an_e_code_raises_route_error_and_a_gas_meter_gets_the_gas_body(
     dsp.refuse_with = "E3"
     try:
         with pytest.raises(RouteError) as err:
-            route.submit("1.2.1", GSME, {"prices": [7.0]}, user="supplier")
+            route.submit("1.2.1", GSME, {"prices": [7.0], "standing_charge": 28.0}, user="supplier")
         assert err.value.code == "E9"  # DUIS E3 (signer) is the route's E9 (device_drivers/duis/codes.py)
-        refused = route.submit("1.2.1", GSME, {"prices": [7.0]}, user="supplier", check=False)
+        tariff = {"prices": [7.0], "standing_charge": 28.0}
+        refused = route.submit("1.2.1", GSME, tariff, user="supplier", check=False)
         assert (refused.code, refused.responses[0]["duis_code"]) == ("E9", "E3")
         body = dsp.requests[-1].find(f"{{{SR_NS}}}Body")
         assert body is not None and body.find(f".//{{{SR_NS}}}GasPriceElements") is not None

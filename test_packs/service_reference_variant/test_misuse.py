@@ -166,9 +166,12 @@ def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> N
 )
 def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
     """A genuine Update Meter Balance sent again verbatim is refused (E10) and credits nothing."""
-    message = crafted(srvt, "1.5", role, {"delta": 300.0}, sign=True)
     b0 = srvt.balance(role)
-    first = send_raw(srvt, message)
+    for _ in range(5):  # another worker signing as the same User may take the counter first (E10)
+        message = crafted(srvt, "1.5", role, {"delta": 300.0}, sign=True)
+        first = send_raw(srvt, message)
+        if first["code"] != "E10":
+            break
     assert first["code"] == "I0", first
     b1 = srvt.balance(role)
     assert b0 + 300 - BALANCE_TOLERANCE <= b1 <= b0 + 301, f"the genuine request did not credit: {b0} -> {b1}"

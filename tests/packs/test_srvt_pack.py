@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from harness.model.interchange import Outcome, ResultRecord, iter_results
@@ -42,11 +41,19 @@ def run_pack(
     return out, records, elapsed
 
 
-def test_srvt_pack_passes_on_the_default_virtual_dmc(
-    tmp_path: Path, virtual_lab: Callable[..., RunningLab]
-) -> None:
-    running = virtual_lab()
-    out, records, elapsed = run_pack(VIRTUAL_LAB, running, tmp_path / "r", "srvt-clean")
+def test_srvt_pack_passes_on_the_default_virtual_dmc(tmp_path: Path) -> None:
+    """The pack as `make demo` runs it: one rig per worker (`--rigs 2 -n 2`). The pack orders its tests
+    per rig (gas flows before a valve is shut, SMETS1 has no remote enable for gas); two workers sharing
+    one rig interleave their tests on it and break that order."""
+    from harness.cli.run import start_lab, stop_lab
+
+    endpoints = tmp_path / "endpoints.json"
+    proc, expanded = start_lab(VIRTUAL_LAB, endpoints, 2, log=(tmp_path / "lab.log").open("w"))
+    try:
+        running = RunningLab(expanded or VIRTUAL_LAB, endpoints, proc)
+        out, records, elapsed = run_pack(running.lab, running, tmp_path / "r", "srvt-clean")
+    finally:
+        stop_lab(proc)
     planned = load_model(PackManifest, PACK / "pack.yaml")
     summary = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else out.stderr[-2000:]
     print(f"\nSRVT pack on the default virtual DMC: {len(records)} tests in {elapsed:.1f} s -n 2 ({summary})")

@@ -263,9 +263,31 @@ def _changed(args: argparse.Namespace, stored: StoredEntry) -> int:
     return 0
 
 
+def _apply(
+    args: argparse.Namespace,
+    log: EntryLog,
+    action: str,
+    change: Callable[[EntryRecord, date], EntryRecord],
+    note: dict[str, Any],
+) -> int:
+    """Apply one process rule to the entry under the optimistic version check and print the result: the
+    one path every state-changing action takes, so each is audited with its clause the same way."""
+    stored = log.change(args.id, args.actor, action, change, expected_version=args.expect_version, note=note)
+    return _changed(args, stored)
+
+
 def _on(args: argparse.Namespace, today: date) -> date:
     on: date | None = args.on
     return on if on is not None else today
+
+
+def _event_note(args: argparse.Namespace, clause: str) -> dict[str, Any]:
+    return {
+        "on": None if args.on is None else args.on.isoformat(),
+        "reason": getattr(args, "reason", None),
+        "issue": getattr(args, "issue", None),
+        "clause": clause,
+    }
 
 
 def _add(args: argparse.Namespace, log: EntryLog) -> int:
@@ -279,132 +301,94 @@ def _schedule(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
     if args.revised_completion is not None:
-        return _changed(
+        return _apply(
             args,
-            log.change(
-                args.id,
-                args.actor,
-                "revise",
-                lambda r, today: process.revise_completion(
-                    r,
-                    completion=args.revised_completion,
-                    reason=args.reason,
-                    issue=args.issue,
-                    on=_on(args, today),
-                    today=today,
-                ),
-                expected_version=args.expect_version,
-                note={
-                    "on": None if args.on is None else args.on.isoformat(),
-                    "reason": args.reason,
-                    "issue": args.issue,
-                    "clause": "20.22",
-                },
-            ),
-        )
-    return _changed(
-        args,
-        log.change(
-            args.id,
-            args.actor,
-            "schedule",
-            lambda r, today: process.schedule(
+            log,
+            "revise",
+            lambda r, today: process.revise_completion(
                 r,
-                start=args.start,
-                completion=args.completion,
-                packs=tuple(dict.fromkeys(args.pack)),
-                capability_release=args.capability_release,
-                non_standard_rationale=args.rationale,
+                completion=args.revised_completion,
+                reason=args.reason,
+                issue=args.issue,
                 on=_on(args, today),
                 today=today,
             ),
-            expected_version=args.expect_version,
-            note={"clause": "20.9"},
+            _event_note(args, "20.22"),
+        )
+    return _apply(
+        args,
+        log,
+        "schedule",
+        lambda r, today: process.schedule(
+            r,
+            start=args.start,
+            completion=args.completion,
+            packs=tuple(dict.fromkeys(args.pack)),
+            capability_release=args.capability_release,
+            non_standard_rationale=args.rationale,
+            on=_on(args, today),
+            today=today,
         ),
+        {"clause": "20.9"},
     )
-
-
-def _event_note(args: argparse.Namespace, clause: str) -> dict[str, Any]:
-    return {
-        "on": None if args.on is None else args.on.isoformat(),
-        "reason": getattr(args, "reason", None),
-        "issue": getattr(args, "issue", None),
-        "clause": clause,
-    }
 
 
 def _pause(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
-    return _changed(
+    return _apply(
         args,
-        log.change(
-            args.id,
-            args.actor,
-            "pause",
-            lambda r, today: process.pause(
-                r, reason=args.reason, issue=args.issue, on=_on(args, today), today=today
-            ),
-            expected_version=args.expect_version,
-            note=_event_note(args, "20.21"),
+        log,
+        "pause",
+        lambda r, today: process.pause(
+            r, reason=args.reason, issue=args.issue, on=_on(args, today), today=today
         ),
+        _event_note(args, "20.21"),
     )
 
 
 def _resume(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
-    return _changed(
+    return _apply(
         args,
-        log.change(
-            args.id,
-            args.actor,
-            "resume",
-            lambda r, today: process.resume(r, reason=args.reason, on=_on(args, today), today=today),
-            expected_version=args.expect_version,
-            note=_event_note(args, "20.21"),
-        ),
+        log,
+        "resume",
+        lambda r, today: process.resume(r, reason=args.reason, on=_on(args, today), today=today),
+        _event_note(args, "20.21"),
     )
 
 
 def _status(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
-    return _changed(
+    return _apply(
         args,
-        log.change(
-            args.id,
-            args.actor,
-            "status",
-            lambda r, today: process.set_status(
-                r, args.status, reason=args.reason, relies_on=args.relies_on, on=_on(args, today), today=today
-            ),
-            expected_version=args.expect_version,
-            note=_event_note(args, "20.8"),
+        log,
+        "status",
+        lambda r, today: process.set_status(
+            r, args.status, reason=args.reason, relies_on=args.relies_on, on=_on(args, today), today=today
         ),
+        _event_note(args, "20.8"),
     )
 
 
 def _abandon(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
-    return _changed(
+    return _apply(
         args,
-        log.change(
-            args.id,
-            args.actor,
-            "abandon",
-            lambda r, today: process.abandon(
-                r,
-                reason=args.reason,
-                blocking_defect=args.blocking_defect,
-                sos_agreed=args.sos_agreed,
-                on=_on(args, today),
-                today=today,
-            ),
-            expected_version=args.expect_version,
-            note=_event_note(args, "20.33 (b)"),
+        log,
+        "abandon",
+        lambda r, today: process.abandon(
+            r,
+            reason=args.reason,
+            blocking_defect=args.blocking_defect,
+            sos_agreed=args.sos_agreed,
+            on=_on(args, today),
+            today=today,
         ),
+        _event_note(args, "20.33 (b)"),
     )
 
 
@@ -412,32 +396,20 @@ def _mt(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
     done = args.determination == "completed"
-    return _changed(
+    return _apply(
         args,
-        log.change(
-            args.id,
-            args.actor,
-            "mt",
-            lambda r, today: process.determine_mt(r, completed=done, on=_on(args, today), today=today),
-            expected_version=args.expect_version,
-            note=_event_note(args, "20.32 (c)"),
-        ),
+        log,
+        "mt",
+        lambda r, today: process.determine_mt(r, completed=done, on=_on(args, today), today=today),
+        _event_note(args, "20.32 (c)"),
     )
 
 
 def _mcr(args: argparse.Namespace, log: EntryLog) -> int:
     from harness.rules import process
 
-    return _changed(
-        args,
-        log.change(
-            args.id,
-            args.actor,
-            "mcr",
-            lambda r, _today: process.record_mcr(r, args.reference),
-            expected_version=args.expect_version,
-            note={"clause": "20.34 (i)"},
-        ),
+    return _apply(
+        args, log, "mcr", lambda r, _today: process.record_mcr(r, args.reference), {"clause": "20.34 (i)"}
     )
 
 
@@ -665,10 +637,7 @@ def _draft(args: argparse.Namespace, log: EntryLog) -> int:
         "supplier": args.supplier,
         "matter": args.matter,
     }
-    return _changed(
-        args,
-        log.change(args.id, args.actor, args.what, apply, expected_version=args.expect_version, note=note),
-    )
+    return _apply(args, log, args.what, apply, note)
 
 
 _PREPARE: dict[Callable[..., int], Callable[[argparse.Namespace], None]] = {

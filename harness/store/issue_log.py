@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -136,6 +136,19 @@ class StoreBusy(DmctInputError):
 class _Stale(Exception):
     """A guarded ``UPDATE`` matched no row: another writer changed the issue between our read and
     write, and no version was asked for, so the change is recomputed on the new state (retried)."""
+
+
+def lost_race(key: str, read: int, expected_version: int | None) -> NoReturn:
+    """A guarded ``UPDATE`` of ``key`` matched no row: a true conflict if a version was asked for
+    (:class:`StoreConflict`), else :class:`_Stale`, which :meth:`Store.write` retries on the new state.
+    Shared by every versioned table (issues, planned entries)."""
+    if expected_version is not None:
+        raise StoreConflict(
+            key,
+            f"changed by someone else while writing (read version {read}); nothing was written — "
+            "show it again and retry",
+        )
+    raise _Stale(f"{key}: changed by someone else while writing (read version {read})")
 
 
 #: How long a SQLite writer waits for the file's write lock before its attempt counts as busy.
@@ -470,17 +483,6 @@ class Store:
         conn.execute(select(issues_table.c.version).where(issues_table.c.id == issue_id).with_for_update())
         return self._load(conn, issue_id)
 
-    @staticmethod
-    def _lost_race(issue_id: str, read: int, expected_version: int | None) -> None:
-        """The guarded ``UPDATE`` matched no row: a true conflict if a version was asked for, else retry."""
-        if expected_version is not None:
-            raise StoreConflict(
-                issue_id,
-                f"changed by someone else while writing (read version {read}); nothing was written — "
-                "show the issue again and retry",
-            )
-        raise _Stale(f"{issue_id}: changed by someone else while writing (read version {read})")
-
     def get_stored(self, issue_id: str) -> StoredIssue:
         """The issue and its current version (what ``expected_version`` should be set to)."""
         with self.reading() as conn:
@@ -633,7 +635,7 @@ class Store:
                 )
             )
             if result.rowcount != 1:
-                self._lost_race(issue_id, stored.version, expected_version)
+                lost_race(issue_id, stored.version, expected_version)
             stamp = self.now()
             conn.execute(
                 insert(history_table),
@@ -845,7 +847,7 @@ class Store:
                 .values(version=stored.version + 1)
             )
             if result.rowcount != 1:
-                self._lost_race(issue_id, stored.version, expected_version)
+                lost_race(issue_id, stored.version, expected_version)
             record = {"at": self.now(), "by": actor, "action": "rationale", "field": "severity",
                       "old": None, "new": text.strip()}  # fmt: skip
             conn.execute(insert(history_table), [_history_row(issue_id, record)])

@@ -84,3 +84,51 @@ def test_writers_at_the_same_moment_without_a_version_both_land_in_order(pg_url:
     assert stored.version == 3
     assert [h["by"] for h in stored.issue.history] == ["alice", first, second]
     assert (stored.issue.severity, stored.issue.title) == (5, "not lost")
+
+
+def _change_entry(url: str, actor: str, changes: dict[str, Any], barrier: Any, out: Any) -> None:
+    """Start together with the other process, then change planned entry P1 slowly (no expected version)."""
+    from harness.store.entries import EntryLog
+
+    def apply(record: Any, _today: Any) -> Any:
+        time.sleep(0.3)  # both have read version 1 before either writes
+        return record.model_copy(update=changes)
+
+    with open_store(url) as store:
+        barrier.wait(30)
+        try:
+            stored = EntryLog(store).change("P1", actor, "edit", apply)
+            out.put((actor, "ok", stored.version))
+        except StoreConflict as exc:
+            out.put((actor, "conflict", str(exc)))
+
+
+def test_entry_writers_at_the_same_moment_without_a_version_both_land(pg_url: str) -> None:
+    """The DMCT Status List goes through the same retrying writer as the issue log (Store.write): two
+    test managers changing different fields of one planned entry at once both land, in order, and the
+    history records both; neither is refused for a race it did not cause."""
+    from harness.rules.process import new_entry
+    from harness.store.entries import EntryLog
+
+    with open_store(pg_url) as store:
+        EntryLog(store).add(new_entry("P1", "DMC-1", "dormant"), "alice")
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [
+        ctx.Process(target=_change_entry, args=(pg_url, "bob", {"relies_on": "P0"}, barrier, out)),
+        ctx.Process(
+            target=_change_entry,
+            args=(pg_url, "carol", {"migration_completion_report": "MCR-7"}, barrier, out),
+        ),
+    ]
+    for p in procs:
+        p.start()
+    outcomes = sorted(out.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(30)
+    assert sorted((kind, version) for _, kind, version in outcomes) == [("ok", 2), ("ok", 3)], outcomes
+    with open_store(pg_url) as store:
+        stored = EntryLog(store).get("P1")
+    assert stored.version == 3
+    assert (stored.record.relies_on, stored.record.migration_completion_report) == ("P0", "MCR-7")
+    assert sorted(h["by"] for h in stored.history) == ["alice", "bob", "carol"]

@@ -55,6 +55,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how long to wait for a rig leased by another session (default 30; 0 = refuse at once)",
     )
     group.addoption(
+        "--share-rigs",
+        action="store_true",
+        help="let more xdist workers than rigs share them, one test at a time (only for packs whose tests "
+        "do not depend on their order on a rig; the standard packs do, so -n is capped at the rigs)",
+    )
+    group.addoption(
         "--ttm-url",
         metavar="TEMPLATE",
         help="with --alluredir: where a requirement link points, {} = the requirement id "

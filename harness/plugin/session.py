@@ -86,6 +86,7 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
         run.resumed = bool(config.getoption("--resume"))
         facts = _check_resume(run) if run.resumed else None
         _lease_rigs(run, config.getoption("--lease-wait"), lambda text: _say(config, text))
+        _cap_workers(config, len(_standard_rigs(run)))
         run.run_dir.mkdir(parents=True, exist_ok=True)
         if facts is None:
             _write_json(run.run_dir / "plan.json", _plan(run).model_dump(mode="json", exclude_none=True))
@@ -104,6 +105,27 @@ def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
         run.rigs_out = dict(workerinput["dmct_rigs_out"])
         run.worker_rig = workerinput["dmct_rig"]
     return run
+
+
+def _cap_workers(config: pytest.Config, rigs: int) -> None:
+    """No more xdist workers than usable rigs, unless ``--share-rigs``.
+
+    The standard packs order their tests per rig (gas flows before the valve is shut: SMETS1 has no
+    remote enable for gas; a day's tariff before the midnight crossing), so two workers interleaving
+    tests on one rig make a sound DMC fail. xdist has not started its workers when this runs (it reads
+    ``tx`` at session start), so trimming the spec list is enough; said on the console, and ``run.json``
+    records the workers actually used.
+    """
+    tx: list[str] | None = getattr(config.option, "tx", None)
+    if rigs < 1 or not tx or len(tx) <= rigs or config.getoption("--share-rigs"):
+        return
+    _say(
+        config,
+        f"dmct: {len(tx)} workers asked for but {rigs} usable rig(s): running {rigs} "
+        "(tests are ordered per rig; --share-rigs to share them)",
+    )
+    config.option.tx = tx[:rigs]
+    config.option.numprocesses = rigs
 
 
 def _say(config: pytest.Config, text: str) -> None:

@@ -147,13 +147,33 @@ def test_workers_never_share_a_rig_at_once(
     log = tmp_path / "timing.jsonl"
     pack = _timing_pack(tmp_path, 8)
     out = run_pack(pack, tmp_path / "results", "r", lab=lab, endpoints=running.endpoints,
-                   extra=("-n", str(workers)), env={"TIMING_LOG": str(log)})  # fmt: skip
+                   extra=("-n", str(workers), "--share-rigs"), env={"TIMING_LOG": str(log)})  # fmt: skip
     assert out.returncode == 0, out.stdout + out.stderr
     rows, problems = _overlaps(log)
     assert len(rows) == 8 and problems == []
     assert {r["rig"] for r in rows} == {"rig-1", "rig-2"}, "tests of the entry spread over every rig"
     records = list(iter_results(tmp_path / "results" / "r" / "results.jsonl"))
     assert {r.extra["rig"] for r in records} == {"rig-1", "rig-2"}
+
+
+def test_more_workers_than_rigs_are_capped_at_the_rigs(
+    tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab]
+) -> None:
+    """The standard packs order their tests per rig, so without --share-rigs `-n 4` on two rigs runs two
+    workers, one per rig, and says so."""
+    lab = lab_file(lambda d: add_rig(d, "rig-2"))
+    running = virtual_lab(lab)
+    log = tmp_path / "timing.jsonl"
+    pack = _timing_pack(tmp_path, 6)
+    out = run_pack(pack, tmp_path / "results", "capped", lab=lab, endpoints=running.endpoints,
+                   extra=("-n", "4"), env={"TIMING_LOG": str(log)})  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "4 workers asked for but 2 usable rig(s): running 2" in out.stdout + out.stderr
+    rows, problems = _overlaps(log)
+    assert len(rows) == 6 and problems == []
+    assert {r["worker"] for r in rows} <= {"gw0", "gw1"}
+    facts = json.loads((tmp_path / "results" / "capped" / "run.json").read_text())
+    assert facts["workers"] == 2
 
 
 def test_auto_workers_is_one_per_rig(

@@ -33,6 +33,11 @@ def url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Monk
     return make()
 
 
+#: A valid 20.9 schedule (dates, packs, Capability Release), dated the day it was agreed.
+SCHEDULE = ("--start", "2026-11-02", "--completion", "2026-11-20", "--pack", "dormant-mt", "--pack", "srvt",
+            "--capability-release", "IOC", "--on", "2026-10-20")  # fmt: skip
+
+
 def dmct(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> tuple[int, str, str]:
     code = main(["entries", argv[0], "--store", url, *argv[1:]])
     out, err = capsys.readouterr()
@@ -105,18 +110,7 @@ def test_an_entry_through_the_status_list_and_schedule(capsys: pytest.CaptureFix
         url,
         "schedule",
         "E1",
-        "--start",
-        "2026-11-02",
-        "--completion",
-        "2026-11-20",
-        "--pack",
-        "dormant-mt",
-        "--pack",
-        "srvt",
-        "--capability-release",
-        "IOC",
-        "--on",
-        "2026-10-20",
+        *SCHEDULE,
     )
     assert (code, out) == (0, "E1 scheduled version 2\n")
     # testing cannot start before the scheduled start, nor go straight to completed from scheduled
@@ -285,18 +279,7 @@ def test_export_publishes_the_status_list_and_schedule_20_10(
         url,
         "schedule",
         "E1",
-        "--start",
-        "2026-11-02",
-        "--completion",
-        "2026-11-20",
-        "--pack",
-        "dormant-mt",
-        "--pack",
-        "srvt",
-        "--capability-release",
-        "IOC",
-        "--on",
-        "2026-10-20",
+        *SCHEDULE,
     )
     # 20.9: testing the dormant-only entry may suffice for the same DMC's active entry
     dmct(

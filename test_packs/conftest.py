@@ -26,24 +26,32 @@ def shared_migrations(dmct_run_dir: Path) -> SharedMigrations:
     return SharedMigrations(dmct_run_dir / "migrations")
 
 
-def meter_clocks(rig: RigSpec, links: LinkPool, transcript: Transcript) -> dict[str, str]:
-    """Each meter's clock read on its optical port (DLMS), for the rigs that wire one."""
+def meter_state(
+    rig: RigSpec, links: LinkPool, transcript: Transcript
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Each meter's clock, total import register and supply state, read on its optical port (DLMS), for
+    the rigs that wire one: what the installation was before migration."""
     kinds: dict[str, type[MeterDriver]] = {"esme": EsmeDriver, "gsme": GsmeDriver}
-    out: dict[str, str] = {}
+    clocks: dict[str, str] = {}
+    totals: dict[str, str] = {}
+    supply: dict[str, str] = {}
     for role, kind in kinds.items():
         device = rig.device(role)  # type: ignore[arg-type]
         if device is None or "dlms" not in device.links:
             continue
         with links.meter(rig, role, transcript, kind) as meter:  # type: ignore[arg-type]
-            out[role] = meter.optical.clock().isoformat()
-    return out
+            clocks[role] = meter.optical.clock().isoformat()
+            totals[role] = str(meter.optical.import_registers().total)
+            supply[role] = str(meter.optical.supply_state())
+    return clocks, totals, supply
 
 
 def observe_migration(
     rig: RigSpec, route: ServiceRoute, links: LinkPool, transcript: Transcript
 ) -> MigrationRecord:
-    """Read the meters' clocks, migrate the rig and gather what the route reported."""
-    clocks = meter_clocks(rig, links, transcript)
+    """Read the meters' clocks, registers and supply states, migrate the rig and gather what the route
+    reported."""
+    clocks, totals, supply = meter_state(rig, links, transcript)
     record = run_migration(route, rig)
-    record.meter_clocks = clocks
+    record.meter_clocks, record.meter_totals, record.supply_before = clocks, totals, supply
     return record

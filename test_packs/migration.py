@@ -93,6 +93,10 @@ class MigrationRecord:
     before: dict[str, str] = field(default_factory=dict)
     #: Before migrating: each meter's clock as its optical port reported it (ISO 8601).
     meter_clocks: dict[str, str] = field(default_factory=dict)
+    #: Before migrating: each meter's total import register (kWh, as text) and supply state, read on its
+    #: optical port just after the clock, so post-migration checks compare with the installation's own past.
+    meter_totals: dict[str, str] = field(default_factory=dict)
+    supply_before: dict[str, str] = field(default_factory=dict)
     duration_s: float = 0.0
     #: Set when the migration could not be observed: {"kind": "blocked" | "failed", "message": ...}.
     error: dict[str, str] | None = None

@@ -127,6 +127,8 @@ class VirtualDeviceConfig(_Strict):
     load_w: float = Field(default=1000.0, ge=0)
     clock_rate: float = Field(default=1.0, gt=0)
     initial_kwh: list[float] = Field(default_factory=lambda: [1000.0, 200.0, 300.0, 400.0])
+    #: GSME: the volume register (m³) when the lab starts; its energy registers start at its conversion.
+    initial_m3: float = Field(default=0.0, ge=0)
     manufacturer_flag: str = Field(default="DMC", pattern=r"^[A-Za-z]{3}$")
     serial: str = "00000000"
     #: Meters: days of daily reads already in the log when the lab starts, as a meter in service has

@@ -12,5 +12,6 @@ only check. One module per functional group:
 * :mod:`.load_limit` - when limiting must happen (SRV 6.4.1);
 * :mod:`.clock` - adjust or refuse a clock synchronisation (SRV 6.11);
 * :mod:`.gas` - gas volume from flow and energy from volume (GSME conversion);
-* :mod:`.supply` - alerts a supply interruption and restoration must raise.
+* :mod:`.supply` - alerts a supply interruption and restoration must raise;
+* :mod:`.migration_state` - what a migrated installation must keep (registers, supply, one alert each).
 """

@@ -83,3 +83,18 @@ def test_load_limit_clock_gas_and_supply() -> None:
     assert supply.restoration_alert(timedelta(seconds=179)) == supply.SUPPLY_RESTORED
     with pytest.raises(ValueError):
         Window(T0, T0 - timedelta(seconds=1))
+
+
+def test_migration_state_windows_and_alert_counts() -> None:
+    from test_packs.oracles import migration_state as ms
+
+    low, high = ms.register_window("esme", Decimal("1900"), 3600)
+    assert low == Decimal("1899.98") and high == Decimal("1925.32")  # 25.3 kW for one hour
+    low, high = ms.register_window("gsme", Decimal("10"), 0)
+    assert (low, high) == (Decimal("9.98"), Decimal("10.02"))
+    with pytest.raises(ValueError):
+        ms.register_window("esme", Decimal(0), -1)
+    sound = [("0x8F70", "smso"), ("0x8F70", "supplier"), ("0x8F70", "network_operator"), ("0x8F43", None)]
+    assert ms.credential_alert_excess(sound) == []
+    assert ms.credential_alert_excess([("0x8f70", "smso")] * 2) == ["0x8F70 for role 'smso' 2 times"]
+    assert ms.credential_alert_excess([("0x8F70", None)] * 4) == ["4 x 0x8F70, at most 3 (one per role)"]

@@ -63,6 +63,29 @@ def old_credentials(d: Defects) -> object:
     return _outcome(lambda: m.check_authorisation(Authorisation("supplier", KeyRef("SUP-1"))))
 
 
+def commissioned(d: Defects, factory: Callable[..., Device] = esme) -> Device:
+    """The device after migration's commissioning: every credential role replaced, the SMSO anchor last."""
+    m = factory(d)
+    for role, key in (("supplier", "S1SP-SUP"), ("network_operator", "S1SP-NO"), ("smso", "S1SP")):
+        m.update_credentials(role, [KeyRef(key, 1)])
+    return m
+
+
+def registers_kept(d: Defects) -> object:
+    m = esme(d)
+    before = m.registers().total_kwh
+    m.update_credentials("smso", [KeyRef("S1SP", 1)])
+    return before > 0 and m.registers().total_kwh == before
+
+
+def supply_after_commissioning(d: Defects) -> object:
+    return str(commissioned(d, gsme).supply_state())  # type: ignore[attr-defined]
+
+
+def credential_alerts(d: Defects) -> object:
+    return codes(commissioned(d, ch)).count(A.CREDENTIALS_UPDATED)
+
+
 def rotation_keeps_old(d: Defects) -> object:
     """A rotation of the supplier key: is the replaced key still trusted? (The SMSO anchor always is
     replaced, which is what migration's own check sees.)"""
@@ -309,6 +332,9 @@ SCENARIOS: dict[str, tuple[Callable[[Defects], object], object, object]] = {
     "clock_sync_half_applied": (lambda d: clock_sync(d, 8), ("accepted", 0), ("accepted", 4)),
     "tamper_lock_ignored": (tamper_lock, "disabled", "enabled"),
     "old_credentials_accepted": (old_credentials, "rejected:unknown_credential", "accepted"),
+    "registers_reset_by_commissioning": (registers_kept, True, False),
+    "supply_disabled_by_commissioning": (supply_after_commissioning, "enabled", "disabled"),
+    "credentials_alert_repeated": (credential_alerts, 3, 15),
     "credential_rotation_keeps_old_keys": (
         rotation_keeps_old,
         (["DCC-SUP"], "rejected:unknown_credential"),

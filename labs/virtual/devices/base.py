@@ -44,8 +44,12 @@ COMMON_DEFECTS = frozenset(
         "read_responses_cached",
         "credential_rotation_keeps_old_keys",
         "firmware_change_alert_missing",
+        "credentials_alert_repeated",
     }
 )
+#: Copies of 0x8F70 a device with the ``credentials_alert_repeated`` defect sends for one update (its
+#: pending-alert flag is never cleared, so each retry of the alert path sends it again).
+REPEATED_ALERT_COPIES = 5
 
 
 @dataclass(frozen=True)
@@ -337,11 +341,20 @@ class Device:
         def run() -> None:
             kept = tuple(self.credentials.active(role)) if keep_old else ()
             retired = self.credentials.replace(role, (*kept, *new))
-            self.alerter.raise_alert(
-                A.CREDENTIALS_UPDATED, {"role": role, "retired": ",".join(k.key_id for k in sorted(retired))}
-            )
+            copies = REPEATED_ALERT_COPIES if self.has_defect("credentials_alert_repeated") else 1
+            for _ in range(copies):
+                self.alerter.raise_alert(
+                    A.CREDENTIALS_UPDATED,
+                    {"role": role, "retired": ",".join(k.key_id for k in sorted(retired))},
+                )
+            if role == "smso":
+                self._anchor_replaced()
 
         return self._maybe_future("update_credentials", at, run)
+
+    def _anchor_replaced(self) -> None:
+        """Subclass hook: the SMSO anchor credential was replaced, i.e. the device was commissioned
+        under a new SMSO (migration). Nothing else about the device may change (meters: seeded defects)."""
 
     def read_credentials(self, role: str) -> frozenset[KeyRef]:
         """SRV 6.24.1."""

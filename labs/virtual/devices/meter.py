@@ -50,6 +50,8 @@ METER_DEFECTS = COMMON_DEFECTS | {
     "last_tou_rate_wraps_to_first",
     "block_price_one_block_late",
     "tariff_update_resets_registers",
+    "registers_reset_by_commissioning",
+    "supply_disabled_by_commissioning",
     "tariff_change_not_snapshotted",
     "negative_balance_adjustment_added",
     "top_up_truncated_to_pounds",
@@ -201,6 +203,14 @@ class Meter(Device):
 
     def _supply_moved(self, old: SupplyState, new: SupplyState) -> None:
         """Subclass hook: the contactor/valve moved (the GSME pays for it in battery)."""
+
+    def _anchor_replaced(self) -> None:
+        # Seeded defects only: a firmware that re-initialises the metrology or the contactor/valve when
+        # the SMSO changes. A sound meter keeps its registers and supply state across migration.
+        if self.has_defect("registers_reset_by_commissioning"):
+            self.tou_kwh = [0.0] * len(self.tou_kwh)
+        if self.has_defect("supply_disabled_by_commissioning"):
+            self.supply = SupplyState.DISABLED
 
     # -- subclass hooks --------------------------------------------------------------------------------
     def _energy_kw(self) -> float:

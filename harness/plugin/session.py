@@ -351,7 +351,8 @@ def _about(m: PackManifest, ttm: TtmCatalogue) -> dict[str, PlannedTestInfo]:
     out = {}
     for tid in m.test_ids:
         reqs = m.requirements_of(tid)
-        out[tid] = PlannedTestInfo(group=group_of(ttm, reqs), requirements=list(reqs))
+        # Built from the validated manifest and TTM: constructed, not validated again per test.
+        out[tid] = PlannedTestInfo.model_construct(group=group_of(ttm, reqs), requirements=list(reqs))
     return out
 
 

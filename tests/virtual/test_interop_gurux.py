@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from labs.virtual import cosem
-from labs.virtual.cosem import DoubleLongUnsigned, SimpleCosemModel
+from labs.virtual.cosem import AuthLevel, DoubleLongUnsigned, SimpleCosemModel
+from labs.virtual.cosem.security import SecurityKeys
 from labs.virtual.dlms_server import DlmsServerThread
 
 gurux_dlms = pytest.importorskip("gurux_dlms", reason="gurux-dlms not installed (pip install -e '.[dev]')")
@@ -23,14 +24,39 @@ gurux_net = pytest.importorskip("gurux_net", reason="gurux-net not installed (pi
 
 from gurux_common import ReceiveParameters  # noqa: E402
 from gurux_common.enums import TraceLevel  # noqa: E402,F401
-from gurux_dlms import GXByteBuffer, GXDLMSClient, GXReplyData  # noqa: E402
-from gurux_dlms.enums import Authentication, InterfaceType, ObjectType  # noqa: E402
+from gurux_dlms import (  # noqa: E402
+    GXByteBuffer,
+    GXDLMSClient,
+    GXDLMSConfirmedServiceError,
+    GXDLMSException,
+    GXDLMSExceptionResponse,
+    GXReplyData,
+)
+from gurux_dlms.ConfirmedServiceError import ConfirmedServiceError  # noqa: E402
+from gurux_dlms.enums import (  # noqa: E402
+    ApplicationReference,
+    AssociationResult,
+    Authentication,
+    ExceptionServiceError,
+    InterfaceType,
+    ObjectType,
+    Security,
+    SourceDiagnostic,
+)
 from gurux_dlms.objects import GXDLMSRegister  # noqa: E402
+from gurux_dlms.secure import GXDLMSSecureClient  # noqa: E402
+from gurux_dlms.ServiceError import ServiceError  # noqa: E402
 from gurux_net import GXNet  # noqa: E402
 from gurux_net.enums import NetworkType  # noqa: E402
 
 PASSWORD = b"12345678"
 ENERGY = "1.0.1.8.0.255"
+#: HLS-GMAC (Green Book mechanism 5, security suite 0) on client SAP 48: the Green Book's example keys.
+HLS_SAP = 48
+AK = bytes.fromhex("D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF")
+EK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+SERVER_TITLE = b"DMC" + bytes.fromhex("0000000001")
+CLIENT_TITLE = b"GRX" + bytes.fromhex("0000000042")
 
 
 def _model() -> SimpleCosemModel:
@@ -44,15 +70,37 @@ def _model() -> SimpleCosemModel:
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
     with DlmsServerThread() as lab:
-        yield lab.add(_model(), password=PASSWORD, name="gurux-meter")
+        yield lab.add(
+            _model(),
+            password=PASSWORD,
+            name="gurux-meter",
+            associations={16: AuthLevel.NONE, 1: AuthLevel.LLS, HLS_SAP: AuthLevel.HLS},
+            security=SecurityKeys(AK, EK, SERVER_TITLE),
+        )
+
+
+def hls_client(
+    title: bytes = CLIENT_TITLE, ak: bytes = AK, ek: bytes = EK, sap: int = HLS_SAP
+) -> GXDLMSSecureClient:
+    """Gurux's secure client as a lab PC sets it up for HLS-GMAC: authenticated and encrypted APDUs."""
+    client = GXDLMSSecureClient(True, sap, 1, Authentication.HIGH_GMAC, None, InterfaceType.HDLC)
+    client.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+    client.ciphering.systemTitle = bytearray(title)
+    client.ciphering.authenticationKey = bytearray(ak)
+    client.ciphering.blockCipherKey = bytearray(ek)
+    return client
 
 
 class GuruxReader:
     """The loop of Gurux's own sample reader (GXDLMSReader.readDLMSPacket / readDataBlock), trimmed."""
 
-    def __init__(self, port: int, client_address: int, password: bytes | None) -> None:
+    def __init__(
+        self, port: int, client_address: int, password: bytes | None, client: GXDLMSClient | None = None
+    ) -> None:
         authentication = Authentication.LOW if password else Authentication.NONE
-        self.client = GXDLMSClient(True, client_address, 1, authentication, password, InterfaceType.HDLC)
+        self.client = client or GXDLMSClient(
+            True, client_address, 1, authentication, password, InterfaceType.HDLC
+        )
         self.media = GXNet(NetworkType.TCP, "127.0.0.1", port)
         self.media.open()
 
@@ -95,6 +143,9 @@ class GuruxReader:
         self.client.parseUAResponse(reply.data)
         reply = self.read_block(self.client.aarqRequest())
         self.client.parseAareResponse(reply.data)
+        if self.client.authentication > Authentication.LOW:  # HLS pass 3 and 4, as Gurux's sample does
+            reply = self.read_block(self.client.getApplicationAssociationRequest())
+            self.client.parseApplicationAssociationResponse(reply.data)
 
     def read(self, obj: Any, index: int) -> Any:
         reply = self.read_block(self.client.read(obj, index))
@@ -102,8 +153,10 @@ class GuruxReader:
 
 
 @contextlib.contextmanager
-def gurux(port: int, client_address: int, password: bytes | None) -> Iterator[GuruxReader]:
-    reader = GuruxReader(port, client_address, password)
+def gurux(
+    port: int, client_address: int, password: bytes | None, client: GXDLMSClient | None = None
+) -> Iterator[GuruxReader]:
+    reader = GuruxReader(port, client_address, password, client)
     try:
         reader.associate()
         yield reader
@@ -195,3 +248,114 @@ def test_lab_file_declares_the_associations(virtual_lab: Any, lab_file: Any) -> 
                 reader.client.parseAareResponse(reply.data)
         finally:
             reader.media.close()
+
+
+# -- HLS-GMAC (Green Book: authentication mechanism 5, security suite 0, ciphered APDUs) --------------
+
+
+def test_gurux_associates_with_hls_gmac_and_reads_ciphered(port: int) -> None:
+    """Gurux enciphers the AARQ's InitiateRequest and every request with AES-GCM-128, answers the
+    server's challenge (pass 3) and checks the server's f(CtoS) (pass 4): a wrong GMAC on either side
+    fails the association in Gurux or here."""
+    with gurux(port, HLS_SAP, None, hls_client()) as reader:
+        objects = _object_list(reader)
+        association = objects.findByLN(ObjectType.ASSOCIATION_LOGICAL_NAME, "0.0.40.0.0.255")
+        reader.read(association, 6)  # authentication_mechanism_name: HLS-GMAC
+        assert association.authenticationMechanismName.mechanismId == Authentication.HIGH_GMAC
+        reader.read(association, 4)  # application_context_name: logical names with ciphering
+        assert int(association.applicationContextName.contextId) == 3
+        register = objects.findByLN(ObjectType.REGISTER, ENERGY)
+        reader.read(register, 3)
+        reader.read(register, 2)
+        assert register.value == 123456
+        # HLS gives the management rights: the label is writable on this association.
+        label = objects.findByLN(ObjectType.DATA, "0.0.96.1.1.255")
+        assert int(label.getAccess(2)) == 3
+
+
+def _assert_deciphering_refused(refused: GXDLMSException) -> None:
+    """Gurux reports a rejected AARE as GXDLMSException (result, diagnostic) raised while it parses the
+    user-information, which it has read as the xDLMS ConfirmedServiceError the server sent."""
+    assert refused.result == AssociationResult.PERMANENT_REJECTED
+    assert refused.diagnostic == SourceDiagnostic.NO_REASON_GIVEN
+    error = refused.__context__
+    assert isinstance(error, GXDLMSConfirmedServiceError), error
+    assert error.confirmedServiceError == ConfirmedServiceError.INITIATE_ERROR
+    assert error.serviceError == ServiceError.APPLICATION_REFERENCE
+    assert error.serviceErrorValue == ApplicationReference.DECIPHERING_ERROR
+
+
+@pytest.mark.parametrize("wrong", ["encryption_key", "authentication_key"])
+def test_gurux_with_a_wrong_key_is_refused(port: int, wrong: str) -> None:
+    """A glo-initiateRequest that does not decipher: AARE rejected-permanent with the xDLMS
+    ConfirmedServiceError initiateError / application-reference / deciphering-error."""
+    bad = bytes(16)
+    client = hls_client(
+        ak=bad if wrong == "authentication_key" else AK, ek=bad if wrong == "encryption_key" else EK
+    )
+    reader = GuruxReader(port, HLS_SAP, None, client)
+    try:
+        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
+        with pytest.raises(GXDLMSException) as refused:
+            reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
+        _assert_deciphering_refused(refused.value)
+    finally:
+        reader.media.close()
+
+
+def test_gurux_replaying_an_invocation_counter_is_refused(port: int) -> None:
+    """The server accepts each invocation counter of a client system title once, increasing, across
+    associations: a request sent again with a used counter gets ExceptionResponse invocation-counter-
+    error (with the lowest counter it would take), and a new AARQ with a used counter is refused."""
+    title = b"GRX" + bytes.fromhex("00000000AA")
+    client = hls_client(title=title)
+    with gurux(port, HLS_SAP, None, client) as reader:
+        register = GXDLMSRegister(ENERGY)
+        reader.read(register, 2)
+        used = client.ciphering.invocationCounter - 1  # the counter of the read just sent
+        client.ciphering.invocationCounter = used
+        with pytest.raises(GXDLMSExceptionResponse) as replay:
+            reader.read(register, 2)
+        assert replay.value.exceptionServiceError == ExceptionServiceError.INVOCATION_COUNTER_ERROR
+        assert replay.value.serviceErrorValue == used + 1
+        client.ciphering.invocationCounter = used + 1  # fresh again: served
+        reader.read(register, 2)
+        assert register.value == 123456
+    again = hls_client(title=title)  # a client that restarts its counter at 1
+    reader = GuruxReader(port, HLS_SAP, None, again)
+    try:
+        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
+        with pytest.raises(GXDLMSException) as refused:
+            reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
+        _assert_deciphering_refused(refused.value)
+    finally:
+        reader.media.close()
+
+
+def test_hls_sap_refuses_lls_and_plain_context(port: int) -> None:
+    """The HLS association's SAP takes no other mechanism: LLS there is mechanism-name-not-recognised
+    (Gurux sends LLS without ciphering: application-context-name-not-supported comes first)."""
+    reader = GuruxReader(port, HLS_SAP, PASSWORD)
+    try:
+        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
+        with pytest.raises(Exception, match=r"(?i)reject|not supported|context|mechanism"):
+            reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
+    finally:
+        reader.media.close()
+
+
+def test_gurux_answering_the_wrong_challenge_is_not_associated(port: int) -> None:
+    """Pass 3 with an f(StoC) that does not verify (here: Gurux answers another challenge than the one
+    the server sent): reply_to_HLS_authentication is read-write-denied (3) and the association is not
+    established, so the next request is refused."""
+    reader = GuruxReader(port, HLS_SAP, None, hls_client(title=b"GRX" + bytes.fromhex("00000000BB")))
+    try:
+        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
+        reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
+        reader.client.settings.stoCChallenge = bytearray(b"not the server's challenge")
+        with pytest.raises(RuntimeError, match="error 3"):
+            reader.read_block(reader.client.getApplicationAssociationRequest())
+        with pytest.raises(GXDLMSExceptionResponse):
+            reader.read(GXDLMSRegister(ENERGY), 2)
+    finally:
+        reader.media.close()

@@ -359,3 +359,84 @@ def test_gurux_answering_the_wrong_challenge_is_not_associated(port: int) -> Non
             reader.read(GXDLMSRegister(ENERGY), 2)
     finally:
         reader.media.close()
+
+
+def test_device_model_declares_hls_and_its_readout_timing(virtual_lab: Any, lab_file: Any) -> None:
+    """VESME-3P's catalogue entry declares HLS-GMAC on client SAP 48 (beside 16 none and 1 LLS) and its
+    optical port's reaction times (350 ms before the identification, 250 ms before the data): a lab
+    with that meter and the keys on its link serves both, and the management client's LLS is intact."""
+    import socket
+    import time
+
+    from harness.lab.inventory import load_lab
+    from tests.conftest import esme_of
+
+    def edit(d: dict[str, Any]) -> None:
+        esme = {"model": "VESME-3P", "hardware_version": "C", "firmware_version": "2.0.0"}
+        d["dmcs"][0]["esme"].update(esme)
+        esme_of(d).update(esme)
+        esme_of(d)["links"]["dlms"]["hls"] = {
+            "authentication_key": AK.hex(),
+            "encryption_key": EK.hex(),
+            "system_title": SERVER_TITLE.hex(),
+        }
+
+    path = lab_file(edit)
+    running = virtual_lab(path)
+    links = load_lab(path).rigs[0].device("esme").links  # type: ignore[union-attr]
+    endpoints = running.endpoint_map()
+    port = int(endpoints[links["dlms"].url].rsplit(":", 1)[1])
+    with gurux(port, HLS_SAP, None, hls_client()) as reader:
+        register = GXDLMSRegister(ENERGY)
+        reader.read(register, 3)
+        reader.read(register, 2)
+        assert isinstance(register.value, int) and register.value > 0
+        assert bytes(reader.client.settings.sourceSystemTitle) == SERVER_TITLE
+    with gurux(port, 1, (links["dlms"].password or "").encode()) as reader:
+        reader.read(GXDLMSRegister(ENERGY), 2)
+    host, optical = endpoints[links["optical"].url].removeprefix("socket://").rsplit(":", 1)
+    with socket.create_connection((host, int(optical)), timeout=3) as sock:
+        started = time.monotonic()
+        sock.sendall(b"/?!\r\n")
+        ident = b""
+        while not ident.endswith(b"\r\n"):
+            ident += sock.recv(64)
+        identification_s = time.monotonic() - started
+        started = time.monotonic()
+        sock.sendall(b"\x06050\r\n")
+        data = sock.recv(4096)
+        data_s = time.monotonic() - started
+    assert ident.endswith(b"VESME-3P\r\n") and data.startswith(b"\x02")
+    assert 0.35 <= identification_s < 1.5 and 0.25 <= data_s < 1.5
+
+
+def test_hls_sap_without_keys_in_the_lab_file_refuses_everyone() -> None:
+    """A model declaring HLS-GMAC keeps the SAP when the lab file gives no keys: the meter has keys
+    nobody here knows, so every AARQ there is refused (deciphering-error), as a real meter's would be;
+    the LLS association is unaffected."""
+    from types import SimpleNamespace
+
+    from harness.lab.inventory import LinkSpec
+    from labs.virtual.devices.catalogue import load_catalogue
+    from labs.virtual.process import dlms_security
+
+    behaviour = load_catalogue().model("VESME-3P").behaviour_for("2.0.0")
+    device = SimpleNamespace(
+        name="rig-1/esme", model=SimpleNamespace(behaviour=behaviour), spec=SimpleNamespace(virtual=None)
+    )
+    link = LinkSpec(url="virtual://rig-1/esme/dlms", password="00000000")
+    associations, keys = dlms_security(device, link)  # type: ignore[arg-type]
+    assert associations == {16: AuthLevel.NONE, 1: AuthLevel.LLS, HLS_SAP: AuthLevel.HLS}
+    assert keys is not None and keys.system_title[:3] == b"DMC" and keys.encryption_key != EK
+    with DlmsServerThread() as lab:
+        port = lab.add(_model(), password=b"00000000", associations=associations, security=keys)
+        reader = GuruxReader(port, HLS_SAP, None, hls_client())
+        try:
+            reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
+            with pytest.raises(GXDLMSException) as refused:
+                reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
+            _assert_deciphering_refused(refused.value)
+        finally:
+            reader.media.close()
+        with gurux(port, 1, b"00000000") as lls:
+            lls.read(GXDLMSRegister(ENERGY), 2)

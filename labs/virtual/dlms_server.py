@@ -52,7 +52,9 @@ from labs.virtual.cosem.association import (
     ASSOCIATION_LN,
     ASSOCIATION_LN_CLASS,
     SAP_ASSIGNMENT,
+    SECURITY_SETUP,
     AssociationView,
+    SecuritySetupView,
     read_association,
 )
 from labs.virtual.cosem.axdr import OctetString
@@ -193,7 +195,8 @@ class DlmsEndpoint:
 
 
 PUBLIC_CLIENT, MANAGEMENT_CLIENT = 16, 1
-_ASSOCIATION_OBJECTS = frozenset((ASSOCIATION_LN, SAP_ASSIGNMENT))  # answered by the session itself
+#: answered by the session itself (they describe the association, not the meter)
+_ASSOCIATION_OBJECTS = frozenset((ASSOCIATION_LN, SAP_ASSIGNMENT, SECURITY_SETUP))
 
 
 def client_associations(endpoint: DlmsEndpoint) -> Mapping[int, AuthLevel]:
@@ -733,9 +736,17 @@ class DlmsSession:
             max_receive_pdu=self.endpoint.max_pdu_size,
             max_send_pdu=self.client_max_pdu,
             pending=self._ciphered is not None and self._ciphered.pending,
+            security=self._security_view(),
         )
         name = self.endpoint.logical_device_name or self.endpoint.name.encode()[:16]
         return read_association(class_id, obis, attribute, view, objects, name)
+
+    def _security_view(self) -> SecuritySetupView | None:
+        keys = self.endpoint.security
+        if keys is None or AuthLevel.HLS not in self._associations.values():
+            return None
+        client = self._ciphered.client_title if self._ciphered is not None else b""
+        return SecuritySetupView(keys.system_title, client)
 
     def _respond_get(self, invoke: int, normal: bytes, raw: bytes) -> bytes:
         """Send ``normal`` if it fits the client's PDU size, else start a block transfer of ``raw``."""
@@ -825,6 +836,8 @@ class DlmsSession:
         return bytes([SET_RESPONSE, 1, invoke, result])
 
     def _write(self, class_id: int, obis: bytes, attribute: int, value: CosemValue) -> int:
+        if obis == SECURITY_SETUP and self._security_view() is None:
+            return DataAccessResult.OBJECT_UNDEFINED
         if obis in _ASSOCIATION_OBJECTS or (self._ciphered is not None and self._ciphered.pending):
             return DataAccessResult.READ_WRITE_DENIED  # object_list says read-only / no access
         try:
@@ -864,6 +877,8 @@ class DlmsSession:
             if isinstance(reply, int):
                 return head + bytes([reply, 0])
             return head + b"\x00\x01\x00" + reply
+        if obis == SECURITY_SETUP and self._security_view() is None:
+            return head + bytes([DataAccessResult.OBJECT_UNDEFINED, 0])
         if obis in _ASSOCIATION_OBJECTS:
             return head + bytes([DataAccessResult.READ_WRITE_DENIED, 0])  # no method is offered
         try:

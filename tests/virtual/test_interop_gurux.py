@@ -264,6 +264,13 @@ def test_gurux_associates_with_hls_gmac_and_reads_ciphered(port: int) -> None:
         assert association.authenticationMechanismName.mechanismId == Authentication.HIGH_GMAC
         reader.read(association, 4)  # application_context_name: logical names with ciphering
         assert int(association.applicationContextName.contextId) == 3
+        # Security setup (IC 64 v0): authenticated and encrypted, suite 0, both system titles.
+        setup = objects.findByLN(ObjectType.SECURITY_SETUP, "0.0.43.0.0.255")
+        for attribute in (2, 3, 4, 5):
+            reader.read(setup, attribute)
+        assert int(setup.securityPolicy) == 3 and int(setup.securitySuite) == 0
+        assert bytes(setup.clientSystemTitle) == CLIENT_TITLE
+        assert bytes(setup.serverSystemTitle) == SERVER_TITLE
         register = objects.findByLN(ObjectType.REGISTER, ENERGY)
         reader.read(register, 3)
         reader.read(register, 2)

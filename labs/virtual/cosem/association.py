@@ -13,6 +13,11 @@ has no Security setup object for version 1's attribute 9. Method 1 (reply_to_HLS
 offered on an HLS-GMAC association, where the DLMS server answers it (pass 3 and 4 of HLS); methods 2-4
 (change HLS secret, add/remove object) are not offered: ``object_list`` says so, and an ACTION on them
 is read-write-denied.
+
+Where the device has an HLS-GMAC association, the Security setup object (IC 64 version 0,
+0.0.43.0.0.255) says how it is protected: security_policy 3 (all messages authenticated and
+encrypted), security_suite 0 (AES-GCM-128), the client's and the server's system titles. Its methods
+(security_activate, global_key_transfer) are not offered: the lab's keys come from the lab file.
 """
 
 from __future__ import annotations
@@ -43,14 +48,20 @@ __all__ = [
     "ASSOCIATION_LN_CLASS",
     "SAP_ASSIGNMENT",
     "SAP_ASSIGNMENT_CLASS",
+    "SECURITY_SETUP",
+    "SECURITY_SETUP_CLASS",
     "AssociationView",
+    "SecuritySetupView",
     "object_list",
     "read_association",
 ]
 
 ASSOCIATION_LN = parse_obis("0.0.40.0.0.255")
 SAP_ASSIGNMENT = parse_obis("0.0.41.0.0.255")
-ASSOCIATION_LN_CLASS, SAP_ASSIGNMENT_CLASS = 15, 17
+SECURITY_SETUP = parse_obis("0.0.43.0.0.255")
+ASSOCIATION_LN_CLASS, SAP_ASSIGNMENT_CLASS, SECURITY_SETUP_CLASS = 15, 17, 64
+#: security_policy (IC 64 v0): all messages authenticated and encrypted.
+POLICY_AUTHENTICATED_ENCRYPTED = 3
 
 #: Interface class versions the simulator's objects follow (Blue Book); every other class is version 0.
 CLASS_VERSIONS = {7: 1}
@@ -67,6 +78,15 @@ NO_ACCESS, READ_ONLY, WRITE_ONLY, READ_WRITE = 0, 1, 2, 3
 
 
 @dataclass(frozen=True, slots=True)
+class SecuritySetupView:
+    """The Security setup object's values: the server's system title, and the client's on an HLS-GMAC
+    association (empty on the others, which are not protected)."""
+
+    server_system_title: bytes
+    client_system_title: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
 class AssociationView:
     """What the association object reports about the connection it is read on."""
 
@@ -79,6 +99,8 @@ class AssociationView:
     dlms_version: int = 6
     #: HLS: the association is ciphered, and pending until the client's f(StoC) verified.
     pending: bool = False
+    #: Set where the device has an HLS-GMAC association (then it has a Security setup object).
+    security: SecuritySetupView | None = None
 
 
 def _access_mode(readable: bool, writable: bool) -> int:
@@ -117,7 +139,7 @@ def _model_entry(obj: CosemObject, mechanism: AuthLevel) -> Structure:
     return _entry(obj.class_id, obj.logical_name, attributes, methods)
 
 
-def _own_entries(mechanism: AuthLevel) -> list[Structure]:
+def _own_entries(mechanism: AuthLevel, security: SecuritySetupView | None) -> list[Structure]:
     association = _entry(
         ASSOCIATION_LN_CLASS,
         ASSOCIATION_LN,
@@ -127,13 +149,17 @@ def _own_entries(mechanism: AuthLevel) -> list[Structure]:
     sap = _entry(
         SAP_ASSIGNMENT_CLASS, SAP_ASSIGNMENT, [(1, READ_ONLY, False), (2, READ_ONLY, False)], [(1, False)]
     )
-    return [association, sap]
+    if security is None:
+        return [association, sap]
+    attributes = [(i, READ_ONLY, False) for i in range(1, 6)]
+    setup = _entry(SECURITY_SETUP_CLASS, SECURITY_SETUP, attributes, [(1, False), (2, False)])
+    return [association, sap, setup]
 
 
 def object_list(objects: Iterable[CosemObject], view: AssociationView) -> Array:
     """Attribute 2: every object the association can see, with the access rights *this* association
     has (a public client's list shows read-only where the management client's shows read-write)."""
-    entries = _own_entries(view.mechanism)
+    entries = _own_entries(view.mechanism, view.security)
     entries += [_model_entry(obj, view.mechanism) for obj in objects]
     return Array(entries)
 
@@ -146,7 +172,9 @@ def read_association(
     objects: Iterable[CosemObject],
     logical_device_name: bytes,
 ) -> CosemValue:
-    """GET on the Association LN or SAP assignment object (``obis`` is one of the two)."""
+    """GET on the Association LN, SAP assignment or Security setup object (``obis`` is one of them)."""
+    if obis == SECURITY_SETUP:
+        return _read_security_setup(class_id, attribute, view.security)
     own_class = ASSOCIATION_LN_CLASS if obis == ASSOCIATION_LN else SAP_ASSIGNMENT_CLASS
     if class_id != own_class:
         raise ObjectClassInconsistent(f"{obis.hex()} is class {own_class}, not {class_id}")
@@ -180,3 +208,20 @@ def read_association(
     if attribute == 8:
         return Enum(ASSOCIATION_PENDING if view.pending else ASSOCIATED)
     raise ObjectUndefined(f"Association LN has no attribute {attribute}")
+
+
+def _read_security_setup(class_id: int, attribute: int, security: SecuritySetupView | None) -> CosemValue:
+    if security is None:
+        raise ObjectUndefined("no Security setup: this device has no protected association")
+    if class_id != SECURITY_SETUP_CLASS:
+        raise ObjectClassInconsistent(f"Security setup is class {SECURITY_SETUP_CLASS}, not {class_id}")
+    values: dict[int, CosemValue] = {
+        1: OctetString(SECURITY_SETUP),
+        2: Enum(POLICY_AUTHENTICATED_ENCRYPTED),
+        3: Enum(0),  # security suite 0: AES-GCM-128
+        4: OctetString(security.client_system_title),
+        5: OctetString(security.server_system_title),
+    }
+    if attribute not in values:
+        raise ObjectUndefined(f"Security setup has no attribute {attribute}")
+    return values[attribute]

@@ -275,9 +275,14 @@ def test_gurux_associates_with_hls_gmac_and_reads_ciphered(port: int) -> None:
         reader.read(register, 3)
         reader.read(register, 2)
         assert register.value == 123456
-        # HLS gives the management rights: the label is writable on this association.
+        # HLS gives the management rights: the label is writable on this association (glo-set).
         label = objects.findByLN(ObjectType.DATA, "0.0.96.1.1.255")
         assert int(label.getAccess(2)) == 3
+        label.value = "hls"
+        reader.read_block(reader.client.write(label, 2))
+        label.value = None
+        reader.read(label, 2)
+        assert label.value == "hls"
 
 
 def _assert_deciphering_refused(refused: GXDLMSException) -> None:

@@ -603,7 +603,10 @@ class DlmsSession:
         ctos = ctos[2:]
         if len(initiate) < 4 or initiate[0] != 0x04 or initiate[2] != GLO_INITIATE_REQUEST:
             return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
-        size, pos = _length_at(initiate, 3)
+        try:
+            size, pos = _length_at(initiate, 3)
+        except _Malformed:
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
         try:
             _, ic, plain = unprotect(initiate[pos : pos + size], client_title, keys)
         except DecipherError as exc:

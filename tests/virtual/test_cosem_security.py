@@ -4,6 +4,8 @@ and the refusals the DLMS server builds on (wrong key, tampering, a malformed HL
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from labs.virtual.cosem.security import (
     SC_AUTHENTICATED,
@@ -82,3 +84,34 @@ def test_hls_gmac_challenge_answer() -> None:
         verify_gmac_challenge(answer[:-1], KEYS.system_title, KEYS, challenge)
     with pytest.raises(DecipherError):
         verify_gmac_challenge(b"\x30" + answer[1:], KEYS.system_title, KEYS, challenge)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tag=st.sampled_from([0x60, 0xC8, 0xC9, 0xCB, 0xC0]),
+    body=st.binary(max_size=120),
+    aarq_fields=st.lists(
+        st.tuples(st.sampled_from([0xA1, 0xA6, 0x8A, 0x8B, 0xAC, 0xBE]), st.binary(max_size=30)), max_size=6
+    ),
+)
+def test_hls_session_answers_garbage_without_internal_errors(
+    tag: int, body: bytes, aarq_fields: list[tuple[int, bytes]]
+) -> None:
+    """Whatever arrives on an HLS-GMAC SAP (truncated AARQ fields, spoiled ciphered APDUs) gets an
+    answer (AARE or ExceptionResponse) and never an internal error."""
+    from labs.virtual.cosem import AuthLevel, SimpleCosemModel
+    from labs.virtual.dlms_server import DlmsEndpoint, DlmsSession
+
+    endpoint = DlmsEndpoint(SimpleCosemModel(), associations={48: AuthLevel.HLS}, security=KEYS)
+    session = DlmsSession(endpoint)
+    session.link_reset(48)
+    if tag == 0x60:
+        fields = b"\xa1\x09\x06\x07\x60\x85\x74\x05\x08\x01\x03" + b"".join(
+            bytes([t, len(v)]) + v for t, v in aarq_fields
+        )
+        apdu = bytes([0x60, len(fields)]) + fields if len(fields) < 0x80 else b"\x60\x00"
+    else:
+        apdu = bytes([tag, len(body)]) + body if len(body) < 0x80 else bytes([tag]) + body
+    answer = session.handle_apdu(apdu)
+    assert answer and answer[0] in (0x61, 0xD8, 0xC4)
+    assert endpoint.stats.internal_errors == 0

@@ -51,6 +51,9 @@ from labs.virtual.cosem import (
 from labs.virtual.cosem.association import (
     ASSOCIATION_LN,
     ASSOCIATION_LN_CLASS,
+    LN_CIPHERING_OID,
+    MECHANISM_IDS,
+    MECHANISM_OID_PREFIX,
     SAP_ASSIGNMENT,
     SECURITY_SETUP,
     AssociationView,
@@ -91,7 +94,7 @@ AARQ, AARE, RLRQ, RLRE = 0x60, 0x61, 0x62, 0x63
 GET_REQUEST, SET_REQUEST, ACTION_REQUEST = 0xC0, 0xC1, 0xC3
 GET_RESPONSE, SET_RESPONSE, ACTION_RESPONSE = 0xC4, 0xC5, 0xC7
 EXCEPTION_RESPONSE = 0xD8
-INITIATE_REQUEST, GLO_INITIATE_REQUEST, GLO_INITIATE_RESPONSE = 0x01, 0x21, 0x28
+GLO_INITIATE_REQUEST, GLO_INITIATE_RESPONSE = 0x21, 0x28
 #: Green Book global-ciphering tags: glo-get/set/action-request -> the plain request, and the plain
 #: response -> its glo-...-response.
 GLO_REQUESTS = {0xC8: GET_REQUEST, 0xC9: SET_REQUEST, 0xCB: ACTION_REQUEST}
@@ -104,7 +107,7 @@ DECIPHERING_ERROR, INVOCATION_COUNTER_ERROR = 5, 6
 
 LN_NO_CIPHERING = 1  # application-context-name id for logical-name referencing without ciphering
 LN_CIPHERING = 3  # ... with ciphering: the context of an HLS-GMAC association
-HLS_GMAC = 5  # Green Book authentication mechanism id
+HLS_GMAC_OID = MECHANISM_OID_PREFIX + bytes([MECHANISM_IDS[AuthLevel.HLS]])  # mechanism 5
 #: AARE user-information for a glo-initiateRequest that does not decipher (or replays its invocation
 #: counter): xDLMS ConfirmedServiceError, initiateError, application-reference, deciphering-error.
 DECIPHERING_FAILED = bytes([0x0E, 0x01, 0x00, 0x06])
@@ -592,7 +595,7 @@ class DlmsSession:
         mechanism = fields.get(0x8B)
         if mechanism is None:
             return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_REQUIRED)
-        if mechanism != bytes.fromhex("60857405080205"):
+        if mechanism != HLS_GMAC_OID:
             return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
         title, ctos, initiate = fields.get(0xA6, b""), fields.get(0xAC, b""), fields.get(0xBE, b"")
         if len(title) != 10 or title[:2] != b"\x04\x08":
@@ -629,12 +632,12 @@ class DlmsSession:
         user_information = self._protect(GLO_INITIATE_RESPONSE, response)
         stoc = self._ciphered.stoc
         body = (
-            b"\xa1\x09\x06\x07" + bytes.fromhex("60857405080103")
+            b"\xa1\x09\x06\x07" + LN_CIPHERING_OID
             + b"\xa2\x03\x02\x01\x00"  # result: accepted
             + b"\xa3\x05\xa1\x03\x02\x01" + bytes([diag.AUTHENTICATION_REQUIRED])
             + b"\xa4\x0a\x04\x08" + keys.system_title  # responding-AP-title
             + b"\x88\x02\x07\x80"  # responder-acse-requirements: authentication
-            + b"\x89\x07" + bytes.fromhex("60857405080205")  # mechanism-name: HLS-GMAC
+            + b"\x89\x07" + HLS_GMAC_OID  # mechanism-name
             + b"\xaa" + _length(len(stoc) + 2) + b"\x80" + _length(len(stoc)) + stoc
             + b"\xbe" + _length(len(user_information) + 2)
             + b"\x04" + _length(len(user_information)) + user_information
@@ -646,7 +649,7 @@ class DlmsSession:
         diag = dlms_enums.AcseServiceUserDiagnostics
         user_information = b"\xbe\x06\x04\x04" + DECIPHERING_FAILED
         body = (
-            b"\xa1\x09\x06\x07" + bytes.fromhex("60857405080103")
+            b"\xa1\x09\x06\x07" + LN_CIPHERING_OID
             + b"\xa2\x03\x02\x01\x01"  # result: rejected-permanent
             + b"\xa3\x05\xa1\x03\x02\x01" + bytes([diag.NO_REASON_GIVEN])
             + user_information

@@ -70,6 +70,19 @@ class SerialExport(_Strict):
         return baud
 
 
+Mechanism = Literal["none", "lls", "hls-gmac"]
+
+
+class HlsKeys(_Strict):
+    """A DLMS optical port's HLS-GMAC keys (Green Book security suite 0): lab secrets, like ``password``
+    (keep real ones out of git). Hex, 16 octets each; ``system_title`` is the meter's own 8 octets
+    (unset: the virtual lab derives one from the FLAG id and the device's name)."""
+
+    authentication_key: str = Field(pattern=r"^[0-9A-Fa-f]{32}$")
+    encryption_key: str = Field(pattern=r"^[0-9A-Fa-f]{32}$")
+    system_title: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{16}$")
+
+
 class LinkSpec(_Strict):
     """One byte stream to a device interface, as a pyserial URL (or ``virtual://rig/device/iface``).
 
@@ -83,9 +96,12 @@ class LinkSpec(_Strict):
     backoff_s: float = Field(default=0.05, ge=0, le=60)
     #: DLMS low-level-security secret of an optical port (a lab secret: keep real ones out of git).
     password: str | None = None
-    #: DLMS: client SAP -> the mechanism of its association (``none`` | ``lls``); unset = the public
-    #: client 16 without security and, with a ``password``, the management client 1 with LLS.
-    associations: dict[int, Literal["none", "lls"]] | None = None
+    #: DLMS: client SAP -> the mechanism of its association (``none`` | ``lls`` | ``hls-gmac``); unset =
+    #: what the device model's catalogue entry declares, else the public client 16 without security
+    #: and, with a ``password``, the management client 1 with LLS.
+    associations: dict[int, Mechanism] | None = None
+    #: DLMS: the keys of an ``hls-gmac`` association (required where the link or the model has one).
+    hls: HlsKeys | None = None
     #: For a link to another host's serial port: which device on which lab PC serves it (ser2net).
     exported_from: SerialExport | None = None
 
@@ -140,8 +156,9 @@ class VirtualDeviceConfig(_Strict):
     #: IEC 62056-21 exchange ends; the port itself stays served. Unset: 120 s (DLMS), 300 s (readout).
     idle_timeout_s: float | None = Field(default=None, gt=0)
     #: Meters: IEC 62056-21 reaction time tr before the identification and the data message, ms
-    #: (the standard's 200..1500; less models a meter that answers too soon).
-    readout_reaction_ms: float = Field(default=200.0, ge=0, le=1500)
+    #: (the standard's 200..1500; less models a meter that answers too soon). Unset: the device
+    #: model's (catalogue ``behaviour.readout_identification_ms`` / ``readout_data_ms``).
+    readout_reaction_ms: float | None = Field(default=None, ge=0, le=1500)
 
     @field_validator("faults")
     @classmethod

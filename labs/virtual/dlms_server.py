@@ -50,9 +50,25 @@ from labs.virtual.cosem import (
 )
 from labs.virtual.cosem.association import (
     ASSOCIATION_LN,
+    ASSOCIATION_LN_CLASS,
+    LN_CIPHERING_OID,
+    MECHANISM_IDS,
+    MECHANISM_OID_PREFIX,
     SAP_ASSIGNMENT,
+    SECURITY_SETUP,
     AssociationView,
+    SecuritySetupView,
     read_association,
+)
+from labs.virtual.cosem.axdr import OctetString
+from labs.virtual.cosem.security import (
+    SC_AUTHENTICATED_ENCRYPTED,
+    DecipherError,
+    SecurityKeys,
+    gmac_challenge,
+    protect,
+    unprotect,
+    verify_gmac_challenge,
 )
 from labs.virtual.cosem.simple_model import CosemObject
 from labs.virtual.hdlc import DEFAULT_PARAMETERS, HdlcParameters, HdlcServerLink, ServerAddress
@@ -78,12 +94,23 @@ AARQ, AARE, RLRQ, RLRE = 0x60, 0x61, 0x62, 0x63
 GET_REQUEST, SET_REQUEST, ACTION_REQUEST = 0xC0, 0xC1, 0xC3
 GET_RESPONSE, SET_RESPONSE, ACTION_RESPONSE = 0xC4, 0xC5, 0xC7
 EXCEPTION_RESPONSE = 0xD8
+GLO_INITIATE_REQUEST, GLO_INITIATE_RESPONSE = 0x21, 0x28
+#: Green Book global-ciphering tags: glo-get/set/action-request -> the plain request, and the plain
+#: response -> its glo-...-response.
+GLO_REQUESTS = {0xC8: GET_REQUEST, 0xC9: SET_REQUEST, 0xCB: ACTION_REQUEST}
+GLO_RESPONSES = {GET_RESPONSE: 0xCC, SET_RESPONSE: 0xCD, ACTION_RESPONSE: 0xCF}
 
 # ExceptionResponse codes (state-error, service-error)
 SERVICE_NOT_ALLOWED, SERVICE_UNKNOWN = 1, 2
 OPERATION_NOT_POSSIBLE, SERVICE_NOT_SUPPORTED, OTHER_REASON, PDU_TOO_LONG = 1, 2, 3, 4
+DECIPHERING_ERROR, INVOCATION_COUNTER_ERROR = 5, 6
 
 LN_NO_CIPHERING = 1  # application-context-name id for logical-name referencing without ciphering
+LN_CIPHERING = 3  # ... with ciphering: the context of an HLS-GMAC association
+HLS_GMAC_OID = MECHANISM_OID_PREFIX + bytes([MECHANISM_IDS[AuthLevel.HLS]])  # mechanism 5
+#: AARE user-information for a glo-initiateRequest that does not decipher (or replays its invocation
+#: counter): xDLMS ConfirmedServiceError, initiateError, application-reference, deciphering-error.
+DECIPHERING_FAILED = bytes([0x0E, 0x01, 0x00, 0x06])
 MIN_PDU = 12  # smallest client-max-receive-pdu-size we accept (a GET response header needs it)
 
 SUPPORTED_CONFORMANCE = Conformance(
@@ -112,6 +139,28 @@ class DlmsStats:
     internal_errors: int = 0
 
 
+@dataclass(slots=True)
+class SecurityCounters:
+    """Invocation counters of one server (Green Book: a receiver accepts each sender's IC only once and
+    increasing, across associations; the server's own IC never repeats)."""
+
+    server: int = 0
+    #: client system title -> the last IC received from it
+    last_received: dict[bytes, int] = field(default_factory=dict)
+
+    def next_server(self) -> int:
+        self.server += 1
+        return self.server
+
+    def accept(self, system_title: bytes, ic: int) -> int | None:
+        """Record ``ic``; ``None`` if fresh, else the lowest IC the server would accept."""
+        last = self.last_received.get(system_title)
+        if last is not None and ic <= last:
+            return last + 1
+        self.last_received[system_title] = ic
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class DlmsEndpoint:
     """One simulated meter's optical port.
@@ -119,10 +168,11 @@ class DlmsEndpoint:
     ``associations`` maps each client SAP to the one authentication mechanism its association uses
     (Green Book: each client SAP has its own association); by default the public client 16 without
     security (if ``allow_no_security``) and the management client 1 with LLS (if a ``password`` is set).
-    ``password`` is the LLS secret.  ``physical_address=None`` answers to any lower HDLC
-    address.  ``max_pdu_size`` is both the server-max-receive-pdu-size announced in the AARE and the cap
-    on response APDUs (longer GET responses use block transfer).  ``hdlc`` holds the largest HDLC
-    parameters the server accepts in SNRM negotiation.
+    ``password`` is the LLS secret; ``security`` the keys and system title of an HLS-GMAC association
+    (security suite 0; every APDU on it authenticated and encrypted).  ``physical_address=None``
+    answers to any lower HDLC address.  ``max_pdu_size`` is both the server-max-receive-pdu-size
+    announced in the AARE and the cap on response APDUs (longer GET responses use block transfer).
+    ``hdlc`` holds the largest HDLC parameters the server accepts in SNRM negotiation.
     """
 
     model: CosemModel
@@ -134,6 +184,8 @@ class DlmsEndpoint:
     hdlc: HdlcParameters = DEFAULT_PARAMETERS
     inactivity_timeout: float | None = 120.0
     associations: Mapping[int, AuthLevel] | None = None
+    security: SecurityKeys | None = None
+    counters: SecurityCounters = field(default_factory=SecurityCounters)
     #: COSEM logical device name for the SAP assignment object (defaults to ``name``).
     logical_device_name: bytes | None = None
     name: str = "dlms"
@@ -146,7 +198,8 @@ class DlmsEndpoint:
 
 
 PUBLIC_CLIENT, MANAGEMENT_CLIENT = 16, 1
-_ASSOCIATION_OBJECTS = frozenset((ASSOCIATION_LN, SAP_ASSIGNMENT))  # answered by the session itself
+#: answered by the session itself (they describe the association, not the meter)
+_ASSOCIATION_OBJECTS = frozenset((ASSOCIATION_LN, SAP_ASSIGNMENT, SECURITY_SETUP))
 
 
 def client_associations(endpoint: DlmsEndpoint) -> Mapping[int, AuthLevel]:
@@ -298,6 +351,17 @@ def _negotiate_conformance(proposed: Conformance) -> Conformance:
 
 
 @dataclass(slots=True)
+class _Ciphered:
+    """An HLS-GMAC association: whose APDUs are protected, and the HLS exchange's challenges."""
+
+    client_title: bytes
+    keys: SecurityKeys
+    ctos: bytes  # the client's challenge (AARQ)
+    stoc: bytes  # the server's (AARE)
+    pending: bool = True  # until the client's f(StoC) verified (pass 3)
+
+
+@dataclass(slots=True)
 class _LongGet:
     invoke: int
     raw: bytes
@@ -321,6 +385,7 @@ class DlmsSession:
         self.client_max_pdu = endpoint.max_pdu_size
         self._long_get: _LongGet | None = None
         self._associations = client_associations(endpoint)
+        self._ciphered: _Ciphered | None = None
 
     @property
     def associated(self) -> bool:
@@ -332,6 +397,7 @@ class DlmsSession:
         self.client_address = client_address
         self.ctx = None
         self._long_get = None
+        self._ciphered = None
 
     def handle_apdu(self, apdu: bytes) -> bytes | None:
         if not apdu:
@@ -343,18 +409,14 @@ class DlmsSession:
                 return self._aarq(apdu)
             if tag == RLRQ:
                 return self._rlrq(apdu)
+            if tag in GLO_REQUESTS:
+                return self._glo(apdu)
             if tag not in (GET_REQUEST, SET_REQUEST, ACTION_REQUEST):
                 return exception_response(SERVICE_UNKNOWN, SERVICE_NOT_SUPPORTED)
-            if not self.associated:
+            if not self.associated or self._ciphered is not None:
+                # An HLS-GMAC association takes protected APDUs only (its security policy).
                 return exception_response(SERVICE_NOT_ALLOWED, OPERATION_NOT_POSSIBLE)
-            if len(apdu) > self.endpoint.max_pdu_size:
-                return exception_response(SERVICE_NOT_ALLOWED, PDU_TOO_LONG)
-            if tag == GET_REQUEST:
-                return self._get(apdu)
-            self._long_get = None  # any other service aborts a long GET
-            if tag == SET_REQUEST:
-                return self._set(apdu)
-            return self._action(apdu)
+            return self._service(apdu)
         except _Malformed as exc:
             log.debug("%s: malformed APDU %s: %s", self.endpoint.name, apdu[:32].hex(), exc)
             return exception_response(SERVICE_NOT_ALLOWED, OTHER_REASON)
@@ -362,6 +424,54 @@ class DlmsSession:
             self.endpoint.stats.internal_errors += 1
             log.exception("%s: internal error on APDU %s", self.endpoint.name, apdu[:32].hex())
             return exception_response(SERVICE_NOT_ALLOWED, OTHER_REASON)
+
+    def _service(self, apdu: bytes) -> bytes:
+        """A GET, SET or ACTION request (plain, or deciphered by :meth:`_glo`) on an association."""
+        if len(apdu) > self.endpoint.max_pdu_size:
+            return exception_response(SERVICE_NOT_ALLOWED, PDU_TOO_LONG)
+        tag = apdu[0]
+        if tag == GET_REQUEST:
+            return self._get(apdu)
+        self._long_get = None  # any other service aborts a long GET
+        if tag == SET_REQUEST:
+            return self._set(apdu)
+        return self._action(apdu)
+
+    def _glo(self, apdu: bytes) -> bytes:
+        """A glo-ciphered request (Green Book 9.2.7.2): decipher with the client's system title, refuse
+        a replayed invocation counter, serve the plain request, cipher the response with the server's
+        own system title and next invocation counter. A failure is answered by a plain
+        ExceptionResponse: deciphering-error, or invocation-counter-error with the lowest IC the server
+        would accept."""
+        ciphered = self._ciphered
+        if not self.associated or ciphered is None:
+            return exception_response(SERVICE_NOT_ALLOWED, OPERATION_NOT_POSSIBLE)
+        size, pos = _length_at(apdu, 1)
+        if pos + size != len(apdu):
+            raise _Malformed("ciphered APDU length mismatch")
+        try:
+            _, ic, plain = unprotect(apdu[pos:], ciphered.client_title, ciphered.keys)
+        except DecipherError as exc:
+            log.debug("%s: %s", self.endpoint.name, exc)
+            return exception_response(SERVICE_NOT_ALLOWED, DECIPHERING_ERROR)
+        expected = self.endpoint.counters.accept(ciphered.client_title, ic)
+        if expected is not None:
+            return bytes([EXCEPTION_RESPONSE, SERVICE_NOT_ALLOWED, INVOCATION_COUNTER_ERROR]) + (
+                expected & 0xFFFFFFFF
+            ).to_bytes(4, "big")
+        if not plain or plain[0] != GLO_REQUESTS[apdu[0]]:
+            return exception_response(SERVICE_NOT_ALLOWED, DECIPHERING_ERROR)
+        response = self._service(plain)
+        if response[0] not in GLO_RESPONSES:
+            return response  # an ExceptionResponse goes out plain
+        return self._protect(GLO_RESPONSES[response[0]], response)
+
+    def _protect(self, tag: int, apdu: bytes) -> bytes:
+        keys = self.endpoint.security
+        assert keys is not None
+        ic = self.endpoint.counters.next_server()
+        body = protect(SC_AUTHENTICATED_ENCRYPTED, keys.system_title, ic, keys, apdu)
+        return bytes([tag]) + _length(len(body)) + body
 
     # -- ACSE -----------------------------------------------------------------------------------
 
@@ -397,11 +507,17 @@ class DlmsSession:
             fields = _ber_fields(_acse_body(apdu))
         except _Malformed:
             return self._reject(diag.NO_REASON_GIVEN)
-        if _context_id(fields) != LN_NO_CIPHERING:
+        context = _context_id(fields)
+        if context not in (LN_NO_CIPHERING, LN_CIPHERING):
             return self._reject(diag.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
         if self.associated:
             # An AA already exists on this connection; the client must release it first.
             return self._reject(diag.NO_REASON_GIVEN, transient=True)
+        required = self._associations.get(self.client_address if self.client_address is not None else -1)
+        if required == AuthLevel.HLS and self.endpoint.security is not None:
+            return self._aarq_hls(fields, context)
+        if context != LN_NO_CIPHERING:
+            return self._reject(diag.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
         try:
             aarq = acse.ApplicationAssociationRequest.from_bytes(apdu)
         except Exception as exc:  # dlms-cosem raises ValueError, IndexError, KeyError, ...
@@ -414,7 +530,6 @@ class DlmsSession:
         # one mechanism. No association for this SAP: rejected-permanent, no-reason-given. A mechanism
         # name other than the association's: not-recognised; none where one is needed: required;
         # a wrong LLS secret: authentication-failure.
-        required = self._associations.get(self.client_address if self.client_address is not None else -1)
         if required is None:
             return self._reject(diag.NO_REASON_GIVEN)
         if mechanism != required:
@@ -425,12 +540,25 @@ class DlmsSession:
             given = bytes(aarq.authentication_value or b"")
             if ep.password is None or not hmac.compare_digest(given, ep.password):
                 return self._reject(diag.AUTHENTICATION_FAILED)
-        elif mechanism != AuthLevel.NONE:  # HLS: the server implements no HLS mechanism yet
+        elif mechanism != AuthLevel.NONE:  # HLS on a SAP without keys: not a mechanism it serves
             return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
 
         request = aarq.user_information.content
         if not isinstance(request, xdlms.InitiateRequest):
             return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
+        refused = self._initiate(request, AuthLevel(mechanism))
+        if refused is not None:
+            return refused
+        response = xdlms.InitiateResponse(
+            negotiated_conformance=self.conformance, server_max_receive_pdu_size=ep.max_pdu_size
+        )
+        return self._aare(0, diag.NULL, mechanism=mechanism or None, user_information=response)
+
+    def _initiate(self, request: xdlms.InitiateRequest, level: AuthLevel) -> bytes | None:
+        """Negotiate the xDLMS context of an accepted AARQ and open the association; or the AARE that
+        refuses it (Green Book: InitiateError in the user-information)."""
+        diag = dlms_enums.AcseServiceUserDiagnostics
+        ep = self.endpoint
         if request.proposed_dlms_version_number < 6:
             return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.DLMS_VERSION_TOO_LOW)
         client_pdu = request.client_max_receive_pdu_size or 0xFFFF
@@ -443,15 +571,112 @@ class DlmsSession:
         self.conformance = conformance
         self.client_max_pdu = client_pdu
         self.ctx = AccessContext(
-            client_address=self.client_address if self.client_address is not None else 0,
-            mechanism=AuthLevel(mechanism),
+            client_address=self.client_address if self.client_address is not None else 0, mechanism=level
         )
         ep.stats.associations += 1
-        log.debug("%s: associated client %s with %s", ep.name, self.client_address, self.ctx.mechanism.name)
-        response = xdlms.InitiateResponse(
-            negotiated_conformance=conformance, server_max_receive_pdu_size=ep.max_pdu_size
-        )
-        return self._aare(0, diag.NULL, mechanism=mechanism or None, user_information=response)
+        log.debug("%s: associated client %s with %s", ep.name, self.client_address, level.name)
+        return None
+
+    def _aarq_hls(self, fields: dict[int, bytes], context: int | None) -> bytes:
+        """COSEM-OPEN with HLS-GMAC (Green Book 9.2.7.4, mechanism 5) on a ciphered context.
+
+        Pass 1: the AARQ carries the client's system title (calling-AP-title), its challenge CtoS and a
+        glo-initiateRequest (authenticated and encrypted with the global unicast key). Pass 2: the AARE
+        is accepted with diagnostic authentication-required, carries the server's system title, its
+        challenge StoC and a glo-initiateResponse; the association stays pending until the client
+        proves the keys in pass 3 (:meth:`_reply_to_hls`). A glo-initiateRequest that does not
+        decipher, or replays an invocation counter, is refused: rejected-permanent, no-reason-given,
+        ConfirmedServiceError initiateError / application-reference / deciphering-error."""
+        diag = dlms_enums.AcseServiceUserDiagnostics
+        keys = self.endpoint.security
+        assert keys is not None
+        if context != LN_CIPHERING:
+            return self._reject(diag.APPLICATION_CONTEXT_NAME_NOT_SUPPORTED)
+        mechanism = fields.get(0x8B)
+        if mechanism is None:
+            return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_REQUIRED)
+        if mechanism != HLS_GMAC_OID:
+            return self._reject(diag.AUTHENTICATION_MECHANISM_NAME_NOT_RECOGNIZED)
+        title, ctos, initiate = fields.get(0xA6, b""), fields.get(0xAC, b""), fields.get(0xBE, b"")
+        if len(title) != 10 or title[:2] != b"\x04\x08":
+            return self._reject(diag.NO_REASON_GIVEN)  # no client system title: nothing to decipher with
+        client_title = title[2:]
+        if len(ctos) < 2 or ctos[0] != 0x80 or not 8 <= ctos[1] == len(ctos) - 2 <= 64:
+            return self._reject(diag.AUTHENTICATION_FAILED)
+        ctos = ctos[2:]
+        if len(initiate) < 4 or initiate[0] != 0x04 or initiate[2] != GLO_INITIATE_REQUEST:
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
+        try:
+            size, pos = _length_at(initiate, 3)
+        except _Malformed:
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
+        try:
+            _, ic, plain = unprotect(initiate[pos : pos + size], client_title, keys)
+        except DecipherError as exc:
+            log.debug("%s: AARQ from %s: %s", self.endpoint.name, client_title.hex(), exc)
+            return self._reject_deciphering()
+        if self.endpoint.counters.accept(client_title, ic) is not None:
+            log.debug("%s: AARQ from %s replays IC %d", self.endpoint.name, client_title.hex(), ic)
+            return self._reject_deciphering()
+        try:
+            request = xdlms.InitiateRequest.from_bytes(plain)
+        except Exception:
+            return self._reject(diag.NO_REASON_GIVEN, dlms_enums.InitiateError.OTHER)
+        refused = self._initiate(request, AuthLevel.HLS)
+        if refused is not None:
+            return refused
+        self._ciphered = _Ciphered(client_title, keys, ctos, os.urandom(16))
+        response: bytes = xdlms.InitiateResponse(
+            negotiated_conformance=self.conformance, server_max_receive_pdu_size=self.endpoint.max_pdu_size
+        ).to_bytes()
+        user_information = self._protect(GLO_INITIATE_RESPONSE, response)
+        stoc = self._ciphered.stoc
+        body = (
+            b"\xa1\x09\x06\x07" + LN_CIPHERING_OID
+            + b"\xa2\x03\x02\x01\x00"  # result: accepted
+            + b"\xa3\x05\xa1\x03\x02\x01" + bytes([diag.AUTHENTICATION_REQUIRED])
+            + b"\xa4\x0a\x04\x08" + keys.system_title  # responding-AP-title
+            + b"\x88\x02\x07\x80"  # responder-acse-requirements: authentication
+            + b"\x89\x07" + HLS_GMAC_OID  # mechanism-name
+            + b"\xaa" + _length(len(stoc) + 2) + b"\x80" + _length(len(stoc)) + stoc
+            + b"\xbe" + _length(len(user_information) + 2)
+            + b"\x04" + _length(len(user_information)) + user_information
+        )  # fmt: skip
+        return bytes([AARE]) + _length(len(body)) + body
+
+    def _reject_deciphering(self) -> bytes:
+        self.endpoint.stats.rejected_associations += 1
+        diag = dlms_enums.AcseServiceUserDiagnostics
+        user_information = b"\xbe\x06\x04\x04" + DECIPHERING_FAILED
+        body = (
+            b"\xa1\x09\x06\x07" + LN_CIPHERING_OID
+            + b"\xa2\x03\x02\x01\x01"  # result: rejected-permanent
+            + b"\xa3\x05\xa1\x03\x02\x01" + bytes([diag.NO_REASON_GIVEN])
+            + user_information
+        )  # fmt: skip
+        return bytes([AARE]) + _length(len(body)) + body
+
+    def _reply_to_hls(self, parameter: CosemValue | None) -> bytes | int:
+        """Pass 3 and 4 of HLS-GMAC: ACTION reply_to_HLS_authentication (Association LN method 1) with
+        f(StoC) = SC || IC || GMAC(SC || AK || StoC) under the client's system title. Verified: the
+        association is established and the answer is f(CtoS) under the server's system title and next
+        invocation counter. Not verified: read-write-denied, and the association is not established
+        (the client has to start again with a new AARQ)."""
+        ciphered = self._ciphered
+        assert ciphered is not None
+        answer = parameter.value if isinstance(parameter, OctetString) else b""
+        try:
+            verify_gmac_challenge(bytes(answer), ciphered.client_title, ciphered.keys, ciphered.stoc)
+        except DecipherError as exc:
+            log.debug("%s: HLS pass 3 from %s: %s", self.endpoint.name, ciphered.client_title.hex(), exc)
+            self.ctx = None
+            self._ciphered = None
+            self.endpoint.stats.rejected_associations += 1
+            return DataAccessResult.READ_WRITE_DENIED
+        ciphered.pending = False
+        keys = ciphered.keys
+        reply = gmac_challenge(keys.system_title, self.endpoint.counters.next_server(), keys, ciphered.ctos)
+        return OctetString(reply).to_bytes()
 
     def _rlrq(self, apdu: bytes) -> bytes:
         try:
@@ -460,6 +685,7 @@ class DlmsSession:
             fields = {}
         self.ctx = None
         self._long_get = None
+        self._ciphered = None
         body = b"\x80\x01\x00"  # reason: normal
         if 0xBE in fields:
             # The RLRQ carried an InitiateRequest: answer with the negotiated InitiateResponse.
@@ -483,6 +709,8 @@ class DlmsSession:
         """Encoded Data or a Data-Access-Result code."""
         if selector is not None and not self.conformance.selective_access:
             return DataAccessResult.OTHER_REASON
+        if self._ciphered is not None and self._ciphered.pending:
+            return DataAccessResult.READ_WRITE_DENIED  # HLS: nothing before the client's f(StoC)
         try:
             if obis in _ASSOCIATION_OBJECTS:
                 if selector is not None:
@@ -513,9 +741,18 @@ class DlmsSession:
             conformance=_conformance_bits(self.conformance),
             max_receive_pdu=self.endpoint.max_pdu_size,
             max_send_pdu=self.client_max_pdu,
+            pending=self._ciphered is not None and self._ciphered.pending,
+            security=self._security_view(),
         )
         name = self.endpoint.logical_device_name or self.endpoint.name.encode()[:16]
         return read_association(class_id, obis, attribute, view, objects, name)
+
+    def _security_view(self) -> SecuritySetupView | None:
+        keys = self.endpoint.security
+        if keys is None or AuthLevel.HLS not in self._associations.values():
+            return None
+        client = self._ciphered.client_title if self._ciphered is not None else b""
+        return SecuritySetupView(keys.system_title, client)
 
     def _respond_get(self, invoke: int, normal: bytes, raw: bytes) -> bytes:
         """Send ``normal`` if it fits the client's PDU size, else start a block transfer of ``raw``."""
@@ -605,7 +842,9 @@ class DlmsSession:
         return bytes([SET_RESPONSE, 1, invoke, result])
 
     def _write(self, class_id: int, obis: bytes, attribute: int, value: CosemValue) -> int:
-        if obis in _ASSOCIATION_OBJECTS:
+        if obis == SECURITY_SETUP and self._security_view() is None:
+            return DataAccessResult.OBJECT_UNDEFINED
+        if obis in _ASSOCIATION_OBJECTS or (self._ciphered is not None and self._ciphered.pending):
             return DataAccessResult.READ_WRITE_DENIED  # object_list says read-only / no access
         try:
             self.endpoint.model.set(class_id, obis, attribute, value, self.ctx)
@@ -637,6 +876,15 @@ class DlmsSession:
                 return head + bytes([DataAccessResult.TYPE_UNMATCHED, 0])
         elif apdu[pos] != 0 or pos + 1 != len(apdu):
             raise _Malformed("bad method-invocation-parameters")
+        if self._ciphered is not None and self._ciphered.pending:
+            if (class_id, obis, method) != (ASSOCIATION_LN_CLASS, ASSOCIATION_LN, 1):
+                return head + bytes([DataAccessResult.READ_WRITE_DENIED, 0])
+            reply = self._reply_to_hls(parameter)
+            if isinstance(reply, int):
+                return head + bytes([reply, 0])
+            return head + b"\x00\x01\x00" + reply
+        if obis == SECURITY_SETUP and self._security_view() is None:
+            return head + bytes([DataAccessResult.OBJECT_UNDEFINED, 0])
         if obis in _ASSOCIATION_OBJECTS:
             return head + bytes([DataAccessResult.READ_WRITE_DENIED, 0])  # no method is offered
         try:

@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import functools
 import gc
+import hashlib
 import json
 import os
 import shutil
@@ -26,7 +27,10 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from harness.lab.inventory import DeviceSpec, Lab, LinkSpec, RigSpec, VirtualDeviceConfig
 from labs.virtual.clock import SimClock
+from labs.virtual.cosem import AuthLevel
+from labs.virtual.cosem.security import SecurityKeys
 from labs.virtual.devices.base import Device
+from labs.virtual.devices.behaviour import Behaviour
 from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
 from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
@@ -209,7 +213,7 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             idle_timeout=config.idle_timeout_s or IDLE_TIMEOUT_S,
             device_address=model.serial,
             serial=model.serial,
-            timing=ReadoutTiming(config.readout_reaction_ms / 1000, config.readout_reaction_ms / 1000),
+            timing=readout_timing(model.behaviour, config),
         )
 
         async def accept(
@@ -235,6 +239,14 @@ async def _serve_device(lab: VirtualLab, rig: RigSpec, device: VirtualDevice) ->
             lab.ptys[link.url] = os.ttyname(slave)
             lab.closers.append(stop)
             lab.closers.append(functools.partial(_close_fds, master, slave))
+
+
+def readout_timing(behaviour: Behaviour, config: VirtualDeviceConfig) -> ReadoutTiming:
+    """The IEC 62056-21 reaction times: the device model's (catalogue behaviour), unless the lab file
+    overrides them for this device (``virtual.readout_reaction_ms``, both answers)."""
+    if config.readout_reaction_ms is not None:
+        return ReadoutTiming(config.readout_reaction_ms / 1000, config.readout_reaction_ms / 1000)
+    return ReadoutTiming(behaviour.readout_identification_ms / 1000, behaviour.readout_data_ms / 1000)
 
 
 def _close_fds(*fds: int) -> None:
@@ -269,16 +281,14 @@ async def _serve_display(lab: VirtualLab, device: VirtualDevice, link: LinkSpec)
 async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, objects: CosemModel) -> None:
     """Serve ``objects`` over HDLC + DLMS on a loopback port (and a pty with ``--pty``), with the device's
     faults and power applied."""
-    from labs.virtual.cosem import AuthLevel
     from labs.virtual.dlms_server import DlmsEndpoint, serve_dlms_on_fd, serve_endpoint
 
-    mechanisms = {"none": AuthLevel.NONE, "lls": AuthLevel.LLS}
+    associations, security = dlms_security(device, link)
     endpoint = DlmsEndpoint(
         objects,
         password=link.password.encode() if link.password else None,
-        associations=(
-            {sap: mechanisms[name] for sap, name in link.associations.items()} if link.associations else None
-        ),
+        associations=associations,
+        security=security,
         name=device.name,
         inactivity_timeout=(device.spec.virtual or VirtualDeviceConfig()).idle_timeout_s or 120.0,
         on_connection=device.on_dlms_connection,
@@ -295,6 +305,35 @@ async def _serve_cosem(lab: VirtualLab, device: VirtualDevice, link: LinkSpec, o
         lab.ptys[link.url] = os.ttyname(slave)
         lab.closers.append(stop)
         lab.closers.append(functools.partial(_close_fds, master, slave))
+
+
+def dlms_security(
+    device: VirtualDevice, link: LinkSpec
+) -> tuple[dict[int, AuthLevel] | None, SecurityKeys | None]:
+    """Client SAP -> mechanism of a DLMS port (the lab file's link, else the device model's catalogue
+    entry, else the server's default) and, where one is HLS-GMAC, its keys from the link's ``hls``."""
+    mechanisms = {"none": AuthLevel.NONE, "lls": AuthLevel.LLS, "hls-gmac": AuthLevel.HLS}
+    declared = link.associations
+    if declared is None:
+        declared = device.model.behaviour.dlms_associations
+    if declared is None:
+        return None, None
+    associations = {sap: mechanisms[name] for sap, name in declared.items()}
+    if AuthLevel.HLS not in associations.values():
+        return associations, None
+    flag = (device.spec.virtual or VirtualDeviceConfig()).manufacturer_flag.upper().encode()
+    hls = link.hls
+    title = (
+        bytes.fromhex(hls.system_title)
+        if hls is not None and hls.system_title
+        else flag + hashlib.sha256(device.name.encode()).digest()[:5]
+    )
+    if hls is None:
+        # The meter has its keys whether or not the lab file holds them: one nobody knows, so every
+        # AARQ on that SAP is refused (deciphering-error), as a real meter's would be.
+        return associations, SecurityKeys(os.urandom(16), os.urandom(16), title)
+    keys = SecurityKeys(bytes.fromhex(hls.authentication_key), bytes.fromhex(hls.encryption_key), title)
+    return associations, keys
 
 
 async def _serve_route(lab: VirtualLab, keys_dir: Path) -> None:

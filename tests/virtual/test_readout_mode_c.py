@@ -157,3 +157,22 @@ def test_harness_readout_client_reads_the_port(port: int) -> None:
     with Link(f"socket://127.0.0.1:{port}", device="esme-readout", timeout=3.0) as link:
         readout = ReadoutClient(link).readout()
     assert readout.get("C.1.0") is not None and readout.get("C.1.0").value == SERIAL  # type: ignore[union-attr]
+
+
+# -- reaction times per device model, overridden per device -----------------------------------------
+
+
+def test_reaction_times_come_from_the_device_model_unless_the_device_overrides_them() -> None:
+    """The catalogue's model behaviour carries tr for the identification and for the data message
+    (VESME-3P: 350 / 250 ms; the others the standard's minimum, 200 ms); a lab file's
+    ``virtual.readout_reaction_ms`` overrides both for one device."""
+    from harness.lab.inventory import VirtualDeviceConfig
+    from labs.virtual.devices.catalogue import load_catalogue
+    from labs.virtual.process import readout_timing
+
+    catalogue = load_catalogue()
+    polyphase = catalogue.model("VESME-3P").behaviour_for("2.0.0")
+    single = catalogue.model("VESME-1P").behaviour_for("1.4.2")
+    assert readout_timing(polyphase, VirtualDeviceConfig()) == ReadoutTiming(0.35, 0.25)
+    assert readout_timing(single, VirtualDeviceConfig()) == ReadoutTiming(0.2, 0.2)
+    assert readout_timing(polyphase, VirtualDeviceConfig(readout_reaction_ms=40)) == ReadoutTiming(0.04, 0.04)

@@ -19,7 +19,7 @@ class AuthLevel(enum.IntEnum):
 
     NONE = 0  # lowest level security (public client)
     LLS = 1  # low level security: password
-    HLS = 2  # any high level mechanism (not implemented by the server; here for models)
+    HLS = 2  # high level security: the server serves HLS-GMAC (Green Book mechanism 5) for it
 
 
 @dataclass(frozen=True, slots=True)

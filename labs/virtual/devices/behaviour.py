@@ -6,6 +6,8 @@ holds fewer TOU rates, or cannot future-date), a defect is a bug a pack must cat
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -27,4 +29,21 @@ class Behaviour(BaseModel):
     nominal_voltage_v: int = Field(default=230, ge=100, le=480, description="ESME: SRV 6.2.1 voltage")
     randomised_offset_limit_s: int = Field(
         default=900, ge=0, le=86400, description="ESME: SRV 6.2.2 randomised offset limit (seconds)"
+    )
+    readout_identification_ms: float = Field(
+        default=200.0,
+        ge=0,
+        le=1500,
+        description="ESME: IEC 62056-21 reaction time tr before the identification (standard: 200..1500)",
+    )
+    readout_data_ms: float = Field(
+        default=200.0,
+        ge=0,
+        le=1500,
+        description="ESME: IEC 62056-21 reaction time tr before the data message or P0 (standard: 200..1500)",
+    )
+    dlms_associations: dict[int, Literal["none", "lls", "hls-gmac"]] | None = Field(
+        default=None,
+        description="Meters: client SAP -> mechanism of the DLMS port's associations (a lab file's "
+        "links.dlms.associations replaces it; unset: public 16 none, management 1 LLS)",
     )

@@ -106,9 +106,9 @@ def _measure(
 ) -> None:
     modes: dict[str, tuple[Path, list[str]]] = {"plain pytest": (REPO, ["-p", "no:dmct"])}
     for label, tree in trees.items():
-        modes[f"dmct plugin{label}"] = (
+        modes[f"dmct plugin{label}"] = (  # each tree with its own lab file (its schema may differ)
             tree,
-            ["--lab", str(REPO / "labs/virtual.yaml"), "--results-dir", str(root / "r")],
+            ["--lab", str(tree / "labs/virtual.yaml"), "--results-dir", str(root / "r")],
         )
     modes["dmct + allure"] = (
         REPO,

@@ -78,6 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
         module = importlib.import_module(f"{__name__}.{name}")
         if not config.pluginmanager.is_registered(module):
             config.pluginmanager.register(module, f"dmct.{name}")
+    if getattr(config.option, "allure_report_dir", None):  # allure-pytest writes results
+        module = importlib.import_module(f"{__name__}.allure_labels")
+        if not config.pluginmanager.is_registered(module):
+            config.pluginmanager.register(module, "dmct.allure_labels")
     importlib.import_module(f"{__name__}.session").start(config, lab_opt)
 
 

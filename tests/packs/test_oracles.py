@@ -33,6 +33,22 @@ def test_energy_accrues_to_the_rate_in_force_and_costs_its_price() -> None:
         tariff.switches_of({"switches": [{"at": "01:00", "rate": 1}]})  # must start at midnight
 
 
+def test_block_tariff_prices_each_block_once_its_threshold_is_passed() -> None:
+    """SRV 1.1.1 block tariff, worked by hand: thresholds 2, 5, 9 kWh; from counter 1.5 kWh, 6 kWh
+    fall 0.5 in block 0, 3 in block 1, 2.5 in block 2 and none in block 3."""
+    split = tariff.energy_by_block([2, 5, 9], Decimal("1.5"), 6)
+    assert split == [Decimal("0.5"), Decimal(3), Decimal("2.5"), Decimal(0)]
+    # 0.5 x 10 + 3 x 20 + 2.5 x 30 = 140 p; a counter exactly at a threshold is in the next block
+    assert tariff.block_cost_pence([2, 5, 9], [10, 20, 30, 40], Decimal("1.5"), 6) == Decimal(140)
+    assert tariff.energy_by_block([2], 2, 1) == [Decimal(0), Decimal(1)]
+    assert tariff.block_cost_pence([2, 5, 9], [10, 20, 30, 40], 9, Decimal("0.25")) == Decimal(10)
+    assert tariff.energy_by_block([2, 5], 0, 0) == [Decimal(0)] * 3
+    with pytest.raises(ValueError):
+        tariff.energy_by_block([5, 2], 0, 1)  # thresholds must ascend
+    with pytest.raises(ValueError):
+        tariff.block_cost_pence([2, 5], [10, 20], 0, 1)  # one price more than thresholds
+
+
 def test_top_up_credit_debt_and_refusals() -> None:
     limits = {"max_credit": Decimal(10_000), "max_balance": Decimal(50_000)}
     plain = prepay.top_up(1050, balance=Decimal(0), **limits)

@@ -146,7 +146,9 @@ def _coverage(args: argparse.Namespace) -> int:
     lab_data: dict[str, Any] = yaml.safe_load(args.lab.read_text(encoding="utf-8"))
     catalogue = load_catalogue()
     dmc = lab.dmc(entry.dmc)
-    devices = {r: (m.model, m.firmware_version) for r in roles if (m := dmc.model_for(r)) is not None}
+    devices: dict[str, tuple[str, str]] = {
+        r: (m.model, m.firmware_version) for r in roles if (m := dmc.model_for(r)) is not None
+    }
     try:
         defect_roles, impossible = catalogue.defects_on(devices)
     except CatalogueError as exc:

@@ -19,6 +19,7 @@ whose valve ``test_srv.py`` shuts (SMETS1 has no remote enable for gas; see ``do
 
 from __future__ import annotations
 
+import random
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -27,15 +28,30 @@ import pytest
 
 from test_packs.oracles import tariff as tariff_oracle
 from test_packs.service_reference_variant import _metering as metering
+from test_packs.service_reference_variant._inputs import note, seeded
 from test_packs.service_reference_variant._srvt import KWH_TOLERANCE, SrvtRig
 
 TARIFF = "Tariff and Payment"
-#: Device hours of flow: the thresholds are put at 20 %, 45 % and 70 % of the energy this should bring,
+#: Device hours of flow: the thresholds are put between 10 % and 85 % of the energy this should bring,
 #: so the stretch crosses all three with room to spare.
 BLOCK_HOURS = 2.0
-SHARES = (Decimal("0.2"), Decimal("0.45"), Decimal("0.7"))
-#: Rising block prices, none a multiple of another's neighbour, so a kWh priced in the wrong block shows.
-BLOCK_PRICES = (11.25, 23.5, 37.0, 52.75)
+#: Least step between neighbouring block prices (p/kWh): a kWh priced in a neighbouring block shows.
+MIN_STEP = 5.0
+
+
+def draw_blocks(rng: random.Random) -> tuple[list[Decimal], list[float]]:
+    """Varied inputs (seeded): where the three thresholds fall in the flow's energy (shares, at least
+    15 % apart so every block gets energy) and four block prices to three decimals, rising (the usual
+    block tariff) or falling (a declining one), neighbours at least ``MIN_STEP`` apart."""
+    s1 = rng.uniform(0.10, 0.25)
+    s2 = s1 + rng.uniform(0.15, 0.30)
+    s3 = s2 + rng.uniform(0.15, 0.30)
+    prices = [round(rng.uniform(5.0, 30.0), 3)]
+    for _ in range(3):
+        prices.append(round(prices[-1] + rng.uniform(MIN_STEP, 20.0), 3))
+    if rng.random() < 0.5:
+        prices.reverse()
+    return [Decimal(str(round(s, 3))) for s in (s1, s2, s3)], prices
 
 
 #: Two balance reads, each to the penny the meter shows.
@@ -79,7 +95,8 @@ def test_block_tariff_prices_each_block(srvt: SrvtRig, role: str) -> None:
     :func:`~test_packs.oracles.tariff.energy_by_block`, :func:`~test_packs.oracles.tariff.energy_by_rate`
     for the energy the instruments pushed). Tolerances: 0.002 kWh per register read (static reads),
     the device time each clock-bracketed read and flow switch took, a penny of balance rounding
-    (two reads)."""
+    (two reads). Inputs varied, seeded and recorded in the transcript (:func:`draw_blocks`): where the
+    thresholds fall, rising or falling block prices with three decimals."""
     t = srvt
     idle = metering.Flow(t, role)  # nothing flows but the stretch measured (the lab file may set a load)
     idle.set(False)
@@ -93,14 +110,16 @@ def run_block_tariff(t: SrvtRig, role: str) -> None:
     before = t.result("4.11.1", role)
     counter0, _ = block_counter(t, role)
     plan = planned_watts(t, role) / 1000 * d(BLOCK_HOURS)
-    thresholds = [float(round(counter0 + plan * s, 3)) for s in SHARES]
+    shares, prices = draw_blocks(seeded(t.request, f"block tariff {role}"))
+    thresholds = [float(round(counter0 + plan * s, 3)) for s in shares]
+    note(t.request, "block tariff", counter=str(counter0), thresholds=thresholds, prices=prices)
     sent = {
         "rates": before["rates"],
         "prices": before["prices"],
         "standing_charge": before["standing_charge"],
         "switches": [{"at": s["at"], "rate": s["rate"]} for s in before["switches"]],
         "block_thresholds": thresholds,
-        "block_prices": list(BLOCK_PRICES),
+        "block_prices": prices,
     }
     restore = {k: v for k, v in sent.items() if not k.startswith("block_")}
     if before.get("block_thresholds"):
@@ -109,7 +128,7 @@ def run_block_tariff(t: SrvtRig, role: str) -> None:
         t.ok("1.1.1", role, sent)
         held = t.result("4.11.1", role)
         assert [float(x) for x in held["block_thresholds"]] == thresholds, f"read back {held}, sent {sent}"
-        assert [float(x) for x in held["block_prices"]] == list(BLOCK_PRICES), held
+        assert [float(x) for x in held["block_prices"]] == prices, held
         counter1, blocks1 = block_counter(t, role)
         assert abs(counter1 - counter0) <= KWH_TOLERANCE, (
             f"the block counter moved {counter0} -> {counter1} kWh at the tariff change with nothing "
@@ -131,13 +150,13 @@ def run_block_tariff(t: SrvtRig, role: str) -> None:
             f"{thresholds}: the test could not exercise the blocks"
         )
         # The cost: each part of the energy at the price of the block the counter was in.
-        cost = tariff_oracle.block_cost_pence(thresholds, BLOCK_PRICES, counter1, energy)
-        cost_slack = slack * d(max(BLOCK_PRICES)) + BALANCE_ROUNDING
+        cost = tariff_oracle.block_cost_pence(thresholds, prices, counter1, energy)
+        cost_slack = slack * d(max(prices)) + BALANCE_ROUNDING
         moved = m.last.balance - m.first.balance
         options = [-(cost + d(before["standing_charge"]) * n) for n in m.midnights()]
         assert any(abs(moved - want) <= cost_slack for want in options), (
             f"the {role}'s balance moved {moved:.2f} p for {energy:.3f} kWh from block counter "
-            f"{counter1:.3f} kWh (thresholds {thresholds}, prices {list(BLOCK_PRICES)}); the tariff "
+            f"{counter1:.3f} kWh (thresholds {thresholds}, prices {prices}); the tariff "
             f"oracle expects {[f'{o:.2f}' for o in options]} +- {cost_slack:.2f} p "
             f"({metering.describe(m)})"
         )

@@ -32,6 +32,7 @@ from test_packs.oracles import tariff as tariff_oracle
 from test_packs.oracles.window import Window
 from test_packs.service_reference_variant import _metering as metering
 from test_packs.service_reference_variant._cases import CaseTable
+from test_packs.service_reference_variant._inputs import note, seeded
 from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     KWH_TOLERANCE,
@@ -248,7 +249,8 @@ def still(t: SrvtRig, role: str) -> Iterator[None]:
 @case("1.5", TARIFF, *METERS)
 def update_meter_balance(t: SrvtRig, role: str) -> None:
     """SRVT-1.5, oracle :mod:`test_packs.oracles.prepay`: the adjustment is added with its sign
-    (+500 p, then -200 p: inputs varied); in credit mode a balance below the disablement threshold
+    (a credit of 101-999 p, then a debit of 50-399 p: whole pence, seeded and recorded in the
+    transcript, ``_inputs``); in credit mode a balance below the disablement threshold
     leaves supply as it was (SRV 1.6: credit mode never disables for credit); in prepayment mode it
     raises 0x8F0F and disables supply."""
     optical = t.optical(role)
@@ -257,15 +259,18 @@ def update_meter_balance(t: SrvtRig, role: str) -> None:
     # A credit-mode meter is never shut for credit, and no test before this one shuts a GSME's valve.
     supply = optical.supply_state()
     assert supply == "enabled", f"the {role} in credit mode starts with supply {supply}, not enabled"
+    rng = seeded(t.request, f"1.5 {role}")
+    plus, minus = rng.randrange(101, 1000), rng.randrange(50, 400)
+    note(t.request, "1.5 adjustments (p)", plus=plus, minus=-minus)
     b0 = t.balance(role)
-    result = t.result("1.5", role, {"delta": 500.0})
+    result = t.result("1.5", role, {"delta": float(plus)})
     b1 = t.balance(role)
-    assert b0 + 500 - BALANCE_TOLERANCE <= b1 <= b0 + 500 + 1, f"optical balance {b0} -> {b1} after +500 p"
+    assert b0 + plus - BALANCE_TOLERANCE <= b1 <= b0 + plus + 1, f"balance {b0} -> {b1} after +{plus} p"
     assert abs(d(result["balance"]) - b1) <= BALANCE_TOLERANCE, f"route says {result}, meter {b1}"
     with still(t, role):
         since, b2 = optical.clock(), t.balance(role)
-        t.ok("1.5", role, {"delta": -200.0})
-        balance_moved_by(t, role, b2, Decimal(-200), since)
+        t.ok("1.5", role, {"delta": float(-minus)})
+        balance_moved_by(t, role, b2, Decimal(-minus), since)
         assert optical.payment_mode() == "credit", "the rig should be in credit mode"
         cfg = t.result("4.13", role)
         below = float(cfg["disablement_threshold"]) - 150.0 - float(t.balance(role))
@@ -346,9 +351,11 @@ def update_prepay_configuration(t: SrvtRig, role: str) -> None:
 
 @case("2.2", PREPAY, *METERS)
 def top_up_device(t: SrvtRig, role: str) -> None:
-    """SRVT-2.2, oracle :mod:`test_packs.oracles.prepay`: a UTRN of 1000 p, then one of 1050 p (not
-    whole pounds) with a payment-based debt of 500 p recovered at 10 % of each top-up: the meter
-    credits the value less the debt recovered (945 p), and the debt falls by what was recovered."""
+    """SRVT-2.2, oracle :mod:`test_packs.oracles.prepay`: a UTRN of 1000 p, then one of a value that is
+    not whole pounds with a payment-based debt recovered at a percentage of each top-up: the meter
+    credits the value less the debt recovered, and the debt falls by what was recovered. Inputs varied,
+    seeded and recorded in the transcript (``_inputs``): value 1020-4980 p in 20 p steps (never whole
+    pounds), rate 5-25 %, a debt larger than the recovery (so the rate, not the debt, bounds it)."""
     utrn = t.utrn(role, 1000)
     b0 = t.balance(role)
     result = t.ok("2.2", role, {"utrn": utrn}).result or {}
@@ -358,19 +365,25 @@ def top_up_device(t: SrvtRig, role: str) -> None:
         assert d(result["amount"]) == 1000, result
     debt_before = t.result("4.3", role)["debts"]["payment_debt"]
     cfg = t.result("4.13", role)
+    rng = seeded(t.request, f"2.2 {role}")
+    rate = rng.choice((5, 10, 15, 20, 25))
+    value = 20 * rng.choice([k for k in range(51, 250) if k % 5])  # whole pence, never whole pounds
+    owed = rng.randrange(value * rate // 100 + 100, value * rate // 100 * 3 + 200)
+    note(t.request, "2.2 top-up", value=value, payment_debt=owed, rate_pct=rate)
     try:
-        t.ok("2.3", role, {"debts": [{"name": "payment_debt", "amount": 500.0, "rate": 10.0}]})
+        t.ok("2.3", role, {"debts": [{"name": "payment_debt", "amount": float(owed), "rate": float(rate)}]})
         with still(t, role):
             since, b2 = t.optical(role).clock(), t.balance(role)
             want = prepay_oracle.top_up(
-                1050, balance=b2, payment_debt=d(500), payment_debt_rate_pct=d(10),
+                value, balance=b2, payment_debt=d(owed), payment_debt_rate_pct=d(rate),
                 max_credit=d(cfg["max_credit"]), max_balance=d(cfg["max_balance"]),
             )  # fmt: skip
-            t.ok("2.2", role, {"utrn": t.utrn(role, 1050)})
+            t.ok("2.2", role, {"utrn": t.utrn(role, value)})
             balance_moved_by(t, role, b2, want.credited, since)
         debt = [d(x) for x in t.result("4.3", role)["debts"]["payment_debt"]]
-        assert abs(debt[0] - (d(500) - want.recovered)) <= d("0.01"), (
-            f"payment debt {debt[0]} p after the top-up; the prepay oracle expects {d(500) - want.recovered}"
+        assert abs(debt[0] - (d(owed) - want.recovered)) <= d("0.01"), (
+            f"payment debt {debt[0]} p after a {value} p top-up; the prepay oracle expects "
+            f"{d(owed) - want.recovered} ({owed} p owed, {rate} % recovered)"
         )
     finally:
         t.ok(

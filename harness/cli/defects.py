@@ -116,7 +116,7 @@ def _coverage(args: argparse.Namespace) -> int:
         with_defect,
     )
     from harness.yamlio import load_model
-    from labs.virtual.devices.catalogue import load_catalogue
+    from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
 
     lab = load_lab(args.lab)
     if not lab.virtual:
@@ -145,7 +145,15 @@ def _coverage(args: argparse.Namespace) -> int:
     ]
     lab_data: dict[str, Any] = yaml.safe_load(args.lab.read_text(encoding="utf-8"))
     catalogue = load_catalogue()
-    known = applicable_defects({n: d.roles for n, d in catalogue.defects.items()}, roles)
+    dmc = lab.dmc(entry.dmc)
+    devices: dict[str, tuple[str, str]] = {
+        r: (m.model, m.firmware_version) for r in roles if (m := dmc.model_for(r)) is not None
+    }
+    try:
+        defect_roles, impossible = catalogue.defects_on(devices)
+    except CatalogueError as exc:
+        raise DmctInputError(str(args.lab), f"DMC {dmc.id}: {exc}", field="dmcs") from None
+    known = applicable_defects(defect_roles, roles)
     if lab.route is not None and lab.route.url.startswith("virtual://"):  # the simulated S1SP/DCO's own
         from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
@@ -162,8 +170,9 @@ def _coverage(args: argparse.Namespace) -> int:
             raise DmctInputError(str(args.killers or "--defect"), str(exc), field="defect") from None
         if key not in known:
             source = str(args.killers) if plan and key in plan.defects else "--defect"
+            why = f" ({impossible[key]})" if key in impossible else ""
             raise DmctInputError(
-                source, f"{key}: not a catalogue defect the DMC {entry.dmc} can carry", field="defect"
+                source, f"{key}: not a catalogue defect the DMC {entry.dmc} can carry{why}", field="defect"
             )
     if plan is not None:
         unknown = sorted(set(plan.tests()) - set(planned))
@@ -212,6 +221,8 @@ def _coverage(args: argparse.Namespace) -> int:
         "seconds": round(time.monotonic() - started, 1),
         "session_errors": {r.key: r.error for r in results if r.error},
         "defect_detection": found_by.to_json(),
+        # catalogue defects of the DMC's roles its devices cannot have (a capability they lack)
+        "defects_impossible": dict(sorted(impossible.items())),
     }
     (out / "coverage.json").write_text(json.dumps(report, indent=1) + "\n")
     if args.write_killers:

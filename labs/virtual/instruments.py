@@ -53,6 +53,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from labs.virtual.modbus_pdu import DeviceIdentification, check_request, rtu_frame_length
 from labs.virtual.register_map import (
+    BATTERY_LEVEL,
     GAS_FLOW_SETPOINT,
     KINDS,
     LOAD_CURRENT,
@@ -60,6 +61,7 @@ from labs.virtual.register_map import (
     MEASURED_GAS_FLOW,
     MEASURED_POWER,
     POWER_SUFFIX,
+    TAMPER_SUFFIX,
     PointKind,
     RegisterMap,
     RegisterPoint,
@@ -109,6 +111,15 @@ class RigPlant(Protocol):
     def measured_gas_flow(self) -> float:
         """Gas actually flowing now, l/h (0 if the GSME valve is closed)."""
 
+    def set_cover(self, role: str, open: bool) -> None:
+        """The tamper actuator lifted (``open``) or put back ``role``'s terminal cover (changes only)."""
+
+    def set_battery(self, pct: float) -> None:
+        """The GSME's battery eliminator now presents a battery charged to ``pct`` % of full."""
+
+    def battery_level(self) -> float:
+        """The charge the battery eliminator presents now, % (what its setpoint register reads back)."""
+
 
 ROLES = ("ch", "esme", "gsme", "ppmid", "ihd")
 
@@ -128,6 +139,8 @@ class FakePlant:
     valve_open: bool = True
     load_w: float = 0.0
     flow_lph: float = 0.0
+    battery_pct: float = 100.0
+    covers_open: set[str] = field(default_factory=set)
     events: list[str] = field(default_factory=list)
 
     def set_power(self, role: str, on: bool) -> None:
@@ -158,6 +171,17 @@ class FakePlant:
 
     def measured_gas_flow(self) -> float:
         return self.flow_lph if self.valve_open else 0.0
+
+    def set_cover(self, role: str, open: bool) -> None:
+        (self.covers_open.add if open else self.covers_open.discard)(role)
+        self.events.append(f"{role} terminal cover {'off' if open else 'on'}")
+
+    def set_battery(self, pct: float) -> None:
+        self.battery_pct = pct
+        self.events.append(f"battery {pct:g} %")
+
+    def battery_level(self) -> float:
+        return self.battery_pct
 
 
 class _Rejected(Exception):
@@ -330,6 +354,8 @@ class InstrumentBank:
                 value = self.plant.load_setpoint()
             elif name == GAS_FLOW_SETPOINT:
                 value = self.plant.gas_flow_setpoint()
+            elif name == BATTERY_LEVEL:
+                value = self.plant.battery_level()
             else:
                 continue
             try:
@@ -358,6 +384,8 @@ class InstrumentBank:
         for name, on in changes:
             if name.endswith(POWER_SUFFIX):
                 self.plant.set_power(name.removesuffix(POWER_SUFFIX), on)
+            elif name.endswith(TAMPER_SUFFIX):
+                self.plant.set_cover(name.removesuffix(TAMPER_SUFFIX), on)
 
     def _write_holding(self, start: int, address: int, registers: list[int], values: list[int]) -> None:
         written = range(address, address + len(values))
@@ -379,6 +407,8 @@ class InstrumentBank:
                 self.plant.apply_load(value)
             elif name == GAS_FLOW_SETPOINT:
                 self.plant.set_gas_flow(value)
+            elif name == BATTERY_LEVEL:
+                self.plant.set_battery(value)
 
 
 VENDOR_NAME = "dmct"

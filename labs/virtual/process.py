@@ -35,6 +35,7 @@ from labs.virtual.devices.catalogue import CatalogueError, load_catalogue
 from labs.virtual.devices.esme import Esme
 from labs.virtual.devices.factory import DeviceSettings, build_device
 from labs.virtual.devices.gsme import Gsme
+from labs.virtual.devices.meter import Meter
 from labs.virtual.faults import FaultConfig, FaultInjector, FaultLog
 from labs.virtual.iec62056_21 import IDLE_TIMEOUT_S, ReadoutTiming, serve_readout, serve_readout_on_fd
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
@@ -111,6 +112,26 @@ class VirtualRigPlant:
         if gsme is None or not isinstance(gsme.model, Gsme):
             return 0.0
         return gsme.model.measured_flow() * 1000.0
+
+    def set_cover(self, role: str, open: bool) -> None:
+        device = self._device(role)
+        if device is None or not isinstance(device.model, Meter):
+            return
+        device.faults.log.add(device.name, "terminal_cover", "off" if open else "on")
+        if open:  # lifting the cover is the tamper; putting it back is not another one
+            device.model.tamper("terminal_cover")
+
+    def set_battery(self, pct: float) -> None:
+        gsme = self._device("gsme")
+        if gsme is not None and isinstance(gsme.model, Gsme):
+            gsme.faults.log.add(gsme.name, "battery", f"{pct:g} %")
+            gsme.model.battery_supply(pct)
+            if gsme.powered and not gsme.model.powered:  # a flat battery charged again, relay on
+                gsme.model.power_on()
+
+    def battery_level(self) -> float:
+        gsme = self._device("gsme")
+        return float(gsme.model.battery_pct) if gsme is not None and isinstance(gsme.model, Gsme) else 0.0
 
 
 def build_model(spec: DeviceSpec, clock: SimClock) -> Device:

@@ -38,6 +38,9 @@ MEASURED_POWER = _NAMES["measured_power"]
 LOAD_CURRENT = _NAMES["load_current"]
 GAS_FLOW_SETPOINT = _NAMES["gas_flow_setpoint"]
 MEASURED_GAS_FLOW = _NAMES["measured_gas_flow"]
+#: Tamper actuator coils are ``<role>_terminal_cover``: the suffix names the device whose cover it lifts.
+TAMPER_SUFFIX = _NAMES["tamper"].format(role="")
+BATTERY_LEVEL = _NAMES["battery_level"]
 
 
 @dataclass(frozen=True)

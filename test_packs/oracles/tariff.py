@@ -4,6 +4,11 @@ What the requirement says a meter does with the tariff it holds: energy accrues 
 the rate in force at that time of day (switch times in device time), each kWh is charged at the price
 of that rate, and the standing charge (pence per day) is debited once per device midnight. Prices are
 pence per kWh; energies kWh; results are :class:`~decimal.Decimal`.
+
+A *block* tariff (SRV 1.1.1 block thresholds and prices) prices by the block counter instead: the
+counter counts the kWh imported in the billing period, and block ``n``'s price applies once the counter
+has reached threshold ``n`` (block 0 below the first threshold), so one stretch of consumption is split
+at each threshold it crosses (:func:`energy_by_block`, :func:`block_cost_pence`).
 """
 
 from __future__ import annotations
@@ -86,3 +91,42 @@ def balance_change(
 ) -> Decimal:
     """The meter balance change the tariff requires: minus the energy cost and the standing charges."""
     return -(cost_pence(kwh_by_rate, prices) + Decimal(str(standing_charge)) * midnights)
+
+
+def _dec(value: float | Decimal) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def energy_by_block(
+    thresholds: Sequence[float | Decimal], counter: float | Decimal, kwh: float | Decimal
+) -> list[Decimal]:
+    """kWh per block (``len(thresholds) + 1`` of them) for ``kwh`` imported from block counter
+    ``counter`` on: each kWh belongs to the block the counter is in when it is consumed."""
+    cuts = [_dec(t) for t in thresholds]
+    if cuts != sorted(set(cuts)) or any(c <= 0 for c in cuts):
+        raise ValueError(f"block thresholds must be positive and ascending: {list(thresholds)}")
+    start, end = _dec(counter), _dec(counter) + _dec(kwh)
+    if start < 0 or end < start:
+        raise ValueError(f"counter {counter} and energy {kwh} must not be negative")
+    bounds = [Decimal(0), *cuts, None]
+    out: list[Decimal] = []
+    for lo, hi in itertools.pairwise(bounds):
+        assert lo is not None
+        top = end if hi is None else min(end, hi)
+        out.append(max(Decimal(0), top - max(start, lo)))
+    return out
+
+
+def block_cost_pence(
+    thresholds: Sequence[float | Decimal],
+    prices: Sequence[float | Decimal],
+    counter: float | Decimal,
+    kwh: float | Decimal,
+) -> Decimal:
+    """What ``kwh`` imported from block counter ``counter`` on costs at the block prices (pence)."""
+    if len(prices) != len(thresholds) + 1:
+        raise ValueError(f"{len(prices)} block prices for {len(thresholds)} thresholds (need one more)")
+    return sum(
+        (e * _dec(p) for e, p in zip(energy_by_block(thresholds, counter, kwh), prices, strict=True)),
+        Decimal(0),
+    )

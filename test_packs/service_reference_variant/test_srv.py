@@ -32,6 +32,7 @@ from test_packs.oracles import tariff as tariff_oracle
 from test_packs.oracles.window import Window
 from test_packs.service_reference_variant import _metering as metering
 from test_packs.service_reference_variant._cases import CaseTable
+from test_packs.service_reference_variant._inputs import note, seeded
 from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     KWH_TOLERANCE,
@@ -150,7 +151,9 @@ def check_metering(t: SrvtRig, role: str, m: metering.Metering, sent: dict[str, 
             f"TOU register {rate} of the {role} gained {value:.3f} kWh; the tariff oracle allows "
             f"{lo:.3f}..{hi:.3f} kWh ({metering.describe(m)})"
         )
-    cost_slack = slack * len(got) * d(max(prices)) + d("0.5")  # reads taken with nothing flowing
+    # reads taken with nothing flowing; the meter shows whole pence, so two rounded reads differ from
+    # the true change by up to a penny
+    cost_slack = slack * len(got) * d(max(prices)) + d("1")
     moved = m.last.balance - m.first.balance
     options = [tariff_oracle.balance_change(got, prices, sent["standing_charge"], n) for n in m.midnights()]
     assert any(abs(moved - want) <= cost_slack for want in options), (
@@ -246,7 +249,8 @@ def still(t: SrvtRig, role: str) -> Iterator[None]:
 @case("1.5", TARIFF, *METERS)
 def update_meter_balance(t: SrvtRig, role: str) -> None:
     """SRVT-1.5, oracle :mod:`test_packs.oracles.prepay`: the adjustment is added with its sign
-    (+500 p, then -200 p: inputs varied); in credit mode a balance below the disablement threshold
+    (a credit of 101-999 p, then a debit of 50-399 p: whole pence, seeded and recorded in the
+    transcript, ``_inputs``); in credit mode a balance below the disablement threshold
     leaves supply as it was (SRV 1.6: credit mode never disables for credit); in prepayment mode it
     raises 0x8F0F and disables supply."""
     optical = t.optical(role)
@@ -255,15 +259,18 @@ def update_meter_balance(t: SrvtRig, role: str) -> None:
     # A credit-mode meter is never shut for credit, and no test before this one shuts a GSME's valve.
     supply = optical.supply_state()
     assert supply == "enabled", f"the {role} in credit mode starts with supply {supply}, not enabled"
+    rng = seeded(t.request, f"1.5 {role}")
+    plus, minus = rng.randrange(101, 1000), rng.randrange(50, 400)
+    note(t.request, "1.5 adjustments (p)", plus=plus, minus=-minus)
     b0 = t.balance(role)
-    result = t.result("1.5", role, {"delta": 500.0})
+    result = t.result("1.5", role, {"delta": float(plus)})
     b1 = t.balance(role)
-    assert b0 + 500 - BALANCE_TOLERANCE <= b1 <= b0 + 500 + 1, f"optical balance {b0} -> {b1} after +500 p"
+    assert b0 + plus - BALANCE_TOLERANCE <= b1 <= b0 + plus + 1, f"balance {b0} -> {b1} after +{plus} p"
     assert abs(d(result["balance"]) - b1) <= BALANCE_TOLERANCE, f"route says {result}, meter {b1}"
     with still(t, role):
         since, b2 = optical.clock(), t.balance(role)
-        t.ok("1.5", role, {"delta": -200.0})
-        balance_moved_by(t, role, b2, Decimal(-200), since)
+        t.ok("1.5", role, {"delta": float(-minus)})
+        balance_moved_by(t, role, b2, Decimal(-minus), since)
         assert optical.payment_mode() == "credit", "the rig should be in credit mode"
         cfg = t.result("4.13", role)
         below = float(cfg["disablement_threshold"]) - 150.0 - float(t.balance(role))
@@ -301,6 +308,9 @@ def credit_disables_supply(t: SrvtRig, role: str) -> None:
 
 @case("1.6", TARIFF, *METERS)
 def update_payment_mode(t: SrvtRig, role: str) -> None:
+    """SRVT-1.6: the meter's payment mode follows SRV 1.6 both ways (credit -> prepayment -> credit)
+    and the change takes a billing snapshot (0x8F0A). Compared with: the mode sent (the requirement),
+    read on the meter's optical port and with SRV 6.2.9; the snapshot in the meter's own event log."""
     assert t.optical(role).payment_mode() == "credit", "the rig should start in credit mode"
     t.mark(role)
     with t.payment_mode(role, "prepayment"):
@@ -341,9 +351,11 @@ def update_prepay_configuration(t: SrvtRig, role: str) -> None:
 
 @case("2.2", PREPAY, *METERS)
 def top_up_device(t: SrvtRig, role: str) -> None:
-    """SRVT-2.2, oracle :mod:`test_packs.oracles.prepay`: a UTRN of 1000 p, then one of 1050 p (not
-    whole pounds) with a payment-based debt of 500 p recovered at 10 % of each top-up: the meter
-    credits the value less the debt recovered (945 p), and the debt falls by what was recovered."""
+    """SRVT-2.2, oracle :mod:`test_packs.oracles.prepay`: a UTRN of 1000 p, then one of a value that is
+    not whole pounds with a payment-based debt recovered at a percentage of each top-up: the meter
+    credits the value less the debt recovered, and the debt falls by what was recovered. Inputs varied,
+    seeded and recorded in the transcript (``_inputs``): value 1020-4980 p in 20 p steps (never whole
+    pounds), rate 5-25 %, a debt larger than the recovery (so the rate, not the debt, bounds it)."""
     utrn = t.utrn(role, 1000)
     b0 = t.balance(role)
     result = t.ok("2.2", role, {"utrn": utrn}).result or {}
@@ -353,19 +365,25 @@ def top_up_device(t: SrvtRig, role: str) -> None:
         assert d(result["amount"]) == 1000, result
     debt_before = t.result("4.3", role)["debts"]["payment_debt"]
     cfg = t.result("4.13", role)
+    rng = seeded(t.request, f"2.2 {role}")
+    rate = rng.choice((5, 10, 15, 20, 25))
+    value = 20 * rng.choice([k for k in range(51, 250) if k % 5])  # whole pence, never whole pounds
+    owed = rng.randrange(value * rate // 100 + 100, value * rate // 100 * 3 + 200)
+    note(t.request, "2.2 top-up", value=value, payment_debt=owed, rate_pct=rate)
     try:
-        t.ok("2.3", role, {"debts": [{"name": "payment_debt", "amount": 500.0, "rate": 10.0}]})
+        t.ok("2.3", role, {"debts": [{"name": "payment_debt", "amount": float(owed), "rate": float(rate)}]})
         with still(t, role):
             since, b2 = t.optical(role).clock(), t.balance(role)
             want = prepay_oracle.top_up(
-                1050, balance=b2, payment_debt=d(500), payment_debt_rate_pct=d(10),
+                value, balance=b2, payment_debt=d(owed), payment_debt_rate_pct=d(rate),
                 max_credit=d(cfg["max_credit"]), max_balance=d(cfg["max_balance"]),
             )  # fmt: skip
-            t.ok("2.2", role, {"utrn": t.utrn(role, 1050)})
+            t.ok("2.2", role, {"utrn": t.utrn(role, value)})
             balance_moved_by(t, role, b2, want.credited, since)
         debt = [d(x) for x in t.result("4.3", role)["debts"]["payment_debt"]]
-        assert abs(debt[0] - (d(500) - want.recovered)) <= d("0.01"), (
-            f"payment debt {debt[0]} p after the top-up; the prepay oracle expects {d(500) - want.recovered}"
+        assert abs(debt[0] - (d(owed) - want.recovered)) <= d("0.01"), (
+            f"payment debt {debt[0]} p after a {value} p top-up; the prepay oracle expects "
+            f"{d(owed) - want.recovered} ({owed} p owed, {rate} % recovered)"
         )
     finally:
         t.ok(
@@ -459,6 +477,8 @@ def activate_emergency_credit(t: SrvtRig, role: str) -> None:
 # ------------------------------------------------------------------------------- display, customer
 @case("3.1", DISPLAY, *METERS)
 def display_message(t: SrvtRig, role: str) -> None:
+    """SRVT-3.1: the message sent is what the meter's display shows. Compared with: the text sent
+    (new each run, so a stale display cannot pass), read on the meter's own display object."""
     text = f"SRVT {datetime.now(UTC):%H%M%S%f}"
     result = t.ok("3.1", role, {"text": text})
     assert [i["target"].upper() for i in result.instructions] == [t.eui(role).upper()], result.instructions
@@ -469,9 +489,11 @@ def display_message(t: SrvtRig, role: str) -> None:
 
 @case("3.2", DISPLAY, *EM)
 def restrict_access_change_of_tenancy(t: SrvtRig, role: str) -> None:
-    """The new tenant reads nothing from before the restriction date. Witness: the billing data log
-    (SRV 4.4.2), given one tariff-triggered record before the date and one after it (SRV 1.1.1 with the
-    same tariff). The pack then restricts from a date before any data, so the rig stays re-runnable."""
+    """SRVT-3.2: the new tenant reads nothing from before the restriction date. Compared with: the
+    restriction date sent, applied to the billing data log (SRV 4.4.2) - one tariff-triggered record
+    made before the date and one after it (SRV 1.1.1 with the same tariff); the first must be withheld,
+    the second returned. The pack then restricts from a date before any data, so the rig stays
+    re-runnable."""
     tariff = tariff_params(t.result("4.11.1", role))
     t.ok("1.1.1", role, tariff)  # a record before the date
     cut = t.optical(role).clock()
@@ -496,6 +518,8 @@ def restrict_access_change_of_tenancy(t: SrvtRig, role: str) -> None:
 
 @case("3.4", DISPLAY, *METERS)
 def update_supplier_name(t: SrvtRig, role: str) -> None:
+    """SRVT-3.4: the supplier name sent is held. Compared with: the name sent (new each run), read on
+    the meter's own supplier-name object."""
     name = f"SRVT Energy {datetime.now(UTC):%H%M%S%f}"  # new each run: a stale name cannot pass
     result = t.ok("3.4", role, {"name": name})
     assert result.outcomes() == ["actioned"], result.instructions
@@ -506,6 +530,11 @@ def update_supplier_name(t: SrvtRig, role: str) -> None:
 # -------------------------------------------------------------------------------------------- reads
 @case("4.1.1", READS, *METERS)
 def read_instantaneous_import_registers(t: SrvtRig, role: str) -> None:
+    """SRVT-4.1.1: the route's import register (and gas volume) lies between two reads of the meter's
+    own registers bracketing it; for the ESME under a 3 kW load from the lab's load source the register
+    must advance. Compared with: the meter's optical registers (bounds, not only agreement) and the
+    instruments' load; a GSME answer from the CH's cache must be under 2 h of device time old. The
+    energy oracle checks are in 1.1.1 / 1.2.1 / 6.2.8 (oracle :mod:`test_packs.oracles.tariff`)."""
     optical = t.optical(role)
     first = optical.import_registers()
     if role == "esme":  # under a known load the register must advance, and the route read with it
@@ -530,6 +559,10 @@ def read_instantaneous_import_registers(t: SrvtRig, role: str) -> None:
 
 @case("4.1.2", READS, *METERS)
 def read_tou_matrices(t: SrvtRig, role: str) -> None:
+    """SRVT-4.1.2: one TOU register per rate, each between two optical reads bracketing the route's
+    read, and the total equal to their sum (tolerance 0.002 kWh per register). Compared with: the
+    meter's optical registers and the requirement that the total is the sum of the TOU registers;
+    which rate energy accrues to is checked against oracle :mod:`test_packs.oracles.tariff` in 1.1.1."""
     optical = t.optical(role)
     first = optical.import_registers()
     result = t.result("4.1.2", role)
@@ -553,6 +586,10 @@ def read_tou_matrices(t: SrvtRig, role: str) -> None:
 
 @case("4.3", READS, *METERS)
 def read_prepay_values(t: SrvtRig, role: str) -> None:
+    """SRVT-4.3: mode, balance and debts read through the route; for the ESME after a +300 p SRV 1.5
+    (read, change, read: a cached answer fails). Compared with: the meter's optical balance and mode
+    (agreement within BALANCE_TOLERANCE); the balance arithmetic itself is checked against oracle
+    :mod:`test_packs.oracles.prepay` in 1.5 / 2.2 / 2.3."""
     if role == "esme":  # read, change, read: the second read must follow the change (no stale answer)
         t.result("4.3", role)
         t.ok("1.5", role, {"delta": 300.0})
@@ -565,6 +602,10 @@ def read_prepay_values(t: SrvtRig, role: str) -> None:
 
 @case("4.4.2", READS, *METERS)
 def retrieve_billing_data_log(t: SrvtRig, role: str) -> None:
+    """SRVT-4.4.2: a tariff change (SRV 1.1.1, the same tariff again) adds a tariff-triggered billing
+    record after the test's start, whose total does not exceed the meter's register, and 0x8F0A is
+    logged. Compared with: the requirement (a tariff change takes a billing snapshot), the meter's
+    device clock (``mark``) and its optical registers and event log."""
     tariff = t.result("4.11.1", role)
     since = t.mark(role)
     t.ok("1.1.1", role, tariff_params(tariff))  # the same tariff again: a "tariff" billing snapshot
@@ -578,6 +619,10 @@ def retrieve_billing_data_log(t: SrvtRig, role: str) -> None:
 
 @case("4.6.1", READS, *METERS)
 def retrieve_daily_read_log(t: SrvtRig, role: str) -> None:
+    """SRVT-4.6.1: the daily read log holds one read per device midnight (stamped 00:00, none
+    missing, the last today by the meter's clock), with totals never going backwards and not above the
+    register. Compared with: the requirement (a read at each device midnight), the meter's own clock
+    and optical registers."""
     reads = t.result("4.6.1", role)["reads"]
     now = t.optical(role).clock()
     total = t.optical(role).import_registers().total
@@ -595,6 +640,9 @@ def retrieve_daily_read_log(t: SrvtRig, role: str) -> None:
 
 @case("4.8.1", READS, *METERS)
 def read_active_import_profile(t: SrvtRig, role: str) -> None:
+    """SRVT-4.8.1: the profile's intervals are contiguous at the resolution it declares (W2 when less
+    than half-hourly), totals never go backwards nor above the register. Compared with: the requirement
+    (contiguous, cumulative intervals) and the meter's optical registers."""
     result = t.ok("4.8.1", role)
     data = result.result or {}
     assert data.get("resolution") in ("half_hourly", "daily"), data
@@ -612,6 +660,10 @@ def read_active_import_profile(t: SrvtRig, role: str) -> None:
 
 @case("4.11.1", READS, *METERS)
 def read_tariff(t: SrvtRig, role: str) -> None:
+    """SRVT-4.11.1: read, change the prices (SRV 1.2.1, each +1 p), read: the second read shows the
+    prices sent; the tariff read is well formed (a price per rate, first switch at 00:00, switches
+    naming only its rates) and the meter keeps a TOU register per rate. Compared with: the values sent
+    and the requirement's shape of a tariff; the optical port's TOU registers."""
     tariff = t.result("4.11.1", role)
     prices = [round(p + 1.0, 2) for p in tariff["prices"]]  # read, change (SRV 1.2.1), read
     try:
@@ -630,6 +682,11 @@ def read_tariff(t: SrvtRig, role: str) -> None:
 
 @case("4.13", READS, *METERS)
 def read_prepayment_configuration(t: SrvtRig, role: str) -> None:
+    """SRVT-4.13: read, change the low credit threshold (SRV 2.1, +35 p), read: the second read shows
+    it; the thresholds are ordered (low credit >= emergency credit >= disablement) and the maximum
+    balance is at least the maximum credit. Compared with: the value sent and the requirement's
+    ordering of the thresholds; whether the meter *uses* them is checked in 2.1 / 2.5 (oracle
+    :mod:`test_packs.oracles.prepay`)."""
     c = t.result("4.13", role)
     if role == "esme":  # read, change (SRV 2.1), read: the second read must show the change
         new = float(c["low_credit_threshold"]) + 35.0
@@ -645,6 +702,10 @@ def read_prepayment_configuration(t: SrvtRig, role: str) -> None:
 
 @case("4.18", READS, *METERS)
 def read_meter_balance(t: SrvtRig, role: str) -> None:
+    """SRVT-4.18: the balance read through the route; for the ESME after a +400 p SRV 1.5 (read,
+    change, read: a cached answer fails). Compared with: the meter's optical balance (agreement within
+    BALANCE_TOLERANCE); the balance arithmetic is checked against oracle
+    :mod:`test_packs.oracles.prepay` in 1.5 / 2.2 / 2.3."""
     if role == "esme":  # read, change, read: the second read must follow the change (no stale answer)
         t.result("4.18", role)
         t.ok("1.5", role, {"delta": 400.0})
@@ -668,6 +729,9 @@ def _schedules(t: SrvtRig, sid: str) -> list[dict[str, Any]]:
 
 @case("5.1", SCHEDULES, *EM)
 def create_schedule(t: SrvtRig, role: str) -> None:
+    """SRVT-5.1: a schedule created (SRV 4.6.1 daily, 30 days ahead of the route's clock) is held
+    with the SRV, period and zero runs sent. Compared with: the values sent, read back with SRV 5.2 (a
+    DCC-held schedule has no device-side port)."""
     sid = _new_schedule(t)
     try:
         [s] = _schedules(t, sid)
@@ -678,6 +742,8 @@ def create_schedule(t: SrvtRig, role: str) -> None:
 
 @case("5.2", SCHEDULES, *EM)
 def read_schedule(t: SrvtRig, role: str) -> None:
+    """SRVT-5.2: the schedule just created is among those SRV 5.2 returns. Compared with: the schedule
+    id SRV 5.1 returned (DCC-held data: no device-side port)."""
     sid = _new_schedule(t)
     try:
         everything = t.result("5.2", "esme")["schedules"]
@@ -688,6 +754,8 @@ def read_schedule(t: SrvtRig, role: str) -> None:
 
 @case("5.3", SCHEDULES, *EM)
 def delete_schedule(t: SrvtRig, role: str) -> None:
+    """SRVT-5.3: after SRV 5.3 the schedule is gone. Compared with: the schedule id deleted, read back
+    with SRV 5.2 (DCC-held data: no device-side port)."""
     sid = _new_schedule(t)
     assert t.result("5.3", "esme", {"schedule_id": sid}).get("deleted") == sid
     assert _schedules(t, sid) == [], "the schedule is still held after SRV 5.3"
@@ -696,6 +764,9 @@ def delete_schedule(t: SrvtRig, role: str) -> None:
 # ------------------------------------------------------------------------------ device configuration
 @case("6.2.1", CONFIG, *EM)
 def read_config_voltage(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.1: variant and nominal voltage read through the route are plausible (200-250 V) and
+    are what the meter holds. Compared with: the meter's own nominal-voltage object on the optical port
+    (agreement: the ESME has no other source of its nominal voltage)."""
     c = t.result("6.2.1", role)
     assert c["variant"] in ("single_element", "polyphase", "twin_element"), c
     assert 200 <= c["nominal_voltage_v"] <= 250, c
@@ -707,6 +778,9 @@ def read_config_voltage(t: SrvtRig, role: str) -> None:
 
 @case("6.2.2", CONFIG, *EM)
 def read_config_randomisation(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.2: the randomised offset limit read through the route is a non-negative number of
+    seconds and is what the meter holds. Compared with: the meter's own object on the optical port
+    (agreement: no other source of the setting)."""
     c = t.result("6.2.2", role)
     assert isinstance(c["randomised_offset_limit_s"], int) and c["randomised_offset_limit_s"] >= 0, c
     held = t.optical(role).randomised_offset_limit()
@@ -715,6 +789,9 @@ def read_config_randomisation(t: SrvtRig, role: str) -> None:
 
 @case("6.2.3", CONFIG, *METERS)
 def read_config_billing_calendar(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.3: the billing calendar read is well formed; for the ESME read, change (SRV 6.8, a
+    weekly calendar), read: the second read shows the start and period sent. Compared with: the values
+    sent; that the meter *uses* the calendar (a snapshot at its start) is checked in 6.8."""
     c = t.result("6.2.3", role)
     assert "billing_calendar" in c, c
     cal = c["billing_calendar"]
@@ -731,6 +808,9 @@ def read_config_billing_calendar(t: SrvtRig, role: str) -> None:
 
 @case("6.2.4", CONFIG, *METERS)
 def read_config_identity(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.4: the device identity read through the route. Compared with: the lab file's record
+    of the DMC (model, manufacturer, hardware and firmware versions, Device ID) and the meter's own
+    identity object (serial, firmware) on the optical port."""
     c = t.result("6.2.4", role)
     meter = t.optical(role).identity()
     spec = t.spec(role)
@@ -743,6 +823,9 @@ def read_config_identity(t: SrvtRig, role: str) -> None:
 
 @case("6.2.5", CONFIG, *EM)
 def read_config_power_thresholds(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.5: the load-limit settings read; read, change (SRV 6.4.1, a threshold new each
+    run), read: the second read shows the threshold and period sent. Compared with: the values sent;
+    that the meter *uses* them is checked in 6.4.1 (oracle :mod:`test_packs.oracles.load_limit`)."""
     c = t.result("6.2.5", role)
     limit = c["load_limit"]
     assert limit is None or (limit["threshold_w"] > 0 and limit["period_s"] > 0), c
@@ -757,6 +840,8 @@ def read_config_power_thresholds(t: SrvtRig, role: str) -> None:
 
 @case("6.2.7", CONFIG, *METERS)
 def read_config_mpxn(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.7: the MPxN read is empty or 6-13 digits; for the ESME after SRV 6.20.1 the read shows
+    the MPAN just set. Compared with: the value sent (6.20.1 varies it, leading zeros included)."""
     mpxn = t.result("6.2.7", role)["mpxn"]
     assert mpxn == "" or re.fullmatch(r"\d{6,13}", mpxn), mpxn
     if role == "esme":  # after SRV 6.20.1 the read must show the new MPAN
@@ -802,6 +887,8 @@ def read_config_gas(t: SrvtRig, role: str) -> None:
 
 @case("6.2.9", CONFIG, *METERS)
 def read_config_payment_mode(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.9: the payment mode read; for the ESME after SRV 1.6 to prepayment the read follows
+    the change. Compared with: the mode sent, and the meter's optical port."""
     assert t.result("6.2.9", role)["payment_mode"] == t.optical(role).payment_mode()
     if role == "esme":  # after a change of mode (SRV 1.6) the read must follow it
         with t.payment_mode(role, "prepayment"):
@@ -811,6 +898,9 @@ def read_config_payment_mode(t: SrvtRig, role: str) -> None:
 
 @case("6.2.10", CONFIG, *METERS)
 def read_config_alert_behaviours(t: SrvtRig, role: str) -> None:
+    """SRVT-6.2.10: the suppressed alert codes read are GBCS codes; for the ESME read, switch 0x8F01
+    off (SRV 6.22), read: the second read lists it. Compared with: the change sent; that the meter
+    then logs but does not send the alert is checked in 6.22."""
     suppressed = t.result("6.2.10", role)["suppressed"]
     assert all(re.fullmatch(r"0x[0-9A-F]{4}", c) for c in suppressed), suppressed
     if role == "esme":  # switch one alert off (SRV 6.22): the read must show it, then back on
@@ -876,8 +966,10 @@ def update_load_limit(t: SrvtRig, role: str) -> None:
 
 @case("6.4.2", CONFIG, *EM)
 def reset_load_limit_counter(t: SrvtRig, role: str) -> None:
-    """The counter of load limiting events (the meter's own object) is zero after the reset; the test
-    first trips the limit once (2 kW over a 1 kW limit), so a reset that does nothing is seen."""
+    """SRVT-6.4.2: the counter of load limiting events (the meter's own object) is zero after the
+    reset; the test first trips the limit once (2 kW from the lab's load source over a 1 kW limit), so a
+    reset that does nothing is seen. Compared with: the requirement (reset means zero) and the
+    load-limit event the instruments caused."""
     optical = t.optical(role)
     if optical.load_limit_counter() == 0:
         since = t.mark(role)
@@ -896,6 +988,9 @@ def reset_load_limit_counter(t: SrvtRig, role: str) -> None:
 
 @case("6.8", CONFIG, *METERS)
 def update_billing_calendar(t: SrvtRig, role: str) -> None:
+    """SRVT-6.8: the calendar sent (daily, starting two device hours ahead) is held (SRV 6.2.3) and the
+    meter takes a billing snapshot (0x8F0A in its event log) at the start date. Compared with: the
+    values sent and the start date by the meter's own clock."""
     since = t.mark(role)
     start = (t.optical(role).clock() + timedelta(hours=2)).replace(microsecond=0)
     try:
@@ -990,7 +1085,8 @@ def update_security_credentials_krp(t: SrvtRig, role: str) -> None:
 @case("6.20.1", CONFIG, *METERS)
 def set_import_mpxn(t: SrvtRig, role: str) -> None:
     """SRVT-6.20.1: the MPxN is held as the string sent (SRV 6.2.7); inputs varied: an ordinary value,
-    then one with leading zeros (a meter that stores it as a number loses them), then the first again."""
+    then one with leading zeros (a meter that stores it as a number loses them), then the first again.
+    Compared with: the string sent."""
     mpxn = "1900012345678" if role == "esme" else "7654321012"
     for value in (mpxn, "0" * 3 + mpxn[3:], mpxn):
         t.ok("6.20.1", role, {"mpxn": value})
@@ -1003,7 +1099,8 @@ def configure_alert_behaviour(t: SrvtRig, role: str) -> None:
     """SRVT-6.22: the behaviour read back (SRV 6.2.10) follows the change, and the meter *uses* it: with
     0x8F32 Supply Armed switched off, arming supply logs 0x8F32 but sends no alert - shown by an alert
     sent after it (0x8145 from a clock synchronisation) arriving while no 0x8F32 did (a meter's alerts
-    reach the User in the order raised). A GSME's valve is left armed (its customer opens it)."""
+    reach the User in the order raised). A GSME's valve is left armed (its customer opens it).
+    Compared with: the change sent and the requirement (switched off: logged, not sent)."""
     code = "0x8F35" if role == "esme" else "0x8F1F"
     try:
         t.ok("6.22", role, {"alerts": [{"code": code, "send": False}]})
@@ -1038,6 +1135,10 @@ def configure_alert_behaviour(t: SrvtRig, role: str) -> None:
 
 @case("6.23", CREDS, *ALL3)
 def update_security_credentials_cos(t: SrvtRig, role: str) -> None:
+    """SRVT-6.23: a change-of-supplier credential update raises the device's supplier key version by
+    one (SRV 6.24.1), keeps the inventory's supplier and logs 0x8F70 in the device's security log.
+    Compared with: the key version before the update (the requirement: one rotation) and the device's
+    own security log (the CH's via SRV 6.13)."""
     since = t.route_now() if role == "ch" else t.mark(role)
     supplier = t.result("8.2", role)["supplier"]
     [before] = _keys(t, role)
@@ -1050,6 +1151,9 @@ def update_security_credentials_cos(t: SrvtRig, role: str) -> None:
 
 @case("6.24.1", CREDS, *ALL3)
 def retrieve_security_credentials(t: SrvtRig, role: str) -> None:
+    """SRVT-6.24.1: supplier and network operator keys are the S1SP's; after a rotation (SRV 6.15.1)
+    the read shows the version one higher. Compared with: the key version before the rotation (the
+    requirement: one rotation, one version)."""
     for credential_role in ("supplier", "network_operator"):
         keys = _keys(t, role, credential_role)
         assert keys and all(k["key_id"].startswith("S1SP") for k in keys), (credential_role, keys)
@@ -1062,6 +1166,10 @@ def retrieve_security_credentials(t: SrvtRig, role: str) -> None:
 
 @case("6.25", CONFIG, *EM)
 def set_supply_tamper_state(t: SrvtRig, role: str) -> None:
+    """SRVT-6.25: the supply tamper state sent is held (the meter's own object) and setting it does
+    not cut supply; it is put back to 'unchanged'. Compared with: the state sent. What the meter must
+    *do* with it - a real tamper (the lab's terminal-cover actuator) disables supply only when
+    'locked', with 0x81BE - is checked in ``test_device_events.py``."""
     optical = t.optical(role)
     try:
         result = t.ok("6.25", role, {"state": "locked"})
@@ -1116,6 +1224,10 @@ def enable_supply(t: SrvtRig, role: str) -> None:
 
 @case("7.2", SUPPLY, *METERS)
 def disable_supply(t: SrvtRig, role: str) -> None:
+    """SRVT-7.2: the ESME's supply is disabled and no power flows (the lab's instruments: measured
+    power 0 under a 2 kW load; the meter's own active power 0); a GSME whose valve is open is first
+    shut for credit (oracle :mod:`test_packs.oracles.prepay`, in prepayment mode), then SRV 7.2 shuts
+    it. Compared with: the instruments and the meter's optical supply state."""
     optical = t.optical(role)
     if role == "esme":
         with t.esme_load(2000.0):
@@ -1140,6 +1252,9 @@ def disable_supply(t: SrvtRig, role: str) -> None:
 
 @case("7.3", SUPPLY, *METERS)
 def arm_supply(t: SrvtRig, role: str) -> None:
+    """SRVT-7.3: a disabled supply is armed (the meter's optical supply state) and 0x8F32 is logged and
+    alerted after the test's start (device clock). Compared with: the requirement's state machine and
+    the meter's own event log."""
     optical = t.optical(role)
     try:
         if optical.supply_state() != "disabled":
@@ -1155,6 +1270,8 @@ def arm_supply(t: SrvtRig, role: str) -> None:
 
 @case("7.4", SUPPLY, *METERS)
 def read_supply_status(t: SrvtRig, role: str) -> None:
+    """SRVT-7.4: the supply status read through the route; for the ESME after SRV 7.2 it reads
+    'disabled'. Compared with: the state SRV 7.2 must leave (the requirement), and the optical port."""
     assert t.result("7.4", role)["supply"] == t.optical(role).supply_state()
     if role != "esme":  # the GSME's change of state waits for its wake: 7.2/7.3-gsme cover it
         return
@@ -1174,6 +1291,9 @@ INVENTORY_ROLES = {"inventory": ("ch", "esme")}
 
 @case("8.2", HAN, "inventory", also=INVENTORY_ROLES)
 def read_inventory(t: SrvtRig, role: str) -> None:
+    """SRVT-8.2: each device of the rig is Commissioned in the S1SP inventory with its device type,
+    region SMETS1, model and firmware version. Compared with: the lab file's record of the rig (the
+    DMC's models and versions) and, for the meters, their own identity object."""
     types = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "ihd": "IHD"}
     for device in t.rig.devices:
         if not device.eui64:
@@ -1189,6 +1309,8 @@ def read_inventory(t: SrvtRig, role: str) -> None:
 @case("8.3", HAN, "inventory", also={"inventory": ("ihd",)})
 def decommission_device(t: SrvtRig, role: str) -> None:
     # Only a HAN display is decommissioned: the status is terminal and the meters serve every other test.
+    """SRVT-8.3: the HAN display decommissioned is Decommissioned in the inventory and takes no SRVs
+    (E14). Compared with: the requirement (a terminal status; no SRV reaches the device)."""
     result = t.result("8.3", "ihd")
     assert result["status"] == "Decommissioned", result
     assert t.result("8.2", "ihd")["status"] == "Decommissioned"
@@ -1197,6 +1319,8 @@ def decommission_device(t: SrvtRig, role: str) -> None:
 
 @case("8.4", HAN, "inventory", also={"inventory": ("esme",)})
 def update_inventory(t: SrvtRig, role: str) -> None:
+    """SRVT-8.4: the ESME suspended takes no SRVs (E14) and Commissioned again answers SRV 7.4 as its
+    optical port shows. Compared with: the requirement (a Suspended device takes no SRVs)."""
     try:
         assert t.result("8.4", "esme", {"status": "Suspended"})["status"] == "Suspended"
         t.rejected("E14", "7.4", "esme")  # a Suspended device takes no SRVs
@@ -1214,6 +1338,9 @@ JOIN_ROLES = {"ch": ("esme",)}
 
 @case("8.7.2", HAN, *ALL3, also=JOIN_ROLES)
 def join_service(t: SrvtRig, role: str) -> None:
+    """SRVT-8.7.2: a device unjoined then joined is joined in the CH device log (SRV 8.9), and the CH
+    logs the join (0x8F49) for the target's EUI-64 after the route's time. Compared with: the target
+    device (the requirement) and, for a meter, its own supply state read through it once joined."""
     target = "esme" if role == "ch" else role
     eui = t.eui(target).upper()
     since = t.route_now()
@@ -1234,6 +1361,9 @@ def join_service(t: SrvtRig, role: str) -> None:
 
 @case("8.8.2", HAN, *ALL3, also=JOIN_ROLES)
 def unjoin_service(t: SrvtRig, role: str) -> None:
+    """SRVT-8.8.2: an unjoined device is not joined in the CH device log, an unjoined ESME is
+    unreachable (E12), and the CH logs the unjoin (0x8F4B) for its EUI-64. Compared with: the
+    requirement (no HAN traffic to an unjoined device); the device is joined back."""
     target = "esme" if role == "ch" else role
     eui = t.eui(target).upper()
     since = t.route_now()
@@ -1252,6 +1382,9 @@ def unjoin_service(t: SrvtRig, role: str) -> None:
 
 @case("8.9", HAN, *ALL3)
 def read_device_log(t: SrvtRig, role: str) -> None:
+    """SRVT-8.9: read, add a device (SRV 8.11), read: the second read lists it; every meter of the rig
+    is listed with its type, joined and reachable. Compared with: the device added and the lab file's
+    record of the rig."""
     if role in ("ch", "esme"):  # read, add a device (SRV 8.11), read: the second read must show it
         fake = "0A-0B-0C-0D-0E-0F-10-13"
         t.result("8.9", role)
@@ -1272,6 +1405,9 @@ def read_device_log(t: SrvtRig, role: str) -> None:
 
 @case("8.11", HAN, *CH)
 def update_han_device_log(t: SrvtRig, role: str) -> None:
+    """SRVT-8.11: the device added is in the CH device log, the DCC alert N24 answers the request and
+    the CH logs 0x8F12 in its security log; removing it takes it out again. Compared with: the device
+    sent (the requirement) and the CH's own security log (SRV 6.13)."""
     fake = "0A-0B-0C-0D-0E-0F-10-11"
     since = t.route_now()
     try:
@@ -1288,6 +1424,10 @@ def update_han_device_log(t: SrvtRig, role: str) -> None:
 # ------------------------------------------------------------------------------------------ firmware
 @case("11.1", FIRMWARE, *ALL3)
 def update_firmware(t: SrvtRig, role: str) -> None:
+    """SRVT-11.1: the image of the running version is transferred block by block and verified
+    (0x8F72 in the device's security log); an image built for another model fails the *device's*
+    verification (0x8F1C) and never runs. Compared with: the requirement (SMETS1 firmware verification)
+    and the firmware version the device reports on its own port."""
     since = t.route_now() if role == "ch" else t.mark(role)
     version = firmware_of(t, role)
     result = t.ok("11.1", role, {"version": version})  # the image of what runs: nothing to undo
@@ -1307,6 +1447,9 @@ def update_firmware(t: SrvtRig, role: str) -> None:
 
 @case("11.2", FIRMWARE, *ALL3)
 def read_firmware_version(t: SrvtRig, role: str) -> None:
+    """SRVT-11.2: the version read is the lab file's record of the DMC; after activating another
+    image the read shows the image now running, then the DMC's again. Compared with: the lab file's
+    record and the version activated; the optical port (meters) or SRV 8.2 (CH) as extra evidence."""
     route = t.result("11.2", role)["firmware_version"]
     assert route == t.spec(role).firmware_version, f"route {route}, DMC {t.spec(role).firmware_version}"
     if role != "gsme":  # after an activation the read must show the image now running, then restore
@@ -1328,6 +1471,9 @@ def read_firmware_version(t: SrvtRig, role: str) -> None:
 
 @case("11.3", FIRMWARE, *ALL3)
 def activate_firmware(t: SrvtRig, role: str) -> None:
+    """SRVT-11.3: after transfer and activation the new image runs (the device's own firmware version
+    and the inventory) and 0x8F43 is logged in its security log; the DMC's image is restored.
+    Compared with: the version activated (the requirement)."""
     since = t.route_now() if role == "ch" else t.mark(role)
     original = firmware_of(t, role)
     target = f"{original}-srvt"
@@ -1355,6 +1501,10 @@ def test_positive(srv: str, role: str, srvt: SrvtRig) -> None:
 
 # ------------------------------------------------------------------------------------- future-dated
 def _future_prices(t: SrvtRig, role: str) -> None:
+    """SRVT-1.2.1 + SRVT-FD-1.2.1: prices future-dated two hours ahead are held by the device
+    (scheduled), unchanged before the date, and applied with 0x8F66 stamped no earlier than the date
+    (10 s of device-time slack). Compared with: the execution date sent (the requirement) and the
+    prices sent (SRV 4.11.1)."""
     before = t.result("4.11.1", role)
     prices = [round(p + 3.0, 2) for p in before["prices"]]
     when = t.route_now() + timedelta(hours=2)
@@ -1381,6 +1531,9 @@ def _future_credentials(t: SrvtRig, role: str) -> None:
 
 
 def _future_message(t: SrvtRig, role: str) -> None:
+    """SRVT-3.1 + SRVT-FD-3.1: a message future-dated by the DSP is acknowledged (I99) and executed
+    no earlier than its date, and the meter's own display then shows it. Compared with: the execution
+    date and the text sent (the requirement)."""
     when = t.route_now() + timedelta(hours=1)
     text = f"SRVT future {datetime.now(UTC):%H%M%S%f}"
     result = t.ok("3.1", role, {"text": text}, future_date=when)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.lab.inventory import load_lab
 from harness.model.packs import PackManifest, discover
 from harness.rules.defects import KillerPlan, applicable_defects
 from harness.rules.defects import test_key as key_of
@@ -45,7 +46,9 @@ def applicable_catalogue_defects() -> list[str]:
     from labs.virtual.s1sp.route_defects import ROUTE_DEFECTS
 
     catalogue = load_catalogue()
-    found = applicable_defects({n: d.roles for n, d in catalogue.defects.items()}, DMC_ROLES)
+    dmc = load_lab(VIRTUAL_LAB).dmc("VDMC1")
+    devices = {r: (m.model, m.firmware_version) for r in DMC_ROLES if (m := dmc.model_for(r)) is not None}
+    found = applicable_defects(catalogue.defects_on(devices)[0], DMC_ROLES)
     return found + [f"route:{name}" for name in sorted(ROUTE_DEFECTS)]
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from test_packs.oracles import clock, gas, load_limit, prepay, supply, tariff
 from test_packs.oracles.window import Window
@@ -31,6 +33,47 @@ def test_energy_accrues_to_the_rate_in_force_and_costs_its_price() -> None:
     assert tariff.balance_change(kwh, [20, 25, 30, 35], 50, 1) == Decimal(-430)
     with pytest.raises(ValueError):
         tariff.switches_of({"switches": [{"at": "01:00", "rate": 1}]})  # must start at midnight
+
+
+def test_block_tariff_prices_each_block_once_its_threshold_is_passed() -> None:
+    """SRV 1.1.1 block tariff, worked by hand: thresholds 2, 5, 9 kWh; from counter 1.5 kWh, 6 kWh
+    fall 0.5 in block 0, 3 in block 1, 2.5 in block 2 and none in block 3."""
+    split = tariff.energy_by_block([2, 5, 9], Decimal("1.5"), 6)
+    assert split == [Decimal("0.5"), Decimal(3), Decimal("2.5"), Decimal(0)]
+    # 0.5 x 10 + 3 x 20 + 2.5 x 30 = 140 p; a counter exactly at a threshold is in the next block
+    assert tariff.block_cost_pence([2, 5, 9], [10, 20, 30, 40], Decimal("1.5"), 6) == Decimal(140)
+    assert tariff.energy_by_block([2], 2, 1) == [Decimal(0), Decimal(1)]
+    assert tariff.block_cost_pence([2, 5, 9], [10, 20, 30, 40], 9, Decimal("0.25")) == Decimal(10)
+    assert tariff.energy_by_block([2, 5], 0, 0) == [Decimal(0)] * 3
+    with pytest.raises(ValueError):
+        tariff.energy_by_block([5, 2], 0, 1)  # thresholds must ascend
+    with pytest.raises(ValueError):
+        tariff.block_cost_pence([2, 5], [10, 20], 0, 1)  # one price more than thresholds
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    cuts=st.lists(st.decimals("0.001", "500", places=3), min_size=1, max_size=3, unique=True),
+    counter=st.decimals("0", "600", places=3),
+    first=st.decimals("0", "300", places=3),
+    second=st.decimals("0", "300", places=3),
+)
+def test_block_split_is_whole_additive_and_priced_within_its_prices(
+    cuts: list[Decimal], counter: Decimal, first: Decimal, second: Decimal
+) -> None:
+    """Properties of the block oracle (seeded: ``derandomize``): the split adds up to the energy, two
+    stretches cost what their sum costs (the counter carries on), and the cost lies between the
+    cheapest and the dearest block price."""
+    thresholds = sorted(cuts)
+    prices = [Decimal(10 + 7 * i) for i in range(len(thresholds) + 1)]
+    split = tariff.energy_by_block(thresholds, counter, first + second)
+    assert sum(split) == first + second and all(e >= 0 for e in split)
+    whole = tariff.block_cost_pence(thresholds, prices, counter, first + second)
+    parts = tariff.block_cost_pence(thresholds, prices, counter, first) + tariff.block_cost_pence(
+        thresholds, prices, counter + first, second
+    )
+    assert whole == parts
+    assert min(prices) * (first + second) <= whole <= max(prices) * (first + second)
 
 
 def test_top_up_credit_debt_and_refusals() -> None:

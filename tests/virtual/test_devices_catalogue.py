@@ -88,6 +88,19 @@ def test_resolve_defects_from_firmware_and_lab_file() -> None:
     assert resolve_defects(load_catalogue().model("VGSME-G4"), "3.0.2-buggy") == {"gsme_never_wakes"}
 
 
+def test_a_defect_needing_a_capability_is_impossible_on_a_device_without_it() -> None:
+    """A bug in the 5th TOU rate needs a meter that holds 5 (catalogue ``needs``): the default DMC's
+    4-rate GSME cannot have it, its 8-rate ESME can; the old 4-rate ESME firmware cannot either."""
+    cat = load_catalogue()
+    assert cat.impossible("tou_rate_5_misapplied", "VESME-1P", "1.4.2") is None
+    assert "max_tou_rates 4" in str(cat.impossible("tou_rate_5_misapplied", "VESME-1P", "1.3.0"))
+    assert "max_tou_rates 4" in str(cat.impossible("tou_rate_5_misapplied", "VGSME-G4", "3.0.1"))
+    assert cat.impossible("gsme_never_wakes", "VESME-1P", "1.4.2") == "an esme cannot carry it"
+    roles, impossible = cat.defects_on({"esme": ("VESME-1P", "1.4.2"), "gsme": ("VGSME-G4", "3.0.1")})
+    assert roles["tou_rate_5_misapplied"] == ["esme"] and roles["tou_rate_misapplied"] == ["esme", "gsme"]
+    assert list(impossible) == ["gsme:tou_rate_5_misapplied"]
+
+
 def test_unknown_defect_names_the_defect_and_lists_the_known_ones() -> None:
     with pytest.raises(UnknownDefectError) as exc:
         resolve_defects("VESME-1P", "1.4.2", ["tou_rate_misaplied"])
@@ -136,6 +149,7 @@ def _broken(tmp_path: Path, edit: Any) -> Path:
         (lambda d: d["models"].append(d["models"][0]), "more than once"),
         (lambda d: d["defects"].update({"CamelCase": {"roles": ["esme"], "description": "x"}}), "snake_case"),
         (lambda d: d.update(extra_key=1), "extra"),
+        (lambda d: d["defects"]["tou_rate_5_misapplied"].update(needs={"colour": 5}), "behaviour field"),
     ],
 )
 def test_inconsistent_catalogues_are_refused(tmp_path: Path, edit: Any, message: str) -> None:

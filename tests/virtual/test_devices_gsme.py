@@ -69,6 +69,21 @@ def test_low_battery_alert_once() -> None:
     assert codes(g).count(A.LOW_BATTERY) == 1
 
 
+def test_battery_eliminator_level_below_the_low_level_alerts_once_and_rearms() -> None:
+    """The rig's battery eliminator (instrument ``gsme_battery_level``) sets the charge the meter sees."""
+    g = gsme()
+    g.battery_supply(50.0)
+    assert A.LOW_BATTERY not in codes(g)
+    g.battery_supply(g.low_battery_pct - 0.5)
+    g.battery_supply(g.low_battery_pct - 1.0)
+    assert codes(g).count(A.LOW_BATTERY) == 1
+    g.battery_supply(100.0)  # back above the level: the next fall alerts again
+    g.battery_supply(1.0)
+    assert codes(g).count(A.LOW_BATTERY) == 2
+    with pytest.raises(ValueError):
+        g.battery_supply(100.5)
+
+
 def test_flat_battery_loses_power_and_a_new_one_raises_power_loss() -> None:
     clock = HandClock()
     g = gsme(clock=clock, battery_pct=0.3)

@@ -485,6 +485,27 @@ def test_setpoints_read_back_what_flows(start_bank: StartBank) -> None:
     assert plant.load_w == pytest.approx(42)
 
 
+def test_tamper_actuator_and_battery_eliminator(start_bank: StartBank) -> None:
+    """The ESME's terminal-cover actuator (coil 3) reaches the plant on changes only; the GSME battery
+    eliminator's level (holding 4, 0.1 %) is applied and read back, and refused beyond 0..100 %."""
+    b, plant = start_bank(FakePlant(battery_pct=80.0))
+    with driver(b) as ins:
+        assert ins.read("gsme_battery_level") == pytest.approx(80.0)
+        ins.write("esme_terminal_cover", True)
+        ins.write("esme_terminal_cover", True)  # no change: not a second tamper
+        ins.write("esme_terminal_cover", False)
+        assert plant.events == ["esme terminal cover off", "esme terminal cover on"]
+        ins.write("gsme_battery_level", 4.5)
+        assert plant.battery_pct == pytest.approx(4.5)
+        assert ins.read("gsme_battery_level") == pytest.approx(4.5)
+    client = raw_client(b)
+    try:
+        assert client.write_register(4, 1001, device_id=1).exception_code == 3  # 100.1 %
+    finally:
+        client.close()
+    assert plant.battery_pct == pytest.approx(4.5)
+
+
 @pytest.mark.skipif(shutil.which("mbpoll") is None, reason="mbpoll not installed (apt-get install mbpoll)")
 def test_mbpoll_reads_the_configured_load(start_bank: StartBank) -> None:
     b, _ = start_bank(FakePlant(load_w=1500.0))
@@ -622,6 +643,8 @@ def test_default_map_is_documented_shape() -> None:
         "ch_power": ("coil", 0, "bool", 1.0, "rw"),
         "esme_power": ("coil", 1, "bool", 1.0, "rw"),
         "gsme_power": ("coil", 2, "bool", 1.0, "rw"),
+        "esme_terminal_cover": ("coil", 3, "bool", 1.0, "rw"),
+        "gsme_battery_level": ("holding", 4, "uint16", 0.1, "rw"),
         "esme_load_current": ("discrete", 0, "bool", 1.0, "r"),
         "esme_load_setpoint": ("holding", 0, "uint32", 0.1, "rw"),
         "gsme_flow_setpoint": ("holding", 2, "uint16", 0.1, "rw"),

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .base import Profile
 from .behaviour import Behaviour
@@ -50,6 +50,18 @@ class DefectInfo(_Strict):
     description: str = Field(min_length=1)
     #: The requirement (SRV, alert code or SMETS1 behaviour) the defect breaks.
     requirement: str | None = Field(default=None, min_length=1)
+    #: What a device must be capable of for the defect to be possible on it at all (behaviour fields: a
+    #: number is a minimum, a boolean must match). ``{max_tou_rates: 5}``: a bug in the 5th TOU rate
+    #: cannot occur on a meter that holds 4 - such a DMC is outside the defect's reach, not a gap.
+    needs: dict[str, int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("needs")
+    @classmethod
+    def _behaviour_fields(cls, value: dict[str, int | float | bool]) -> dict[str, int | float | bool]:
+        unknown = sorted(set(value) - set(Behaviour.model_fields))
+        if unknown:
+            raise ValueError(f"needs names {unknown[0]!r}, not a behaviour field")
+        return value
 
 
 class FirmwareEntry(_Strict):
@@ -158,6 +170,39 @@ class Catalogue(_Strict):
 
     def defects_for_role(self, role: Role) -> frozenset[str]:
         return frozenset(n for n, info in self.defects.items() if role in info.roles)
+
+    def impossible(self, name: str, model: str | ModelEntry, firmware: str) -> str | None:
+        """Why defect ``name`` cannot occur on ``model`` at ``firmware`` (its role, or a capability it
+        ``needs`` the device lacks), or ``None`` when it can."""
+        entry, info = self._entry(model), self.defects[name]
+        if entry.role not in info.roles:
+            return f"{'an' if entry.role[0] in 'aeiou' else 'a'} {entry.role} cannot carry it"
+        behaviour = entry.behaviour_for(firmware)
+        for key, want in info.needs.items():
+            have = getattr(behaviour, key)
+            if (have != want) if isinstance(want, bool) else (have < want):
+                rule = f"= {want}" if isinstance(want, bool) else f">= {want}"
+                return f"{entry.model} {firmware} has {key} {have} (the defect needs {rule})"
+        return None
+
+    def defects_on(
+        self, devices: Mapping[str, tuple[str, str]]
+    ) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """For a DMC's devices (role -> (model, firmware)): each defect with the roles that can carry it,
+        and ``{"role:name": why}`` for each defect its role has but the device cannot have."""
+        roles: dict[str, list[str]] = {}
+        impossible: dict[str, str] = {}
+        for name, info in self.defects.items():
+            roles[name] = []
+            for role in info.roles:
+                if role not in devices:
+                    continue
+                why = self.impossible(name, *devices[role])
+                if why is None:
+                    roles[name].append(role)
+                else:
+                    impossible[f"{role}:{name}"] = why
+        return roles, impossible
 
     def resolve_defects(
         self, model: str | ModelEntry, firmware: str, extra: Iterable[str] = ()

@@ -163,6 +163,22 @@ class Gsme(Meter):
     # -- battery and power -------------------------------------------------------------------------------
     def _drain(self, pct: float) -> None:
         self.battery_pct = max(0.0, self.battery_pct - pct)
+        self._check_battery()
+
+    def battery_supply(self, pct: float) -> None:
+        """The rig's battery eliminator now presents a battery charged to ``pct`` % (lab instrument): the
+        meter measures it as its own battery - 0x8F1F once it is at or below the low-battery level (a
+        charge back above the level re-arms the alert); at 0 the meter loses power (the rig powers it up
+        again, :meth:`power_on`)."""
+        if not 0.0 <= pct <= 100.0:
+            raise ValueError("battery level must be 0..100 %")
+        self.advance()
+        self.battery_pct = pct
+        if pct > self.low_battery_pct:
+            self._low_battery_alerted = False
+        self._check_battery()
+
+    def _check_battery(self) -> None:
         if (
             self.battery_pct <= self.low_battery_pct
             and not self._low_battery_alerted

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from device_drivers.protocols.service_route import ServiceRouteClient
 from device_drivers.route import SECURITY_LOG, TAMPER, RouteAlert
-from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
+from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
 
 GROUP = "Security Misuse"
 TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D
@@ -219,11 +220,26 @@ def test_wrong_user_role_rejected(role: str, user: str, user_role: str | None, s
 
 TAMPERED = [
     # (role, how the Instruction is spoiled, requirement)
+    ("ch", "signature", "MISUSE-BAD-SIGNATURE"),
     ("esme", "signature", "MISUSE-BAD-SIGNATURE"),
     ("gsme", "signature", "MISUSE-BAD-SIGNATURE"),
     ("esme", "retired_credential", "MISUSE-OLD-CREDENTIAL"),
     ("gsme", "retired_credential", "MISUSE-OLD-CREDENTIAL"),
 ]
+#: The critical SRV each device type is sent spoiled: Disable Supply to a meter; the CH has no supply, so
+#: Update Security Credentials (KRP), whose effect (the supplier key's version) SRV 6.24.1 reads back.
+SPOILED_SRV = {"ch": "6.15.1", "esme": "7.2", "gsme": "7.2"}
+
+
+def _ch_keys(t: SrvtRig) -> list[tuple[str, int]]:
+    keys = t.result("6.24.1", "ch", {"credential_role": "supplier"})["keys"]
+    return sorted((str(k["key_id"]), int(k["version"])) for k in keys)
+
+
+def _ch_security_codes_since(t: SrvtRig, since: datetime) -> list[int]:
+    entries = t.result("6.13", "ch", {"log": "security"})["entries"]
+    stamped = [(parse_at(e.get("at")), int(str(e["code"]), 16)) for e in entries]
+    return [code for at, code in stamped if at is not None and at >= since]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +251,7 @@ TAMPERED = [
             id=f"{r}-{k}",
             marks=[
                 pytest.mark.dmct_roles(r),
-                pytest.mark.dmct_srv("7.2"),
+                pytest.mark.dmct_srv(SPOILED_SRV[r]),
                 pytest.mark.dmct_group(GROUP),
                 pytest.mark.dmct_requirement(q),
             ],
@@ -244,18 +260,28 @@ TAMPERED = [
     ],
 )
 def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: SrvtRig) -> None:
-    """Defence in depth: a Disable Supply whose Instruction is spoiled in transit after the DCO checks
-    passed (its signature broken, or signed with the retired pre-migration credential) is refused by
-    the device itself (E11), logged in its security log (0x8F3D) and changes nothing."""
+    """Defence in depth, on every device type: a critical SRV (``SPOILED_SRV``: Disable Supply to a
+    meter, Update Security Credentials to the CH) whose Instruction is spoiled in transit after the DCO
+    checks passed (its signature broken, or signed with the retired pre-migration credential) is refused
+    by the device itself (E11), logged in its security log (0x8F3D; the CH's read with SRV 6.13) and
+    changes nothing (the meter's supply; the CH's supplier key, SRV 6.24.1)."""
     if not srvt.route.supports(TAMPER):
         pytest.skip("not applicable: this service route cannot tamper with its Instructions in transit")
-    eui = srvt.eui(role)
-    before = _state(srvt, role)
+    eui, srv = srvt.eui(role), SPOILED_SRV[role]
+    if role == "ch":
+        keys, since = _ch_keys(srvt), srvt.route_now()
+    else:
+        before = _state(srvt, role)
     srvt.route.tamper_next_instruction(eui, kind=kind)
     try:
-        srvt.rejected("E11", "7.2", role)
+        srvt.rejected("E11", srv, role)
     finally:
         srvt.route.clear_tamper(eui)  # never leave a spoiled Instruction for the next test
+    if role == "ch":
+        assert _ch_keys(srvt) == keys, f"a spoiled SRV {srv} changed the CH's supplier key: {keys}"
+        logged = _ch_security_codes_since(srvt, since)
+        assert TRUSTED_SOURCE_AUTH_FAILURE in logged, f"the CH's security log has no 0x8F3D: {logged}"
+        return
     check_untouched(srvt, role, before)
     srvt.expect_logged(role, TRUSTED_SOURCE_AUTH_FAILURE, security=True)
 

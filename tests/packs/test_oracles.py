@@ -83,3 +83,14 @@ def test_load_limit_clock_gas_and_supply() -> None:
     assert supply.restoration_alert(timedelta(seconds=179)) == supply.SUPPLY_RESTORED
     with pytest.raises(ValueError):
         Window(T0, T0 - timedelta(seconds=1))
+
+
+def test_clock_offset_from_a_reading_bracketed_in_reference_time() -> None:
+    reference = Window(T0, T0 + timedelta(seconds=30))  # the read happened somewhere in these 30 s
+    kept = clock.offset(T0 + timedelta(seconds=12), reference)
+    assert (kept.lo, kept.hi) == (-18.0, 12.0)
+    assert kept.near(0) and kept.near(22) and not kept.near(23) and not kept.near(-29) and not kept.near(900)
+    ahead = clock.offset(T0 + timedelta(seconds=30 + 45), reference)  # 45 s ahead at the latest instant
+    assert not ahead.near(0) and ahead.near(45) and ahead.near(60, tolerance_s=15)
+    assert clock.offset(T0 + timedelta(seconds=915), reference).near(900)
+    assert clock.synchronise(10.0).adjusted and not clock.synchronise(900).adjusted

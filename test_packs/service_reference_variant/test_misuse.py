@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.protocols.service_route import ServiceRouteClient
 from device_drivers.route import SECURITY_LOG, TAMPER, RouteAlert
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
@@ -147,6 +148,63 @@ def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> N
     assert answer["code"] == code, answer
     check_untouched(srvt, role, before)
     check_refusal_recorded(srvt, role, code, mark)
+
+
+#: Every critical SRV (DUIS SRV matrix: critical, SMETS1-applicable) and the device types it targets.
+CRITICAL_SRVS: dict[str, tuple[str, ...]] = {
+    "1.1.1": ("esme", "gsme"),
+    "1.2.1": ("esme", "gsme"),
+    "1.5": ("esme", "gsme"),
+    "1.6": ("esme", "gsme"),
+    "2.1": ("esme", "gsme"),
+    "2.3": ("esme", "gsme"),
+    "2.5": ("esme", "gsme"),
+    "6.4.1": ("esme",),
+    "6.8": ("esme", "gsme"),
+    "6.11": ("esme", "gsme"),
+    "6.15.1": ("ch", "esme", "gsme"),
+    "6.25": ("esme",),
+    "7.1": ("esme",),
+    "7.2": ("esme", "gsme"),
+    "7.3": ("esme", "gsme"),
+    "11.3": ("ch", "esme", "gsme"),
+}
+
+
+@pytest.mark.dmct_group(GROUP)
+@pytest.mark.dmct_requirement("MISUSE-UNSIGNED", "MISUSE-BAD-SIGNATURE")
+@pytest.mark.parametrize(
+    "role",
+    [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")],
+)
+def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
+    """6.3 (b) over the set it covers: *every* critical SRV the device type takes (``CRITICAL_SRVS``,
+    the DUIS matrix's critical flag cross-checked with the route drivers' catalogue), sent unsigned and
+    with a corrupted signature, is refused by the DCO gate (E8) and the refusal is logged and alerted -
+    not only the one representative (Disable Supply) the other misuse tests use. The route answers the
+    genuine User afterwards (a read of the device)."""
+    assert set(CRITICAL_SRVS) == {s for s, e in DUIS_SRVS.items() if e.critical}, "critical SRV list is stale"
+    refused: list[str] = []
+    for srv in sorted(s for s, roles in CRITICAL_SRVS.items() if role in roles):
+        for how, make in (("unsigned", _unsigned_for), ("corrupt-signature", _corrupt_for)):
+            mark = log_mark(srvt)
+            answer = send_raw(srvt, make(srvt, srv, role))
+            assert answer["code"] == "E8", f"SRV {srv} {how} to the {role}: {answer}"
+            check_refusal_recorded(srvt, role, "E8", mark)
+            refused.append(f"{srv}/{how}")
+    assert refused, f"no critical SRV targets the {role}"
+    srvt.result("11.2", role)  # the genuine User is still served
+
+
+def _unsigned_for(t: SrvtRig, srv: str, role: str) -> dict[str, Any]:
+    return crafted(t, srv, role, {}, sign=False)
+
+
+def _corrupt_for(t: SrvtRig, srv: str, role: str) -> dict[str, Any]:
+    msg = crafted(t, srv, role, {}, sign=True)
+    raw = bytearray(base64.b64decode(msg["sig"]))
+    raw[len(raw) // 2] ^= 0x80
+    return msg | {"sig": base64.b64encode(bytes(raw)).decode()}
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,10 @@ times faster than the wall clock (a millisecond is seconds of device time).
 **Showing the clock was set to the reference, exactly.** A read of the meter bracketed by two answers of
 the route bounds its offset only to the link's latency - coarse at a fast lab clock. The tolerance
 itself is the fine instrument: after a synchronisation the meter's clock must *be* the reference time,
-so an error ``e`` put on it next is the whole error the next synchronisation sees, and the oracle says
-what that one must do. A meter that only moved part of the way still carries the rest, and refuses (or
-accepts) where the oracle says otherwise. The errors inside the tolerance are put *behind* the
-reference: the reference time a synchronisation carries can only be stale by the moment the meter
-compares it, which makes a clock behind look less far off, never further (a loaded lab cannot turn
-a correct answer into a refusal). Far errors are checked directly as well: the offset a bracketed read
+so an error put on it next is the whole error the next synchronisation sees, and the oracle says what
+that one must do. Right after each adjustment a probe just beyond the tolerance is put on the clock:
+it must be refused - a meter that moved only part of the way still carries the rest, which pulls the
+probe back within the tolerance. Far errors are read directly as well: the offset a bracketed read
 shows must be the error left, to the tolerance.
 
 Nothing here imports ``labs``: a real meter with an optical port and a real route run it unchanged.
@@ -36,11 +34,13 @@ from test_packs.service_reference_variant._srvt import SrvtRig, parse_at
 
 CONFIG = "Device Configuration"
 TOL = clock_oracle.TOLERANCE_S
-#: Errors inside the tolerance, each put on a clock just synchronised: 0.9 of it, behind, in a row (a
-#: meter that moves half the way is then 1.35 of it off at the second), then a small one.
-WITHIN_S = (-0.9 * TOL, -0.9 * TOL, -0.9 * TOL, -0.3 * TOL)
-#: Errors beyond it: just beyond, ahead (the stale reference only adds to it); far ahead and far behind
-#: (15 minutes: the most one DLMS shift_time moves).
+#: Errors inside the tolerance, each put on a clock just synchronised: 0.9 of it behind, ahead, and small.
+WITHIN_S = (-0.9 * TOL, 0.9 * TOL, -0.3 * TOL)
+#: The probe after each: just beyond the tolerance, ahead. A clock the synchronisation left at the
+#: reference is then beyond it and refused; one left part of the way behind is within it and adjusted.
+PROBE_S = 1.2 * TOL
+#: Errors beyond it: just beyond, ahead; far ahead and far behind (15 minutes: the most one DLMS
+#: shift_time moves).
 BEYOND_S = (1.2 * TOL, 900.0, -900.0)
 #: Device time the CH's clock is watched over (a clock drifting 5000 ppm gains 18 s an hour).
 CH_WATCH = timedelta(hours=3)
@@ -107,15 +107,26 @@ def synchronise(t: SrvtRig, role: str, error_s: float) -> None:
 @pytest.mark.parametrize("role", meters())
 def test_clock_set_to_the_reference_within_tolerance(role: str, srvt: SrvtRig) -> None:
     """SRVT-6.11 (SRV 6.11 Synchronise Clock: within the tolerance the meter sets its clock to the
-    reference time and raises 0x8145), oracle :func:`test_packs.oracles.clock.synchronise`: the
-    errors of ``WITHIN_S``, each put on the clock right after a synchronisation, are each adjusted -
-    which they are only if every synchronisation left the clock at the reference (module docstring);
-    the meter's clock then reads the reference to the tolerance (a bracketed read)."""
+    reference time and raises 0x8145), oracle :func:`test_packs.oracles.clock.synchronise`: each error
+    of ``WITHIN_S`` put on a synchronised clock is adjusted; then ``PROBE_S`` put on it must be refused
+    (0x81C6), which it is only if the adjustment left the clock at the reference (module docstring);
+    the probe is taken off again. The meter's clock then reads the reference to the tolerance (a
+    bracketed read)."""
     t = srvt
     synchronise(t, role, 0.0)
     for error_s in WITHIN_S:
         shift(t, role, error_s)
         synchronise(t, role, error_s)
+        shift(t, role, PROBE_S)
+        try:
+            synchronise(t, role, PROBE_S)
+        except AssertionError as exc:
+            raise AssertionError(
+                f"after SRV 6.11 adjusted an error of {error_s:+.0f} s the {role}'s clock is not at the "
+                f"reference: {PROBE_S:+.0f} s more should be beyond the tolerance. {exc}"
+            ) from None
+        finally:
+            shift(t, role, -PROBE_S)
     got = meter_offset(t, role)
     assert got.near(0.0), (
         f"after SRV 6.11 the {role}'s clock is {got.lo:+.1f}..{got.hi:+.1f} s off the reference"

@@ -242,6 +242,41 @@ def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
     assert b2 <= b1 + 1, f"the replay credited the meter again: {b1} -> {b2}"
 
 
+#: Critical SRVs a genuine request can be sent with at any point of the pack and changes nothing that
+#: lasts (a synchronisation, enabling an enabled supply, a key rotation the route follows), per role:
+#: the replay sweep sends each once genuinely and then verbatim again.
+REPLAYABLE: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "ch": (("6.15.1", {}),),
+    "esme": (("6.11", {}), ("7.1", {}), ("6.15.1", {})),
+    "gsme": (("6.11", {}), ("6.15.1", {})),
+}
+
+
+@pytest.mark.dmct_group(GROUP)
+@pytest.mark.dmct_requirement("MISUSE-REPLAY")
+@pytest.mark.parametrize(
+    "role", [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")]
+)
+def test_every_device_type_replay_refused(role: str, srvt: SrvtRig) -> None:
+    """6.3 (b) beyond the one representative (Update Meter Balance): on every device type, critical
+    SRVs of ``REPLAYABLE`` sent genuinely and then again verbatim are refused the second time by the
+    DCO gate (E10), logged and alerted."""
+    t = srvt
+    if role == "esme":
+        t.restore_supply("esme")  # 7.1 then changes nothing
+    for srv, params in REPLAYABLE[role]:
+        for _ in range(5):  # another worker signing as the same User may take the counter first (E10)
+            message = crafted(t, srv, role, params, sign=True)
+            first = send_raw(t, message)
+            if first["code"] != "E10":
+                break
+        assert first["code"] == "I0", f"the genuine SRV {srv} to the {role}: {first}"
+        mark = log_mark(t)
+        replay = send_raw(t, message)
+        assert replay["code"] == "E10", f"the replayed SRV {srv} to the {role}: {replay}"
+        check_refusal_recorded(t, role, "E10", mark)
+
+
 WRONG_ROLE = [
     # (role, user, user role or None, why)
     ("esme", "network_operator", None, "a network operator may not disable supply"),

@@ -80,7 +80,9 @@ def synchronise(t: SrvtRig, role: str, error_s: float) -> None:
     """SRV 6.11 with the meter ``error_s`` off the reference; what it must do is the oracle's: adjust
     (I0, 0x8145 logged) or refuse (E11 from the device, 0x81C6 logged and alerted)."""
     want = clock_oracle.synchronise(error_s)
-    since = t.optical(role).clock() - timedelta(seconds=1)
+    # The entry is stamped by the clock as the synchronisation leaves it: up to the error earlier than
+    # a reading taken before, for a clock ahead that is set back.
+    since = t.optical(role).clock() - timedelta(seconds=max(error_s, 0.0) + 1.0)
     try:
         result = t.submit("6.11", role)
         code, text, detail = result.code, result.text, result.instructions

@@ -327,9 +327,10 @@ class DlmsPort:
         exc = state.outcome.exception() if state.outcome else None
         self._note(f"retry {state.attempt_number}/{self.attempts - 1} of {what}: {exc}")
 
-    def _call(self, what: str, fn: Callable[[DlmsOpticalClient], T]) -> T:
+    def _call(self, what: str, fn: Callable[[DlmsOpticalClient], T], *, attempts: int | None = None) -> T:
+        attempts = self.attempts if attempts is None else attempts
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts),
+            stop=stop_after_attempt(attempts),
             wait=wait_exponential(multiplier=self.backoff_s, max=self.backoff_max_s)
             if self.backoff_s
             else _no_wait,
@@ -342,7 +343,7 @@ class DlmsPort:
             result: T = retrying(self._attempt, fn)
         except DlmsLinkError as exc:
             fault = _link_fault(self.device, what, exc)
-            self._note(f"{what} gave up after {self.attempts} attempt(s): {type(fault).__name__}: {exc}")
+            self._note(f"{what} gave up after {attempts} attempt(s): {type(fault).__name__}: {exc}")
             raise fault from exc
         except DlmsDeviceError as exc:
             self._note(f"{what}: device answered {exc.kind} {exc.code}: {exc}")
@@ -596,6 +597,17 @@ class MeterOptical(DlmsPort):
         """SET the clock's time (aware datetime, sent as UTC)."""
         value = b"\x09\x0c" + encode_cosem_datetime(when)
         self._call("set clock", lambda c: c.set(CLASS_CLOCK, OBIS_CLOCK, 2, value))
+
+    def shift_clock(self, seconds: int) -> None:
+        """shift_time (IC 8 method 6): move the clock by ``seconds`` (a long, -900..900 in the Blue Book)
+        relative to its own reading, so the step is exact however long the link takes - unlike
+        :meth:`set_clock`, whose absolute time is stale by the link's latency (hours of device time on a
+        lab clock running thousands of times fast). Sent once, never retried: a shift applied whose
+        answer was lost would be applied twice."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or not -900 <= seconds <= 900:
+            raise ValueError(f"shift_time takes whole seconds from -900 to 900, not {seconds!r}")
+        param = b"\x10" + seconds.to_bytes(2, "big", signed=True)
+        self._call("shift clock", lambda c: c.action(CLASS_CLOCK, OBIS_CLOCK, 6, param), attempts=1)
 
     def disconnect(self) -> None:
         """remote_disconnect (IC 70 method 1): SMETS1 Disable Supply."""

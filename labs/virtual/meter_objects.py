@@ -377,7 +377,7 @@ class MeterObjects(SimpleCosemModel):
         def shift_time(parameter: CosemValue | None) -> None:
             if not isinstance(parameter, Long):
                 raise TypeUnmatched("shift_time takes a long (seconds)")
-            meter.set_clock(meter.device_time() + timedelta(seconds=parameter.value))
+            meter.shift_clock(timedelta(seconds=parameter.value))
             return None
 
         # Device time is UTC with no DST (docs/virtual-devices.md): time_zone 0, DST disabled.

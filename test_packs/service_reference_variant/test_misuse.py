@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.protocols.service_route import ServiceRouteClient
 from device_drivers.route import SECURITY_LOG, TAMPER, RouteAlert
-from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
+from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
 
 GROUP = "Security Misuse"
 TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D
@@ -148,6 +150,63 @@ def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> N
     check_refusal_recorded(srvt, role, code, mark)
 
 
+#: Every critical SRV (DUIS SRV matrix: critical, SMETS1-applicable) and the device types it targets.
+CRITICAL_SRVS: dict[str, tuple[str, ...]] = {
+    "1.1.1": ("esme", "gsme"),
+    "1.2.1": ("esme", "gsme"),
+    "1.5": ("esme", "gsme"),
+    "1.6": ("esme", "gsme"),
+    "2.1": ("esme", "gsme"),
+    "2.3": ("esme", "gsme"),
+    "2.5": ("esme", "gsme"),
+    "6.4.1": ("esme",),
+    "6.8": ("esme", "gsme"),
+    "6.11": ("esme", "gsme"),
+    "6.15.1": ("ch", "esme", "gsme"),
+    "6.25": ("esme",),
+    "7.1": ("esme",),
+    "7.2": ("esme", "gsme"),
+    "7.3": ("esme", "gsme"),
+    "11.3": ("ch", "esme", "gsme"),
+}
+
+
+@pytest.mark.dmct_group(GROUP)
+@pytest.mark.dmct_requirement("MISUSE-UNSIGNED", "MISUSE-BAD-SIGNATURE")
+@pytest.mark.parametrize(
+    "role",
+    [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")],
+)
+def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
+    """6.3 (b) over the set it covers: *every* critical SRV the device type takes (``CRITICAL_SRVS``,
+    the DUIS matrix's critical flag cross-checked with the route drivers' catalogue), sent unsigned and
+    with a corrupted signature, is refused by the DCO gate (E8) and the refusal is logged and alerted -
+    not only the one representative (Disable Supply) the other misuse tests use. The route answers the
+    genuine User afterwards (a read of the device)."""
+    assert set(CRITICAL_SRVS) == {s for s, e in DUIS_SRVS.items() if e.critical}, "critical SRV list is stale"
+    refused: list[str] = []
+    for srv in sorted(s for s, roles in CRITICAL_SRVS.items() if role in roles):
+        for how, make in (("unsigned", _unsigned_for), ("corrupt-signature", _corrupt_for)):
+            mark = log_mark(srvt)
+            answer = send_raw(srvt, make(srvt, srv, role))
+            assert answer["code"] == "E8", f"SRV {srv} {how} to the {role}: {answer}"
+            check_refusal_recorded(srvt, role, "E8", mark)
+            refused.append(f"{srv}/{how}")
+    assert refused, f"no critical SRV targets the {role}"
+    srvt.result("11.2", role)  # the genuine User is still served
+
+
+def _unsigned_for(t: SrvtRig, srv: str, role: str) -> dict[str, Any]:
+    return crafted(t, srv, role, {}, sign=False)
+
+
+def _corrupt_for(t: SrvtRig, srv: str, role: str) -> dict[str, Any]:
+    msg = crafted(t, srv, role, {}, sign=True)
+    raw = bytearray(base64.b64decode(msg["sig"]))
+    raw[len(raw) // 2] ^= 0x80
+    return msg | {"sig": base64.b64encode(bytes(raw)).decode()}
+
+
 @pytest.mark.parametrize(
     "role",
     [
@@ -181,6 +240,41 @@ def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
     check_refusal_recorded(srvt, role, "E10", mark)
     b2 = srvt.balance(role)
     assert b2 <= b1 + 1, f"the replay credited the meter again: {b1} -> {b2}"
+
+
+#: Critical SRVs a genuine request can be sent with at any point of the pack and changes nothing that
+#: lasts (a synchronisation, enabling an enabled supply, a key rotation the route follows), per role:
+#: the replay sweep sends each once genuinely and then verbatim again.
+REPLAYABLE: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
+    "ch": (("6.15.1", {}),),
+    "esme": (("6.11", {}), ("7.1", {}), ("6.15.1", {})),
+    "gsme": (("6.11", {}), ("6.15.1", {})),
+}
+
+
+@pytest.mark.dmct_group(GROUP)
+@pytest.mark.dmct_requirement("MISUSE-REPLAY")
+@pytest.mark.parametrize(
+    "role", [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")]
+)
+def test_every_device_type_replay_refused(role: str, srvt: SrvtRig) -> None:
+    """6.3 (b) beyond the one representative (Update Meter Balance): on every device type, critical
+    SRVs of ``REPLAYABLE`` sent genuinely and then again verbatim are refused the second time by the
+    DCO gate (E10), logged and alerted."""
+    t = srvt
+    if role == "esme":
+        t.restore_supply("esme")  # 7.1 then changes nothing
+    for srv, params in REPLAYABLE[role]:
+        for _ in range(5):  # another worker signing as the same User may take the counter first (E10)
+            message = crafted(t, srv, role, params, sign=True)
+            first = send_raw(t, message)
+            if first["code"] != "E10":
+                break
+        assert first["code"] == "I0", f"the genuine SRV {srv} to the {role}: {first}"
+        mark = log_mark(t)
+        replay = send_raw(t, message)
+        assert replay["code"] == "E10", f"the replayed SRV {srv} to the {role}: {replay}"
+        check_refusal_recorded(t, role, "E10", mark)
 
 
 WRONG_ROLE = [
@@ -219,11 +313,26 @@ def test_wrong_user_role_rejected(role: str, user: str, user_role: str | None, s
 
 TAMPERED = [
     # (role, how the Instruction is spoiled, requirement)
+    ("ch", "signature", "MISUSE-BAD-SIGNATURE"),
     ("esme", "signature", "MISUSE-BAD-SIGNATURE"),
     ("gsme", "signature", "MISUSE-BAD-SIGNATURE"),
     ("esme", "retired_credential", "MISUSE-OLD-CREDENTIAL"),
     ("gsme", "retired_credential", "MISUSE-OLD-CREDENTIAL"),
 ]
+#: The critical SRV each device type is sent spoiled: Disable Supply to a meter; the CH has no supply, so
+#: Update Security Credentials (KRP), whose effect (the supplier key's version) SRV 6.24.1 reads back.
+SPOILED_SRV = {"ch": "6.15.1", "esme": "7.2", "gsme": "7.2"}
+
+
+def _ch_keys(t: SrvtRig) -> list[tuple[str, int]]:
+    keys = t.result("6.24.1", "ch", {"credential_role": "supplier"})["keys"]
+    return sorted((str(k["key_id"]), int(k["version"])) for k in keys)
+
+
+def _ch_security_codes_since(t: SrvtRig, since: datetime) -> list[int]:
+    entries = t.result("6.13", "ch", {"log": "security"})["entries"]
+    stamped = [(parse_at(e.get("at")), int(str(e["code"]), 16)) for e in entries]
+    return [code for at, code in stamped if at is not None and at >= since]
 
 
 @pytest.mark.parametrize(
@@ -235,7 +344,7 @@ TAMPERED = [
             id=f"{r}-{k}",
             marks=[
                 pytest.mark.dmct_roles(r),
-                pytest.mark.dmct_srv("7.2"),
+                pytest.mark.dmct_srv(SPOILED_SRV[r]),
                 pytest.mark.dmct_group(GROUP),
                 pytest.mark.dmct_requirement(q),
             ],
@@ -244,18 +353,28 @@ TAMPERED = [
     ],
 )
 def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: SrvtRig) -> None:
-    """Defence in depth: a Disable Supply whose Instruction is spoiled in transit after the DCO checks
-    passed (its signature broken, or signed with the retired pre-migration credential) is refused by
-    the device itself (E11), logged in its security log (0x8F3D) and changes nothing."""
+    """Defence in depth, on every device type: a critical SRV (``SPOILED_SRV``: Disable Supply to a
+    meter, Update Security Credentials to the CH) whose Instruction is spoiled in transit after the DCO
+    checks passed (its signature broken, or signed with the retired pre-migration credential) is refused
+    by the device itself (E11), logged in its security log (0x8F3D; the CH's read with SRV 6.13) and
+    changes nothing (the meter's supply; the CH's supplier key, SRV 6.24.1)."""
     if not srvt.route.supports(TAMPER):
         pytest.skip("not applicable: this service route cannot tamper with its Instructions in transit")
-    eui = srvt.eui(role)
-    before = _state(srvt, role)
+    eui, srv = srvt.eui(role), SPOILED_SRV[role]
+    if role == "ch":
+        keys, since = _ch_keys(srvt), srvt.route_now()
+    else:
+        before = _state(srvt, role)
     srvt.route.tamper_next_instruction(eui, kind=kind)
     try:
-        srvt.rejected("E11", "7.2", role)
+        srvt.rejected("E11", srv, role)
     finally:
         srvt.route.clear_tamper(eui)  # never leave a spoiled Instruction for the next test
+    if role == "ch":
+        assert _ch_keys(srvt) == keys, f"a spoiled SRV {srv} changed the CH's supplier key: {keys}"
+        logged = _ch_security_codes_since(srvt, since)
+        assert TRUSTED_SOURCE_AUTH_FAILURE in logged, f"the CH's security log has no 0x8F3D: {logged}"
+        return
     check_untouched(srvt, role, before)
     srvt.expect_logged(role, TRUSTED_SOURCE_AUTH_FAILURE, security=True)
 

@@ -141,3 +141,14 @@ def test_migration_state_windows_and_alert_counts() -> None:
     assert ms.credential_alert_excess(sound) == []
     assert ms.credential_alert_excess([("0x8f70", "smso")] * 2) == ["0x8F70 for role 'smso' 2 times"]
     assert ms.credential_alert_excess([("0x8F70", None)] * 4) == ["4 x 0x8F70, at most 3 (one per role)"]
+
+
+def test_clock_offset_from_a_reading_bracketed_in_reference_time() -> None:
+    reference = Window(T0, T0 + timedelta(seconds=30))  # the read happened somewhere in these 30 s
+    kept = clock.offset(T0 + timedelta(seconds=12), reference)
+    assert (kept.lo, kept.hi) == (-18.0, 12.0)
+    assert kept.near(0) and kept.near(22) and not kept.near(23) and not kept.near(-29) and not kept.near(900)
+    ahead = clock.offset(T0 + timedelta(seconds=30 + 45), reference)  # 45 s ahead at the latest instant
+    assert not ahead.near(0) and ahead.near(45) and ahead.near(60, tolerance_s=15)
+    assert clock.offset(T0 + timedelta(seconds=915), reference).near(900)
+    assert clock.synchronise(10.0).adjusted and not clock.synchronise(900).adjusted

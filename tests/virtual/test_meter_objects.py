@@ -347,6 +347,22 @@ def test_set_clock_moves_the_device_clock(lab: DlmsServerThread) -> None:
     assert meter.device_time() == target + timedelta(seconds=90)
 
 
+def test_shift_clock_moves_the_device_clock_relative_to_its_own_reading(lab: DlmsServerThread) -> None:
+    clock = HandClock()
+    meter = esme(clock=clock)
+    url, _ = served(lab, meter)
+    start = meter.device_time()
+    with optical(url) as port:
+        port.shift_clock(-8)
+        assert meter.device_time() == start - timedelta(seconds=8)
+        port.shift_clock(900)
+        assert meter.device_time() == start + timedelta(seconds=892)
+        for bad in (901, -901):
+            with pytest.raises(ValueError, match="-900 to 900"):
+                port.shift_clock(bad)
+    assert meter.device_time() == start + timedelta(seconds=892)
+
+
 def test_writes_without_lls_are_read_write_denied(lab: DlmsServerThread) -> None:
     meter = esme(clock=HandClock())
     url, _ = served(lab, meter)

@@ -368,16 +368,25 @@ class Device:
         self.devclock.set(when)
         self._clock_stepped()
 
-    def synchronise_clock(self, reference_time: datetime) -> ClockAdjustment:
-        """SRV 6.11: adjust within tolerance (0x8145) or refuse (0x81C6 and a rejection)."""
+    def shift_clock(self, step: timedelta) -> None:
+        """DLMS shift_time: move the device clock by ``step`` relative to its own reading."""
         self._begin()
+        self.devclock.shift(step)
+        self._clock_stepped()
+
+    def synchronise_clock(self, reference_time: datetime, *, at: datetime | None = None) -> ClockAdjustment:
+        """SRV 6.11: adjust within tolerance (0x8145) or refuse (0x81C6 and a rejection). ``at``: the
+        reference instant ``reference_time`` was read (see :meth:`DeviceClock.synchronise`)."""
+        self._begin()
+        at = self.clock.now() if at is None else at
         tolerance = self.behaviour.clock_tolerance_s
         if self.has_defect("clock_sync_ignores_tolerance"):
             tolerance = float("inf")
         target = reference_time
         if self.has_defect("clock_sync_half_applied"):
-            target = self.devclock.now() + (reference_time - self.devclock.now()) / 2
-        result = self.devclock.synchronise(target, tolerance)
+            here = self.devclock.device_at(at)
+            target = here + (reference_time - here) / 2
+        result = self.devclock.synchronise(target, tolerance, at=at)
         if not result.adjusted:
             self.alerter.raise_alert(
                 A.CLOCK_NOT_ADJUSTED_OUTSIDE_TOLERANCE, {"delta_s": round(result.delta_s, 3)}

@@ -54,20 +54,33 @@ class DeviceClock:
         self._anchor_ref, self._anchor_dev = ref, when
         return step
 
+    def shift(self, step: timedelta) -> None:
+        """Move the clock by ``step`` relative to its own reading (DLMS shift_time): exact, whatever
+        the reference clock did while the simulator was busy."""
+        self._anchor_dev += step
+
     def set_drift(self, drift_ppm: float) -> None:
         """Change the drift rate from now on (fault injection), keeping the current reading."""
         current = self.now()
         self._anchor_ref, self._anchor_dev = self.reference.now(), current
         self.drift_ppm = drift_ppm
 
-    def synchronise(self, reference_time: datetime, tolerance_s: float) -> ClockAdjustment:
+    def synchronise(
+        self, reference_time: datetime, tolerance_s: float, *, at: datetime | None = None
+    ) -> ClockAdjustment:
         """SRV 6.11 semantics: adjust only when the error is within ``tolerance_s``.
 
         A large jump on a revenue meter would shift TOU and daily-log boundaries, so real meters refuse
         it and raise an alert instead; the caller raises the alert.
+
+        ``at``: the reference instant the device compares and sets its clock (default: now). The
+        virtual route passes the instant it read ``reference_time`` from the reference clock, so the
+        simulator's own computing time between the two (milliseconds are seconds of device time on a
+        fast lab clock) does not count as clock error.
         """
-        delta = (reference_time - self.now()).total_seconds()
+        at = self.reference.now() if at is None else at
+        delta = (reference_time - self.device_at(at)).total_seconds()
         if abs(delta) > tolerance_s:
             return ClockAdjustment(False, delta)
-        self.set(reference_time)
+        self._anchor_ref, self._anchor_dev = at, reference_time
         return ClockAdjustment(True, delta)

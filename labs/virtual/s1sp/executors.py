@@ -689,7 +689,12 @@ def x_calendar(ctx: Ctx) -> Plan:
 
 def x_sync_clock(ctx: Ctx) -> Plan:
     d = ctx.device
-    return _one(ctx, "synchronise_clock", lambda: jsonable(d.synchronise_clock(d.clock.now())), critical=True)
+
+    def run() -> object:
+        now = d.clock.now()  # the reference time the command carries, read as it is delivered
+        return jsonable(d.synchronise_clock(now, at=now))
+
+    return _one(ctx, "synchronise_clock", run, critical=True)
 
 
 def x_read_log(ctx: Ctx) -> Plan:

@@ -83,13 +83,9 @@ def test_the_plan_lists_every_catalogue_defect() -> None:
     assert all(plan.defects.values()), "a defect listed with no test to fail"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open gap (issue 14): the plan's undetected_defects - no pack test catches them yet; a strict "
-    "xfail, so closing the gap fails here until this mark is removed",
-)
 def test_every_catalogue_defect_is_detected() -> None:
-    """The goal is the state: no applicable catalogue defect passes both packs (rate 100 %)."""
+    """No applicable catalogue defect passes both packs (detection rate 100 %, issue 14): a defect added
+    without a test that fails for it, or moved to ``undetected_defects``, fails here."""
     plan = load_model(KillerPlan, PLAN)
     gap = plan.undetected_defects
     assert gap == [], f"catalogue defects no planned test fails: {gap}"

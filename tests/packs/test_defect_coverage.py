@@ -22,8 +22,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from harness.lab.inventory import load_lab
 from harness.model.packs import PackManifest, discover
 from harness.rules.defects import KillerPlan, applicable_defects

@@ -47,7 +47,7 @@ from lxml import etree
 
 from device_drivers.duis import catalogue, requests, responses, signing, xsd
 from device_drivers.duis import misuse as misuse_of
-from device_drivers.duis.codes import route_code
+from device_drivers.duis.codes import refusal_of_given, route_code
 from device_drivers.duis.counters import CounterStore
 from device_drivers.duis.ids import eui
 from device_drivers.duis.receiver import Checker, Receiver, Spool, safe_parser
@@ -317,9 +317,12 @@ class DuisRoute(ServiceRoute):
                     *({"name": n, "amount": v[0], "rate": v[1] if len(v) > 1 else 0}
                       for n, v in keep if n in requests.DEBT_REGISTERS),
                 ]  # fmt: skip
-        if srv in ("6.15.1", "6.23") and "certificate" not in params:
+        if srv in ("6.15.1", "6.15.2", "6.23") and "certificate" not in params:
             der = base64.b64encode(signer.cert.public_bytes(serialization.Encoding.DER)).decode()
-            params = {"certificate": der, "certification_path": [der], **params}
+            own: dict[str, Any] = {"certificate": der}
+            if srv != "6.15.2":  # 6.15.2 carries the device's certificate alone
+                own["certification_path"] = [der]
+            params = {**own, **params}
         if srv == "6.23" and params.get("new_supplier") is not None:  # DUIS: the requester is the new one
             new = str(params.pop("new_supplier"))
             if new not in (signer.name, signer.eui) and _maybe_eui(new) != signer.eui:
@@ -344,21 +347,50 @@ class DuisRoute(ServiceRoute):
         self, srv: str, device: str, params: Mapping[str, Any], originator: str, future_date: datetime | None
     ) -> tuple[etree._Element, str]:
         """The request from ``originator`` with a fresh counter, XSD-checked, not yet signed; its endpoint."""
-        e = catalogue.entry(srv)
+        root, endpoint, _ = self._unsigned(srv, device, params, originator, future_date, as_given=False)
+        return root, endpoint
+
+    def _unsigned(
+        self,
+        srv: str,
+        device: str,
+        params: Mapping[str, Any],
+        originator: str,
+        future_date: datetime | None,
+        *,
+        as_given: bool,
+    ) -> tuple[etree._Element, str, requests.AsGiven | None]:
+        """The request, its endpoint and, ``as_given``, what the client-side checks refused in it.
+
+        Checked, a value DUIS does not allow raises :class:`requests.RequestBuildError`. ``as_given``,
+        a value the SRV does not allow (a negative test's malformed parameter, an SRV DUIS does not
+        define) is written as given and sent: the DSP refuses it (docs/protocols/duis.md, "Requests
+        DUIS does not allow"); what DUIS has no form for even though the SRV allows it still raises."""
         target = eui(device)
         fuel = requests.GAS if self.device_types.get(target) in GAS_ROLES else requests.ELECTRICITY
         counter = self.counters.next(originator)
-        root = requests.build_request(
-            srv, originator=originator, target=target, counter=counter,
-            params=self.fill(srv, device, params), fuel=fuel, future_date=future_date,
-        )  # fmt: skip
+        p = self.fill(srv, device, params)
+        given: requests.AsGiven | None = None
+        if as_given:
+            given = requests.build_as_given(
+                srv, originator=originator, target=target, counter=counter, params=p, fuel=fuel,
+                future_date=future_date,
+            )  # fmt: skip
+            root = given.root
+        else:
+            root = requests.build_request(
+                srv, originator=originator, target=target, counter=counter, params=p, fuel=fuel,
+                future_date=future_date,
+            )  # fmt: skip
+        known = catalogue.SRVS.get(srv)
+        endpoint = known.endpoint if known is not None else catalogue.SEND_COMMAND
         if self.xsd_path:  # a body the DSP would refuse is the harness's fault: say so here, not as E1
             problems = xsd.errors(xsd.schema(self.xsd_path), root)
-            if problems:
+            if problems and not (given is not None and given.refused):
                 raise requests.RequestBuildError(
                     f"SRV {srv}: request not valid against the DUIS XSD: {problems[0]}"
                 )
-        return root, e.endpoint
+        return root, endpoint, given
 
     def post(self, endpoint: str, body: bytes) -> DuisMessage:
         """POST a signed request; the DSP's synchronous answer (verified and parsed)."""
@@ -416,17 +448,33 @@ class DuisRoute(ServiceRoute):
             raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
         for _ in range(REPLAY_RETRIES):
             try:
-                rid, body, endpoint = self.build(srv, device, params, signer, fd)
+                root, endpoint, given = self._unsigned(srv, device, params, signer.eui, fd, as_given=True)
             except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent
                 raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
+            signed = signing.sign(root, signer.key, signer.cert)
+            rid, body = _request_id(signed), requests.to_bytes(signed)
+            if given is not None and given.refused and self.transcript is not None:
+                note = f"{rid} sent as given, for the DSP to refuse: {given.refused[0]}"
+                self.transcript.note(DEVICE, note)
             self.spool.register(rid)
             self._sent.add(rid)
-            first = self.post(endpoint, body)
+            try:
+                first = self.post(endpoint, body)
+            except RouteError as exc:  # a DSP that refuses a schema-invalid request with a bare 400
+                if given is None or not given.refused or exc.code != "HTTP400":
+                    raise
+                code = refusal_of_given("E1", unknown_srv=given.unknown_srv)
+                text = f"HTTP 400: {given.refused[0]}"
+                refusal = {"id": rid, "code": code, "duis_code": exc.code, "text": text}
+                return self._result(srv, device, [refusal], check)
             if first.code != REPLAY:
                 break
             # Another worker signing as this User took a later counter and posted first: the DSP saw
             # ours as a replay and acted on nothing. Sign again with a fresh counter.
         answers = [_as_response(first, rid)]
+        if given is not None and given.refused:  # the DSP's schema refusal is the refusal of that value
+            code = refusal_of_given(first.code, unknown_srv=given.unknown_srv)
+            answers[0] = {**answers[0], "code": code, "text": f"DUIS {first.code}: {given.refused[0]}"}
         if first.code == responses.ACKNOWLEDGED and wait:
             answers += self._wait_final(rid, self.timeout if timeout is None else timeout)
         elif first.code == responses.ACKNOWLEDGED:

@@ -15,7 +15,7 @@ from device_drivers.duis import catalogue, responses, signing, xsd
 from device_drivers.duis.counters import CounterStore
 from device_drivers.duis.ids import RequestId, eui
 from device_drivers.duis.requests import RequestBuildError, build_request, to_bytes
-from tests.duis.cases import CASES, FUTURE_DATED, NEEDS_CERTIFICATES, cert_params
+from tests.duis.cases import CASES, FUTURE_DATED, NEEDS_CERTIFICATE, NEEDS_CERTIFICATES, cert_params
 from tests.duis.dcc_tool import DSP, SUPPLIER, DccTool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +67,8 @@ def _all_requests(cert_path: Path) -> list[tuple[str, etree._Element]]:
     for srv, cases in CASES.items():
         for i, (target, fuel, params) in enumerate(cases):
             p = {**params, **cert_params(cert)} if srv in NEEDS_CERTIFICATES else params
+            if srv in NEEDS_CERTIFICATE:
+                p = {**params, "certificate": cert_params(cert)["certificate"]}
             dates = [None] + ([datetime(2027, 1, 1, tzinfo=UTC)] if srv in FUTURE_DATED and i == 0 else [])
             for fd in dates:
                 n += 1

@@ -275,16 +275,23 @@ def _prices(c: Ctx, parent: Element) -> None:
 @builds("1.1.1")
 def _tariff(c: Ctx, b: Element) -> None:
     c.execution(b)
-    rates = int(c.need("rates"))
+    c.need("rates")  # DUIS carries the prices themselves, not their number
     switches = c.p.get("switches") or [{"at": "00:00:00", "rate": 1}]
     thresholds = list(c.p.get("block_thresholds") or [0])
     if c.gas:
+        # DUIS GasDayProfile: one TOUTariffAction per day (a gas meter switches rate by day, never
+        # within one): an intra-day switching table has no DUIS form (not sent rather than flattened).
+        used = {int(sw.get("rate", 1)) for sw in switches}
+        if len(used) > 1:
+            raise RequestBuildError(
+                f"SRV {c.e.srv}: a gas tariff switches rate by day, not within a day (rates {sorted(used)})"
+            )
         te = sub(b, "GasTariffElements")
         st = sub(te, "SwitchingTable")
         days = sub(st, "DayProfiles")
         day = sub(days, "DayProfile")
         sub(day, "DayName", 1)
-        sub(day, "TOUTariffAction", min(rates, 4))
+        sub(day, "TOUTariffAction", used.pop() if used else 1)
         weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
         sub(weeks, "WeekName", 1)
         for i in range(1, 8):

@@ -180,8 +180,7 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
         metering.wait_device_time(t, role, t.optical(role).clock() + timedelta(minutes=30))
     regs0 = t.optical(role).import_registers()
     assert regs0.total > 0, f"nothing registered under a real flow: {regs0}"
-    # 6 rates to the ESME; a gas tariff carries at most 4 TOU prices (DUIS GasPriceElements)
-    new = hourly_tariff(t.optical(role).clock(), 6 if role == "esme" else 4, before["standing_charge"])
+    new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"])
     try:
         try:
             t.ok("1.1.1", role, new)

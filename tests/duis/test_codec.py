@@ -107,6 +107,27 @@ def test_bad_parameters_are_refused_not_truncated() -> None:
         build_request("2.2", params={"utrn": "123"}, **kw)
     with pytest.raises(catalogue.UnknownSrv):
         build_request("12.1", **kw)
+    hourly = {
+        "rates": 2,
+        "prices": [7.0, 5.0],
+        "switches": [{"at": "00:00", "rate": 1}, {"at": "07:00", "rate": 2}],
+    }
+    with pytest.raises(RequestBuildError, match="by day, not within a day"):  # DUIS GasDayProfile
+        build_request("1.1.1", params=hourly, fuel="gas", **kw)
+
+
+def test_as_given_writes_what_the_checks_refuse_and_says_so() -> None:
+    from device_drivers.duis.requests import build_as_given
+
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    given = build_as_given("2.2", params={"utrn": "123"}, **kw)
+    assert given.refused and not given.unknown_srv
+    assert given.root.findtext(".//{*}UTRN") == "123"
+    unknown = build_as_given("99.1", **kw)
+    assert unknown.unknown_srv and unknown.root.findtext(".//{*}ServiceReferenceVariant") == "99.1"
+    assert build_as_given("7.4", **kw).refused == ()  # a valid request: exactly the checked one
+    with pytest.raises(RequestBuildError, match="15"):  # no DUIS form though the SRV allows it
+        build_as_given("3.4", params={"name": "x" * 20}, **kw)
 
 
 def test_own_signature_verifies_and_a_changed_byte_does_not(dcc: DccTool) -> None:

@@ -514,11 +514,18 @@ def _schedule(c: Ctx, b: Element) -> None:
     sub(off, "EndTime", time(0, 0))
 
 
-def _schedule_id(c: Ctx) -> int:
+#: DUIS ``DSPScheduleID``: the DSP's schedule numbers run to 10^12.
+DSP_SCHEDULE_ID_MAX = 10**12
+
+
+def _schedule_id(c: Ctx) -> int | str:
+    """The DSP Schedule ID in a schedule id the route answered (``S17`` -> 17). An id that holds none
+    (not one the DSP gave) is a value the SRV does not allow: refused, or sent as given."""
     sid = c.need("schedule_id")
     digits = "".join(ch for ch in str(sid) if ch.isdigit())
-    if not digits:
-        raise RequestBuildError(f"SRV {c.e.srv}: schedule_id {sid!r} has no DSP Schedule ID digits")
+    if not digits or int(digits) > DSP_SCHEDULE_ID_MAX:
+        c.bad(f"SRV {c.e.srv}: schedule_id {sid!r} is no DSP Schedule ID (1-{DSP_SCHEDULE_ID_MAX})")
+        return str(sid)
     return int(digits)
 
 

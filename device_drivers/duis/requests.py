@@ -172,10 +172,15 @@ class Ctx:
             self.bad(str(exc))
             return value
 
-    def need(self, key: str) -> Any:
-        """The parameter ``key``; missing, refused (unchecked: None, the field left out)."""
+    def need(self, key: str, *, left_out: bool = False) -> Any:
+        """The parameter ``key``; missing, refused. Unchecked, a builder that leaves the field out when
+        it is None (``left_out``) gets None; any other would write something in its place, so the
+        refusal stands (no value is made up for a missing parameter)."""
         if key not in self.p or self.p[key] is None:
-            self.bad(f"SRV {self.e.srv}: parameter {key!r} is required")
+            message = f"SRV {self.e.srv}: parameter {key!r} is required"
+            if not left_out:
+                raise RequestBuildError(message)
+            self.bad(message)
             return None
         return self.p[key]
 
@@ -339,7 +344,7 @@ def _price_update(c: Ctx, b: Element) -> None:
 
 @builds("1.5")
 def _balance(c: Ctx, b: Element) -> None:
-    raw = c.need("delta")
+    raw = c.need("delta", left_out=True)
     # DUIS names the meter's payment mode; the packs do not (default prepayment, ``payment_mode``).
     mode = str(c.p.get("payment_mode", "prepayment"))
     if mode not in ("prepayment", "credit"):

@@ -268,3 +268,13 @@ def test_pack_names_from_mmc_tariff_prepay_logs_schedules_credentials_calendar()
     assert pack_result("6.2.3", cal)["billing_calendar"] == {"start": "2098-06-01", "period": "weekly"}
     assert pack_result("6.2.3", {})["billing_calendar"] is None
     assert "supplier" not in pack_result("8.2", {"DSPInventory": {"Device": {"DeviceID": "X"}}})
+
+
+def test_as_given_makes_up_no_missing_value() -> None:
+    from device_drivers.duis.requests import build_as_given
+
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    missing = build_as_given("1.5", params={}, **kw)  # the adjustment left out: XSD-invalid
+    assert missing.refused and missing.root.find(".//{*}AdjustMeterBalance") is None
+    with pytest.raises(RequestBuildError, match="'name' is required"):  # not a supplier name "None"
+        build_as_given("3.4", params={}, **kw)

@@ -11,16 +11,20 @@ lab file, without editing the harness::
 
 ``load_route(kind, **config)`` finds it; ``"virtual"`` is built in.
 
-Some facilities exist only on the virtual route, because only a simulator can offer them: injecting a
+Some facilities exist only on a simulated lab, because only a simulator can offer them: injecting a
 badly authenticated Instruction (:meth:`ServiceRoute.tamper_next_instruction`) and reading the route's
-own security log (:meth:`ServiceRoute.security_log`). Ask :meth:`ServiceRoute.supports` first; a route
-without the facility raises :class:`RouteFacilityUnsupported` (a ``NotImplementedError``), and a pack
-marks such a test *not applicable* on it.
+own security log (:meth:`ServiceRoute.security_log`). Misuse (:meth:`ServiceRoute.craft`,
+:meth:`ServiceRoute.send_crafted`: unsigned, badly signed, unknown-signer and replayed requests, in the
+route's own message form) is what any User can send, so every route that builds its own messages may
+offer it. Ask :meth:`ServiceRoute.supports` first; a route without the facility raises
+:class:`RouteFacilityUnsupported` (a ``NotImplementedError``), and a pack marks such a test *not
+applicable* on it.
 """
 
 from __future__ import annotations
 
 import abc
+import base64
 import importlib.metadata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,8 +42,16 @@ ROUTE_ENTRY_POINT_GROUP = "dmct.routes"
 #: Facilities a route may offer beyond SRVs, alerts and migration (see :meth:`ServiceRoute.supports`).
 TAMPER = "tamper"  # tamper_next_instruction(): spoil the device-level authentication of Instructions
 SECURITY_LOG = "security_log"  # security_log(): the route's log of requests refused at the DSP/DCO gate
+MISUSE = "misuse"  # craft() / send_crafted(): requests spoiled as a misusing party would send them
 #: How :meth:`ServiceRoute.tamper_next_instruction` may spoil an Instruction.
 TAMPER_KINDS = ("signature", "retired_credential")
+#: How :meth:`ServiceRoute.craft` may spoil a request (None: a genuine one, e.g. to send twice, a replay).
+#: ``unsigned``: no signature; ``corrupt_signature``: one bit of the signature value flipped;
+#: ``tampered``: the signed content changed after signing; ``unknown_signer``: signed by a key and
+#: User ID the DSP/DCO does not trust (:data:`UNKNOWN_USER`).
+MISUSE_KINDS = ("unsigned", "corrupt_signature", "tampered", "unknown_signer")
+#: The User ID an ``unknown_signer`` request claims (no lab trusts it).
+UNKNOWN_USER = "90-B3-D5-1F-30-09-09-09"
 #: DSP/DCO gate refusals the route logs and alerts (docs/protocols/service-route.md, section 5).
 DCO_REFUSAL_CODES = frozenset({"E7", "E8", "E9", "E10"})
 
@@ -103,6 +115,20 @@ class SrvResult:
             final=bool(last.get("final", True)),
             responses=tuple(responses),
         )
+
+
+@dataclass(frozen=True)
+class CraftedRequest:
+    """A request made by :meth:`ServiceRoute.craft` and not yet sent: genuine (``misuse`` None) or
+    spoiled as ``misuse`` says. :meth:`ServiceRoute.send_crafted` sends it exactly as it is, as often
+    as asked: a genuine request sent a second time is a replay. ``wire`` is the route's own message
+    (framed: the JSON message; DUIS: the endpoint and the XML bytes), opaque to the packs."""
+
+    request_id: str
+    srv: str
+    device: str
+    misuse: str | None
+    wire: Any = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -255,11 +281,35 @@ class ServiceRoute(abc.ABC):
         result = self.submit("8.2", device, {}, user=user)
         return dict(result.result or {})
 
-    # -- optional facilities (only a simulated route can offer them) ----------------------------------------
+    # -- optional facilities -------------------------------------------------------------------------------
     def supports(self, facility: str) -> bool:
-        """Whether this route offers ``facility`` (:data:`TAMPER`, :data:`SECURITY_LOG`). None by default:
-        a route to a real S1SP has neither."""
+        """Whether this route offers ``facility`` (:data:`MISUSE`, :data:`TAMPER`, :data:`SECURITY_LOG`).
+        None by default: a bridge that only forwards SRVs offers none."""
         return False
+
+    def craft(
+        self,
+        srv: str,
+        device: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        user: str,
+        role: str | None = None,
+        misuse: str | None = None,
+    ) -> CraftedRequest:
+        """A request as ``user`` would send it (with a fresh counter), spoiled as ``misuse`` says (one of
+        :data:`MISUSE_KINDS`, or None for a genuine one), not sent. The refusals to expect, in the
+        route's codes (the route maps its protocol's own, e.g. DUIS E2/E3/E19, and keeps those beside):
+        ``unsigned``, ``corrupt_signature`` and ``tampered`` E8, ``unknown_signer`` E9, a genuine request
+        sent again E10.
+
+        Raises :class:`RouteFacilityUnsupported` where :meth:`supports` (:data:`MISUSE`) is False."""
+        raise RouteFacilityUnsupported(f"{type(self).__name__} cannot craft misuse")
+
+    def send_crafted(self, request: CraftedRequest, *, timeout: float | None = None) -> SrvResult:
+        """Send a :meth:`craft`-ed request exactly as it is (no re-signing on a counter race) and return
+        its final result, never raising on an E-code (the caller checks the refusal)."""
+        raise RouteFacilityUnsupported(f"{type(self).__name__} cannot craft misuse")
 
     def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
         """Spoil the device-level authentication of the next ``count`` Instructions the S1SP sends to
@@ -411,7 +461,41 @@ class VirtualServiceRoute(ServiceRoute):
     def supports(self, facility: str) -> bool:
         if facility == TAMPER:
             return self.control_address is not None
-        return facility == SECURITY_LOG
+        return facility in (SECURITY_LOG, MISUSE)
+
+    def craft(
+        self,
+        srv: str,
+        device: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        user: str,
+        role: str | None = None,
+        misuse: str | None = None,
+    ) -> CraftedRequest:
+        """The framed request message (docs/protocols/service-route.md, section 5), spoiled: unsigned
+        (no ``sig``), ``corrupt_signature`` (the last byte of ``sig`` flipped), ``tampered`` (``params``
+        changed after signing), ``unknown_signer`` (``user`` claims :data:`UNKNOWN_USER`)."""
+        if misuse is not None and misuse not in MISUSE_KINDS:
+            raise ValueError(f"unknown misuse {misuse!r} (known: {', '.join(MISUSE_KINDS)})")
+        msg = self.client.request_message(
+            srv, device, dict(params or {}), user=user, role=role, sign=misuse != "unsigned"
+        )
+        if misuse == "corrupt_signature":
+            raw = bytearray(base64.b64decode(msg["sig"]))
+            raw[-1] ^= 0x01
+            msg = msg | {"sig": base64.b64encode(bytes(raw)).decode()}
+        elif misuse == "tampered":
+            msg = msg | {"params": {**dict(msg.get("params") or {}), "force": True}}
+        elif misuse == "unknown_signer":
+            msg = msg | {"user": UNKNOWN_USER}
+        return CraftedRequest(str(msg["id"]), srv, device, misuse, msg)
+
+    def send_crafted(self, request: CraftedRequest, *, timeout: float | None = None) -> SrvResult:
+        self.open()
+        self.client.send(dict(request.wire))
+        responses = self.client.wait_final(request.request_id, self.timeout if timeout is None else timeout)
+        return SrvResult.from_responses(request.srv, request.device, responses)
 
     def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
         if self.control_address is None:
@@ -499,10 +583,14 @@ def load_route(kind: str, **config: Any) -> ServiceRoute:
 
 __all__ = [
     "DCO_REFUSAL_CODES",
+    "MISUSE",
+    "MISUSE_KINDS",
     "ROUTE_ENTRY_POINT_GROUP",
     "SECURITY_LOG",
     "TAMPER",
     "TAMPER_KINDS",
+    "UNKNOWN_USER",
+    "CraftedRequest",
     "MigrationResult",
     "RouteAlert",
     "RouteError",

@@ -1,8 +1,9 @@
 """Which DUIS body, endpoint and Command Variant each Service Request Variant takes.
 
 Data from the DUIS XSD (the ``sr:Request/Body`` choice: one element per SRV) and the DUIS SRV matrix
-(critical, future-dating pattern, non-device). The 57 SRVs the standard packs use, all SMETS1-applicable;
-a lab adds a row here (data, not logic) when a pack uses another.
+(critical, future-dating pattern, non-device). The 58 SRVs the standard packs use: 57 SMETS1-applicable
+and 6.15.2, which the packs send to see it refused (SMETS1 devices hold no device certificates); a lab
+adds a row here (data, not logic) when a pack uses another.
 
 Endpoints (DCC Boxed): ``/api/v1/serviceS`` sends a command to a device (Command Variant 1: on-demand
 or future-dated, answered asynchronously), ``/api/v1/serviceD`` a non-device request the DSP answers
@@ -90,6 +91,7 @@ SRVS: dict[str, SrvEntry] = {
         _e("6.11", "SynchroniseClock", True),
         _e("6.13", "ReadEventOrSecurityLog", False),
         _e("6.15.1", "UpdateSecurityCredentialsKRP", True, "device"),
+        _e("6.15.2", "UpdateSecurityCredentialsDevice", True),  # not SMETS1: the negative tests send it
         _e("6.20.1", "SetDeviceConfigurationImportMPxN", False, "dsp"),
         _e("6.22", "ConfigureAlertBehaviour", False),
         _e("6.23", "UpdateSecurityCredentialsCoS", False, "dsp_and_device"),

@@ -32,3 +32,15 @@ DUIS_TO_ROUTE: dict[str, str] = {
 
 def route_code(duis_code: str) -> str:
     return DUIS_TO_ROUTE.get(duis_code, duis_code)
+
+
+def refusal_of_given(duis_code: str, *, unknown_srv: bool) -> str:
+    """The route's code for the DSP's answer to a request the route sent *as given* (a value the SRV
+    does not allow, written as the packs gave it; :func:`device_drivers.duis.requests.build_as_given`).
+    DUIS has no code of its own for an invalid parameter value: the DSP's schema validation refuses
+    the request, E1. Here that E1 is the refusal of the value: the route's E6 (invalid parameters), or
+    E4 (unknown SRV) when what DUIS does not define is the SRV itself. Any other answer reads as usual
+    (a DSP that executed it answers I99/I0, and the packs see that)."""
+    if duis_code == "E1":
+        return "E4" if unknown_srv else "E6"
+    return route_code(duis_code)

@@ -16,12 +16,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, TypeAlias
 
 from lxml import etree
 
-from device_drivers.duis.catalogue import SrvEntry, entry
+from device_drivers.duis.catalogue import CV_COMMAND, SRVS, SrvEntry, entry
 from device_drivers.duis.ids import RequestId, eui
 
 SR_NS = "http://www.dccinterface.co.uk/ServiceUserGateway"
@@ -136,22 +137,58 @@ class _Read(dict[str, Any]):
 
 
 class Ctx:
-    """What a body builder may read: the SRV, target, fuel, parameters and execution time."""
+    """What a body builder may read: the SRV, target, fuel, parameters and execution time.
 
-    def __init__(self, e: SrvEntry, target: str, fuel: str, params: Mapping[str, Any], at: datetime | None):
+    ``checked`` False builds the request *as given* (:func:`build_as_given`): where a checked build
+    refuses a value DUIS does not allow, the value is written into its DUIS field as it is (or the field
+    left out, or an element the body has no place for added) and the refusal noted in ``refused``."""
+
+    def __init__(
+        self,
+        e: SrvEntry,
+        target: str,
+        fuel: str,
+        params: Mapping[str, Any],
+        at: datetime | None,
+        *,
+        checked: bool = True,
+    ):
         self.e, self.target, self.fuel, self.at = e, target, fuel, at
         self.p = _Read(params)
+        self.checked = checked
+        self.refused: list[str] = []
 
-    def need(self, key: str) -> Any:
+    def bad(self, message: str) -> None:
+        """A value DUIS does not allow: refused when checked, else noted (the caller writes it as given)."""
+        if self.checked:
+            raise RequestBuildError(message)
+        self.refused.append(message)
+
+    def given(self, convert: Callable[[], Any], value: Any) -> Any:
+        """``convert()`` (the DUIS form of ``value``); unchecked, ``value`` as given where it has none."""
+        try:
+            return convert()
+        except RequestBuildError as exc:
+            self.bad(str(exc))
+            return value
+
+    def need(self, key: str, *, left_out: bool = False) -> Any:
+        """The parameter ``key``; missing, refused. Unchecked, a builder that leaves the field out when
+        it is None (``left_out``) gets None; any other would write something in its place, so the
+        refusal stands (no value is made up for a missing parameter)."""
         if key not in self.p or self.p[key] is None:
-            raise RequestBuildError(f"SRV {self.e.srv}: parameter {key!r} is required")
+            message = f"SRV {self.e.srv}: parameter {key!r} is required"
+            if not left_out:
+                raise RequestBuildError(message)
+            self.bad(message)
+            return None
         return self.p[key]
 
     def execution(self, body: Element) -> None:
         """``ExecutionDateTime`` (future-dated variants) when the caller gave one."""
         if self.at is not None:
             if self.e.future_dating == "none":
-                raise RequestBuildError(f"SRV {self.e.srv} cannot be future-dated (DUIS SRV matrix)")
+                self.bad(f"SRV {self.e.srv} cannot be future-dated (DUIS SRV matrix)")
             sub(body, "ExecutionDateTime", self.at)
 
     @property
@@ -243,16 +280,23 @@ def _prices(c: Ctx, parent: Element) -> None:
 @builds("1.1.1")
 def _tariff(c: Ctx, b: Element) -> None:
     c.execution(b)
-    rates = int(c.need("rates"))
+    c.need("rates")  # DUIS carries the prices themselves, not their number
     switches = c.p.get("switches") or [{"at": "00:00:00", "rate": 1}]
     thresholds = list(c.p.get("block_thresholds") or [0])
     if c.gas:
+        # DUIS GasDayProfile: one TOUTariffAction per day (a gas meter switches rate by day, never
+        # within one): an intra-day switching table has no DUIS form (not sent rather than flattened).
+        used = {int(sw.get("rate", 1)) for sw in switches}
+        if len(used) > 1:
+            raise RequestBuildError(
+                f"SRV {c.e.srv}: a gas tariff switches rate by day, not within a day (rates {sorted(used)})"
+            )
         te = sub(b, "GasTariffElements")
         st = sub(te, "SwitchingTable")
         days = sub(st, "DayProfiles")
         day = sub(days, "DayProfile")
         sub(day, "DayName", 1)
-        sub(day, "TOUTariffAction", min(rates, 4))
+        sub(day, "TOUTariffAction", used.pop() if used else 1)
         weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
         sub(weeks, "WeekName", 1)
         for i in range(1, 8):
@@ -300,12 +344,14 @@ def _price_update(c: Ctx, b: Element) -> None:
 
 @builds("1.5")
 def _balance(c: Ctx, b: Element) -> None:
-    delta = _money(c.need("delta"), "delta", c.e.srv)
+    raw = c.need("delta", left_out=True)
     # DUIS names the meter's payment mode; the packs do not (default prepayment, ``payment_mode``).
     mode = str(c.p.get("payment_mode", "prepayment"))
     if mode not in ("prepayment", "credit"):
         raise RequestBuildError(f"SRV 1.5: payment_mode must be prepayment or credit, got {mode!r}")
-    sub(sub(b, "PrepaymentMode" if mode == "prepayment" else "CreditMode"), "AdjustMeterBalance", delta)
+    adjust = sub(b, "PrepaymentMode" if mode == "prepayment" else "CreditMode")
+    if raw is not None:  # unchecked and missing: the adjustment left out
+        sub(adjust, "AdjustMeterBalance", c.given(lambda: _money(raw, "delta", c.e.srv), raw))
 
 
 @builds("1.6")
@@ -385,7 +431,7 @@ def _prepay(c: Ctx, b: Element) -> None:
 def _top_up(c: Ctx, b: Element) -> None:
     utrn = str(c.need("utrn"))
     if len(utrn) != 20 or not utrn.isdigit():
-        raise RequestBuildError(f"SRV 2.2: utrn must be 20 digits, got {utrn!r}")
+        c.bad(f"SRV 2.2: utrn must be 20 digits, got {utrn!r}")
     sub(b, "UTRN", utrn)
 
 
@@ -429,7 +475,8 @@ def _printable(value: str, limit: int, field: str, srv: str) -> str:
 @builds("3.1")
 def _message(c: Ctx, b: Element) -> None:
     c.execution(b)
-    sub(b, "SupplierMessage", _printable(str(c.need("text")), 116, "text", c.e.srv))
+    text = str(c.need("text"))
+    sub(b, "SupplierMessage", c.given(lambda: _printable(text, 116, "text", c.e.srv), text))
 
 
 @builds("3.2")
@@ -472,11 +519,18 @@ def _schedule(c: Ctx, b: Element) -> None:
     sub(off, "EndTime", time(0, 0))
 
 
-def _schedule_id(c: Ctx) -> int:
+#: DUIS ``DSPScheduleID``: the DSP's schedule numbers run to 10^12.
+DSP_SCHEDULE_ID_MAX = 10**12
+
+
+def _schedule_id(c: Ctx) -> int | str:
+    """The DSP Schedule ID in a schedule id the route answered (``S17`` -> 17). An id that holds none
+    (not one the DSP gave) is a value the SRV does not allow: refused, or sent as given."""
     sid = c.need("schedule_id")
     digits = "".join(ch for ch in str(sid) if ch.isdigit())
-    if not digits:
-        raise RequestBuildError(f"SRV {c.e.srv}: schedule_id {sid!r} has no DSP Schedule ID digits")
+    if not digits or int(digits) > DSP_SCHEDULE_ID_MAX:
+        c.bad(f"SRV {c.e.srv}: schedule_id {sid!r} is no DSP Schedule ID (1-{DSP_SCHEDULE_ID_MAX})")
+        return str(sid)
     return int(digits)
 
 
@@ -554,14 +608,14 @@ LOGS = {"event": "Event", "security": "Security"}
 def _read_log(c: Ctx, b: Element) -> None:
     log = str(c.p.get("log", "event"))
     if log not in LOGS:
-        raise RequestBuildError(f"SRV 6.13: log must be event or security, got {log!r}")
+        c.bad(f"SRV 6.13: log must be event or security, got {log!r}")
     start, end = c.p.get("from"), c.p.get("to")
     if start is None or end is None:
         raise RequestBuildError("SRV 6.13: DUIS needs the log period: 'from' and 'to' (the route fills them)")
     period = sub(b, "ReadLogPeriod")
     sub(period, "StartDateTime", _when(start, "from", c.e.srv))
     sub(period, "EndDateTime", _when(end, "to", c.e.srv))
-    sub(b, "LogToRead", ("GSME" if c.gas else "") + LOGS[log])
+    sub(b, "LogToRead", ("GSME" if c.gas else "") + LOGS.get(log, log))
 
 
 REMOTE_PARTY_ROLES = {"supplier": "Supplier", "network_operator": "NetworkOperator", "smso": "TransCoS"}
@@ -597,6 +651,13 @@ def _update_krp(c: Ctx, b: Element) -> None:
     for p in path[:3]:
         sub(cp, "Certificate", p)
     sub(b, "ApplyTimeBasedCPVChecks", False)
+
+
+@builds("6.15.2")
+def _device_credentials(c: Ctx, b: Element) -> None:
+    """6.15.2 replaces a GBCS device's own certificate: SMETS1 devices hold none (the DSP refuses it,
+    E13); the packs send it in a negative test. Without ``certificate`` the route sends the User's own."""
+    sub(b, "DeviceCertificate", str(c.need("certificate")))
 
 
 @builds("6.20.1")
@@ -702,7 +763,9 @@ def _han_log(c: Ctx, b: Element) -> None:
     add = dict(c.p.get("add") or {})
     remove = list(c.p.get("remove") or [])
     if len(add) + len(remove) != 1:
-        raise RequestBuildError("SRV 8.11: DUIS adds or removes one device per request")
+        c.bad("SRV 8.11: DUIS adds or removes one device per request")
+        if not add and not remove:  # unchecked: a request naming no device
+            return
     if add:
         device = next(iter(add))
         sub(b, "DeviceID", eui(device))
@@ -761,6 +824,77 @@ def build_request(
     gives the target). ``future_date`` makes the future-dated variant (``ExecutionDateTime``); an SRV
     without one refuses it. Raises :class:`RequestBuildError` (an SRV the codec lacks, bad parameters,
     a parameter the body has no field for)."""
+    return _build(srv, originator, target, counter, params, fuel, future_date, command_variant, True).root
+
+
+@dataclass(frozen=True)
+class AsGiven:
+    """A request built without the client-side checks (:func:`build_as_given`)."""
+
+    root: Element
+    #: What a checked build refuses (empty: the request is exactly what :func:`build_request` makes).
+    refused: tuple[str, ...]
+    #: The SRV is none the codec knows a body for: the header names it, the body is empty.
+    unknown_srv: bool = False
+
+
+def build_as_given(
+    srv: str,
+    *,
+    originator: str,
+    target: str,
+    counter: int,
+    params: Mapping[str, Any] | None = None,
+    fuel: str = ELECTRICITY,
+    future_date: datetime | None = None,
+) -> AsGiven:
+    """The request a User sends who does not check it first: values DUIS does not allow written into
+    their fields as given, a missing value left out, a parameter the body has no field for added as an
+    element named after it (``at_once`` -> ``AtOnce``), a future date on an SRV without one, an SRV with
+    no DUIS body named in the header over an empty body. The DSP is what refuses such a request (the
+    packs' negative tests); ``refused`` says what a checked build would have refused, for the route to
+    read the DSP's answer (docs/protocols/duis.md, "Requests DUIS does not allow")."""
+    if srv not in SRVS:
+        rid = RequestId.make(originator, target, counter)
+        root = _header(srv, ".".join(srv.split(".")[:2]), str(rid), CV_COMMAND)
+        sub(root, "Body")
+        return AsGiven(root, (f"no DUIS body known for SRV {srv!r}",), unknown_srv=True)
+    built = _build(srv, originator, target, counter, params, fuel, future_date, None, False)
+    return AsGiven(built.root, tuple(built.refused))
+
+
+@dataclass(frozen=True)
+class _Built:
+    root: Element
+    refused: list[str]
+
+
+def _header(srv: str, service_reference: str, rid: str, command_variant: int) -> Element:
+    root = etree.Element(_sr("Request"), nsmap=NSMAP)
+    root.set("schemaVersion", SCHEMA_VERSION)
+    header = sub(root, "Header")
+    sub(header, "RequestID", rid)
+    sub(header, "CommandVariant", command_variant)
+    sub(header, "ServiceReference", service_reference)
+    sub(header, "ServiceReferenceVariant", srv)
+    return root
+
+
+def _camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_")) or "Parameter"
+
+
+def _build(
+    srv: str,
+    originator: str,
+    target: str,
+    counter: int,
+    params: Mapping[str, Any] | None,
+    fuel: str,
+    future_date: datetime | None,
+    command_variant: int | None,
+    checked: bool,
+) -> _Built:
     e = entry(srv)
     builder = BUILDERS.get(srv)
     if builder is None:
@@ -768,20 +902,16 @@ def build_request(
     if fuel not in (ELECTRICITY, GAS):
         raise RequestBuildError(f"fuel must be {ELECTRICITY!r} or {GAS!r}, got {fuel!r}")
     rid = RequestId.make(originator, target, counter)
-    root = etree.Element(_sr("Request"), nsmap=NSMAP)
-    root.set("schemaVersion", SCHEMA_VERSION)
-    header = sub(root, "Header")
-    sub(header, "RequestID", str(rid))
-    sub(header, "CommandVariant", command_variant or e.command_variant)
-    sub(header, "ServiceReference", e.service_reference)
-    sub(header, "ServiceReferenceVariant", e.srv)
+    root = _header(e.srv, e.service_reference, str(rid), command_variant or e.command_variant)
     body = sub(sub(root, "Body"), e.element)
-    ctx = Ctx(e, rid.target, fuel, dict(params or {}), future_date)
+    ctx = Ctx(e, rid.target, fuel, dict(params or {}), future_date, checked=checked)
     builder(ctx, body)
     unread = sorted(k for k in set(ctx.p) - ctx.p.read if ctx.p[k] is not None)
     if unread:  # sending the request without them would be another request than the one asked for
-        raise RequestBuildError(f"SRV {srv}: DUIS has no field for parameter(s) {', '.join(unread)}")
-    return root
+        ctx.bad(f"SRV {srv}: DUIS has no field for parameter(s) {', '.join(unread)}")
+        for k in unread:  # unchecked: where a User who does not check would put them
+            sub(body, _camel(k), ctx.p[k])
+    return _Built(root, ctx.refused)
 
 
 def to_bytes(root: Element) -> bytes:

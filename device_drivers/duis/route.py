@@ -46,7 +46,8 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from device_drivers.duis import catalogue, requests, responses, signing, xsd
-from device_drivers.duis.codes import route_code
+from device_drivers.duis import misuse as misuse_of
+from device_drivers.duis.codes import refusal_of_given, route_code
 from device_drivers.duis.counters import CounterStore
 from device_drivers.duis.ids import eui
 from device_drivers.duis.receiver import Checker, Receiver, Spool, safe_parser
@@ -56,9 +57,17 @@ from device_drivers.errors import InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.links import resolve_url
 from device_drivers.protocols.service_route import RouteError, check
 from device_drivers.route import (
+    MISUSE,
+    MISUSE_KINDS,
+    SECURITY_LOG,
+    TAMPER,
+    UNKNOWN_USER,
+    CraftedRequest,
     MigrationResult,
     RouteAlert,
     RouteCannotExpress,
+    RouteFacilityUnsupported,
+    RouteSecurityEvent,
     ServiceRoute,
     SrvResult,
     load_route,
@@ -308,9 +317,12 @@ class DuisRoute(ServiceRoute):
                     *({"name": n, "amount": v[0], "rate": v[1] if len(v) > 1 else 0}
                       for n, v in keep if n in requests.DEBT_REGISTERS),
                 ]  # fmt: skip
-        if srv in ("6.15.1", "6.23") and "certificate" not in params:
+        if srv in ("6.15.1", "6.15.2", "6.23") and "certificate" not in params:
             der = base64.b64encode(signer.cert.public_bytes(serialization.Encoding.DER)).decode()
-            params = {"certificate": der, "certification_path": [der], **params}
+            own: dict[str, Any] = {"certificate": der}
+            if srv != "6.15.2":  # 6.15.2 carries the device's certificate alone
+                own["certification_path"] = [der]
+            params = {**own, **params}
         if srv == "6.23" and params.get("new_supplier") is not None:  # DUIS: the requester is the new one
             new = str(params.pop("new_supplier"))
             if new not in (signer.name, signer.eui) and _maybe_eui(new) != signer.eui:
@@ -327,23 +339,58 @@ class DuisRoute(ServiceRoute):
         self, srv: str, device: str, params: Mapping[str, Any], user: User, future_date: datetime | None
     ) -> tuple[str, bytes, str]:
         """(RequestID, signed XML, endpoint) of one request."""
-        e = catalogue.entry(srv)
+        root, endpoint = self.unsigned(srv, device, params, user.eui, future_date)
+        signed = signing.sign(root, user.key, user.cert)
+        return _request_id(signed), requests.to_bytes(signed), endpoint
+
+    def unsigned(
+        self, srv: str, device: str, params: Mapping[str, Any], originator: str, future_date: datetime | None
+    ) -> tuple[etree._Element, str]:
+        """The request from ``originator`` with a fresh counter, XSD-checked, not yet signed; its endpoint."""
+        root, endpoint, _ = self._unsigned(srv, device, params, originator, future_date, as_given=False)
+        return root, endpoint
+
+    def _unsigned(
+        self,
+        srv: str,
+        device: str,
+        params: Mapping[str, Any],
+        originator: str,
+        future_date: datetime | None,
+        *,
+        as_given: bool,
+    ) -> tuple[etree._Element, str, requests.AsGiven | None]:
+        """The request, its endpoint and, ``as_given``, what the client-side checks refused in it.
+
+        Checked, a value DUIS does not allow raises :class:`requests.RequestBuildError`. ``as_given``,
+        a value the SRV does not allow (a negative test's malformed parameter, an SRV DUIS does not
+        define) is written as given and sent: the DSP refuses it (docs/protocols/duis.md, "Requests
+        DUIS does not allow"); what DUIS has no form for even though the SRV allows it still raises."""
         target = eui(device)
         fuel = requests.GAS if self.device_types.get(target) in GAS_ROLES else requests.ELECTRICITY
-        counter = self.counters.next(user.eui)
-        root = requests.build_request(
-            srv, originator=user.eui, target=target, counter=counter, params=self.fill(srv, device, params),
-            fuel=fuel, future_date=future_date,
-        )  # fmt: skip
+        counter = self.counters.next(originator)
+        p = self.fill(srv, device, params)
+        given: requests.AsGiven | None = None
+        if as_given:
+            given = requests.build_as_given(
+                srv, originator=originator, target=target, counter=counter, params=p, fuel=fuel,
+                future_date=future_date,
+            )  # fmt: skip
+            root = given.root
+        else:
+            root = requests.build_request(
+                srv, originator=originator, target=target, counter=counter, params=p, fuel=fuel,
+                future_date=future_date,
+            )  # fmt: skip
+        known = catalogue.SRVS.get(srv)
+        endpoint = known.endpoint if known is not None else catalogue.SEND_COMMAND
         if self.xsd_path:  # a body the DSP would refuse is the harness's fault: say so here, not as E1
             problems = xsd.errors(xsd.schema(self.xsd_path), root)
-            if problems:
+            if problems and not (given is not None and given.refused):
                 raise requests.RequestBuildError(
                     f"SRV {srv}: request not valid against the DUIS XSD: {problems[0]}"
                 )
-        signed = signing.sign(root, user.key, user.cert)
-        rid = root.findtext(f"{{{requests.SR_NS}}}Header/{{{requests.SR_NS}}}RequestID") or ""
-        return rid, requests.to_bytes(signed), e.endpoint
+        return root, endpoint, given
 
     def post(self, endpoint: str, body: bytes) -> DuisMessage:
         """POST a signed request; the DSP's synchronous answer (verified and parsed)."""
@@ -401,17 +448,33 @@ class DuisRoute(ServiceRoute):
             raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
         for _ in range(REPLAY_RETRIES):
             try:
-                rid, body, endpoint = self.build(srv, device, params, signer, fd)
+                root, endpoint, given = self._unsigned(srv, device, params, signer.eui, fd, as_given=True)
             except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent
                 raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
+            signed = signing.sign(root, signer.key, signer.cert)
+            rid, body = _request_id(signed), requests.to_bytes(signed)
+            if given is not None and given.refused and self.transcript is not None:
+                note = f"{rid} sent as given, for the DSP to refuse: {given.refused[0]}"
+                self.transcript.note(DEVICE, note)
             self.spool.register(rid)
             self._sent.add(rid)
-            first = self.post(endpoint, body)
+            try:
+                first = self.post(endpoint, body)
+            except RouteError as exc:  # a DSP that refuses a schema-invalid request with a bare 400
+                if given is None or not given.refused or exc.code != "HTTP400":
+                    raise
+                code = refusal_of_given("E1", unknown_srv=given.unknown_srv)
+                text = f"HTTP 400: {given.refused[0]}"
+                refusal = {"id": rid, "code": code, "duis_code": exc.code, "text": text}
+                return self._result(srv, device, [refusal], check)
             if first.code != REPLAY:
                 break
             # Another worker signing as this User took a later counter and posted first: the DSP saw
             # ours as a replay and acted on nothing. Sign again with a fresh counter.
         answers = [_as_response(first, rid)]
+        if given is not None and given.refused:  # the DSP's schema refusal is the refusal of that value
+            code = refusal_of_given(first.code, unknown_srv=given.unknown_srv)
+            answers[0] = {**answers[0], "code": code, "text": f"DUIS {first.code}: {given.refused[0]}"}
         if first.code == responses.ACKNOWLEDGED and wait:
             answers += self._wait_final(rid, self.timeout if timeout is None else timeout)
         elif first.code == responses.ACKNOWLEDGED:
@@ -423,6 +486,87 @@ class DuisRoute(ServiceRoute):
         answers = [{"id": request_id, "code": responses.ACKNOWLEDGED, "final": False}]
         answers += self._wait_final(request_id, self.timeout if timeout is None else timeout)
         return self._result(srv, device, answers, check)
+
+    # -- misuse (docs/protocols/duis.md, "Misuse") -------------------------------------------------------
+    def craft(
+        self,
+        srv: str,
+        device: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        user: str,
+        role: str | None = None,
+        misuse: str | None = None,
+    ) -> CraftedRequest:
+        """A real DUIS request as ``user`` sends it, spoiled as ``misuse`` says (:mod:`.misuse`); the
+        DSP refuses it with E2 (route E8), E3 (E9) or, sent twice, E19 (E10)."""
+        if misuse not in (None, *MISUSE_KINDS):
+            raise ValueError(f"unknown misuse {misuse!r} (known: {', '.join(MISUSE_KINDS)})")
+        self.open()
+        signer = self.user(user, role, device)
+        originator = eui(UNKNOWN_USER) if misuse == "unknown_signer" else signer.eui
+        try:
+            params = self.complete(srv, device, dict(params or {}), signer, user=user, role=role)
+            root, endpoint = self.unsigned(srv, device, params, originator, None)
+        except (requests.RequestBuildError, catalogue.UnknownSrv) as exc:  # nothing was sent
+            raise RouteCannotExpress(str(exc).strip("'\""), route="duis") from exc
+        spoiled = misuse_of.spoil(root, misuse, signer.key, signer.cert)
+        rid = _request_id(spoiled)
+        self.spool.register(rid)  # whatever the DSP posts about it is ours
+        self._sent.add(rid)
+        return CraftedRequest(rid, srv, device, misuse, (endpoint, requests.to_bytes(spoiled)))
+
+    def send_crafted(self, request: CraftedRequest, *, timeout: float | None = None) -> SrvResult:
+        """POST the crafted XML as it is (no new signature on E19) and wait for its final result."""
+        self.open()
+        endpoint, body = request.wire
+        first = self.post(str(endpoint), bytes(body))
+        answers = [_as_response(first, request.request_id)]
+        if first.code == responses.ACKNOWLEDGED:
+            answers += self._wait_final(request.request_id, self.timeout if timeout is None else timeout)
+        return SrvResult.from_responses(request.srv, request.device, answers)
+
+    # -- the simulated lab's facilities, through the migration route -----------------------------------------
+    def supports(self, facility: str) -> bool:
+        """Misuse is made of DUIS messages: always. Tampering with Instructions and the route's security
+        log are the simulated lab's own (a real DSP offers neither): offered when the migration route
+        the lab names offers them (the virtual lab's framed route, to the same S1SP)."""
+        if facility == MISUSE:
+            return True
+        side = self._side_route()
+        return side is not None and side.supports(facility)
+
+    def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
+        self._facility(TAMPER).tamper_next_instruction(device, kind=kind, count=count)
+
+    def clear_tamper(self, device: str) -> int:
+        return self._facility(TAMPER).clear_tamper(device)
+
+    def security_log(
+        self, *, since: datetime | None = None, after: int = 0, timeout: float | None = None
+    ) -> list[RouteSecurityEvent]:
+        return self._facility(SECURITY_LOG).security_log(since=since, after=after, timeout=timeout)
+
+    def _facility(self, facility: str) -> ServiceRoute:
+        side = self._side_route()
+        if side is None or not side.supports(facility):
+            raise RouteFacilityUnsupported(f"the duis route to {self.url} offers no {facility}")
+        side.transcript = self.transcript
+        return side
+
+    def _side_route(self) -> ServiceRoute | None:
+        """The route ``route.duis.migration`` names (built once), None when the lab names none."""
+        spec = self.settings.migration
+        if not spec:
+            return None
+        if self._migration is None:
+            cfg = dict(spec)
+            kind = str(cfg.pop("kind", "virtual"))
+            cfg.setdefault("keys_dir", self.keys_dir)
+            cfg.setdefault("endpoints", self.endpoints)
+            cfg.setdefault("timeout", self.timeout)
+            self._migration = load_route(kind, **cfg)
+        return self._migration
 
     def _result(self, srv: str, device: str, answers: list[dict[str, Any]], strict: bool) -> SrvResult:
         if strict:
@@ -489,20 +633,17 @@ class DuisRoute(ServiceRoute):
     def migrate(
         self, rig: str, *, user: str, role: str | None = None, timeout: float | None = None
     ) -> MigrationResult:
-        spec = self.settings.migration
-        if not spec:
+        side = self._side_route()
+        if side is None:
             raise LinkDown(
                 DEVICE, "migration is not a DUIS service and the lab file names no route.duis.migration"
             )
-        if self._migration is None:
-            cfg = dict(spec)
-            kind = str(cfg.pop("kind", "virtual"))
-            cfg.setdefault("keys_dir", self.keys_dir)
-            cfg.setdefault("endpoints", self.endpoints)
-            cfg.setdefault("timeout", self.timeout)
-            self._migration = load_route(kind, **cfg)
-        self._migration.transcript = self.transcript
-        return self._migration.migrate(rig, user=user, role=role, timeout=timeout)
+        side.transcript = self.transcript
+        return side.migrate(rig, user=user, role=role, timeout=timeout)
+
+
+def _request_id(root: etree._Element) -> str:
+    return root.findtext(f"{{{requests.SR_NS}}}Header/{{{requests.SR_NS}}}RequestID") or ""
 
 
 def _maybe_eui(text: str) -> str | None:

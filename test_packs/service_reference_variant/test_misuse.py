@@ -1,16 +1,16 @@
 """Standard DMCT SRVT, security misuse of critical SRVs (6.3 (b)): every misuse is rejected by the DCO
 gate or the device, and nothing reaches or changes the device.
 
-Crafting an unsigned, badly signed or replayed request needs the route's message layer; a route that
-offers none (``route.client``, the framed protocol of ``docs/protocols/service-route.md``) makes these
-tests not applicable. Wrong user roles go through the ordinary :meth:`ServiceRoute.submit`. The old
+Unsigned, badly signed and replayed requests are crafted in the route's own message form
+(:meth:`ServiceRoute.craft`: framed messages, or DUIS XML the DSP refuses with its own codes, mapped to
+the route codes checked here); a route that cannot craft them (:data:`MISUSE`) makes these tests not
+applicable. Wrong user roles go through the ordinary :meth:`ServiceRoute.submit`. The old
 SMSO credential is shown retired on every device with SRV 6.24.1 (the S1SP checks it is rejected
 during migration).
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -18,32 +18,24 @@ from typing import Any
 import pytest
 
 from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
-from device_drivers.protocols.service_route import ServiceRouteClient
-from device_drivers.route import SECURITY_LOG, TAMPER, RouteAlert
+from device_drivers.route import MISUSE, SECURITY_LOG, TAMPER, CraftedRequest, RouteAlert
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
 
 GROUP = "Security Misuse"
 TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D
-UNKNOWN_USER = "90-B3-D5-1F-30-09-09-09"
 
 
-def client_of(t: SrvtRig) -> ServiceRouteClient:
-    client = getattr(t.route, "client", None)
-    if not isinstance(client, ServiceRouteClient):
-        pytest.skip("not applicable: this service route offers no message layer to craft misuse with")
-    return client
-
-
-def send_raw(t: SrvtRig, message: dict[str, Any]) -> dict[str, Any]:
+def send_raw(t: SrvtRig, message: CraftedRequest) -> dict[str, Any]:
     """Send a crafted request as it is; the route's final answer."""
-    client = client_of(t)
-    t.route.open()
-    client.send(message)
-    return client.wait_final(str(message["id"]), 10.0)[-1]
+    return dict(t.route.send_crafted(message, timeout=10.0).responses[-1])
 
 
-def crafted(t: SrvtRig, srv: str, role: str, params: dict[str, Any], *, sign: bool) -> dict[str, Any]:
-    return client_of(t).request_message(srv, t.eui(role), params, user=t.user, sign=sign)
+def crafted(
+    t: SrvtRig, srv: str, role: str, params: dict[str, Any], *, misuse: str | None = None
+) -> CraftedRequest:
+    if not t.route.supports(MISUSE):
+        pytest.skip("not applicable: this service route cannot craft misuse")
+    return t.route.craft(srv, t.eui(role), params, user=t.user, misuse=misuse)
 
 
 def _state(t: SrvtRig, role: str) -> tuple[str, Any]:
@@ -108,30 +100,25 @@ def meters(*requirement: str) -> list[Any]:
 def test_unsigned_critical_rejected(role: str, srvt: SrvtRig) -> None:
     """An unsigned Disable Supply is refused by the DCO gate (E8) and never reaches the device."""
     before, mark = _state(srvt, role), log_mark(srvt)
-    answer = send_raw(srvt, crafted(srvt, "7.2", role, {}, sign=False))
+    answer = send_raw(srvt, crafted(srvt, "7.2", role, {}, misuse="unsigned"))
     assert answer["code"] == "E8", answer
     check_untouched(srvt, role, before)
     check_refusal_recorded(srvt, role, "E8", mark)
 
 
-def _tampered(t: SrvtRig, role: str) -> dict[str, Any]:
-    msg = crafted(t, "7.2", role, {}, sign=True)
-    return msg | {"params": {"force": True}}  # signed body changed after signing
+def _tampered(t: SrvtRig, role: str) -> CraftedRequest:
+    return crafted(t, "7.2", role, {}, misuse="tampered")  # signed content changed after signing
 
 
-def _corrupt_sig(t: SrvtRig, role: str) -> dict[str, Any]:
-    msg = crafted(t, "7.2", role, {}, sign=True)
-    raw = bytearray(base64.b64decode(msg["sig"]))
-    raw[-1] ^= 0x01
-    return msg | {"sig": base64.b64encode(bytes(raw)).decode()}
+def _corrupt_sig(t: SrvtRig, role: str) -> CraftedRequest:
+    return crafted(t, "7.2", role, {}, misuse="corrupt_signature")
 
 
-def _unknown_signer(t: SrvtRig, role: str) -> dict[str, Any]:
-    msg = crafted(t, "7.2", role, {}, sign=True)
-    return msg | {"user": UNKNOWN_USER}
+def _unknown_signer(t: SrvtRig, role: str) -> CraftedRequest:
+    return crafted(t, "7.2", role, {}, misuse="unknown_signer")
 
 
-BAD: dict[str, tuple[Callable[[SrvtRig, str], dict[str, Any]], str]] = {
+BAD: dict[str, tuple[Callable[[SrvtRig, str], CraftedRequest], str]] = {
     "tampered": (_tampered, "E8"),
     "corrupt-signature": (_corrupt_sig, "E8"),
     "unknown-signer": (_unknown_signer, "E9"),
@@ -196,15 +183,12 @@ def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
     srvt.result("11.2", role)  # the genuine User is still served
 
 
-def _unsigned_for(t: SrvtRig, srv: str, role: str) -> dict[str, Any]:
-    return crafted(t, srv, role, {}, sign=False)
+def _unsigned_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
+    return crafted(t, srv, role, {}, misuse="unsigned")
 
 
-def _corrupt_for(t: SrvtRig, srv: str, role: str) -> dict[str, Any]:
-    msg = crafted(t, srv, role, {}, sign=True)
-    raw = bytearray(base64.b64decode(msg["sig"]))
-    raw[len(raw) // 2] ^= 0x80
-    return msg | {"sig": base64.b64encode(bytes(raw)).decode()}
+def _corrupt_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
+    return crafted(t, srv, role, {}, misuse="corrupt_signature")
 
 
 @pytest.mark.parametrize(
@@ -227,7 +211,7 @@ def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
     """A genuine Update Meter Balance sent again verbatim is refused (E10) and credits nothing."""
     b0 = srvt.balance(role)
     for _ in range(5):  # another worker signing as the same User may take the counter first (E10)
-        message = crafted(srvt, "1.5", role, {"delta": 300.0}, sign=True)
+        message = crafted(srvt, "1.5", role, {"delta": 300.0})
         first = send_raw(srvt, message)
         if first["code"] != "E10":
             break
@@ -266,7 +250,7 @@ def test_every_device_type_replay_refused(role: str, srvt: SrvtRig) -> None:
         t.restore_supply("esme")  # 7.1 then changes nothing
     for srv, params in REPLAYABLE[role]:
         for _ in range(5):  # another worker signing as the same User may take the counter first (E10)
-            message = crafted(t, srv, role, params, sign=True)
+            message = crafted(t, srv, role, params)
             first = send_raw(t, message)
             if first["code"] != "E10":
                 break

@@ -96,6 +96,15 @@ def firmware_of(t: SrvtRig, role: str) -> str:
     return t.optical(role).firmware_version()
 
 
+#: DUIS FirmwareVersion: 1-8 characters (the DCC's User interface carries no longer version).
+FIRMWARE_VERSION_MAX = 8
+
+
+def other_version(version: str, tag: str) -> str:
+    """A firmware version other than ``version`` that DUIS can carry: ``version`` cut to fit, ``-tag``."""
+    return f"{version[: FIRMWARE_VERSION_MAX - len(tag) - 1]}-{tag}"
+
+
 # ------------------------------------------------------------------------------ tariff and payment
 def tariff_params(tariff: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {
@@ -520,7 +529,8 @@ def restrict_access_change_of_tenancy(t: SrvtRig, role: str) -> None:
 def update_supplier_name(t: SrvtRig, role: str) -> None:
     """SRVT-3.4: the supplier name sent is held. Compared with: the name sent (new each run), read on
     the meter's own supplier-name object."""
-    name = f"SRVT Energy {datetime.now(UTC):%H%M%S%f}"  # new each run: a stale name cannot pass
+    # new each run (a stale name cannot pass); DUIS carries at most 15 characters
+    name = f"SRVT {datetime.now(UTC):%M%S%f}"
     result = t.ok("3.4", role, {"name": name})
     assert result.outcomes() == ["actioned"], result.instructions
     held = t.optical(role).supplier_name()  # independent: the meter's own supplier-name object
@@ -1443,7 +1453,7 @@ def update_firmware(t: SrvtRig, role: str) -> None:
     expect_security_event(t, role, FW_VERIFIED, since)
     # An image built for another model must fail the device's verification (0x8F1C) and never run:
     # the device, not only the DCC, guards against a wrong image (SMETS1 firmware verification).
-    wrong = t.submit("11.1", role, {"version": f"{version}-other", "image_model": "NOT-THIS-MODEL"})
+    wrong = t.submit("11.1", role, {"version": other_version(version, "o"), "image_model": "NOT-THIS-MODEL"})
     verify = wrong.instructions[-1]
     assert verify["command"].startswith("verify") and verify["outcome"] == "failed", (
         f"an image for another model passed the {role}'s verification: {wrong.code} {wrong.instructions}"
@@ -1460,7 +1470,7 @@ def read_firmware_version(t: SrvtRig, role: str) -> None:
     route = t.result("11.2", role)["firmware_version"]
     assert route == t.spec(role).firmware_version, f"route {route}, DMC {t.spec(role).firmware_version}"
     if role != "gsme":  # after an activation the read must show the image now running, then restore
-        target = f"{route}-read"
+        target = other_version(route, "r")
         try:
             t.ok("11.1", role, {"version": target})
             t.ok("11.3", role)
@@ -1483,7 +1493,7 @@ def activate_firmware(t: SrvtRig, role: str) -> None:
     Compared with: the version activated (the requirement)."""
     since = t.route_now() if role == "ch" else t.mark(role)
     original = firmware_of(t, role)
-    target = f"{original}-srvt"
+    target = other_version(original, "s")
     try:
         t.ok("11.1", role, {"version": target})
         t.ok("11.3", role)

@@ -85,6 +85,7 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "6.11": [(ESME, "electricity", {"now": "2026-12-06T23:00:00+00:00"})],
     "6.13": [(ESME, "electricity", {"log": "security", **PERIOD}), (GSME, "gas", {"log": "event", **PERIOD})],
     "6.15.1": [(ESME, "electricity", {"credential_roles": ["supplier"]})],  # + cert_params
+    "6.15.2": [(ESME, "electricity", {})],  # + the certificate of cert_params (not SMETS1: refused, E13)
     "6.20.1": [(ESME, "electricity", {"mpxn": "1234567890123"}), (GSME, "gas", {"mpxn": "123456789"})],
     "6.22": [
         (ESME, "electricity", {"alerts": [{"code": "0x8119", "send": False}]}),
@@ -110,5 +111,7 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
 }
 #: SRVs whose DUIS body carries certificates: the test adds :func:`cert_params` of a real certificate.
 NEEDS_CERTIFICATES = {"6.15.1", "6.23"}
+#: SRVs whose DUIS body carries one certificate (``certificate`` of :func:`cert_params` only).
+NEEDS_CERTIFICATE = {"6.15.2"}
 #: Future-dated variants exercised (SRV -> fuel of the case).
 FUTURE_DATED = ["1.1.1", "1.2.1", "3.1", "4.1.1", "4.6.1", "6.4.1", "8.11", "11.3"]

@@ -15,7 +15,7 @@ from device_drivers.duis import catalogue, responses, signing, xsd
 from device_drivers.duis.counters import CounterStore
 from device_drivers.duis.ids import RequestId, eui
 from device_drivers.duis.requests import RequestBuildError, build_request, to_bytes
-from tests.duis.cases import CASES, FUTURE_DATED, NEEDS_CERTIFICATES, cert_params
+from tests.duis.cases import CASES, FUTURE_DATED, NEEDS_CERTIFICATE, NEEDS_CERTIFICATES, cert_params
 from tests.duis.dcc_tool import DSP, SUPPLIER, DccTool
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +67,8 @@ def _all_requests(cert_path: Path) -> list[tuple[str, etree._Element]]:
     for srv, cases in CASES.items():
         for i, (target, fuel, params) in enumerate(cases):
             p = {**params, **cert_params(cert)} if srv in NEEDS_CERTIFICATES else params
+            if srv in NEEDS_CERTIFICATE:
+                p = {**params, "certificate": cert_params(cert)["certificate"]}
             dates = [None] + ([datetime(2027, 1, 1, tzinfo=UTC)] if srv in FUTURE_DATED and i == 0 else [])
             for fd in dates:
                 n += 1
@@ -105,6 +107,27 @@ def test_bad_parameters_are_refused_not_truncated() -> None:
         build_request("2.2", params={"utrn": "123"}, **kw)
     with pytest.raises(catalogue.UnknownSrv):
         build_request("12.1", **kw)
+    hourly = {
+        "rates": 2,
+        "prices": [7.0, 5.0],
+        "switches": [{"at": "00:00", "rate": 1}, {"at": "07:00", "rate": 2}],
+    }
+    with pytest.raises(RequestBuildError, match="by day, not within a day"):  # DUIS GasDayProfile
+        build_request("1.1.1", params=hourly, fuel="gas", **kw)
+
+
+def test_as_given_writes_what_the_checks_refuse_and_says_so() -> None:
+    from device_drivers.duis.requests import build_as_given
+
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    given = build_as_given("2.2", params={"utrn": "123"}, **kw)
+    assert given.refused and not given.unknown_srv
+    assert given.root.findtext(".//{*}UTRN") == "123"
+    unknown = build_as_given("99.1", **kw)
+    assert unknown.unknown_srv and unknown.root.findtext(".//{*}ServiceReferenceVariant") == "99.1"
+    assert build_as_given("7.4", **kw).refused == ()  # a valid request: exactly the checked one
+    with pytest.raises(RequestBuildError, match="15"):  # no DUIS form though the SRV allows it
+        build_as_given("3.4", params={"name": "x" * 20}, **kw)
 
 
 def test_own_signature_verifies_and_a_changed_byte_does_not(dcc: DccTool) -> None:
@@ -245,3 +268,13 @@ def test_pack_names_from_mmc_tariff_prepay_logs_schedules_credentials_calendar()
     assert pack_result("6.2.3", cal)["billing_calendar"] == {"start": "2098-06-01", "period": "weekly"}
     assert pack_result("6.2.3", {})["billing_calendar"] is None
     assert "supplier" not in pack_result("8.2", {"DSPInventory": {"Device": {"DeviceID": "X"}}})
+
+
+def test_as_given_makes_up_no_missing_value() -> None:
+    from device_drivers.duis.requests import build_as_given
+
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    missing = build_as_given("1.5", params={}, **kw)  # the adjustment left out: XSD-invalid
+    assert missing.refused and missing.root.find(".//{*}AdjustMeterBalance") is None
+    with pytest.raises(RequestBuildError, match="'name' is required"):  # not a supplier name "None"
+        build_as_given("3.4", params={}, **kw)

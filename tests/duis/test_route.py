@@ -294,7 +294,9 @@ def test_the_transcript_holds_the_signed_request_and_what_came_back(
         route.close()
 
 
-def test_a_request_the_xsd_refuses_is_not_sent(dcc: DccTool, dsp: StubDsp, tmp_path: Path) -> None:
+def test_what_duis_cannot_say_is_not_sent_and_what_the_srv_forbids_is_refused(
+    dcc: DccTool, dsp: StubDsp, tmp_path: Path
+) -> None:
     from device_drivers.duis.requests import RequestBuildError
     from device_drivers.route import RouteCannotExpress
 
@@ -304,11 +306,16 @@ def test_a_request_the_xsd_refuses_is_not_sent(dcc: DccTool, dsp: StubDsp, tmp_p
         with pytest.raises(RouteCannotExpress, match="DUIS XSD") as exc:
             route.submit("6.22", ESME, {"alerts": [{"code": "0x8F66", "send": False}]}, user="supplier")
         assert isinstance(exc.value.__cause__, RequestBuildError) and exc.value.route == "duis"
-        with pytest.raises(RouteCannotExpress, match=r"99\.9"):  # an SRV DUIS does not define
-            route.submit("99.9", ESME, user="supplier")
         with pytest.raises(RouteCannotExpress, match="15"):  # a supplier name over DUIS's 15 characters
             route.submit("3.4", ESME, {"name": "A supplier name too long"}, user="supplier")
         assert dsp.requests == []
+        # What the SRV itself does not allow (the negative tests' malformed values, an SRV DUIS does not
+        # define) goes as given, signed, and the DSP's schema check refuses it: E6 / E4 for the packs.
+        refused = route.submit("99.9", ESME, user="supplier", check=False)
+        assert (refused.code, refused.responses[-1]["duis_code"]) == ("E4", "HTTP400"), refused
+        refused = route.submit("2.2", ESME, {"utrn": "12345"}, user="supplier", check=False)
+        assert (refused.code, refused.responses[-1]["duis_code"]) == ("E6", "HTTP400"), refused
+        assert dsp.requests == []  # the stub DSP refused both before acting
     finally:
         route.close()
 

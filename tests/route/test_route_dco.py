@@ -127,3 +127,26 @@ def test_devices_not_commissioned_are_e14(make_lab: Any) -> None:
     with pytest.raises(RouteError) as info:
         route.submit("4.1.1", lab.inst().esme.device_id, user="supplier")
     assert info.value.code == "E14"
+
+
+def test_misuse_api_makes_what_the_gate_refuses(lab: RouteLab, route: VirtualServiceRoute) -> None:
+    """``craft``/``send_crafted`` (the route-neutral misuse the SRVT pack uses): each spoiled request
+    gets its refusal, a genuine one is served once and its verbatim replay refused; nothing acts."""
+    from device_drivers.route import MISUSE, UNKNOWN_USER
+
+    esme = lab.inst().esme.device_id
+    assert route.supports(MISUSE)
+    want = {"unsigned": "E8", "corrupt_signature": "E8", "tampered": "E8", "unknown_signer": "E9"}
+    for how, code in want.items():
+        crafted = route.craft("7.2", esme, {}, user="supplier", misuse=how)
+        assert crafted.misuse == how and crafted.request_id
+        assert route.send_crafted(crafted).code == code, how
+    assert route.craft("7.2", esme, user="supplier", misuse="unknown_signer").wire["user"] == UNKNOWN_USER
+    assert supply(lab) is SupplyState.ENABLED
+    genuine = route.craft("7.2", esme, {}, user="supplier")
+    assert route.send_crafted(genuine).ok
+    lab.call(lab.inst().esme.arm_supply)
+    assert route.send_crafted(genuine).code == "E10"
+    assert supply(lab) is SupplyState.ARMED  # not disabled a second time
+    with pytest.raises(ValueError, match="unknown misuse"):
+        route.craft("7.2", esme, user="supplier", misuse="bogus")

@@ -56,3 +56,26 @@ def test_execution_date_is_the_future_date_and_a_wrong_body_is_refused(schema: S
     with pytest.raises(TranslationError, match="takes a ReadFirmwareVersion body") as exc:
         translate(wrong)
     assert exc.value.code == "E1"
+
+
+def test_firmware_image_header_names_the_model_it_is_built_for(schema: Schema) -> None:
+    """11.1: the model named in the image's header goes to the S1SP (a device of another model refuses
+    the image at verification); an image without the virtual lab's header names none."""
+    import base64
+
+    def update(image: bytes) -> dict[str, object]:
+        body = (
+            f"<sr:UpdateFirmware><sr:FirmwareImage>{base64.b64encode(image).decode()}</sr:FirmwareImage>"
+            f"<sr:FirmwareVersion>1.4.2-o</sr:FirmwareVersion><sr:DeviceIDList>{ESME}</sr:DeviceIDList>"
+            "</sr:UpdateFirmware>"
+        )
+        root = parse(request("11.1", body, counter=1, variant=8).encode())
+        schema.check(root)
+        return translate(root).params
+
+    assert update(b"DMCT-FIRMWARE model=NOT-THIS-MODEL version=1.4.2-o") == {
+        "version": "1.4.2-o",
+        "image_model": "NOT-THIS-MODEL",
+    }
+    assert update(b"DMCT-FIRMWARE model= version=1.4.2-o") == {"version": "1.4.2-o"}
+    assert update(b"\x00\x01 a vendor's image") == {"version": "1.4.2-o"}

@@ -48,6 +48,8 @@ HOST = "127.0.0.1"
 #: The DSP's own EUI-64 (DCC Boxed's DSP), originator of DCC alerts.
 DSP_ID = "90-B3-D5-1F-30-00-00-02"
 ENDPOINTS = ("serviceS", "serviceD", "serviceT")
+#: The longest request id the S1SP takes (docs/protocols/service-route.md).
+MAX_S1SP_ID = 64
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,10 @@ class VirtualDsp:
 
     async def _execute(self, root: etree._Element, req: DuisRequest) -> str:
         """Run the request through the S1SP; the code to answer synchronously (I99 once accepted)."""
-        internal = f"duis-{next(self._ids)}"
+        # The S1SP knows the request by its DUIS RequestID (its security log and alerts name what the User
+        # sent); one longer than the S1SP's 64 characters gets a DSP-internal id.
+        rid = req.request_id
+        internal = rid if 1 <= len(rid) <= MAX_S1SP_ID else f"duis-{next(self._ids)}"
         self.requests[internal] = req
         msg: dict[str, Any] = {
             "type": "request",

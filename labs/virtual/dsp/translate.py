@@ -19,6 +19,7 @@ scale) is integer pence, passed on unchanged.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -345,8 +346,23 @@ def _han_log(body: etree._Element) -> dict[str, Any]:
     return {"add": {device: "other"}}
 
 
+#: The virtual lab's firmware images name the model they are built for in a text header (a real image's
+#: header does the same in its vendor's format; docs/virtual-lab.md, "Virtual DSP").
+IMAGE_HEADER = re.compile(rb"^DMCT-FIRMWARE model=(?P<model>\S*) ")
+
+
 def _firmware(body: etree._Element) -> dict[str, Any]:
-    return {"version": _need(body, "FirmwareVersion")}
+    """11.1: the version, and the model the image the User sent is built for (the S1SP distributes an
+    image of that model, which the device's verification refuses when it is not its own)."""
+    out: dict[str, Any] = {"version": _need(body, "FirmwareVersion")}
+    try:
+        image = base64.b64decode(_text(body, "FirmwareImage") or "", validate=False)
+    except ValueError:
+        image = b""
+    header = IMAGE_HEADER.match(image)
+    if header is not None and header.group("model"):
+        out["image_model"] = header.group("model").decode(errors="replace")
+    return out
 
 
 def _supplier_name(body: etree._Element) -> dict[str, Any]:

@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
 
-.PHONY: demo duis-xsd test killers lint typecheck imports check clean venv report nightly defects
+.PHONY: demo duis-xsd test slow killers lint typecheck imports check clean venv report nightly defects
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,13 @@ duis-xsd: $(STAMP)
 	d = pathlib.Path.home() / '.cache/dmct/duis-sign-wrap/resources'; d.mkdir(parents=True, exist_ok=True); \
 	[shutil.copy(f, d / f.name) for f in t.files.iterdir() if f.suffix in ('.xsd', '.dtd')]"
 
+# `make test` leaves out the long cases marked `slow` (each matrix keeps a representative case here);
+# `make slow` runs them, and .ci/run runs both, with `make killers` (whose file it leaves to that target).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
+	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider -m "not slow"
+
+slow: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider -m slow --ignore tests/packs/test_defect_coverage.py
 
 # Optional: the demo run with allure results, rendered to one offline HTML file by Allure 3 (npm
 # package `allure`; needs node/npx). allurerc.json groups the tree by pack (epic), functional group

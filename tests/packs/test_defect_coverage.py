@@ -96,7 +96,7 @@ def test_every_catalogue_defect_is_detected() -> None:
 #: 10-15 minutes on 2 cores. ``make test`` runs a fixed, representative sample instead (issue 21).
 FULL = os.environ.get("DMCT_FULL_KILLERS", "") not in ("", "0")
 #: The sample: every SAMPLE_STRIDE-th defect of the sorted plan, so each role and the route are in it.
-SAMPLE_STRIDE = 7
+SAMPLE_STRIDE = 14  # 11 of the 141 defects; `make killers` (.ci/run) runs them all
 
 
 def _chosen(plan: KillerPlan) -> list[str]:

@@ -146,6 +146,7 @@ def test_default_dmc_passes_and_a_migrated_rig_blocks(
     assert all("already Commissioned" in second.reasons[t] for t in standard()), second.reasons
 
 
+@pytest.mark.slow  # `make slow`: make test keeps the blocking case above (a rig migrated before)
 def test_rig_of_another_installation_type_blocks(
     tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab]
 ) -> None:

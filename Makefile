@@ -6,8 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 WORKERS ?= 2
+# The test targets cache bytecode, and pytest's assertion-rewritten test modules, under .venv/pycache
+# even where the environment sets PYTHONDONTWRITEBYTECODE (many container images do): the suite starts
+# hundreds of Python processes (labs, pack sessions and their workers), and without a cache each one
+# rewrites every test module it collects again (half of a pack session's collection CPU; issue 21).
+# The source tree stays free of __pycache__ either way.
+PYCACHE := env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache
 
-.PHONY: demo duis-xsd test killers lint typecheck imports check clean venv report nightly defects
+.PHONY: demo duis-xsd test slow killers lint typecheck imports check clean venv report nightly defects
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +40,14 @@ duis-xsd: $(STAMP)
 	d = pathlib.Path.home() / '.cache/dmct/duis-sign-wrap/resources'; d.mkdir(parents=True, exist_ok=True); \
 	[shutil.copy(f, d / f.name) for f in t.files.iterdir() if f.suffix in ('.xsd', '.dtd')]"
 
+# `make test` leaves out the long cases marked `slow` (each matrix keeps a representative case here);
+# `make slow` runs them, and .ci/run runs both, with `make killers` (whose file it leaves to that target).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider
+	$(PYCACHE) $(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider -m "not slow"
+
+slow: $(STAMP)
+	$(PYCACHE) $(BIN)/python -m pytest -n $(WORKERS) -p no:cacheprovider -m slow \
+		--ignore tests/packs/test_defect_coverage.py
 
 # Optional: the demo run with allure results, rendered to one offline HTML file by Allure 3 (npm
 # package `allure`; needs node/npx). allurerc.json groups the tree by pack (epic), functional group
@@ -57,7 +69,7 @@ nightly: $(STAMP)
 # The whole killer plan (every listed catalogue defect against the pack tests it must fail; about 140 lab
 # sessions, 10-15 minutes on 2 cores). `make test` runs a fixed sample of it; .ci/run runs this too.
 killers: $(STAMP)
-	DMCT_FULL_KILLERS=1 $(BIN)/python -m pytest -p no:cacheprovider tests/packs/test_defect_coverage.py
+	$(PYCACHE) DMCT_FULL_KILLERS=1 $(BIN)/python -m pytest -p no:cacheprovider tests/packs/test_defect_coverage.py
 
 # Defect detection coverage, full matrix: every pack test against every seeded defect of the virtual
 # lab (about 15 minutes on 2 cores). `make test` re-checks the killer plan instead.

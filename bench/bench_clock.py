@@ -88,7 +88,7 @@ class ClockLab(LabProcess):
 
 
 def serve(clock: str, lab_file: str, rigs: str, endpoints: str) -> None:
-    from harness.lab import load_lab
+    from harness.lab.inventory import load_lab
     from labs.virtual.process import serve_lab
 
     _raise_fd_limit()

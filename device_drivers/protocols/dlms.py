@@ -20,9 +20,7 @@ dlms-cosem 25.1 cannot encode ``BooleanData``/``NullData`` nor lengths above 255
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import struct
 import time
 from collections.abc import Callable
@@ -37,6 +35,8 @@ from dlms_cosem.client import DlmsClient
 from dlms_cosem.io import HdlcTransport
 from dlms_cosem.protocol import acse, xdlms
 from dlms_cosem.security import LowLevelSecurityAuthentication, NoSecurityAuthentication
+
+from device_drivers.links import close_port
 
 __all__ = [
     "DlmsDeviceError",
@@ -147,17 +147,7 @@ class UrlSerialIO:
         if port is None:
             return
         try:
-            sock = getattr(port, "_socket", None) if self._socket_url else None
-            if sock is not None:
-                # pyserial 3.5's socket:// close() sleeps 0.3 s "in case of quick reconnects"; a
-                # simulated meter needs no such pause, and a test run opens hundreds of sessions.
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-                port._socket = None
-                port.is_open = False
-            else:
-                port.close()
+            close_port(port)  # socket://: without pyserial's 0.3 s close sleep
         except (serial.SerialException, OSError) as exc:
             log.debug("%s: error on close: %s", self.url, exc)
 

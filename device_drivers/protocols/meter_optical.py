@@ -463,7 +463,15 @@ class MeterOptical(DlmsPort):
         def read(client: DlmsOpticalClient) -> SupplyStateName:
             what = "supply state"
             control = self._integer(what, client.get(CLASS_DISCONNECT_CONTROL, OBIS_DISCONNECT_CONTROL, 3))
-            output = client.get(CLASS_DISCONNECT_CONTROL, OBIS_DISCONNECT_CONTROL, 2)
+            # Two GETs are not one snapshot: the state may move between them (a load limit tripping, a
+            # future-dated arm falling due). The control state is read again after the output; only a
+            # pair taken while the control state stood still is judged (a few tries).
+            for _ in range(3):
+                output = client.get(CLASS_DISCONNECT_CONTROL, OBIS_DISCONNECT_CONTROL, 2)
+                again = self._integer(what, client.get(CLASS_DISCONNECT_CONTROL, OBIS_DISCONNECT_CONTROL, 3))
+                if again == control:
+                    break
+                control = again
             state = _SUPPLY_STATES.get(control)
             if state is None:
                 raise self._wrong(what, f"control_state {control} is not 0, 1 or 2")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -61,6 +62,39 @@ def test_refused_connection_is_link_down() -> None:
         port = s.getsockname()[1]
     with pytest.raises(LinkDown, match="cannot open"):
         Link(f"socket://127.0.0.1:{port}", device="esme", timeout=0.5).open()
+
+
+def test_socket_link_closes_without_pyserials_pause_and_reopens() -> None:
+    """issue 21: pyserial's ``socket://`` close sleeps 0.3 s; ``Link.close`` closes the socket itself (the
+    far end sees the connection end) and the link reopens at once, a new connection answering."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    ended: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = srv.accept()
+            with conn:
+                conn.sendall(conn.recv(64))
+                ended.append(conn.recv(64))  # b"" once the client has closed
+
+    threading.Thread(target=serve, daemon=True).start()
+    link = Link(f"socket://127.0.0.1:{srv.getsockname()[1]}", device="ihd", timeout=2.0)
+    try:
+        for _ in range(2):
+            link.open()
+            link.write(b"ping\n")
+            assert link.read_until(b"\n") == b"ping\n"
+            start = time.perf_counter()
+            link.close()
+            assert time.perf_counter() - start < 0.2 and not link.is_open
+        deadline = time.monotonic() + 5
+        while len(ended) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ended == [b"", b""], "the far end must see each connection closed"
+    finally:
+        srv.close()
 
 
 @pytest.fixture

@@ -138,7 +138,7 @@ def _overlaps(log: Path) -> tuple[list[dict[str, Any]], list[str]]:
     return rows, problems
 
 
-@pytest.mark.parametrize("workers", [2, 4])
+@pytest.mark.parametrize("workers", [pytest.param(2, marks=pytest.mark.slow), 4])  # 2: `make slow`
 def test_workers_never_share_a_rig_at_once(
     tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab], workers: int
 ) -> None:

@@ -82,17 +82,18 @@ def test_run_with_seeded_defect_fails_and_verdict_shows_it(tmp_path: Path) -> No
     text = (REPO / "labs/virtual.yaml").read_text()
     lab.write_text(text.replace("load_w: 2000,", "load_w: 2000, defects: [wrong_firmware_reported],"))
     results = tmp_path / "results"
+    # The MT pack alone (it holds the test the defect fails; the SRVT pack would only add run time): the
+    # verdict must count the failure, not merely miss the other pack's tests.
     proc = subprocess.run(
-        [*DMCT, "run", "--lab", str(lab), "-n", "0", "--results-dir", str(results), "--run-id", "defect"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+        [*DMCT, "run", "--lab", str(lab), "-n", "0", "--results-dir", str(results), "--run-id", "defect",
+         "--pack", str(REPO / "test_packs" / "dormant_migration")],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
     outcomes = {r.test: r.outcome for r in iter_results(results / "defect" / "results.jsonl")}
     assert outcomes["test_device_testing.py::test_esme_identity_matches_epcl_entry"] is Outcome.FAILED
-    assert (results / "defect" / "verdict.json").exists()
+    entry = json.loads((results / "defect" / "verdict.json").read_text())["entries"]["EPCL-VDMC1-D"]
+    assert entry["failed"] >= 1 and entry["status"] != "successful", entry
 
 
 def test_run_bad_lab_is_one_line(tmp_path: Path) -> None:

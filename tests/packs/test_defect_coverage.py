@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from harness.lab.inventory import load_lab
 from harness.model.packs import PackManifest, discover
 from harness.rules.defects import KillerPlan, applicable_defects

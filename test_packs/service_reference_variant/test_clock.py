@@ -30,7 +30,7 @@ import pytest
 from device_drivers.route import RouteError
 from test_packs.oracles import clock as clock_oracle
 from test_packs.oracles.window import Window
-from test_packs.service_reference_variant._srvt import SrvtRig, parse_at
+from test_packs.service_reference_variant._srvt import SrvtRig, parse_at, role_param
 
 CONFIG = "Device Configuration"
 TOL = clock_oracle.TOLERANCE_S
@@ -50,17 +50,8 @@ DEVICE_LOG_CHANGED = 0x8F12
 
 def meters(*, requirement: str = "SRVT-6.11-{type}") -> list[Any]:
     return [
-        pytest.param(
-            role,
-            id=role,
-            marks=[
-                pytest.mark.dmct_roles(role),
-                pytest.mark.dmct_srv("6.11"),
-                pytest.mark.dmct_group(CONFIG),
-                pytest.mark.dmct_requirement(requirement.format(type=role.upper())),
-            ],
-        )
-        for role in ("esme", "gsme")
+        role_param(r, srv="6.11", group=CONFIG, requirements=(requirement.format(type=r.upper()),))
+        for r in ("esme", "gsme")
     ]
 
 

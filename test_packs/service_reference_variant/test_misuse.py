@@ -19,7 +19,7 @@ import pytest
 
 from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.route import MISUSE, SECURITY_LOG, TAMPER, CraftedRequest, RouteAlert
-from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
+from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at, role_param
 
 GROUP = "Security Misuse"
 TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D
@@ -81,19 +81,7 @@ def check_refusal_recorded(t: SrvtRig, role: str, code: str, mark: int | None) -
 
 
 def meters(*requirement: str) -> list[Any]:
-    return [
-        pytest.param(
-            role,
-            id=role,
-            marks=[
-                pytest.mark.dmct_roles(role),
-                pytest.mark.dmct_srv("7.2"),
-                pytest.mark.dmct_group(GROUP),
-                pytest.mark.dmct_requirement(*requirement),
-            ],
-        )
-        for role in ("esme", "gsme")
-    ]
+    return [role_param(r, srv="7.2", group=GROUP, requirements=requirement) for r in ("esme", "gsme")]
 
 
 @pytest.mark.parametrize("role", meters("MISUSE-UNSIGNED"))

@@ -47,6 +47,20 @@ def test_two_engineers_update_the_same_issue_one_gets_a_conflict(pg_url: str) ->
         assert (stored.issue.severity, stored.issue.title) == (3, "ESME reboots on switch")
 
 
+def at_once(target: Any, *calls: tuple[Any, ...]) -> list[tuple[str, str, Any]]:
+    """Run ``target(*call, barrier, out)`` for each call in its own process (two hosts), all released
+    together by one barrier; their ``(actor, kind, detail)`` outcomes, sorted."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(len(calls)), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*call, barrier, out)) for call in calls]
+    for p in procs:
+        p.start()
+    outcomes = sorted(out.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(30)
+    return outcomes
+
+
 def _write(url: str, issue: str, actor: str, changes: dict[str, Any], barrier: Any, out: Any) -> None:
     """Start together with the other process, then change the issue slowly (no expected version)."""
 
@@ -65,17 +79,9 @@ def _write(url: str, issue: str, actor: str, changes: dict[str, Any], barrier: A
 
 def test_writers_at_the_same_moment_without_a_version_both_land_in_order(pg_url: str) -> None:
     issue = add_issue(pg_url)
-    ctx = multiprocessing.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [
-        ctx.Process(target=_write, args=(pg_url, issue, "bob", {"severity": 5}, barrier, out)),
-        ctx.Process(target=_write, args=(pg_url, issue, "carol", {"title": "not lost"}, barrier, out)),
-    ]
-    for p in procs:
-        p.start()
-    outcomes = sorted(out.get(timeout=60) for _ in procs)
-    for p in procs:
-        p.join(30)
+    outcomes = at_once(
+        _write, (pg_url, issue, "bob", {"severity": 5}), (pg_url, issue, "carol", {"title": "not lost"})
+    )
     assert sorted((kind, version) for _, kind, version in outcomes) == [("ok", 2), ("ok", 3)], outcomes
     first = next(actor for actor, _, version in outcomes if version == 2)
     second = next(actor for actor, _, version in outcomes if version == 3)
@@ -112,20 +118,11 @@ def test_entry_writers_at_the_same_moment_without_a_version_both_land(pg_url: st
 
     with open_store(pg_url) as store:
         EntryLog(store).add(new_entry("P1", "DMC-1", "dormant"), "alice")
-    ctx = multiprocessing.get_context("spawn")
-    barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [
-        ctx.Process(target=_change_entry, args=(pg_url, "bob", {"relies_on": "P0"}, barrier, out)),
-        ctx.Process(
-            target=_change_entry,
-            args=(pg_url, "carol", {"migration_completion_report": "MCR-7"}, barrier, out),
-        ),
-    ]
-    for p in procs:
-        p.start()
-    outcomes = sorted(out.get(timeout=60) for _ in procs)
-    for p in procs:
-        p.join(30)
+    outcomes = at_once(
+        _change_entry,
+        (pg_url, "bob", {"relies_on": "P0"}),
+        (pg_url, "carol", {"migration_completion_report": "MCR-7"}),
+    )
     assert sorted((kind, version) for _, kind, version in outcomes) == [("ok", 2), ("ok", 3)], outcomes
     with open_store(pg_url) as store:
         stored = EntryLog(store).get("P1")

@@ -908,13 +908,13 @@ def read_config_payment_mode(t: SrvtRig, role: str) -> None:
 
 @case("6.2.10", CONFIG, *METERS)
 def read_config_alert_behaviours(t: SrvtRig, role: str) -> None:
-    """SRVT-6.2.10: the suppressed alert codes read are GBCS codes; for the ESME read, switch 0x8F01
-    off (SRV 6.22), read: the second read lists it. Compared with: the change sent; that the meter
-    then logs but does not send the alert is checked in 6.22."""
+    """SRVT-6.2.10: the suppressed alert codes read are GBCS codes; for the ESME read, switch 0x81C6
+    Clock Not Adjusted (a configurable alert) off (SRV 6.22), read: the second read lists it. Compared
+    with: the change sent; that the meter then logs but does not send the alert is checked in 6.22."""
     suppressed = t.result("6.2.10", role)["suppressed"]
     assert all(re.fullmatch(r"0x[0-9A-F]{4}", c) for c in suppressed), suppressed
     if role == "esme":  # switch one alert off (SRV 6.22): the read must show it, then back on
-        code = "0x8F01"
+        code = "0x81C6"
         try:
             t.ok("6.22", role, {"alerts": [{"code": code, "send": False}]})
             assert code in t.result("6.2.10", role)["suppressed"], "SRV 6.2.10 misses the alert switched off"
@@ -1114,40 +1114,39 @@ def set_import_mpxn(t: SrvtRig, role: str) -> None:
 @case("6.22", CONFIG, *METERS)
 def configure_alert_behaviour(t: SrvtRig, role: str) -> None:
     """SRVT-6.22: the behaviour read back (SRV 6.2.10) follows the change, and the meter *uses* it: with
-    0x8F32 Supply Armed switched off, arming supply logs 0x8F32 but sends no alert - shown by an alert
-    sent after it (0x8145 from a clock synchronisation) arriving while no 0x8F32 did (a meter's alerts
-    reach the User in the order raised). A GSME's valve is left armed (its customer opens it).
+    0x8145 Clock Adjusted switched off, a clock synchronisation (SRV 6.11) logs 0x8145 but sends no
+    alert - shown by an alert sent after it (0x8F32 Supply Armed, from disabling and arming supply)
+    arriving while no 0x8145 did (a meter's alerts reach the User in the order raised). 6.22 configures
+    the GBCS configurable alerts (0x81xx: the DUIS body's SupplierESMECommon / SupplierGSMEAlertsEvents
+    list no 0x8Fxx code). A GSME's valve is left armed (its customer opens it).
     Compared with: the change sent and the requirement (switched off: logged, not sent)."""
-    code = "0x8F35" if role == "esme" else "0x8F1F"
+    adjusted = f"0x{CLOCK_ADJUSTED:04X}"
     try:
-        t.ok("6.22", role, {"alerts": [{"code": code, "send": False}]})
-        assert code in t.result("6.2.10", role)["suppressed"], "alert not switched off"
-    finally:
-        t.ok("6.22", role, {"alerts": [{"code": code, "send": True}]})
-    assert code not in t.result("6.2.10", role)["suppressed"], "alert not switched back on"
-    armed = f"0x{SUPPLY_ARMED:04X}"
-    try:
-        t.ok("6.22", role, {"alerts": [{"code": armed, "send": False}]})
-        t.ok("7.2", role)
+        t.ok("6.22", role, {"alerts": [{"code": adjusted, "send": False}]})
+        assert adjusted in t.result("6.2.10", role)["suppressed"], "alert not switched off"
         since = t.mark(role)
-        t.ok("7.3", role)
-        t.expect_logged(role, SUPPLY_ARMED)
         t.ok("6.11", role)
-        t.alerts(CLOCK_ADJUSTED, role, since=since)
+        t.expect_logged(role, CLOCK_ADJUSTED)
+        t.ok("7.2", role)
+        t.ok("7.3", role)
+        t.alerts(SUPPLY_ARMED, role, since=since)  # sent after the suppressed one was raised
         eui = t.eui(role).upper()
         try:
             sent = t.route.wait_alerts(
                 lambda a: (
-                    a.code == armed and (a.device or "").upper() == eui and (parse_at(a.at) or since) >= since
+                    a.code == adjusted
+                    and (a.device or "").upper() == eui
+                    and (parse_at(a.at) or since) >= since
                 ),
                 0.01,
             )
         except LinkTimeout:
             sent = []
-        assert not sent, f"0x8F32 switched off by SRV 6.22 was still sent: {sent}"
+        assert not sent, f"0x8145 switched off by SRV 6.22 was still sent: {sent}"
     finally:
-        t.ok("6.22", role, {"alerts": [{"code": armed, "send": True}]})
+        t.ok("6.22", role, {"alerts": [{"code": adjusted, "send": True}]})
         t.restore_supply(role)
+    assert adjusted not in t.result("6.2.10", role)["suppressed"], "alert not switched back on"
 
 
 @case("6.23", CREDS, *ALL3)

@@ -71,6 +71,12 @@ def register(sub: Any) -> None:
         help="how long to wait for a rig leased by another session (plugin default 30; 0 = refuse at once)",
     )
     fwd.add_argument(
+        "--share-rigs",
+        action="store_true",
+        help="let more workers than rigs take turns on them (packs without a per-rig test order only; "
+        "otherwise -n is capped at the rigs)",
+    )
+    fwd.add_argument(
         "--lab-endpoints",
         type=Path,
         metavar="FILE",
@@ -106,6 +112,8 @@ def forwarded(args: argparse.Namespace) -> list[str]:
     out: list[str] = []
     if args.lease_wait is not None:
         out += ["--lease-wait", str(args.lease_wait)]
+    if args.share_rigs:
+        out.append("--share-rigs")
     if args.keyword:
         out += ["-k", args.keyword]
     if args.markexpr:

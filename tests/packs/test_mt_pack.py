@@ -162,6 +162,7 @@ def test_rig_of_another_installation_type_blocks(
     assert all("dormant installation but entry EPCL-VDMC1-A" in run.reasons[t] for t in standard())
 
 
+@pytest.mark.slow  # `make slow`: make test keeps the dormant installation's MT pack run (the default entry)
 def test_active_entry_migrates_on_its_own_rig(tmp_path: Path, virtual_lab: Callable[..., RunningLab]) -> None:
     """labs/virtual.yaml holds rigs for the active entry too: its migration tests run and pass there."""
     run = run_pack(virtual_lab(), tmp_path, "active", "--entry", "EPCL-VDMC1-A")

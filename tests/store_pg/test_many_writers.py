@@ -83,11 +83,12 @@ def _many_at_once(url: str, gate: Path) -> None:
         assert all(b["old"] == a["new"] for a, b in itertools.pairwise(links))
 
 
+@pytest.mark.slow  # `make slow` (.ci/run), with PostgreSQL's fifty; make test keeps the two-writer races
 def test_fifty_writers_at_once_on_sqlite_all_succeed(tmp_path: Path) -> None:
     _many_at_once(f"sqlite:///{tmp_path / 'dmct.sqlite'}", tmp_path / "go")
 
 
-@pytest.mark.slow  # `make slow` (.ci/run); `make test` keeps SQLite's fifty and PostgreSQL's two-writer races
+@pytest.mark.slow  # `make slow` (.ci/run); `make test` keeps the two-writer races (test_concurrent_issues)
 @pytest.mark.usefixtures("pg_server")
 def test_fifty_writers_at_once_on_postgresql_all_succeed(
     tmp_path: Path, pg_database: Callable[[], str]

@@ -285,6 +285,18 @@ def test_gurux_associates_with_hls_gmac_and_reads_ciphered(port: int) -> None:
         assert label.value == "hls"
 
 
+def _assert_aarq_deciphering_refused(port: int, client: Any) -> None:
+    """Associate ``client`` on the HLS SAP: its AARQ must be refused as not deciphering."""
+    reader = GuruxReader(port, HLS_SAP, None, client)
+    try:
+        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
+        with pytest.raises(GXDLMSException) as refused:
+            reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
+        _assert_deciphering_refused(refused.value)
+    finally:
+        reader.media.close()
+
+
 def _assert_deciphering_refused(refused: GXDLMSException) -> None:
     """Gurux reports a rejected AARE as GXDLMSException (result, diagnostic) raised while it parses the
     user-information, which it has read as the xDLMS ConfirmedServiceError the server sent."""
@@ -305,14 +317,7 @@ def test_gurux_with_a_wrong_key_is_refused(port: int, wrong: str) -> None:
     client = hls_client(
         ak=bad if wrong == "authentication_key" else AK, ek=bad if wrong == "encryption_key" else EK
     )
-    reader = GuruxReader(port, HLS_SAP, None, client)
-    try:
-        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
-        with pytest.raises(GXDLMSException) as refused:
-            reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
-        _assert_deciphering_refused(refused.value)
-    finally:
-        reader.media.close()
+    _assert_aarq_deciphering_refused(port, client)
 
 
 def test_gurux_replaying_an_invocation_counter_is_refused(port: int) -> None:
@@ -334,14 +339,7 @@ def test_gurux_replaying_an_invocation_counter_is_refused(port: int) -> None:
         reader.read(register, 2)
         assert register.value == 123456
     again = hls_client(title=title)  # a client that restarts its counter at 1
-    reader = GuruxReader(port, HLS_SAP, None, again)
-    try:
-        reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
-        with pytest.raises(GXDLMSException) as refused:
-            reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
-        _assert_deciphering_refused(refused.value)
-    finally:
-        reader.media.close()
+    _assert_aarq_deciphering_refused(port, again)
 
 
 def test_hls_sap_refuses_lls_and_plain_context(port: int) -> None:
@@ -442,13 +440,6 @@ def test_hls_sap_without_keys_in_the_lab_file_refuses_everyone() -> None:
     assert keys is not None and keys.system_title[:3] == b"DMC" and keys.encryption_key != EK
     with DlmsServerThread() as lab:
         port = lab.add(_model(), password=b"00000000", associations=associations, security=keys)
-        reader = GuruxReader(port, HLS_SAP, None, hls_client())
-        try:
-            reader.client.parseUAResponse(reader.read_block(reader.client.snrmRequest()).data)
-            with pytest.raises(GXDLMSException) as refused:
-                reader.client.parseAareResponse(reader.read_block(reader.client.aarqRequest()).data)
-            _assert_deciphering_refused(refused.value)
-        finally:
-            reader.media.close()
+        _assert_aarq_deciphering_refused(port, hls_client())
         with gurux(port, 1, b"00000000") as lls:
             lls.read(GXDLMSRegister(ENERGY), 2)

@@ -34,7 +34,6 @@ import random
 import resource
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -72,19 +71,9 @@ class ClockLab(LabProcess):
     def __init__(self, rigs: int, workdir: Path, clock: str) -> None:
         self.endpoints_file = workdir / f"clock-{clock}-{rigs}.endpoints.json"
         lab = one_rig_lab(workdir)
-        command = [sys.executable, __file__, "--serve", clock, str(lab), str(rigs), str(self.endpoints_file)]
-        t0 = time.monotonic()
-        self.proc = subprocess.Popen(
-            command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        self._start(
+            [sys.executable, __file__, "--serve", clock, str(lab), str(rigs), str(self.endpoints_file)]
         )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode()
-        self.startup_s = time.monotonic() - t0
-        if not line.startswith("dmct lab: ready"):
-            self.stop()
-            raise RuntimeError(f"lab failed to start: {line!r}")
-        self.ready_line = line.strip()
-        self.published: dict[str, Any] = json.loads(self.endpoints_file.read_text())
 
 
 def serve(clock: str, lab_file: str, rigs: str, endpoints: str) -> None:

@@ -72,6 +72,11 @@ class LabProcess:
         lab = standard_lab(workdir)
         command = [sys.executable, "-m", "harness.cli", "lab", "up", str(lab), "--rigs", str(rigs)]
         command += ["--endpoints", str(self.endpoints_file), "--exit-with-stdin"]
+        self._start(command)
+
+    def _start(self, command: list[str]) -> None:
+        """Run ``command`` (a lab server), wait for its ready line, and read the endpoints it published
+        to ``self.endpoints_file``; ``startup_s`` is the time to ready."""
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
             command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -289,12 +289,11 @@ def _round_trips(url: str, count: int) -> list[float]:
     return times
 
 
-@pytest.fixture
-def pty_lab(lab_file: Callable[..., Path], tmp_path: Path) -> Iterator[tuple[RunningLab, dict[str, str]]]:
+@contextmanager
+def _served_with_ptys(lab: Path, endpoints: Path) -> Iterator[tuple[RunningLab, dict[str, str]]]:
+    """``dmct lab up --pty`` of ``lab`` until the block ends: the running lab and its device ptys."""
     from tests.conftest import stop_lab
 
-    endpoints = tmp_path / "pty.endpoints.json"
-    lab = lab_file(name="virtual-pty.yaml")
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "lab", "up", str(lab), "--pty", "--endpoints", str(endpoints),
          "--exit-with-stdin"],
@@ -308,6 +307,12 @@ def pty_lab(lab_file: Callable[..., Path], tmp_path: Path) -> Iterator[tuple[Run
         yield running, json.loads(endpoints.read_text())["ptys"]
     finally:
         stop_lab(running)
+
+
+@pytest.fixture
+def pty_lab(lab_file: Callable[..., Path], tmp_path: Path) -> Iterator[tuple[RunningLab, dict[str, str]]]:
+    with _served_with_ptys(lab_file(name="virtual-pty.yaml"), tmp_path / "pty.endpoints.json") as served:
+        yield served
 
 
 @needs_ser2net
@@ -526,28 +531,16 @@ def idle_pty_lab(
     lab_file: Callable[..., Path], tmp_path: Path
 ) -> Iterator[tuple[RunningLab, dict[str, str]]]:
     """The virtual lab with ``--pty`` and both meters' inactivity time-out at ``IDLE_S`` seconds."""
-    from tests.conftest import stop_lab
 
     def edit(d: dict[str, Any]) -> None:
         for device in d["rigs"][0]["devices"]:
             if device["role"] in ("esme", "gsme"):
                 device.setdefault("virtual", {})["idle_timeout_s"] = IDLE_S
 
-    endpoints = tmp_path / "idle.endpoints.json"
-    lab = lab_file(edit, name="virtual-idle.yaml")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "lab", "up", str(lab), "--pty", "--endpoints", str(endpoints),
-         "--exit-with-stdin"],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    running = RunningLab(lab, endpoints, proc)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith(b"dmct lab: ready"), line
-        yield running, json.loads(endpoints.read_text())["ptys"]
-    finally:
-        stop_lab(running)
+    with _served_with_ptys(
+        lab_file(edit, name="virtual-idle.yaml"), tmp_path / "idle.endpoints.json"
+    ) as served:
+        yield served
 
 
 def _firmware(url: str, timeout: float = 3.0) -> bytes | None:

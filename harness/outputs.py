@@ -48,17 +48,25 @@ def check_output_file(path: Path, option: str = "-o") -> Path:
 
 
 @contextmanager
-def atomic_writer(path: Path, *, text: bool = True) -> Iterator[IO[str]]:
-    """A handle on a temporary file beside ``path`` that replaces ``path`` when the block succeeds."""
+def atomic_writer(path: Path) -> Iterator[IO[str]]:
+    """A text handle (UTF-8, ``\n``) on a temporary file beside ``path`` that replaces ``path`` when
+    the block succeeds."""
+    with _atomic(path) as fd, os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[int]:
+    """A descriptor of a temporary file beside ``path`` (mode as the umask allows), renamed over
+    ``path`` when the block succeeds and removed when it fails: readers never see a half-written file."""
     check_output_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield fd
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -68,16 +76,7 @@ def atomic_writer(path: Path, *, text: bool = True) -> Iterator[IO[str]]:
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same directory and an atomic rename."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    check_output_file(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _atomic(path) as fd, os.fdopen(fd, "wb") as handle:
+        handle.write(payload)
+        handle.flush()
+        os.fsync(handle.fileno())

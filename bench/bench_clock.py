@@ -44,8 +44,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench_lab import GET_OK, LAB, LabProcess, Meter  # noqa: E402
-from lean_dlms import GET_ENERGY, aarq_bytes, cpu_seconds, i_frame, read_frame, snrm  # noqa: E402
+from bench_lab import GET_OK, LAB, LabProcess, Meter, associate  # noqa: E402
+from lean_dlms import GET_ENERGY, cpu_seconds, i_frame, read_frame  # noqa: E402
 
 CLOCKS = ("poll", "events")
 
@@ -169,14 +169,9 @@ async def paced_meter(
     associated: list[int],
 ) -> None:
     """Associate, then GET once every ``interval`` seconds from ``phase`` on, recording latencies."""
-    name, port, password = meter
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    name = meter[0]
+    reader, writer = await associate(meter)
     try:
-        writer.write(snrm())
-        await read_frame(reader)
-        writer.write(i_frame(0, 0, aarq_bytes(password)))
-        if b"\xa2\x03\x02\x01\x00" not in await read_frame(reader):
-            raise RuntimeError(f"{name}: association refused")
         associated[0] += 1
         frames = [i_frame(k, k, GET_ENERGY) for k in range(8)]
         await start.wait()

@@ -122,8 +122,8 @@ class LabProcess:
 
 
 # -- lean client -------------------------------------------------------------------------------------------
-async def lean_meter(meter: Meter, ready: asyncio.Event, counts: list[int]) -> None:
-    """SNRM, AARQ (LLS), then GET the energy register until cancelled; every answer checked."""
+async def associate(meter: Meter) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to ``meter``'s DLMS port, SNRM and AARQ (LLS); the connection, closed again if refused."""
     name, port, password = meter
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -132,11 +132,17 @@ async def lean_meter(meter: Meter, ready: asyncio.Event, counts: list[int]) -> N
         writer.write(i_frame(0, 0, aarq_bytes(password)))
         if b"\xa2\x03\x02\x01\x00" not in await read_frame(reader):  # association-result accepted
             raise RuntimeError(f"{name}: association refused")
-        counts[1] += 1
     except BaseException:
         writer.close()
         raise
-    await get_loop(reader, writer, GET_OK, counts, ready, name)
+    return reader, writer
+
+
+async def lean_meter(meter: Meter, ready: asyncio.Event, counts: list[int]) -> None:
+    """SNRM, AARQ (LLS), then GET the energy register until cancelled; every answer checked."""
+    reader, writer = await associate(meter)
+    counts[1] += 1
+    await get_loop(reader, writer, GET_OK, counts, ready, meter[0])
 
 
 async def lean_clients(meters: list[Meter], seconds: float, barrier: Any) -> tuple[int, int]:

@@ -19,11 +19,6 @@ from harness.errors import DmctInputError
 from harness.plugin.state import _RUN_KEY, _Run, pack_meta
 
 
-def allure_on(config: pytest.Config) -> bool:
-    """Whether allure-pytest writes results in this session (``--alluredir``)."""
-    return bool(getattr(config.option, "allure_report_dir", None))
-
-
 #: Where a requirement link points (``{}`` = the requirement id): the TTM page ``dmct ttm --html`` writes,
 #: which ``make report`` puts beside the Allure report's ``index.html``.
 TTM_URL = "ttm.html#{}"

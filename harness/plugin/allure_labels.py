@@ -18,7 +18,6 @@ from device_drivers.transcript import Transcript
 from harness.errors import DmctInputError
 from harness.plugin.state import _RUN_KEY, _Run, pack_meta
 
-
 #: Where a requirement link points (``{}`` = the requirement id): the TTM page ``dmct ttm --html`` writes,
 #: which ``make report`` puts beside the Allure report's ``index.html``.
 TTM_URL = "ttm.html#{}"

@@ -15,10 +15,11 @@ import pytest
 from device_drivers.roles import EsmeDriver, GsmeDriver, MeterDriver
 from device_drivers.route import ServiceRoute
 from harness.lab.inventory import RigSpec
+from test_packs.marks import by_role
 from test_packs.migration import AUTH_FAILURE, CREDENTIALS_UPDATED, SUPPLIER, MigrationRecord, device_ids
 
 #: One test per device role of the DMC (a DMC without a GSME makes the gsme ones not applicable).
-ROLES = [pytest.param(role, marks=pytest.mark.dmct_roles(role), id=role) for role in ("ch", "esme", "gsme")]
+ROLES = by_role("ch", "esme", "gsme")
 METERS = ("esme", "gsme")
 
 

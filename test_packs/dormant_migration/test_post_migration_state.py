@@ -13,18 +13,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
 from device_drivers.roles import EsmeDriver, GsmeDriver
 from harness.lab.inventory import RigSpec
+from test_packs.marks import by_role
 from test_packs.migration import MigrationRecord, device_ids
 from test_packs.oracles.migration_state import credential_alert_excess, register_window
-
-
-def by_role(*roles: str) -> list[Any]:
-    return [pytest.param(role, marks=pytest.mark.dmct_roles(role), id=role) for role in roles]
 
 
 def _before(migration: MigrationRecord, field: dict[str, str], role: str, what: str) -> str:

@@ -14,14 +14,12 @@ import pytest
 from device_drivers.roles import EsmeDriver, GsmeDriver
 from device_drivers.route import ServiceRoute
 from harness.lab.inventory import DmcSpec, RigSpec
+from test_packs.marks import by_role
 from test_packs.migration import SUPPLIER, MigrationRecord, device_ids, expected_firmware
 
 DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME"}
 TOLERANCE_KWH = Decimal("0.01")
 
-
-def by_role(*roles: str) -> list[Any]:
-    return [pytest.param(role, marks=pytest.mark.dmct_roles(role), id=role) for role in roles]
 
 
 def _optical_total(meter: EsmeDriver | GsmeDriver) -> Decimal:

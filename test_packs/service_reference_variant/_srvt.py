@@ -249,18 +249,3 @@ def wait_until(what: str, check: Callable[[], bool], timeout: float = 5.0, poll:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout:g} s")
         time.sleep(poll)
-
-
-def role_param(role: str, *, srv: str, group: str, requirements: tuple[str, ...]) -> Any:
-    """A ``role`` parameter carrying the dmct marks of a planned test (device role, SRV, functional
-    group, requirements), so a parametrised test's manifest entries stay per role."""
-    return pytest.param(
-        role,
-        id=role,
-        marks=[
-            pytest.mark.dmct_roles(role),
-            pytest.mark.dmct_srv(srv),
-            pytest.mark.dmct_group(group),
-            pytest.mark.dmct_requirement(*requirements),
-        ],
-    )

@@ -28,9 +28,10 @@ from typing import Any
 import pytest
 
 from device_drivers.route import RouteError
+from test_packs.marks import role_param
 from test_packs.oracles import clock as clock_oracle
 from test_packs.oracles.window import Window
-from test_packs.service_reference_variant._srvt import SrvtRig, parse_at, role_param
+from test_packs.service_reference_variant._srvt import SrvtRig, parse_at
 
 CONFIG = "Device Configuration"
 TOL = clock_oracle.TOLERANCE_S

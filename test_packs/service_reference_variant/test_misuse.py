@@ -19,7 +19,8 @@ import pytest
 
 from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.route import MISUSE, SECURITY_LOG, TAMPER, CraftedRequest, RouteAlert
-from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at, role_param
+from test_packs.marks import role_param
+from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
 
 GROUP = "Security Misuse"
 TRUSTED_SOURCE_AUTH_FAILURE = 0x8F3D

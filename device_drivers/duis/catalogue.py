@@ -31,6 +31,8 @@ class SrvEntry:
     critical: bool
     future_dating: str  # none | device | dsp | dsp_and_device
     non_device: bool = False
+    #: Applicable to SMETS1 devices (DUIS SRV matrix); 6.15.2 is not (they hold no device certificates).
+    smets1: bool = True
 
     @property
     def service_reference(self) -> str:
@@ -46,8 +48,10 @@ class SrvEntry:
         return CV_DCC_ONLY if self.non_device else CV_COMMAND
 
 
-def _e(srv: str, element: str, critical: bool, fd: str = "none", non_device: bool = False) -> SrvEntry:
-    return SrvEntry(srv, element, critical, fd, non_device)
+def _e(
+    srv: str, element: str, critical: bool, fd: str = "none", non_device: bool = False, smets1: bool = True
+) -> SrvEntry:
+    return SrvEntry(srv, element, critical, fd, non_device, smets1)
 
 
 SRVS: dict[str, SrvEntry] = {
@@ -91,7 +95,7 @@ SRVS: dict[str, SrvEntry] = {
         _e("6.11", "SynchroniseClock", True),
         _e("6.13", "ReadEventOrSecurityLog", False),
         _e("6.15.1", "UpdateSecurityCredentialsKRP", True, "device"),
-        _e("6.15.2", "UpdateSecurityCredentialsDevice", True),  # not SMETS1: the negative tests send it
+        _e("6.15.2", "UpdateSecurityCredentialsDevice", True, smets1=False),  # the negative tests send it
         _e("6.20.1", "SetDeviceConfigurationImportMPxN", False, "dsp"),
         _e("6.22", "ConfigureAlertBehaviour", False),
         _e("6.23", "UpdateSecurityCredentialsCoS", False, "dsp_and_device"),

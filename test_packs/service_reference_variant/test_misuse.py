@@ -126,8 +126,6 @@ def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> N
     check_refusal_recorded(srvt, role, code, mark)
 
 
-#: Critical SRVs of the DUIS catalogue that do not apply to SMETS1 devices.
-NOT_SMETS1 = frozenset({"6.15.2"})
 #: Every critical SRV (DUIS SRV matrix: critical, SMETS1-applicable) and the device types it targets.
 CRITICAL_SRVS: dict[str, tuple[str, ...]] = {
     "1.1.1": ("esme", "gsme"),
@@ -161,9 +159,7 @@ def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
     with a corrupted signature, is refused by the DCO gate (E8) and the refusal is logged and alerted -
     not only the one representative (Disable Supply) the other misuse tests use. The route answers the
     genuine User afterwards (a read of the device)."""
-    # 6.15.2 (device certificates) is critical but not SMETS1-applicable: SMETS1 devices hold no device
-    # certificates; the DUIS catalogue has it only so the negative tests can send it to be refused.
-    duis_critical = {s for s, e in DUIS_SRVS.items() if e.critical} - NOT_SMETS1
+    duis_critical = {s for s, e in DUIS_SRVS.items() if e.critical and e.smets1}
     assert set(CRITICAL_SRVS) == duis_critical, "critical SRV list is stale"
     refused: list[str] = []
     for srv in sorted(s for s, roles in CRITICAL_SRVS.items() if role in roles):

@@ -156,6 +156,7 @@ def test_workers_never_share_a_rig_at_once(
     assert {r.extra["rig"] for r in records} == {"rig-1", "rig-2"}
 
 
+@pytest.mark.slow  # `make slow` (in .ci/run): a whole xdist session; test_worker_cap.py keeps the rule
 def test_more_workers_than_rigs_are_capped_at_the_rigs(
     tmp_path: Path, lab_file: Callable[..., Path], virtual_lab: Callable[..., RunningLab]
 ) -> None:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.model.interchange import Outcome, iter_results
 from tests.conftest import REPO, write_pack
 
@@ -39,6 +41,8 @@ def _wait_gone(text: str, timeout: float = 10.0) -> list[int]:
     return _processes_mentioning(text)
 
 
+# `make slow` (in .ci/run): the whole default entry; make test keeps the seeded-defect `dmct run` below
+@pytest.mark.slow
 def test_run_default_entry_end_to_end(tmp_path: Path) -> None:
     """The main job: both full packs on two copies of the default rig, in parallel, then the verdict."""
     results = tmp_path / "results"

@@ -91,6 +91,7 @@ def test_run_refuses_bad_arguments_before_starting_anything(
 PACK = "def test_one():\n    assert True\n"
 
 
+@pytest.mark.slow  # `make slow` (in .ci/run): two `dmct run` sessions against a lab
 def test_resume_continues_a_run_and_reuse_is_refused(
     tmp_path: Path, virtual_lab: Callable[..., RunningLab]
 ) -> None:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.regression.diff import CATEGORIES
 from harness.regression.night_files import read_latest
 from tests.conftest import REPO
@@ -47,6 +49,7 @@ def _night(lab: Path, out: Path, tmp_path: Path) -> subprocess.CompletedProcess[
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # `make slow` (in .ci/run): two nights end to end; make test unit-tests the diff
 def test_seeded_defect_between_two_nights_is_exactly_the_regression(
     tmp_path: Path, lab_file: Callable[..., Path]
 ) -> None:

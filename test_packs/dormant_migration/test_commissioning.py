@@ -52,8 +52,10 @@ def _security_codes(meter: MeterDriver, migration: MigrationRecord, role: str) -
 def test_inventory_commissioned_and_linked(
     role: str, migration: MigrationRecord, rig: RigSpec, route: ServiceRoute
 ) -> None:
-    """SRV 8.2: the device is Commissioned, with the S1SP, the supplier and the network operator linked,
-    the same for every device of the installation."""
+    """MT-COMM-INVENTORY (Commissioning: devices Commissioned with the S1SP, supplier and network
+    operator linked), read with SRV 8.2: the device is Commissioned with all three linked, supplier and
+    network operator distinct, the same parties as its CH's. Compared with: the requirement and the CH's
+    own inventory record (one installation, one set of parties)."""
     eui = _eui(rig, role)
     assert migration.statuses.get(eui) == "Commissioned", (
         f"{role} {eui} ended the migration {migration.statuses.get(eui)!r}: {migration.describe()}"
@@ -76,7 +78,10 @@ def test_inventory_commissioned_and_linked(
 def test_credentials_rotated(
     role: str, migration: MigrationRecord, rig: RigSpec, request: pytest.FixtureRequest
 ) -> None:
-    """The device replaced its SMSO credentials (0x8F70 alert; for meters also in the security log)."""
+    """MT-COMM-CREDENTIALS (Commissioning replaces keys and credentials so the old SMSO loses access):
+    the device replaced its SMSO credentials (0x8F70 alert; for meters also in the security log).
+    Compared with: the requirement (a credentials update for the SMSO role), the device's own alerts
+    and security log read on its optical port."""
     eui = _eui(rig, role)
     migration.require_migrated()
     updates = migration.device_alerts(eui, CREDENTIALS_UPDATED)
@@ -98,9 +103,10 @@ def test_credentials_rotated(
 def test_old_smso_credential_rejected(
     role: str, migration: MigrationRecord, rig: RigSpec, request: pytest.FixtureRequest
 ) -> None:
-    """After the rotation a command signed with the old SMSO credential is rejected and logged: the
-    device raises 0x8F3D (Trusted Source Authentication Failure) after its 0x8F70, and a meter's
-    security log records both in that order."""
+    """MISUSE-OLD-CREDENTIAL (the old SMSO loses access): after the rotation a command signed with the
+    old SMSO credential is rejected and logged: the device raises 0x8F3D (Trusted Source Authentication
+    Failure) after its 0x8F70, and a meter's security log records both in that order. Compared with:
+    the requirement and the GBCS alert codes, on the device's alerts and its optical security log."""
     eui = _eui(rig, role)
     migration.require_migrated()
     still = [f for f in migration.failures if "still accepted" in f]

@@ -34,7 +34,10 @@ DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "
 def test_esme_identity_matches_epcl_entry(
     esme: EsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
 ) -> None:
-    """The ESME's optical readout (IEC 62056-21) shows the EPCL model and firmware, and so does the S1SP."""
+    """MT-DT-IDENTITY, MT-DV-EPCL (Device Testing reads identity and firmware; the installation must
+    match the EPCL entry): the ESME's optical readout (IEC 62056-21) shows the EPCL model and firmware,
+    and so does the S1SP. Compared with: the DMC's model and firmware in the lab file (the EPCL entry),
+    or the version the migration upgraded it to."""
     identity = esme.identity()
     expected = dmc.esme
     device = rig.device("esme")
@@ -64,7 +67,9 @@ def test_esme_identity_matches_epcl_entry(
 def test_gsme_identity_matches_epcl_entry(
     gsme: GsmeDriver, dmc: DmcSpec, rig: RigSpec, migration: MigrationRecord, route: ServiceRoute
 ) -> None:
-    """The GSME's optical port (DLMS) shows the EPCL model, firmware and its Device ID; so does the S1SP."""
+    """MT-DT-IDENTITY, MT-DV-EPCL: the GSME's optical port (DLMS) shows the EPCL model, firmware and its
+    Device ID; so does the S1SP. Compared with: the DMC's model and firmware in the lab file (the EPCL
+    entry, or the upgraded version) and the rig's Device ID."""
     assert dmc.gsme is not None
     identity = gsme.optical.identity()
     device = rig.device("gsme")
@@ -97,7 +102,9 @@ def test_gsme_identity_matches_epcl_entry(
 def test_data_validation_passed(
     migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, dmct_entry: EntrySpec, route: ServiceRoute
 ) -> None:
-    """Data Validation passed, and the installation record of every device matches the EPCL entry."""
+    """MT-DV-EPCL (Data Validation: installation record against the EPCL): Data Validation passed,
+    and the installation record of every device matches the EPCL entry. Compared with: the lab file's
+    DMC (device type, manufacturer, model per role) and the entry's installation type."""
     assert DV_FAILED not in migration.notifications, f"Data Validation failed: {migration.describe()}"
     order_of(migration, DV_PASSED)
     ids = device_ids(rig)
@@ -123,8 +130,10 @@ def test_data_validation_passed(
 def test_device_testing_passed(
     migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, route: ServiceRoute
 ) -> None:
-    """Device Testing passed after Data Validation and before Commissioning, and every device's firmware
-    read back through the route (SRV 11.2) is the one the S1SP recorded and the EPCL names."""
+    """MT-DT-IDENTITY (phase order: Data Validation, Device Testing, Commissioning): Device Testing
+    passed after Data Validation and before Commissioning, and every device's firmware read back through
+    the route (SRV 11.2) is the one the S1SP recorded and the EPCL names. Compared with: the DMC's
+    firmware in the lab file (or the upgraded version) and the required phase order."""
     assert order_of(migration, DV_PASSED) < order_of(migration, DT_PASSED) < order_of(migration, COMMISSIONED)
     for role, eui in device_ids(rig).items():
         if migration.statuses.get(eui) != "Commissioned":

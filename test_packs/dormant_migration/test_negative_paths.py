@@ -62,6 +62,10 @@ def failed_attempts(record: MigrationRecord) -> list[int]:
 def test_exclusion_missing_master_keys(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
+    """MT-EXCL-MASTER-KEYS (Migration exclusion category "missing master keys"; SVTAD 20.15 (a) pack):
+    an installation whose master keys the S1SP lacks is excluded before any attempt. Compared with: the
+    requirement — outcome ``excluded`` in that category, a MigrationExcluded notification and S1SP alert
+    naming it, no attempt made, no device Commissioned, and the ESME refusing SRVs (E14)."""
     prepared_for("missing-master-keys")
     record = run_migration(route, rig)
     assert_excluded(record, "missing_master_keys", route, rig)
@@ -75,6 +79,9 @@ def test_exclusion_missing_master_keys(
 def test_exclusion_no_wan_before_migration(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
+    """MT-EXCL-NO-WAN-BEFORE (exclusion category "no WAN before migration"): a CH without WAN when the
+    migration starts is excluded with no attempt. Compared with: the requirement (outcome, category,
+    notification and alert, no attempt, nothing Commissioned, E14 from the ESME)."""
     prepared_for("no-wan-before")
     record = run_migration(route, rig)
     assert_excluded(record, "no_wan_before_migration", route, rig)
@@ -88,6 +95,10 @@ def test_exclusion_no_wan_before_migration(
 def test_exclusion_no_wan_while_migrating(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
+    """MT-EXCL-NO-WAN-DURING (exclusion category "no WAN while migrating"): a CH losing WAN during the
+    migration makes every attempt fail for lack of WAN; after the retry strategy's maximum (five) the
+    installation is excluded. Compared with: the requirement (category, at least five attempts, a
+    failed attempt of kind ``wan``, nothing Commissioned, E14 from the ESME)."""
     prepared_for("no-wan-during")
     record = run_migration(route, rig)
     assert_excluded(record, "no_wan_while_migrating", route, rig)
@@ -103,8 +114,11 @@ def test_exclusion_no_wan_while_migrating(
 def test_exclusion_five_failed_attempts(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute, request: pytest.FixtureRequest
 ) -> None:
-    """The ESME is powered off (instruments) for the whole migration: every attempt fails, the S1SP
-    retries up to the strategy's maximum, then excludes the installation."""
+    """MT-EXCL-FIVE-ATTEMPTS (exclusion category "five or more failed attempts", under the Migration
+    Error Handling and Retry Strategy): the ESME is powered off (instruments) for the whole migration:
+    every attempt fails, the S1SP retries up to the strategy's maximum, then excludes the installation.
+    Compared with: the requirement — excluded in that category after at least five attempts, one
+    failed-attempt alert per attempt numbered 1..n, nothing Commissioned, E14 from the ESME."""
     prepared_for("five-failed-attempts")
     instruments: Instruments = request.getfixturevalue("instruments")
     instruments.power("esme", False)
@@ -128,8 +142,11 @@ def test_exclusion_five_failed_attempts(
 def test_retry_recovers_under_the_retry_strategy(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute, request: pytest.FixtureRequest
 ) -> None:
-    """The ESME is off when the migration starts and back on while attempts remain: the failed attempt
-    is notified and retried, and the retry migrates the installation."""
+    """MT-RETRY (Migration Error Handling and Retry Strategy): the ESME is off when the migration
+    starts and back on (instruments) while attempts remain: the failed attempt is notified and retried,
+    and the retry migrates the installation. Compared with: the requirement — migrated after 2..5
+    attempts, a failed-attempt alert for each attempt but the last, MigrationCompleted last, every
+    device Commissioned."""
     prepared_for("retry")
     instruments: Instruments = request.getfixturevalue("instruments")
     instruments.power("esme", False)
@@ -156,7 +173,11 @@ def test_retry_recovers_under_the_retry_strategy(
 def test_gt01_gsme_excluded_esme_migrated(
     prepared_for: Callable[[str], None], rig: RigSpec, route: ServiceRoute
 ) -> None:
-    """A GSME the CH reports with HAN error GT01 is withdrawn and the rest of the installation migrates."""
+    """MT-EXCL-GT01 (exclusion category "gas excluded for HAN error GT01: migrate the ESME only"): a
+    GSME the CH reports with GT01 is withdrawn and the rest of the installation migrates. Compared with:
+    the requirement — outcome ``migrated_esme_only``, one gas-excluded alert naming exactly the rig's
+    GSME, CH and ESME Commissioned and answering SRVs (I0), the GSME not Commissioned and refusing them
+    (E14)."""
     prepared_for("gt01")
     ids = device_ids(rig)
     record = run_migration(route, rig)

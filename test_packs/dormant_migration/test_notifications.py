@@ -33,7 +33,11 @@ def expected_sequence(installation: str, upgrades: int) -> list[str]:
 @pytest.mark.dmct_roles("ch", "esme")
 @pytest.mark.dmct_requirement("MT-NOTIFY")
 def test_notifications_in_order(migration: MigrationRecord, rig: RigSpec, dmct_entry: EntrySpec) -> None:
-    """The migration's notifications are exactly its phases in order, each received as an S1SP alert."""
+    """MT-NOTIFY (migration phases: scheduling, Data Validation, firmware upgrades, Device Testing,
+    Commissioning, each notified): the migration's notifications are exactly its phases in order, each
+    received as an S1SP alert naming the rig; the commissioning notice names every device. Compared
+    with: the sequence the requirement gives for the entry's installation type and the firmware
+    upgrades the migration made (``expected_sequence``), and the lab file's Device IDs."""
     migration.require_migrated()
     assert ATTEMPT_FAILED not in migration.notifications and EXCLUDED not in migration.notifications, (
         migration.describe()
@@ -58,8 +62,10 @@ def test_notifications_in_order(migration: MigrationRecord, rig: RigSpec, dmct_e
 @pytest.mark.dmct_roles("ch", "esme")
 @pytest.mark.dmct_requirement("MT-NOTIFY")
 def test_device_alerts_during_migration(migration: MigrationRecord, rig: RigSpec) -> None:
-    """Every device of the installation alerted its part of the migration, each alert timestamped by
-    the device clock and naming the device's rig."""
+    """MT-NOTIFY (device alerts during migration): every device of the installation alerted its part of
+    the migration, each alert timestamped by the device clock and naming the device's rig. Compared
+    with: the lab file's devices of the rig (each must have alerted) and the requirement that an alert
+    carries its device's timestamp."""
     migration.require_migrated()
     ids = device_ids(rig)
     for role, eui in ids.items():

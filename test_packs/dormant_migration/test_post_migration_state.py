@@ -40,7 +40,8 @@ def _before(migration: MigrationRecord, field: dict[str, str], role: str, what: 
 def test_registers_continue_across_migration(
     role: str, migration: MigrationRecord, request: pytest.FixtureRequest
 ) -> None:
-    """Requirement: import registers are cumulative and migration changes credentials only, so the total
+    """MT-STATE-KEPT:
+    import registers are cumulative and migration changes credentials only, so the total
     import register continues from its pre-migration value. Oracle: ``register_window`` — never below
     the value read before migration, never above it plus the meter's rated power over the device time
     between the two reads (both on the optical port, the clock read with each)."""
@@ -62,7 +63,8 @@ def test_registers_continue_across_migration(
 def test_supply_kept_across_migration(
     role: str, migration: MigrationRecord, request: pytest.FixtureRequest
 ) -> None:
-    """Requirement: migration keeps the consumer on supply; commissioning changes credentials only, so
+    """MT-STATE-KEPT:
+    migration keeps the consumer on supply; commissioning changes credentials only, so
     the contactor (ESME) or valve (GSME) is as it was before migration. Oracle: the supply state the
     optical port read before the migration started."""
     before = _before(migration, migration.supply_before, role, "supply state")
@@ -75,7 +77,8 @@ def test_supply_kept_across_migration(
 @pytest.mark.dmct_requirement("MT-STATE-KEPT")
 @pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
 def test_one_credentials_alert_per_update(role: str, migration: MigrationRecord, rig: RigSpec) -> None:
-    """Requirement: a device raises one 0x8F70 Update Security Credentials per credential update — no
+    """MT-STATE-KEPT:
+    a device raises one 0x8F70 Update Security Credentials per credential update — no
     alert storm after migration. Oracle: ``credential_alert_excess`` over the device's alerts received
     during and after its migration (at most one per role, at most one per role commissioning replaces)."""
     migration.require_migrated()

@@ -26,8 +26,11 @@ from test_packs.migration import (
 @pytest.mark.dmct_roles("ch", "esme")
 @pytest.mark.dmct_requirement("MT-SCHEDULE")
 def test_schedule_notification(migration: MigrationRecord, rig: RigSpec, dmct_entry: EntrySpec) -> None:
-    """Dormant devices are scheduled (Dormant Meter Migration Schedule Notification naming exactly them)
-    and active ones authorised, before Data Validation; before it no device was Commissioned."""
+    """MT-SCHEDULE (migration planning: dormant devices scheduled by the DCC, active ones authorised
+    by the supplier): dormant devices are scheduled (Dormant Meter Migration Schedule Notification
+    naming exactly them) and active ones authorised, before Data Validation; before it no device
+    answered SRVs. Compared with: the entry's installation type and the lab file's Device IDs (which
+    devices must be scheduled), and the SRV answers recorded before the migration."""
     ids = device_ids(rig)
     commissioned_before = sorted(eui for eui, code in migration.before.items() if code == "I0")
     assert not commissioned_before, f"device(s) {commissioned_before} answered SRVs before migration"
@@ -63,8 +66,11 @@ def test_schedule_notification(migration: MigrationRecord, rig: RigSpec, dmct_en
 def test_firmware_upgraded_where_required(
     migration: MigrationRecord, rig: RigSpec, dmc: DmcSpec, dmct_entry: EntrySpec, route: ServiceRoute
 ) -> None:
-    """Devices whose firmware must be upgraded before migration were (schedule notified, each upgrade
-    notified before Device Testing, the device now running the target); no other device was touched."""
+    """MT-FW-UPGRADE (Dormant Meter FW Upgrade Schedule Notification, upgrades before Device
+    Testing): devices whose firmware must be upgraded before migration were (schedule notified, each
+    upgrade notified between Data Validation and Device Testing, the device now running the target);
+    no other device was touched. Compared with: the DMC's firmware versions in the lab file (a device
+    not upgraded must still run its EPCL version), read back with SRV 11.2."""
     upgrades = migration.firmware_upgrades
     ids = device_ids(rig)
     unknown = sorted(set(upgrades) - set(ids.values()))

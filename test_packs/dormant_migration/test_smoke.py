@@ -46,6 +46,9 @@ def _submit(route: ServiceRoute, rig: RigSpec, role: str, srv: str, migration: M
 def test_smoke_8_2_read_inventory(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord
 ) -> None:
+    """MT-SMOKE (SVTAD 20.34 (h): SRV 8.2 on every device after migration): the device is in the
+    inventory as its own Device ID and type, Commissioned. Compared with: the lab file's Device ID and
+    the device type its role must have (the requirement), not another read of the route."""
     result = _submit(route, rig, role, "8.2", migration)
     eui = device_ids(rig)[role]
     got = (str(result.get("device_id", "")).upper(), result.get("device_type"), result.get("status"))
@@ -64,6 +67,9 @@ def test_smoke_11_2_read_firmware_version(
     migration: MigrationRecord,
     request: pytest.FixtureRequest,
 ) -> None:
+    """MT-SMOKE (20.34 (h): SRV 11.2 on every device): the firmware version read is the one the EPCL
+    entry names, or the version the migration upgraded it to. Compared with: the DMC's firmware in the
+    lab file and the migration record (``expected_firmware``), and the meter's own optical port."""
     result = _submit(route, rig, role, "11.2", migration)
     model = dmc.model_for(role)  # type: ignore[arg-type]
     assert model is not None
@@ -83,6 +89,9 @@ def test_smoke_6_2_4_read_device_identity(
     role: str, rig: RigSpec, dmc: DmcSpec, route: ServiceRoute, migration: MigrationRecord,
     request: pytest.FixtureRequest,
 ) -> None:  # fmt: skip
+    """MT-SMOKE (20.34 (h): SRV 6.2.4 on every meter): manufacturer and model are the DMC's, the serial
+    the meter's. Compared with: the lab file's model record (the EPCL entry) and the serial on the
+    meter's optical port."""
     result = _submit(route, rig, role, "6.2.4", migration)
     model = dmc.model_for(role)  # type: ignore[arg-type]
     assert model is not None
@@ -101,6 +110,10 @@ def test_smoke_6_2_4_read_device_identity(
 def test_smoke_4_1_1_read_import_registers(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord, request: pytest.FixtureRequest
 ) -> None:
+    """MT-SMOKE (20.34 (h): SRV 4.1.1 on every meter): the total import register read lies between two
+    optical reads taken around the request (a GSME's CH-cached copy: not newer than the meter's).
+    Compared with: the meter's own register on its optical port, bracketing the request in time, with
+    a tolerance of 0.01 kWh."""
     meter: EsmeDriver | GsmeDriver = request.getfixturevalue(role)
     before = _optical_total(meter)
     result = _submit(route, rig, role, "4.1.1", migration)
@@ -121,6 +134,9 @@ def test_smoke_4_1_1_read_import_registers(
 def test_smoke_7_4_read_supply_status(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord, request: pytest.FixtureRequest
 ) -> None:
+    """MT-SMOKE (20.34 (h): SRV 7.4 on every meter): the supply state read is the meter's. Compared
+    with: the meter's optical port; that a migrated installation is *on supply* (its state before the
+    migration) is checked against the pre-migration read in ``test_post_migration_state.py``."""
     meter: EsmeDriver | GsmeDriver = request.getfixturevalue(role)
     result = _submit(route, rig, role, "7.4", migration)
     optical = meter.optical.supply_state()
@@ -134,6 +150,9 @@ def test_smoke_7_4_read_supply_status(
 def test_smoke_8_9_read_device_log(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord
 ) -> None:
+    """MT-SMOKE (20.34 (h): SRV 8.9 on the CH): every other device of the installation is in the CH's
+    device log, joined and reachable. Compared with: the lab file's Device IDs of the rig (the
+    installation that must have migrated whole)."""
     result = _submit(route, rig, role, "8.9", migration)
     log = {str(d.get("eui", "")).upper(): d for d in result.get("devices", [])}
     for other, eui in device_ids(rig).items():

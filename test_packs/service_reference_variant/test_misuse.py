@@ -87,7 +87,10 @@ def meters(*requirement: str) -> list[Any]:
 
 @pytest.mark.parametrize("role", meters("MISUSE-UNSIGNED"))
 def test_unsigned_critical_rejected(role: str, srvt: SrvtRig) -> None:
-    """An unsigned Disable Supply is refused by the DCO gate (E8) and never reaches the device."""
+    """MISUSE-UNSIGNED (6.3 (b)): an unsigned Disable Supply is refused by the DCO gate (E8), logged
+    and alerted, and never reaches the device. Compared with: the requirement's code (E8), the meter's
+    supply state on its optical port before and after (unchanged), and the route's security log and
+    DCC alert for this request."""
     before, mark = _state(srvt, role), log_mark(srvt)
     answer = send_raw(srvt, crafted(srvt, "7.2", role, {}, misuse="unsigned"))
     assert answer["code"] == "E8", answer
@@ -117,7 +120,10 @@ BAD: dict[str, tuple[Callable[[SrvtRig, str], CraftedRequest], str]] = {
 @pytest.mark.parametrize("how", sorted(BAD))
 @pytest.mark.parametrize("role", meters("MISUSE-BAD-SIGNATURE"))
 def test_badly_signed_critical_rejected(role: str, how: str, srvt: SrvtRig) -> None:
-    """A Disable Supply whose signature does not verify (or whose signer is unknown) is refused."""
+    """MISUSE-BAD-SIGNATURE (6.3 (b)): a Disable Supply whose signature does not verify (tampered
+    content, corrupted signature: E8) or whose signer is unknown (E9) is refused, logged and alerted.
+    Compared with: the requirement's code per kind of misuse, the meter's supply state on its optical
+    port (unchanged), and the route's security log and DCC alert."""
     make, code = BAD[how]
     before, mark = _state(srvt, role), log_mark(srvt)
     answer = send_raw(srvt, make(srvt, role))
@@ -154,11 +160,13 @@ CRITICAL_SRVS: dict[str, tuple[str, ...]] = {
     [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")],
 )
 def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
-    """6.3 (b) over the set it covers: *every* critical SRV the device type takes (``CRITICAL_SRVS``,
-    the DUIS matrix's critical flag cross-checked with the route drivers' catalogue), sent unsigned and
+    """MISUSE-UNSIGNED, MISUSE-BAD-SIGNATURE, 6.3 (b) over the set it covers: *every* critical SRV the
+    device type takes (``CRITICAL_SRVS``, the DUIS matrix's critical flag cross-checked with the route
+    drivers' catalogue), sent unsigned and
     with a corrupted signature, is refused by the DCO gate (E8) and the refusal is logged and alerted -
     not only the one representative (Disable Supply) the other misuse tests use. The route answers the
-    genuine User afterwards (a read of the device)."""
+    genuine User afterwards (a read of the device). Compared with: the DUIS SRV matrix's critical set
+    (the list must equal it) and the requirement's code, security log entry and DCC alert per request."""
     duis_critical = {s for s, e in DUIS_SRVS.items() if e.critical and e.smets1}
     assert set(CRITICAL_SRVS) == duis_critical, "critical SRV list is stale"
     refused: list[str] = []
@@ -198,7 +206,10 @@ def _corrupt_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
     ],
 )
 def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
-    """A genuine Update Meter Balance sent again verbatim is refused (E10) and credits nothing."""
+    """MISUSE-REPLAY (6.3 (b)): a genuine Update Meter Balance sent again verbatim is refused (E10),
+    logged and alerted, and credits nothing. Compared with: oracle :mod:`test_packs.oracles.prepay`
+    terms — the balance on the meter's optical port rises by the 300 p sent once (within the
+    tolerance), and not again for the replay."""
     b0 = srvt.balance(role)
     for _ in range(5):  # another worker signing as the same User may take the counter first (E10)
         message = crafted(srvt, "1.5", role, {"delta": 300.0})
@@ -232,9 +243,10 @@ REPLAYABLE: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
     "role", [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")]
 )
 def test_every_device_type_replay_refused(role: str, srvt: SrvtRig) -> None:
-    """6.3 (b) beyond the one representative (Update Meter Balance): on every device type, critical
-    SRVs of ``REPLAYABLE`` sent genuinely and then again verbatim are refused the second time by the
-    DCO gate (E10), logged and alerted."""
+    """MISUSE-REPLAY, 6.3 (b) beyond the one representative (Update Meter Balance): on every device
+    type, critical SRVs of ``REPLAYABLE`` sent genuinely and then again verbatim are refused the second
+    time by the DCO gate (E10), logged and alerted. Compared with: the requirement's code (I0 for the
+    genuine request, E10 for its replay) and the route's security log entry and DCC alert."""
     t = srvt
     if role == "esme":
         t.restore_supply("esme")  # 7.1 then changes nothing
@@ -278,7 +290,9 @@ WRONG_ROLE = [
     ],
 )
 def test_wrong_user_role_rejected(role: str, user: str, user_role: str | None, srvt: SrvtRig) -> None:
-    """Disable Supply from a User role not eligible for it is refused (E7) and changes nothing."""
+    """MISUSE-WRONG-ROLE (6.3 (b); DUIS SRV matrix: who may send 7.2): Disable Supply from a User role
+    not eligible for it is refused (E7), logged and alerted, and changes nothing. Compared with: the
+    matrix's eligible roles (the requirement) and the meter's supply state on its optical port."""
     before, mark = _state(srvt, role), log_mark(srvt)
     srvt.rejected("E7", "7.2", role, user=user, role=user_role)
     check_untouched(srvt, role, before)
@@ -327,11 +341,13 @@ def _ch_security_codes_since(t: SrvtRig, since: datetime) -> list[int]:
     ],
 )
 def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: SrvtRig) -> None:
-    """Defence in depth, on every device type: a critical SRV (``SPOILED_SRV``: Disable Supply to a
-    meter, Update Security Credentials to the CH) whose Instruction is spoiled in transit after the DCO
-    checks passed (its signature broken, or signed with the retired pre-migration credential) is refused
-    by the device itself (E11), logged in its security log (0x8F3D; the CH's read with SRV 6.13) and
-    changes nothing (the meter's supply; the CH's supplier key, SRV 6.24.1)."""
+    """MISUSE-BAD-SIGNATURE / MISUSE-OLD-CREDENTIAL, defence in depth, on every device type: a critical
+    SRV (``SPOILED_SRV``: Disable Supply to a meter, Update Security Credentials to the CH) whose
+    Instruction is spoiled in transit after the DCO checks passed (its signature broken, or signed with
+    the retired pre-migration credential) is refused by the device itself (E11), logged in its security
+    log (0x8F3D; the CH's read with SRV 6.13) and changes nothing. Compared with: the device's own
+    state - the meter's supply on its optical port, the CH's supplier key (SRV 6.24.1) - before and
+    after, and its security log."""
     if not srvt.route.supports(TAMPER):
         pytest.skip("not applicable: this service route cannot tamper with its Instructions in transit")
     eui, srv = srvt.eui(role), SPOILED_SRV[role]
@@ -360,7 +376,9 @@ def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: Srv
     "role", [pytest.param(r, marks=pytest.mark.dmct_roles(r)) for r in ("ch", "esme", "gsme")]
 )
 def test_old_smso_credential_retired(role: str, srvt: SrvtRig) -> None:
-    """After migration no device trusts the old SMSO's keys: every credential role holds S1SP keys."""
+    """MISUSE-OLD-CREDENTIAL: after migration no device trusts the old SMSO's keys: every credential
+    role (SMSO, supplier, network operator) holds S1SP keys only. Compared with: the requirement (the
+    old SMSO loses access) — key ids must be the S1SP's, on every device."""
     for credential_role in ("smso", "supplier", "network_operator"):
         keys = srvt.result("6.24.1", role, {"credential_role": credential_role})["keys"]
         assert keys, f"no {credential_role} credential on the {role}"

@@ -134,7 +134,11 @@ def test_rejected(
     future: timedelta | None,
     srvt: SrvtRig,
 ) -> None:
-    """An invalid or unsupported request is rejected with the right code and changes nothing."""
+    """SRVT-NEG-INVALID-PARAMS / SRVT-NEG-UNSUPPORTED: an invalid or unsupported request (``CASES``:
+    malformed or missing parameters, an SRV the device type does not take, an SRV unknown or not for
+    SMETS1) is rejected with the code the DUIS error table gives and changes nothing. Compared with: the
+    requirement's code per case, and the device's own state before and after (balance on the optical
+    port within the tolerance, supply state, tariff, the CH's device log)."""
     before = unchanged(srvt, role)
     when = srvt.route_now() + future if future is not None else None
     srvt.rejected(code, srv, role, params, future_date=when)
@@ -150,7 +154,9 @@ def test_rejected(
 @pytest.mark.dmct_requirement(INVALID)
 @pytest.mark.parametrize("role", [pytest.param(r, marks=pytest.mark.dmct_roles(r)) for r in ("esme", "gsme")])
 def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
-    """A UTRN already used is refused by the meter (E11), credited once and logged (0x8F51)."""
+    """SRVT-NEG-INVALID-PARAMS (a UTRN is accepted once): a UTRN already used is refused by the meter
+    itself (E11), credited once and logged (0x8F51). Compared with: the balance on the meter's optical
+    port (no second credit) and the GBCS code in its security log."""
     utrn = srvt.utrn(role, 100)
     srvt.mark(role)
     srvt.ok("2.2", role, {"utrn": utrn})
@@ -166,7 +172,10 @@ def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
 @pytest.mark.dmct_requirement(INVALID)
 @pytest.mark.dmct_roles("ch", "esme")
 def test_join_of_unlisted_device_rejected(srvt: SrvtRig) -> None:
-    """A device missing from the CH's device log cannot join (E11; the CH logs 0x8F48)."""
+    """SRVT-NEG-INVALID-PARAMS (only a device in the CH's device log may join): a device removed from
+    the CH's device log cannot join (E11; the CH logs 0x8F48 naming it). Compared with: the requirement's
+    code, the CH's event log entry for this device after the test began, and the ESME's supply state on
+    its optical port once restored."""
     eui = srvt.eui("esme").upper()
     since = srvt.route_now()
     try:
@@ -222,7 +231,7 @@ def logged(t: SrvtRig, role: str, code: int) -> bool:
     ],
 )
 def test_top_up_refused_by_meter(role: str, case: str, srvt: SrvtRig) -> None:
-    """Values the *meter* must refuse (the route passes them on), oracle
+    """SRVT-NEG-DEVICE-REFUSES: values the *meter* must refuse (the route passes them on), oracle
     :mod:`test_packs.oracles.prepay`: a UTRN worth one penny more than the maximum credit threshold
     (0x8F5B), a top-up that would take the balance over the maximum meter balance (0x8F47), and UTRNs
     minted for the rig's other meter (0x8F64, and after repeated rejections manual entry suspended,

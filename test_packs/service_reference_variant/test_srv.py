@@ -1051,6 +1051,12 @@ def synchronise_clock(t: SrvtRig, role: str) -> None:
 
 @case("6.13", CONFIG, *ALL3)
 def read_event_or_security_log(t: SrvtRig, role: str) -> None:
+    """SRVT-6.13: the event and security logs read through the route hold what the device logged. A
+    meter's last 20 entries on its optical port must all be in the read (time to the second and code);
+    the ESME first logs something new (a clock synchronisation). The CH (no optical port) must show,
+    after the route's time, the 0x8F12 its device log change makes, its entries GBCS-coded and in time
+    order, and its joins (0x8F49). Compared with: the meter's own logs on its optical port, and for the
+    CH the event the test itself caused (the requirement: a device log change is logged)."""
     if role == "esme":  # read once, make the meter log something new (a clock sync), then compare
         t.result("6.13", role, {"log": "event"})
         t.result("6.11", role)
@@ -1088,6 +1094,10 @@ def _keys(t: SrvtRig, role: str, credential_role: str = "supplier") -> list[dict
 
 @case("6.15.1", CREDS, *ALL3)
 def update_security_credentials_krp(t: SrvtRig, role: str) -> None:
+    """SRVT-6.15.1: the supplier's key is replaced — same key id, version one higher (SRV 6.24.1) — the
+    device logs 0x8F70 in its security log, and a meter then accepts a critical command signed with the
+    new key (SRV 6.11 adjusts). Compared with: the key version before the update (the requirement: one
+    rotation, one version), the device's security log (optical port; the CH's through SRV 6.13)."""
     since = t.route_now() if role == "ch" else t.mark(role)
     [before] = _keys(t, role)
     t.ok("6.15.1", role)
@@ -1511,7 +1521,8 @@ CASES = TABLE.cases
 
 @pytest.mark.parametrize(("srv", "role"), TABLE.params())
 def test_positive(srv: str, role: str, srvt: SrvtRig) -> None:
-    """The SRV is processed for the device and its effect verified independently where possible."""
+    """The SRV is processed for the device and its effect verified independently. Each case's function
+    (``TABLE``, registered with ``@case``) names its requirement and what it is compared with."""
     CASES[srv].run(srvt, role)
 
 
@@ -1537,11 +1548,19 @@ def _future_prices(t: SrvtRig, role: str) -> None:
 
 
 def _future_credentials(t: SrvtRig, role: str) -> None:
+    """SRVT-6.15.1 + SRVT-FD-6.15.1: a credentials update future-dated two hours ahead is held by the
+    device (scheduled), the key unchanged while the date is still ahead (where the read lands before
+    it), and applied with 0x8F66 stamped no earlier than the date (10 s of device-time slack): the key
+    version is then one higher. Compared with: the execution date sent and the key version before."""
     [before] = _keys(t, role)
     when = t.route_now() + timedelta(hours=2)
     result = t.ok("6.15.1", role, future_date=when)
     assert result.outcomes() == ["scheduled"], f"not held by the device: {result.instructions}"
-    t.alerts(FUTURE_ACTIONED, role, request_id=result.request_id)
+    [held] = _keys(t, role)
+    if t.route_now() < when - timedelta(seconds=10):  # the read came back before the date
+        assert held["version"] == before["version"], f"credentials updated before the date: {held}"
+    alert = t.alerts(FUTURE_ACTIONED, role, request_id=result.request_id)[0]
+    assert (parse_at(alert.at) or when) >= when - timedelta(seconds=10), f"actioned early: {alert.at}"
     [after] = _keys(t, role)
     assert after["version"] == before["version"] + 1, (before, after)
 
@@ -1585,7 +1604,8 @@ FUTURE_PARAMS = [
 
 @pytest.mark.parametrize(("srv", "role"), FUTURE_PARAMS)
 def test_future_dated(srv: str, role: str, srvt: SrvtRig) -> None:
-    """Future-dated variant: held until its date (device: 0x8F66 then; DSP: I99 then the answer)."""
+    """Future-dated variant: held until its date (device: 0x8F66 then; DSP: I99 then the answer). Each
+    variant's function (``FUTURE``) names its requirement and what it is compared with."""
     try:
         FUTURE_RUN[srv](srvt, role)
     except RouteError as exc:

@@ -33,6 +33,10 @@ ROUTE_DEFECTS: dict[str, str] = {
     "but not its fuel: a gas supplier may set an electricity meter's tariff and vice versa (no E7)",
     "status_unchecked_for_critical": "critical SRVs (the DCO's signed path) skip the inventory status check: "
     "a Suspended device still takes them (no E14; non-critical requests are refused)",
+    "acted_then_role_refused": "the role check runs alongside the dispatch: a request from a role not "
+    "allowed is answered E7 (logged, alerted) but its Instructions were already sent and carried out",
+    "acted_then_status_refused": "the inventory status is checked once the Instructions were sent: a "
+    "request to a device that is not Commissioned is answered E14 but the device has acted on it",
     "status_unchecked_for_hub": "the inventory status check looks at meters only: a comms hub that is not "
     "Commissioned still takes SRVs (no E14)",
 }

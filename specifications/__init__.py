@@ -12,6 +12,9 @@ the data (``instrument_map.py``): a schema, not behaviour.
   well-known point names the role-level calls use (``docs/instruments.md``).
 * ``utrn_scheme.yaml`` — the project's UTRN format: field widths, hash inputs, check digit and the
   virtual lab's secret (``docs/virtual-devices.md``, "UTRN format").
+* ``duis_srv_matrix.yaml`` — the DUIS SRV matrix: each SRV's critical flag, eligible User roles and
+  target device types, and each role's fuel. The packs' role sweep expects refusals from it; the
+  virtual S1SP's catalogue must agree with it (``tests/route/test_srv_matrix_spec.py``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from labs.virtual.clock import SimClock
 
 from .catalogue import SrvCatalogue, SrvEntry
 from .keys import KeyMaterial, TrustedUser, verify
-from .route_defects import LOST_REJECTIONS
+from .route_defects import LOST_REJECTIONS, role_unchecked
 from .wire import WireError, canonical
 
 
@@ -95,6 +95,12 @@ def pick_role(
     role = msg.get("role")
     if "dco_gate_open" in route.defects:  # no role check: the first role that may act here
         return next((r for r in entry.roles if route.catalogue.may_act_on(r, dtype)), entry.roles[0])
+    srv = msg.get("srv")
+    if isinstance(srv, str) and role_unchecked(route.defects, srv):  # seeded: no role table entry
+        if isinstance(role, str) and role in user.roles:
+            return role
+        if role is None and user.roles:
+            return sorted(user.roles)[0]
     if role is None:
         eligible = sorted(r for r in user.roles if r in entry.roles and route.catalogue.may_act_on(r, dtype))
         if not eligible:

@@ -27,7 +27,43 @@ ROUTE_DEFECTS: dict[str, str] = {
     "from before it",
     "firmware_upgrade_notified_needlessly": "every dormant migration sends a Dormant Meter FW Upgrade "
     "Schedule Notification, even where no device needs an upgrade",
+    "role_check_skipped_for_prepayment": "the DCO's role table lacks the prepayment SRVs (2.1, 2.3, 2.5): "
+    "any role the User holds may send them, to either fuel (no E7)",
+    "fuel_unchecked_for_tariffs": "the tariff and price SRVs (1.1.1, 1.2.1) check the role is a supplier's "
+    "but not its fuel: a gas supplier may set an electricity meter's tariff and vice versa (no E7)",
+    "status_unchecked_for_critical": "critical SRVs (the DCO's signed path) skip the inventory status check: "
+    "a Suspended device still takes them (no E14; non-critical requests are refused)",
+    "acted_then_role_refused": "the role check runs alongside the dispatch: a request from a role not "
+    "allowed is answered E7 (logged, alerted) but its Instructions were already sent and carried out",
+    "acted_then_status_refused": "the inventory status is checked once the Instructions were sent: a "
+    "request to a device that is not Commissioned is answered E14 but the device has acted on it",
+    "status_unchecked_for_hub": "the inventory status check looks at meters only: a comms hub that is not "
+    "Commissioned still takes SRVs (no E14)",
 }
+#: SRVs whose role eligibility and fuel the seeded route defects leave unchecked.
+ROLE_UNCHECKED: dict[str, frozenset[str]] = {
+    "role_check_skipped_for_prepayment": frozenset({"2.1", "2.3", "2.5"}),
+}
+FUEL_UNCHECKED: dict[str, frozenset[str]] = {"fuel_unchecked_for_tariffs": frozenset({"1.1.1", "1.2.1"})}
+
+
+def role_unchecked(defects: frozenset[str], srv: str) -> bool:
+    """A seeded defect skips the role check (eligibility and fuel) of ``srv``."""
+    return any(srv in ROLE_UNCHECKED.get(d, ()) for d in defects)
+
+
+def fuel_unchecked(defects: frozenset[str], srv: str) -> bool:
+    """A seeded defect skips the check of the role's fuel against the device type for ``srv``."""
+    return role_unchecked(defects, srv) or any(srv in FUEL_UNCHECKED.get(d, ()) for d in defects)
+
+
+def status_unchecked(defects: frozenset[str], *, critical: bool, device_type: str) -> bool:
+    """A seeded defect skips the inventory status check (E14) of this request."""
+    return ("status_unchecked_for_critical" in defects and critical) or (
+        "status_unchecked_for_hub" in defects and device_type == "CHF"
+    )
+
+
 #: What a meter with the seeded defect ``configuration_misreported`` answers to configuration reads
 #: through the route: the values its firmware was built with, not its own (the optical port is right).
 FACTORY_CONFIGURATION: dict[str, dict[str, object]] = {

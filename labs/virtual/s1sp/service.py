@@ -52,7 +52,7 @@ from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstall
 from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
 from .keys import KeyMaterial, TrustedUser, load_or_create
 from .outcomes import DCO_REFUSALS, failure, first_error, overall
-from .route_defects import FACTORY_CONFIGURATION, changes_device
+from .route_defects import FACTORY_CONFIGURATION, changes_device, fuel_unchecked, status_unchecked
 from .schedules import Schedule, Schedules
 from .wire import VERSION, WireError, canonical
 
@@ -434,9 +434,20 @@ class S1spService:
         inst, device = hit
         dtype = ROLE_TO_TYPE[device.role]
         user = self.authenticate(msg, rid, required=entry.critical, authenticator=authenticator)
-        role = self.pick_role(msg, user, entry, dtype, rid)
-        if dtype not in entry.targets or not self.catalogue.may_act_on(role, dtype):
-            raise WireError("E7", f"role {role} may not send SRV {srv} to a {dtype}", rid, device_type=True)
+        #: A refusal a seeded defect answers only after the request was carried out (``acted_then_*``).
+        late: WireError | None = None
+        try:
+            role = self.pick_role(msg, user, entry, dtype, rid)
+            fuel_ok = self.catalogue.may_act_on(role, dtype) or fuel_unchecked(self.defects, srv)
+            if dtype not in entry.targets or not fuel_ok:
+                raise WireError(
+                    "E7", f"role {role} may not send SRV {srv} to a {dtype}", rid, device_type=True
+                )
+        except WireError as exc:
+            if "acted_then_role_refused" not in self.defects or dtype not in entry.targets:
+                raise
+            late = exc
+            role = next((r for r in entry.roles if self.catalogue.may_act_on(r, dtype)), entry.roles[0])
         model = X.EXECUTORS[srv][0]
         params = msg.get("params", {})
         try:
@@ -448,12 +459,25 @@ class S1spService:
             raise WireError(
                 "E13", f"{device.model} firmware {device.firmware.running} does not support SRV {srv}", rid
             )
-        if srv not in X.ANY_STATUS:
+        if srv not in X.ANY_STATUS and not status_unchecked(
+            self.defects, critical=entry.critical, device_type=dtype
+        ):
             status = self.inventory.entries.get(device.device_id)
             if status is None or status.status != "Commissioned":
-                raise WireError(
+                refusal = WireError(
                     "E14", f"device status is {status.status if status else 'not in inventory'}", rid
                 )
+                if "acted_then_status_refused" not in self.defects:
+                    raise refusal
+                late = late or refusal
+        if late is not None:  # seeded: the Instructions go out, the refusal is answered afterwards
+
+            def unheard(_answer: dict[str, Any]) -> None:
+                return None
+
+            quiet = X.Ctx(self, inst, device, dtype, srv, parsed, role, user.user_id, at, rid, unheard)
+            await self.execute(quiet, unheard)
+            raise late
         ctx = X.Ctx(self, inst, device, dtype, srv, parsed, role, user.user_id, at, rid, reply)
         if at is not None and entry.future_dating == "dsp":
             held = Deferred(ctx, at)

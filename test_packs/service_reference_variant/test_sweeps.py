@@ -270,7 +270,8 @@ def _action(srv: str) -> Action:
 
 @pytest.mark.parametrize(("srv", "role"), _role_params())
 def test_role_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
-    """6.3 (b) and the DUIS SRV matrix over every critical SRV: a request from each role of the lab's
+    """MISUSE-WRONG-ROLE:
+    6.3 (b) and the DUIS SRV matrix over every critical SRV: a request from each role of the lab's
     Users the matrix does not allow for this SRV and device type (a role not eligible for the SRV, or a
     supplier or network role of the other fuel) is refused by the DCO with E7 (service-route.md,
     section 4), logged and alerted (N42), and not actioned. Oracle: the matrix's eligible roles and
@@ -302,7 +303,8 @@ def test_role_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
 
 @pytest.mark.parametrize(("srv", "role"), _status_params())
 def test_status_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
-    """The S1SP's device-status check over every critical SRV: to a device SRV 8.4 has made
+    """SRVT-NEG-DEVICE-STATUS:
+    the S1SP's device-status check over every critical SRV: to a device SRV 8.4 has made
     Suspended (or another status that takes no SRVs, :func:`suspend`), a request from an eligible User
     (the supplier) with valid parameters is refused with E14 (service-route.md, section 5: only a
     Commissioned device takes SRVs) and not actioned; the device is Commissioned again afterwards.

@@ -157,8 +157,9 @@ DAY_SWITCH_HOURS = 1.5
 def daily_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str, Any]:
     """A tariff that switches rate by day, as a gas meter does (DUIS's ``GasDayProfile`` holds one TOU
     rate; its week profile names a day profile per weekday): around the meter's clock, today at the
-    highest-but-one rate, tomorrow at the highest, the other days at the lower rates. Prices all differ,
-    so gas charged at the wrong rate shows in the balance."""
+    highest-but-one rate, tomorrow at the highest, the other days at the lower rates by turns, so the
+    rate changes at every midnight and the next two midnights both border the highest rate. Prices all
+    differ, so gas charged at the wrong rate shows in the balance."""
     today = now.weekday()
     days = [(d % (rates - 2)) + 1 for d in range(7)]
     days[today], days[(today + 1) % 7] = rates - 1, rates
@@ -218,9 +219,9 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
     the new tariff accrues to the TOU register of the rate in force and is charged at its price.
     Inputs varied: to the ESME an hourly day profile using every rate, the highest two included; to the
     GSME a tariff switching by day (a gas meter switches rate by day: DUIS's ``GasDayProfile`` holds one
-    TOU rate, and no DCC User can send a gas meter more), 4 rates, the highest two today and tomorrow,
-    gas metered from before the meter's next midnight to after it: the gas before lands in today's
-    rate's register and cost, the gas after in tomorrow's."""
+    TOU rate, and no DCC User can send a gas meter more), 4 rates, the highest two today and tomorrow
+    (every midnight a change of rate), gas metered from before the meter's next midnight to after it:
+    the gas before lands in the ending day's rate's register and cost, the gas after in the next's."""
     before = t.result("4.11.1", role)
     t.mark(role)
     with metering.flowing(t, role):  # registers that hold something, so a reset would show

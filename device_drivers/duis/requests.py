@@ -286,21 +286,28 @@ def _tariff(c: Ctx, b: Element) -> None:
     if c.gas:
         # DUIS GasDayProfile: one TOUTariffAction per day (a gas meter switches rate by day, never
         # within one): an intra-day switching table has no DUIS form (not sent rather than flattened).
+        # Switching by day (``days``: the rate of each weekday, Monday first) is a day profile per rate
+        # used and a week profile naming, for each weekday (index 1 = Monday), that day's profile.
         used = {int(sw.get("rate", 1)) for sw in switches}
         if len(used) > 1:
             raise RequestBuildError(
                 f"SRV {c.e.srv}: a gas tariff switches rate by day, not within a day (rates {sorted(used)})"
             )
+        week_rates = [int(r) for r in c.p.get("days") or [used.pop() if used else 1] * 7]
+        if len(week_rates) != 7:
+            raise RequestBuildError(f"SRV {c.e.srv}: 'days' needs 7 rates (Monday first): {week_rates}")
+        profiles = sorted(set(week_rates))
         te = sub(b, "GasTariffElements")
         st = sub(te, "SwitchingTable")
         days = sub(st, "DayProfiles")
-        day = sub(days, "DayProfile")
-        sub(day, "DayName", 1)
-        sub(day, "TOUTariffAction", used.pop() if used else 1)
+        for name, rate in enumerate(profiles, 1):
+            day = sub(days, "DayProfile")
+            sub(day, "DayName", name)
+            sub(day, "TOUTariffAction", rate)
         weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
         sub(weeks, "WeekName", 1)
-        for i in range(1, 8):
-            sub(weeks, "ReferencedDayName", 1, index=str(i))
+        for i, rate in enumerate(week_rates, 1):
+            sub(weeks, "ReferencedDayName", profiles.index(rate) + 1, index=str(i))
         season = sub(sub(st, "Seasons"), "Season")
         _any_date(sub(season, "SeasonStartDate"), gas=True)
         sub(season, "ReferencedWeekName", 1)

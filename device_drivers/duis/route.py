@@ -104,6 +104,10 @@ class User:
             return True
         return not self.role and not self.roles
 
+    def held(self) -> tuple[str, ...]:
+        """The User Roles of this User ID as the lab file lists them (``roles``, else ``role``)."""
+        return self.roles or ((self.role,) if self.role else ())
+
 
 @dataclass
 class DuisSettings:
@@ -233,12 +237,20 @@ class DuisRoute(ServiceRoute):
             self._migration.close()
 
     def user(self, name: str, role: str | None, device: str | None = None) -> User:
-        """The User who signs. A DUIS request names no role: a User ID holding several acts, at the DSP,
-        in the one its target calls for (a supplier's IS for an electricity meter, GS for a gas meter),
-        so asking a multi-role User ID for another one cannot be said (:class:`RouteCannotExpress`)."""
+        """The User ID that signs. A DUIS request names no role: the DSP acts in the User ID's. The DCC
+        issues a User ID per User Role, so the lab file may list several under one ``name`` (each with
+        its ``role``): a request made in a stated role goes under the User ID issued for that role; one
+        in no stated role under a User ID holding the role its target calls for (a supplier's IS for an
+        electricity meter, GS for a gas meter). A User ID holding several roles acts, at the DSP, in the
+        one its target calls for, so asking it for another cannot be said (:class:`RouteCannotExpress`)
+        unless the lab lists a User ID of that role alone."""
         named = [u for u in self.users if u.name == name or u.eui == _maybe_eui(name)]  # name or User ID
         kind = self.device_types.get(eui(device), "").lower() if device and _maybe_eui(device) else ""
         implied = SUPPLIER_ROLE_BY_DEVICE.get(kind)
+        if role is not None:
+            own = [u for u in named if u.held() == (role,)]
+            if own:
+                return own[0]
         multi = [u for u in named if role is not None and role in u.roles and len(u.roles) > 1]
         if multi and implied in multi[0].roles and role != implied:
             raise RouteCannotExpress(
@@ -246,9 +258,11 @@ class DuisRoute(ServiceRoute):
                 f" names none: to the {kind} the DSP acts as {implied}, not {role}",
                 route="duis",
             )
-        for u in named:
-            if u.holds(role):
-                return u
+        holding = [u for u in named if u.holds(role)]
+        if role is None and implied is not None:  # stable: a User ID holding the implied role first
+            holding.sort(key=lambda u: implied not in u.held())
+        if holding:
+            return holding[0]
         if named:  # DUIS carries no role: acting in one the User ID does not hold cannot be said
             raise RouteCannotExpress(
                 f"User {name!r} ({named[0].eui}) does not hold role {role} and a DUIS request names none",
@@ -696,7 +710,9 @@ def _path(value: object) -> Path:
 def virtual_lab_settings(keys_dir: Path | None, dsp: Mapping[str, Any]) -> dict[str, Any]:
     """The duis route's settings for a virtual lab (``route.dsp`` in its lab file; docs/virtual-lab.md):
     the Users, S1SP and DSP certificates the lab publishes in its route keys directory, the XSD and
-    receive endpoint the virtual DSP is configured with, migration over the framed route it still serves."""
+    receive endpoint the virtual DSP is configured with, migration over the framed route it still serves.
+    A User ID the index gives a ``party`` (the supplier's Gas Supplier User ID) is listed under that
+    party's name, so a request made as that party in that role goes under it (:meth:`DuisRoute.user`)."""
     out: dict[str, Any] = {}
     if dsp.get("xsd"):
         out["xsd"] = str(_path(dsp["xsd"]))
@@ -708,7 +724,7 @@ def virtual_lab_settings(keys_dir: Path | None, dsp: Mapping[str, Any]) -> dict[
         return out
     index = json.loads((keys_dir / "keys.json").read_text(encoding="utf-8"))
     out["users"] = [
-        {"name": name, "role": "", "roles": list(u.get("roles") or ()), "eui": u["user_id"],
+        {"name": u.get("party") or name, "role": "", "roles": list(u.get("roles") or ()), "eui": u["user_id"],
          "key": str(keys_dir / u["key"]),
          "cert": str(keys_dir / u["cert"])}
         for name, u in dict(index.get("users") or {}).items()

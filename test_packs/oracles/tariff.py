@@ -1,7 +1,8 @@
 """Tariff oracle (SRV 1.1.1 Update Import Tariff, 1.2.1 Update Price, 4.1.2 TOU registers).
 
 What the requirement says a meter does with the tariff it holds: energy accrues to the TOU register of
-the rate in force at that time of day (switch times in device time), each kWh is charged at the price
+the rate in force at that time of day (switch times in device time) — or, for a tariff that switches
+by day as a gas meter does, on that weekday (:func:`days_of`) — each kWh is charged at the price
 of that rate, and the standing charge (pence per day) is debited once per device midnight. Prices are
 pence per kWh; energies kWh; results are :class:`~decimal.Decimal`.
 
@@ -37,7 +38,23 @@ def switches_of(tariff: Mapping[str, Any]) -> list[Switch]:
     return out
 
 
-def rate_at(switches: Sequence[Switch], when: datetime) -> int:
+def days_of(tariff: Mapping[str, Any]) -> list[int] | None:
+    """A tariff that switches rate by day (how a gas meter switches: DUIS's ``GasDayProfile`` holds one
+    TOU rate): the rate of each weekday, Monday first (``"days"``); None for a day profile."""
+    days = tariff.get("days")
+    if not days:
+        return None
+    out = [int(r) for r in days]
+    if len(out) != 7 or min(out) < 1:
+        raise ValueError(f"not a week of day rates (Monday first): {days}")
+    return out
+
+
+def rate_at(switches: Sequence[Switch], when: datetime, days: Sequence[int] | None = None) -> int:
+    """The rate in force at ``when`` (device time): the weekday's rate when the tariff switches by day,
+    else the last switch at or before that time of day."""
+    if days:
+        return days[when.weekday()]
     rate = switches[0].rate
     for s in switches:
         if s.at <= when.time():
@@ -59,14 +76,21 @@ def _boundaries(switches: Sequence[Switch], start: datetime, end: datetime) -> l
 
 
 def energy_by_rate(
-    switches: Sequence[Switch], rates: int, start: datetime, end: datetime, watts: float | Decimal
+    switches: Sequence[Switch],
+    rates: int,
+    start: datetime,
+    end: datetime,
+    watts: float | Decimal,
+    days: Sequence[int] | None = None,
 ) -> list[Decimal]:
-    """kWh per TOU register for a constant ``watts`` drawn over device time ``[start, end)``."""
+    """kWh per TOU register for a constant ``watts`` drawn over device time ``[start, end)`` (switching
+    at the day profile's times, or at each device midnight when ``days`` gives a rate per weekday)."""
     out = [Decimal(0)] * rates
-    cuts = [start, *_boundaries(switches, start, end), end]
+    midnight = [Switch(time(0), 1)]
+    cuts = [start, *_boundaries(midnight if days else switches, start, end), end]
     for a, b in itertools.pairwise(cuts):
         hours = Decimal(str((b - a).total_seconds())) / Decimal(3600)
-        out[rate_at(switches, a) - 1] += Decimal(str(watts)) / Decimal(1000) * hours
+        out[rate_at(switches, a, days) - 1] += Decimal(str(watts)) / Decimal(1000) * hours
     return out
 
 

@@ -134,10 +134,12 @@ class Metering:
     def tou_delta(self) -> list[Decimal]:
         return [b - a for a, b in zip(self.first.tou, self.last.tou, strict=True)]
 
-    def expected_by_rate(self, switches: list[tariff.Switch], rates: int) -> list[tuple[Decimal, Decimal]]:
+    def expected_by_rate(
+        self, switches: list[tariff.Switch], rates: int, days: list[int] | None = None
+    ) -> list[tuple[Decimal, Decimal]]:
         """Per TOU register, the least and most energy the tariff oracle allows (kWh)."""
-        lo = tariff.energy_by_rate(switches, rates, *self.inner, self.watts)
-        hi = tariff.energy_by_rate(switches, rates, *self.outer, self.watts)
+        lo = tariff.energy_by_rate(switches, rates, *self.inner, self.watts, days)
+        hi = tariff.energy_by_rate(switches, rates, *self.outer, self.watts, days)
         return list(zip(lo, hi, strict=True))
 
     def midnights(self) -> set[int]:

@@ -116,6 +116,8 @@ def tariff_params(tariff: dict[str, Any]) -> dict[str, Any]:
     if tariff.get("block_thresholds"):
         params["block_thresholds"] = tariff["block_thresholds"]
         params["block_prices"] = tariff["block_prices"]
+    if tariff.get("days"):
+        params["days"] = tariff["days"]
     return params
 
 
@@ -146,6 +148,45 @@ def hourly_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str
     }
 
 
+#: Gas: TOU rates a gas tariff holds (DUIS ``GasPriceElements``: 4 TOU prices; no DCC User sends more).
+GAS_TOU_RATES = 4
+#: Gas: device hours metered on each side of the day boundary.
+DAY_SWITCH_HOURS = 1.5
+
+
+def daily_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str, Any]:
+    """A tariff that switches rate by day, as a gas meter does (DUIS's ``GasDayProfile`` holds one TOU
+    rate; its week profile names a day profile per weekday): around the meter's clock, today at the
+    highest-but-one rate, tomorrow at the highest, the other days at the lower rates by turns, so the
+    rate changes at every midnight and the next two midnights both border the highest rate. Prices all
+    differ, so gas charged at the wrong rate shows in the balance."""
+    today = now.weekday()
+    days = [(d % (rates - 2)) + 1 for d in range(7)]
+    days[today], days[(today + 1) % 7] = rates - 1, rates
+    return {
+        "rates": rates,
+        "prices": [round(10.0 + 7.5 * i, 2) for i in range(rates)],
+        "standing_charge": standing_charge,
+        "switches": [{"at": "00:00:00", "rate": days[0]}],
+        "days": days,
+    }
+
+
+def meter_across_midnight(t: SrvtRig, role: str) -> metering.Metering:
+    """Meter a flow from ``DAY_SWITCH_HOURS`` before the meter's next midnight (its clock: the soonest
+    day boundary, at clock rate 3600 a device day is 24 real seconds) to as long after it."""
+    now = t.optical(role).clock()
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    start = midnight - timedelta(hours=DAY_SWITCH_HOURS)
+    if now < start:
+        metering.wait_device_time(t, role, start)
+    hours = (midnight - t.optical(role).clock()).total_seconds() / 3600 + DAY_SWITCH_HOURS
+    m = metering.meter_for(t, role, hours)
+    spans = m.on.hi < midnight < m.off.lo
+    assert spans, f"the flow did not span the {role}'s midnight: {metering.describe(m)}"
+    return m
+
+
 def check_metering(t: SrvtRig, role: str, m: metering.Metering, sent: dict[str, Any]) -> None:
     """Compare a metering measurement with the tariff oracle: energy per TOU register (the rate in
     force by the switch times, device time), and the balance (energy cost at the rate's price, less
@@ -154,7 +195,7 @@ def check_metering(t: SrvtRig, role: str, m: metering.Metering, sent: dict[str, 
     slack = KWH_TOLERANCE
     got = m.tou_delta()  # registers of rates only a former tariff used stay, and must not move
     prices = [*sent["prices"], *[0.0] * (len(got) - len(sent["prices"]))]
-    expected = m.expected_by_rate(switches, len(got))
+    expected = m.expected_by_rate(switches, len(got), tariff_oracle.days_of(sent))
     for rate, ((lo, hi), value) in enumerate(zip(expected, got, strict=True), 1):
         assert lo - slack <= value <= hi + slack, (
             f"TOU register {rate} of the {role} gained {value:.3f} kWh; the tariff oracle allows "
@@ -176,19 +217,26 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
     """SRVT-1.1.1: the tariff sent is held (SRV 4.11.1), the change takes a billing snapshot (0x8F0A),
     the registers stay cumulative, and - oracle :mod:`test_packs.oracles.tariff` - energy flowing under
     the new tariff accrues to the TOU register of the rate in force and is charged at its price.
-    Inputs varied: an hourly day profile using every rate, the highest two included."""
+    Inputs varied: to the ESME an hourly day profile using every rate, the highest two included; to the
+    GSME a tariff switching by day (a gas meter switches rate by day: DUIS's ``GasDayProfile`` holds one
+    TOU rate, and no DCC User can send a gas meter more), 4 rates, the highest two today and tomorrow
+    (every midnight a change of rate), gas metered from before the meter's next midnight to after it:
+    the gas before lands in the ending day's rate's register and cost, the gas after in the next's."""
     before = t.result("4.11.1", role)
     t.mark(role)
     with metering.flowing(t, role):  # registers that hold something, so a reset would show
         metering.wait_device_time(t, role, t.optical(role).clock() + timedelta(minutes=30))
     regs0 = t.optical(role).import_registers()
     assert regs0.total > 0, f"nothing registered under a real flow: {regs0}"
-    new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"])
+    if role == "gsme":
+        new = daily_tariff(t.optical(role).clock(), GAS_TOU_RATES, before["standing_charge"])
+    else:
+        new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"])
     try:
         try:
             t.ok("1.1.1", role, new)
         except RouteError as exc:  # a model holding fewer rates refuses 6 (E11; max TOU rates differ)
-            assert exc.code == "E11", exc
+            assert exc.code == "E11" and role != "gsme", exc
             new = hourly_tariff(t.optical(role).clock(), 4, before["standing_charge"])
             t.ok("1.1.1", role, new)
         after = t.result("4.11.1", role)
@@ -203,7 +251,10 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
         )
         for rate, (a, b) in enumerate(zip(regs0.tou, regs1.tou, strict=False), 1):
             assert b >= a - KWH_TOLERANCE, f"TOU register {rate} went back at the tariff change: {a} -> {b}"
-        check_metering(t, role, metering.meter_for(t, role, TOU_HOURS), new)
+        if role == "gsme":
+            check_metering(t, role, meter_across_midnight(t, role), new)
+        else:
+            check_metering(t, role, metering.meter_for(t, role, TOU_HOURS), new)
     finally:
         t.ok("1.1.1", role, tariff_params(before))
 

@@ -35,6 +35,11 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             },
         ),
         (GSME, "gas", {"rates": 1, "prices": [6.5], "standing_charge": 28.0}),
+        (  # switching by day: a day profile per rate, the week naming one per weekday
+            GSME,
+            "gas",
+            {"rates": 4, "prices": [10.0, 17.5, 25.0, 32.5], "days": [1, 2, 3, 4, 1, 2, 3]},
+        ),
     ],
     "1.2.1": [
         (ESME, "electricity", {"prices": [25.0, 13.0], "standing_charge": 45.0}),

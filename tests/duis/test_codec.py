@@ -116,6 +116,23 @@ def test_bad_parameters_are_refused_not_truncated() -> None:
         build_request("1.1.1", params=hourly, fuel="gas", **kw)
 
 
+def test_a_gas_tariff_switching_by_day_is_a_week_of_day_profiles(dcc: DccTool) -> None:
+    """A gas meter switches rate by day: ``days`` (Monday first) becomes one GasDayProfile per rate and
+    a week profile naming each weekday's, XSD-valid; the virtual DSP reads the same week back."""
+    from labs.virtual.dsp.translate import translate
+
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-03", "counter": 1}
+    days = [3, 4, 1, 2, 1, 2, 1]
+    params = {"rates": 4, "prices": [10.0, 17.5, 25.0, 32.5], "standing_charge": 20.0, "days": days}
+    root = build_request("1.1.1", params=params, fuel="gas", **kw)
+    assert not xsd.errors(xsd.schema(dcc.xsd), root)
+    actions = root.findall(".//{*}GasTariffElements/{*}SwitchingTable/{*}DayProfiles/{*}DayProfile")
+    assert [int(a.findtext("{*}TOUTariffAction") or 0) for a in actions] == [1, 2, 3, 4]
+    assert translate(root).params["days"] == days
+    with pytest.raises(RequestBuildError, match="7 rates"):
+        build_request("1.1.1", params=params | {"days": [1, 2]}, fuel="gas", **kw)
+
+
 def test_as_given_writes_what_the_checks_refuse_and_says_so() -> None:
     from device_drivers.duis.requests import build_as_given
 

@@ -339,3 +339,29 @@ def test_a_role_a_multi_role_user_id_cannot_be_asked_for(dcc: DccTool, dsp: Stub
             route.user("supplier", "NO", ESME)
     finally:
         route.close()
+
+
+def test_a_stated_role_goes_under_the_user_id_issued_for_it(
+    dcc: DccTool, dsp: StubDsp, tmp_path: Path
+) -> None:
+    """The DCC issues a User ID per User Role: with the supplier's GS User ID listed under the same name,
+    "act as GS towards the ESME" is sent under it (for the DSP to refuse), while a request in no stated
+    role still goes under a User ID holding the role its target implies."""
+    import dataclasses
+
+    gs_id = "90-B3-D5-1F-30-01-00-09"
+    route = make_route(dcc, dsp, tmp_path)
+    try:
+        both = dataclasses.replace(route.users[0], role="", roles=("IS", "GS"))
+        gas = dataclasses.replace(route.users[0], role="GS", roles=(), eui=gs_id)
+        route.users = [both, gas]
+        assert route.user("supplier", "GS", ESME).eui == gs_id
+        assert route.user("supplier", "GS", GSME).eui == gs_id
+        assert route.user("supplier", "IS", ESME).eui == SUPPLIER
+        assert route.user("supplier", None, ESME).eui == SUPPLIER
+        # one User ID per role only (a real lab): no stated role picks the one the target implies
+        route.users = [dataclasses.replace(both, role="IS", roles=()), gas]
+        assert route.user("supplier", None, GSME).eui == gs_id
+        assert route.user("supplier", None, ESME).eui == SUPPLIER
+    finally:
+        route.close()

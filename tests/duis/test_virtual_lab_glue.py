@@ -20,7 +20,9 @@ RID = "90-B3-D5-1F-30-01-00-01:00-1A-2B-FF-FE-00-00-02:7"
 def test_settings_come_from_the_route_keys_and_route_dsp(tmp_path: Path) -> None:
     supplier = {"user_id": "90-B3-D5-1F-30-01-00-01", "roles": ["IS", "GS"],
                 "cert": "users/supplier.cert.pem", "key": "users/supplier.key.pem"}  # fmt: skip
-    index = {"s1sp_cert": "s1sp.cert.pem", "users": {"supplier": supplier}}
+    gas = {"user_id": "90-B3-D5-1F-30-01-00-02", "roles": ["GS"], "party": "supplier",
+           "cert": "users/supplier_gs.cert.pem", "key": "users/supplier_gs.key.pem"}  # fmt: skip
+    index = {"s1sp_cert": "s1sp.cert.pem", "users": {"supplier": supplier, "supplier_gs": gas}}
     (tmp_path / "keys.json").write_text(json.dumps(index))
     dsp = {
         "xsd": "~/x/DUIS.xsd",
@@ -30,6 +32,8 @@ def test_settings_come_from_the_route_keys_and_route_dsp(tmp_path: Path) -> None
     got = virtual_lab_settings(tmp_path, dsp)
     assert got["receive"] == "127.0.0.1:8080/duis" and not got["xsd"].startswith("~")
     assert got["users"][0]["eui"] == "90-B3-D5-1F-30-01-00-01" and got["users"][0]["role"] == ""
+    # the supplier's GS User ID is listed under its party's name, so "supplier as GS" picks it
+    assert (got["users"][1]["name"], got["users"][1]["roles"]) == ("supplier", ["GS"])
     assert got["dsp_certs"] == [str(tmp_path / "dsp.cert.pem")]
     assert got["s1sp_certs"] == [str(tmp_path / "s1sp.cert.pem")]
     assert got["migration"] == {"kind": "virtual", "url": "virtual://lab/route/s1sp"}

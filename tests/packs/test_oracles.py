@@ -35,6 +35,19 @@ def test_energy_accrues_to_the_rate_in_force_and_costs_its_price() -> None:
         tariff.switches_of({"switches": [{"at": "01:00", "rate": 1}]})  # must start at midnight
 
 
+def test_a_tariff_switching_by_day_changes_rate_at_midnight() -> None:
+    """A gas tariff switches by day: ``days`` gives each weekday's rate (Monday first), and energy across
+    a device midnight splits there, whatever the day profile's switch times."""
+    days = tariff.days_of({"days": [1, 2, 3, 4, 1, 2, 3]})
+    assert days is not None and tariff.days_of(FOUR_RATES) is None
+    switches = tariff.switches_of(FOUR_RATES)
+    sunday = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)  # a Sunday (rate 3), Monday next (rate 1)
+    assert tariff.rate_at(switches, sunday, days) == 3
+    assert tariff.energy_by_rate(switches, 4, sunday, sunday + timedelta(hours=4), 1000, days) == [2, 0, 2, 0]
+    with pytest.raises(ValueError):
+        tariff.days_of({"days": [1, 2]})
+
+
 def test_block_tariff_prices_each_block_once_its_threshold_is_passed() -> None:
     """SRV 1.1.1 block tariff, worked by hand: thresholds 2, 5, 9 kWh; from counter 1.5 kWh, 6 kWh
     fall 0.5 in block 0, 3 in block 1, 2.5 in block 2 and none in block 3."""

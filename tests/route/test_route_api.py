@@ -80,8 +80,12 @@ def test_srv_catalogue_matches_the_matrix_facts() -> None:
 
 def test_key_files_for_the_harness(lab: RouteLab) -> None:
     index = json.loads((lab.keys_dir / "keys.json").read_text())
-    assert set(index["users"]) == {"supplier", "network_operator", "gas_transporter"}
+    assert set(index["users"]) == {"supplier", "network_operator", "gas_transporter", "supplier_gs"}
     assert index["users"]["supplier"]["roles"] == ["IS", "GS"]
+    # the supplier's User ID for its Gas Supplier role alone (the DCC issues one per User Role)
+    gs = index["users"]["supplier_gs"]
+    assert (gs["roles"], gs["party"]) == (["GS"], "supplier")
+    assert gs["user_id"] != index["users"]["supplier"]["user_id"]
     key = lab.keys_dir / index["users"]["supplier"]["key"]
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert (lab.keys_dir / index["s1sp_cert"]).read_text().startswith("-----BEGIN CERTIFICATE-----")

@@ -160,3 +160,27 @@ def test_gsme_sleep_settings_are_validated() -> None:
             wake_interval_s=5,
             awake_window_s=10,
         )
+
+
+def test_gas_switches_rate_by_day_at_the_meters_midnight() -> None:
+    """A gas meter switches rate by day (DUIS GasDayProfile: one TOU rate): its factory tariff is a week
+    of day rates, and a tariff with ``days`` puts the gas before a device midnight in the ending day's
+    register and the gas after it in the next day's, at their prices."""
+    from labs.virtual.devices.tariff import Tariff, TouSwitch
+
+    clock = HandClock()  # START: a Monday, midnight
+    g = gsme(clock=clock)
+    assert g.tariff.days == (1,) * 7  # the factory tariff (VGSME-G4: one rate) switches by day
+    assert Tariff.by_day(4).days == (1, 2, 3, 4, 1, 2, 3)
+    days = (3, 4, 1, 2, 1, 2, 1)
+    g.update_tariff(Tariff(4, (TouSwitch(START.time(), 3),), (10.0, 20.0, 30.0, 40.0), 0.0, days=days))
+    clock.advance(hours=22)
+    g.apply_flow(1.0)
+    before = list(g.registers().tou_kwh)
+    clock.advance(hours=4)  # Monday 22:00 -> Tuesday 02:00
+    got = [b - a for a, b in zip(before, g.registers().tou_kwh, strict=True)]
+    assert got == pytest.approx([0.0, 0.0, 2 * KWH_PER_M3, 2 * KWH_PER_M3])  # rate 3 Monday, 4 Tuesday
+    with pytest.raises(DeviceCommandError):
+        g.update_tariff(Tariff(4, (TouSwitch(START.time(), 1),), (1.0,) * 4, days=(1, 2)))
+    with pytest.raises(DeviceCommandError):
+        g.update_tariff(Tariff(4, (TouSwitch(START.time(), 1),), (1.0,) * 4, days=(5,) * 7))

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from . import alerts as A
 from .errors import DeviceCommandError, RejectCode
 from .meter import METER_DEFECTS, Meter, SupplyState
+from .tariff import Tariff
 
 GSME_DEFECTS = METER_DEFECTS | {
     "gsme_never_wakes",
@@ -102,6 +103,12 @@ class Gsme(Meter):
         self._wake_anchor = self._processed
         self._low_battery_alerted = False
         self._power_lost = False
+
+    @staticmethod
+    def _factory_tariff(rates: int) -> Tariff:
+        """A gas meter switches rate by day (DUIS's ``GasDayProfile`` holds one TOU rate): its factory
+        tariff is a week of day rates, so the supplier can send it back over DUIS (SRV 1.1.1)."""
+        return Tariff.by_day(rates)
 
     # -- instruments and reads --------------------------------------------------------------------------
     def apply_flow(self, m3_per_hour: float) -> None:

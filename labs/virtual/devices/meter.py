@@ -150,7 +150,7 @@ class Meter(Device):
     ) -> None:
         super().__init__(**kwargs)
         self.serial = serial
-        self.tariff = tariff or Tariff.uniform(self.behaviour.default_tou_rates)
+        self.tariff = tariff or self._factory_tariff(self.behaviour.default_tou_rates)
         self.tariff.validate(self.max_tou_rates)
         initial = list(initial_kwh or [])
         self.tou_kwh: list[float] = initial + [0.0] * max(0, self.tariff.rates - len(initial))
@@ -219,6 +219,11 @@ class Meter(Device):
 
     def _on_consumed(self, kwh: float, seconds: float) -> None:
         """Called for each segment's energy (the GSME adds volume)."""
+
+    @staticmethod
+    def _factory_tariff(rates: int) -> Tariff:
+        """The tariff the meter holds until SRV 1.1.1 sets one: ``rates`` equal slots over the day."""
+        return Tariff.uniform(rates)
 
     def _daily_extra(self) -> dict[str, float]:
         return {}

@@ -1,9 +1,11 @@
 """Tariff (TOU switch times, block thresholds, prices, standing charge) and the billing calendar.
 
-Simplifications, all documented in ``docs/virtual-devices.md``: one day profile repeated every day (no
-week profiles, seasons or special days), device time in UTC (no BST), standing charge and time-based
-debt taken once a day at device midnight. A block tariff prices energy by the block counter reached in
-the current billing period, while energy still accrues into the TOU register of the active rate.
+Simplifications, all documented in ``docs/virtual-devices.md``: one day profile repeated every day, or
+a week of one rate per day (``days``: how a gas meter switches, by day — DUIS's ``GasDayProfile`` holds
+one ``TOUTariffAction``; no seasons or special days), device time in UTC (no BST), standing charge and
+time-based debt taken once a day at device midnight. A block tariff prices energy by the block counter
+reached in the current billing period, while energy still accrues into the TOU register of the active
+rate.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Tariff:
     standing_charge: float = 50.0
     block_thresholds: tuple[float, ...] = ()
     block_prices: tuple[float, ...] = ()
+    #: Switching by day: the rate of each weekday, Monday first (7 of them); ``switches`` then unused.
+    days: tuple[int, ...] = ()
 
     @classmethod
     def uniform(
@@ -58,6 +62,18 @@ class Tariff:
             standing_charge=standing_charge,
         )
 
+    @classmethod
+    def by_day(cls, rates: int, *, standing_charge: float = 50.0) -> Tariff:
+        """Switching by day (a gas meter's factory tariff): rate 1 on Monday, 2 on Tuesday, ... cycling
+        through the ``rates``; prices 20, 25, 30 ... by default."""
+        return cls(
+            rates=rates,
+            switches=(TouSwitch(time(0), 1),),
+            prices=tuple(20.0 + 5.0 * i for i in range(rates)),
+            standing_charge=standing_charge,
+            days=tuple(d % rates + 1 for d in range(7)),
+        )
+
     def validate(self, max_rates: int = MAX_TOU_RATES) -> None:
         """Reject a tariff the device cannot hold (what SRV 1.1.1 gets back from a real meter)."""
 
@@ -68,6 +84,11 @@ class Tariff:
             raise bad(f"{self.rates} TOU rates; this device supports 1..{max_rates}")
         if len(self.prices) != self.rates:
             raise bad(f"{len(self.prices)} prices for {self.rates} rates")
+        if self.days:
+            if len(self.days) != 7:
+                raise bad(f"a week of day rates needs 7 (Monday to Sunday), got {len(self.days)}")
+            if any(not 1 <= r <= self.rates for r in self.days):
+                raise bad("a day rate names a rate the tariff does not have")
         if not self.switches or self.switches[0].at != time(0):
             raise bad("the first TOU switch must be at 00:00")
         times = [s.at for s in self.switches]
@@ -92,6 +113,8 @@ class Tariff:
 
     def rate_at(self, when: datetime) -> int:
         """The (1-based) TOU rate in force at ``when``."""
+        if self.days:
+            return self.days[when.weekday()]
         t = when.time()
         rate = self.switches[0].rate
         for switch in self.switches:
@@ -102,6 +125,8 @@ class Tariff:
         return rate
 
     def next_switch_after(self, when: datetime) -> datetime:
+        if self.days:  # switching by day: the next device midnight
+            return datetime.combine(when.date() + timedelta(days=1), time(0), when.tzinfo)
         t = when.time()
         for switch in self.switches:
             if switch.at > t:

@@ -158,11 +158,35 @@ def _tariff(body: etree._Element) -> dict[str, Any]:
             )
     if switches:
         out["switches"] = switches
+    days = _gas_days(body)
+    if days:
+        out["days"] = days
     thresholds = _indexed(_find(body, "ElecTariffElements/ThresholdMatrix"), "Thresholds")[:1]
     values = [float(t.text or "0") for th in thresholds for t in _indexed(th, "BlockThreshold")]
     if any(values):
         out["block_thresholds"] = values
     return out
+
+
+def _gas_days(body: etree._Element) -> list[int]:
+    """A gas tariff's rate for each weekday (Monday first): the first week profile's
+    ``ReferencedDayName`` (index 1 = Monday) looked up in the day profiles (one ``TOUTariffAction``
+    each: a gas meter switches rate by day). Empty for an electricity tariff or a block gas tariff."""
+    table = _find(body, "GasTariffElements/SwitchingTable")
+    if table is None:
+        return []
+    rate_of: dict[str, int] = {}
+    for day in table.findall("{*}DayProfiles/{*}DayProfile"):
+        name, action = day.findtext("{*}DayName"), day.findtext("{*}TOUTariffAction")
+        if name is not None and action is not None:
+            rate_of[name.strip()] = int(action)
+    if not rate_of:  # a block tariff's day profiles (BlockTariff) name no TOU rate
+        return []
+    week = table.find("{*}WeekProfiles/{*}WeekProfile")
+    refs = _indexed(week, "ReferencedDayName") if week is not None else []
+    if len(refs) != 7 or any((r.text or "").strip() not in rate_of for r in refs):
+        raise TranslationError("E6", "GasTariffElements: a weekday's day profile names no TOU rate")
+    return [rate_of[(r.text or "").strip()] for r in refs]
 
 
 def _balance(body: etree._Element) -> dict[str, Any]:

@@ -194,6 +194,8 @@ class TariffP(P):
     switches: list[SwitchP] | None = None
     block_thresholds: list[float] = Field(default_factory=list, max_length=3)
     block_prices: list[float] = Field(default_factory=list, max_length=4)
+    #: Switching by day (a gas meter's): the rate of each weekday, Monday first.
+    days: list[int] | None = Field(default=None, min_length=7, max_length=7)
 
 
 class PricesP(P):
@@ -387,11 +389,12 @@ def _gsme_cache(ctx: Ctx, fields: tuple[str, ...]) -> Plan | None:
 def x_tariff(ctx: Ctx) -> Plan:
     p: TariffP = ctx.params
     m = _meter(ctx)
-    switches = (
-        tuple(TouSwitch(s.at, s.rate) for s in p.switches)
-        if p.switches is not None
-        else Tariff.uniform(p.rates).switches
-    )
+    if p.days is not None:  # switching by day: the day profile is one rate from midnight
+        switches: tuple[TouSwitch, ...] = (TouSwitch(time(0), p.days[0]),)
+    elif p.switches is not None:
+        switches = tuple(TouSwitch(s.at, s.rate) for s in p.switches)
+    else:
+        switches = Tariff.uniform(p.rates).switches
     tariff = Tariff(
         p.rates,
         switches,
@@ -399,6 +402,7 @@ def x_tariff(ctx: Ctx) -> Plan:
         p.standing_charge,
         tuple(p.block_thresholds),
         tuple(p.block_prices),
+        tuple(p.days or ()),
     )
     return _one(ctx, "update_tariff", lambda: m.update_tariff(tariff, at=ctx.at), critical=True)
 

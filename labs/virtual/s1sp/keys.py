@@ -33,13 +33,22 @@ class UserSpec:
     name: str
     user_id: str
     roles: tuple[str, ...]
+    #: The DCC User (organisation) this User ID belongs to, when it is not ``name``: the DCC issues a
+    #: User ID per User Role, so one organisation may hold several (``keys.json``: ``party``).
+    party: str | None = None
 
 
-#: The Users the virtual lab creates: a supplier (import and gas), a network operator, a gas transporter.
+#: The Users the virtual lab creates: a supplier (import and gas), a network operator, a gas transporter,
+#: and the supplier's User ID for its Gas Supplier role alone. The framed route states the role in each
+#: request and signs as ``supplier``; a DUIS request names no role (the DSP acts in the User ID's), so
+#: the duis route sends a request made in a stated role under the User ID issued for that role
+#: (``device_drivers.duis.route.DuisRoute.user``). Appended last: the installation's registered
+#: supplier and network operator are the first two.
 DEFAULT_USERS: tuple[UserSpec, ...] = (
     UserSpec("supplier", "90-B3-D5-1F-30-01-00-01", ("IS", "GS")),
     UserSpec("network_operator", "90-B3-D5-1F-30-02-00-01", ("ED",)),
     UserSpec("gas_transporter", "90-B3-D5-1F-30-03-00-01", ("GT",)),
+    UserSpec("supplier_gs", "90-B3-D5-1F-30-01-00-02", ("GS",), party="supplier"),
 )
 
 
@@ -201,6 +210,8 @@ def _create(keys_dir: Path, users: tuple[UserSpec, ...]) -> KeyMaterial:
             "cert": f"users/{spec.name}.cert.pem",
             "key": f"users/{spec.name}.key.pem",
         }
+        if spec.party is not None:
+            entries[spec.name]["party"] = spec.party
     data: dict[str, object] = {
         "comment": "Test credentials of the DMCT virtual lab only.",
         "ca_cert": "ca.cert.pem",

@@ -41,6 +41,8 @@ ESME_DEFECTS = METER_DEFECTS | {
     "load_limit_counter_not_incremented",
     "load_limit_restoration_ignored",
     "tamper_lock_ignored",
+    # issue 14, item 2 (found by the SRVT's varied inputs)
+    "load_limit_threshold_whole_kw",
 }
 #: Commands the seeded defect ``supply_commands_accept_retired_keys`` lets a retired key sign.
 SUPPLY_COMMANDS = frozenset({"enable_supply", "disable_supply", "arm_supply"})
@@ -190,6 +192,8 @@ class Esme(Meter):
         return self.load_limit.period_s * (60.0 if minutes else 1.0)
 
     def _above_limit(self, threshold_w: float) -> bool:
+        if self.has_defect("load_limit_threshold_whole_kw"):
+            threshold_w = float(int(threshold_w // 1000) * 1000)
         if self.has_defect("load_limit_at_threshold_triggers"):
             return self._power_w() >= threshold_w
         return self._power_w() > threshold_w

@@ -241,15 +241,15 @@ def update_price(t: SrvtRig, role: str) -> None:
     """SRVT-1.2.1: the prices and standing charge sent are held, the switch times kept, and - oracle
     :mod:`test_packs.oracles.tariff` - energy consumed afterwards is charged at the *new* prices
     (balance change = - sum of energy per register x its new price, less standing charges). Inputs
-    varied, seeded and recorded in the transcript (``_inputs``): each price moved 5-20 p up or down
-    (never below 1 p), a standing charge of 10-99 p/day with pence fractions; the fields' bounds and a
-    price the meter must refuse are in ``test_field_bounds.py``."""
+    varied, seeded and recorded in the transcript (``_inputs``): every price moved 5-20 p, all up or
+    all down (never below 1 p), a standing charge of 10-99 p/day with pence fractions; the fields'
+    bounds and a price the meter must refuse are in ``test_field_bounds.py``."""
     before = t.result("4.11.1", role)
     rng = seeded(t.request, f"1.2.1 {role}")
-    prices = []
-    for p in before["prices"]:
-        step = rng.uniform(PRICE_STEP, 20.0)
-        prices.append(round(p - step if p - step >= 1.0 and rng.random() < 0.5 else p + step, 2))
+    steps = [rng.uniform(PRICE_STEP, 20.0) for _ in before["prices"]]
+    # all up or all down, so prices charged at the old rates cannot cancel out in the balance
+    down = rng.random() < 0.5 and all(p - s >= 1.0 for p, s in zip(before["prices"], steps, strict=True))
+    prices = [round(p - s if down else p + s, 2) for p, s in zip(before["prices"], steps, strict=True)]
     standing = pence(rng, 10.0, 99.0)
     standing += 0.37 if standing == int(standing) else 0.0  # a fraction of a penny a meter must keep
     note(t.request, "1.2.1 prices", prices=prices, standing_charge=standing)

@@ -65,11 +65,14 @@ def same(got: Any, want: Any) -> bool:
     return abs(float(got) - float(want)) <= EPS * max(1.0, abs(float(want)))
 
 
-def bound_prices(t: SrvtRig, role: str, srv: str, rates: int) -> list[float]:
-    """The least price (0), the most the field carries, and ordinary drawn prices for the other rates."""
+def bound_prices(t: SrvtRig, role: str, srv: str, rates: int) -> list[list[float]]:
+    """The price lists to send in turn: the least price (0), the most the field carries and ordinary
+    drawn prices for the other rates - in one list, or for a single-rate tariff (the SMETS1 GSMEs
+    modelled hold one rate) the most, then the least."""
     rng = seeded(t.request, f"{srv} bounds {role}")
-    prices = [0.0, MAX_PRICE[role], *[pence(rng, 1.0, 99.0) for _ in range(max(0, rates - 2))]]
-    return prices[:rates]
+    if rates == 1:
+        return [[MAX_PRICE[role]], [0.0]]
+    return [[0.0, MAX_PRICE[role], *[pence(rng, 1.0, 99.0) for _ in range(rates - 2)]]]
 
 
 def expect_tariff(t: SrvtRig, role: str, srv: str, prices: list[float], standing: float) -> None:
@@ -106,13 +109,14 @@ def test_tariff_bounds(srvt: SrvtRig, role: str) -> None:
     t = srvt
     before = t.result("4.11.1", role)
     restore = tariff_of(before)
-    prices = bound_prices(t, role, "1.1.1", int(before["rates"]))
-    sent = {**restore, "prices": prices, "standing_charge": MAX_PRICE[role]}
-    note(t.request, "1.1.1 bounds", prices=prices, standing_charge=sent["standing_charge"])
+    rounds = bound_prices(t, role, "1.1.1", int(before["rates"]))
+    note(t.request, "1.1.1 bounds", prices=rounds, standing_charge=MAX_PRICE[role])
     with idle(t, role):
         try:
-            t.ok("1.1.1", role, sent)
-            expect_tariff(t, role, "1.1.1", prices, sent["standing_charge"])
+            for prices in rounds:
+                sent = {**restore, "prices": prices, "standing_charge": MAX_PRICE[role]}
+                t.ok("1.1.1", role, sent)
+                expect_tariff(t, role, "1.1.1", prices, MAX_PRICE[role])
             refuse_negative_price(t, role, "1.1.1", sent, prices)
         finally:
             t.ok("1.1.1", role, restore)
@@ -125,12 +129,13 @@ def test_price_bounds(srvt: SrvtRig, role: str) -> None:
     and changes nothing."""
     t = srvt
     before = t.result("4.11.1", role)
-    prices = bound_prices(t, role, "1.2.1", len(before["prices"]))
-    note(t.request, "1.2.1 bounds", prices=prices, standing_charge=0.0)
+    rounds = bound_prices(t, role, "1.2.1", len(before["prices"]))
+    note(t.request, "1.2.1 bounds", prices=rounds, standing_charge=0.0)
     with idle(t, role):
         try:
-            t.ok("1.2.1", role, {"prices": prices, "standing_charge": 0.0})
-            expect_tariff(t, role, "1.2.1", prices, 0.0)
+            for prices in rounds:
+                t.ok("1.2.1", role, {"prices": prices, "standing_charge": 0.0})
+                expect_tariff(t, role, "1.2.1", prices, 0.0)
             assert t.result("4.11.1", role)["switches"] == before["switches"], "SRV 1.2.1 moved the switches"
             refuse_negative_price(t, role, "1.2.1", {"prices": prices}, prices)
         finally:

@@ -352,6 +352,13 @@ def high_alert_switched_off(d: Defects) -> object:
     return A.EMERGENCY_CREDIT_ACTIVATED in m.alerter.suppressed
 
 
+def threshold_above_16_bits(d: Defects) -> object:
+    m = esme(d)
+    m.set_load_limit(LoadLimit(threshold_w=100000, period_s=60))
+    assert m.load_limit is not None
+    return m.load_limit.threshold_w
+
+
 def load_between_kw_and_threshold(d: Defects) -> object:
     clock = HandClock()
     m = esme(d, clock, load_w=1600)
@@ -368,6 +375,7 @@ SCENARIOS: dict[str, tuple[Callable[[Defects], object], object, object]] = {
     "supplier_name_truncated": (long_supplier_name, "Fifteen chars!!", "Fifteen char"),
     "alert_config_ignores_high_codes": (high_alert_switched_off, True, False),
     "load_limit_threshold_whole_kw": (load_between_kw_and_threshold, "enabled", "armed"),
+    "load_limit_threshold_16bit": (threshold_above_16_bits, 100000.0, 65535.0),
     "accepts_bad_signature": (bad_signature, "rejected:bad_signature", "accepted"),
     "block_price_one_block_late": (block_price_late, 40.0, 10.0),
     "clock_sync_ignores_tolerance": (

@@ -68,11 +68,13 @@ def same(got: Any, want: Any) -> bool:
 def bound_prices(t: SrvtRig, role: str, srv: str, rates: int) -> list[list[float]]:
     """The price lists to send in turn: the least price (0), the most the field carries and ordinary
     drawn prices for the other rates - in one list, or for a single-rate tariff (the SMETS1 GSMEs
-    modelled hold one rate) the most, then the least."""
+    modelled hold one rate) the most, then the least. The drawn prices are whole pence: DUIS carries
+    one ``PriceScale`` for all of a tariff's electricity prices, and the one that holds 32767 p holds
+    no fraction of a penny."""
     rng = seeded(t.request, f"{srv} bounds {role}")
     if rates == 1:
         return [[MAX_PRICE[role]], [0.0]]
-    return [[0.0, MAX_PRICE[role], *[pence(rng, 1.0, 99.0) for _ in range(rates - 2)]]]
+    return [[0.0, MAX_PRICE[role], *[pence(rng, 1.0, 99.0, places=0) for _ in range(rates - 2)]]]
 
 
 def expect_tariff(t: SrvtRig, role: str, srv: str, prices: list[float], standing: float) -> None:

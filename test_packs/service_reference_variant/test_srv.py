@@ -32,7 +32,15 @@ from test_packs.oracles import tariff as tariff_oracle
 from test_packs.oracles.window import Window
 from test_packs.service_reference_variant import _metering as metering
 from test_packs.service_reference_variant._cases import CaseTable
-from test_packs.service_reference_variant._inputs import note, seeded
+from test_packs.service_reference_variant._inputs import (
+    MPXN_LENGTHS,
+    SUPPLIER_NAME_MAX,
+    digits,
+    note,
+    pence,
+    printable,
+    seeded,
+)
 from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     KWH_TOLERANCE,
@@ -126,11 +134,30 @@ TOU_HOURS = 3.5
 PRICE_HOURS = 2.0
 
 
-def hourly_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str, Any]:
+#: Least difference between two TOU prices drawn (p/kWh): energy charged at another rate's price shows.
+PRICE_STEP = 5.0
+
+
+def tou_prices(t: SrvtRig, role: str, rates: int) -> list[float]:
+    """Varied inputs (seeded, recorded in the transcript, ``_inputs``): ``rates`` TOU prices in pence
+    with two decimals (what both routes carry exactly below 327 p), 5-30 p for the cheapest and each
+    next one 5-25 p dearer, in a drawn order over the rates."""
+    rng = seeded(t.request, f"1.1.1 prices {role} {rates} rates")
+    prices = [pence(rng, 5.0, 30.0)]
+    for _ in range(rates - 1):
+        prices.append(round(prices[-1] + rng.uniform(PRICE_STEP, 25.0), 2))
+    rng.shuffle(prices)
+    note(t.request, f"1.1.1 TOU prices ({rates} rates)", prices=prices)
+    return prices
+
+
+def hourly_tariff(
+    now: datetime, rates: int, standing_charge: float, prices: list[float] | None = None
+) -> dict[str, Any]:
     """A tariff with a switch every hour, built around the meter's clock so the next hours of device
     time cover the highest rates: the highest-but-one for the hour after the next switch, the highest
-    for the hour after that, the lower rates by hour otherwise. Prices all differ, so energy charged at
-    the wrong rate shows in the balance."""
+    for the hour after that, the lower rates by hour otherwise. Prices (``prices``, else 10 p rising by
+    7.5 p) all differ, so energy charged at the wrong rate shows in the balance."""
 
     def rate(hour: int) -> int:
         k = (hour - now.hour) % 24
@@ -142,7 +169,7 @@ def hourly_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str
 
     return {
         "rates": rates,
-        "prices": [round(10.0 + 7.5 * i, 2) for i in range(rates)],
+        "prices": prices if prices is not None else [round(10.0 + 7.5 * i, 2) for i in range(rates)],
         "standing_charge": standing_charge,
         "switches": [{"at": f"{h:02d}:00:00", "rate": rate(h)} for h in range(24)],
     }
@@ -154,18 +181,21 @@ GAS_TOU_RATES = 4
 DAY_SWITCH_HOURS = 1.5
 
 
-def daily_tariff(now: datetime, rates: int, standing_charge: float) -> dict[str, Any]:
+def daily_tariff(
+    now: datetime, rates: int, standing_charge: float, prices: list[float] | None = None
+) -> dict[str, Any]:
     """A tariff that switches rate by day, as a gas meter does (DUIS's ``GasDayProfile`` holds one TOU
     rate; its week profile names a day profile per weekday): around the meter's clock, today at the
     highest-but-one rate, tomorrow at the highest, the other days at the lower rates by turns, so the
     rate changes at every midnight and the next two midnights both border the highest rate. Prices all
-    differ, so gas charged at the wrong rate shows in the balance."""
+    differ (``prices``, else 10 p rising by 7.5 p), so gas charged at the wrong rate shows in the
+    balance."""
     today = now.weekday()
     days = [(d % (rates - 2)) + 1 for d in range(7)]
     days[today], days[(today + 1) % 7] = rates - 1, rates
     return {
         "rates": rates,
-        "prices": [round(10.0 + 7.5 * i, 2) for i in range(rates)],
+        "prices": prices if prices is not None else [round(10.0 + 7.5 * i, 2) for i in range(rates)],
         "standing_charge": standing_charge,
         "switches": [{"at": "00:00:00", "rate": days[0]}],
         "days": days,
@@ -221,7 +251,8 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
     GSME a tariff switching by day (a gas meter switches rate by day: DUIS's ``GasDayProfile`` holds one
     TOU rate, and no DCC User can send a gas meter more), 4 rates, the highest two today and tomorrow
     (every midnight a change of rate), gas metered from before the meter's next midnight to after it:
-    the gas before lands in the ending day's rate's register and cost, the gas after in the next's."""
+    the gas before lands in the ending day's rate's register and cost, the gas after in the next's.
+    Prices drawn (seeded, :func:`tou_prices`); the price fields' bounds are in ``test_field_bounds.py``."""
     before = t.result("4.11.1", role)
     t.mark(role)
     with metering.flowing(t, role):  # registers that hold something, so a reset would show
@@ -229,15 +260,16 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
     regs0 = t.optical(role).import_registers()
     assert regs0.total > 0, f"nothing registered under a real flow: {regs0}"
     if role == "gsme":
-        new = daily_tariff(t.optical(role).clock(), GAS_TOU_RATES, before["standing_charge"])
+        prices = tou_prices(t, role, GAS_TOU_RATES)
+        new = daily_tariff(t.optical(role).clock(), GAS_TOU_RATES, before["standing_charge"], prices)
     else:
-        new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"])
+        new = hourly_tariff(t.optical(role).clock(), 6, before["standing_charge"], tou_prices(t, role, 6))
     try:
         try:
             t.ok("1.1.1", role, new)
         except RouteError as exc:  # a model holding fewer rates refuses 6 (E11; max TOU rates differ)
             assert exc.code == "E11" and role != "gsme", exc
-            new = hourly_tariff(t.optical(role).clock(), 4, before["standing_charge"])
+            new = hourly_tariff(t.optical(role).clock(), 4, before["standing_charge"], tou_prices(t, role, 4))
             t.ok("1.1.1", role, new)
         after = t.result("4.11.1", role)
         assert after["prices"] == new["prices"], f"tariff prices read back {after['prices']}, sent {new}"
@@ -261,17 +293,31 @@ def update_import_tariff(t: SrvtRig, role: str) -> None:
 
 @case("1.2.1", TARIFF, *METERS)
 def update_price(t: SrvtRig, role: str) -> None:
-    """SRVT-1.2.1: the prices sent are held, the switch times kept, and - oracle
+    """SRVT-1.2.1: the prices and standing charge sent are held, the switch times kept, and - oracle
     :mod:`test_packs.oracles.tariff` - energy consumed afterwards is charged at the *new* prices
-    (balance change = - sum of energy per register x its new price, less standing charges)."""
+    (balance change = - sum of energy per register x its new price, less standing charges). Inputs
+    varied, seeded and recorded in the transcript (``_inputs``): every price moved 5-20 p, all up or
+    all down (never below 1 p), a standing charge of 10-99 p/day with pence fractions; the fields'
+    bounds and a price the meter must refuse are in ``test_field_bounds.py``."""
     before = t.result("4.11.1", role)
-    prices = [round(p + 12.5, 2) for p in before["prices"]]
+    rng = seeded(t.request, f"1.2.1 {role}")
+    steps = [rng.uniform(PRICE_STEP, 20.0) for _ in before["prices"]]
+    # all up or all down, so prices charged at the old rates cannot cancel out in the balance
+    down = rng.random() < 0.5 and all(p - s >= 1.0 for p, s in zip(before["prices"], steps, strict=True))
+    prices = [round(p - s if down else p + s, 2) for p, s in zip(before["prices"], steps, strict=True)]
+    standing = pence(rng, 10.0, 99.0)
+    standing += 0.37 if standing == int(standing) else 0.0  # a fraction of a penny a meter must keep
+    note(t.request, "1.2.1 prices", prices=prices, standing_charge=standing)
     try:
-        t.ok("1.2.1", role, {"prices": prices})
+        t.ok("1.2.1", role, {"prices": prices, "standing_charge": standing})
         after = t.result("4.11.1", role)
         assert after["prices"] == prices, f"prices read back {after['prices']}, sent {prices}"
+        assert abs(float(after["standing_charge"]) - standing) < 1e-6, (
+            f"standing charge read back {after['standing_charge']} p/day, sent {standing}"
+        )
         assert after["switches"] == before["switches"], "a price update must not change the TOU switches"
-        check_metering(t, role, metering.meter_for(t, role, PRICE_HOURS), tariff_params(after))
+        sent = tariff_params(after) | {"prices": prices, "standing_charge": standing}
+        check_metering(t, role, metering.meter_for(t, role, PRICE_HOURS), sent)
     finally:
         t.ok("1.2.1", role, {"prices": before["prices"], "standing_charge": before["standing_charge"]})
 
@@ -385,9 +431,15 @@ def update_payment_mode(t: SrvtRig, role: str) -> None:
 def update_prepay_configuration(t: SrvtRig, role: str) -> None:
     """SRVT-2.1: the threshold sent is held (SRV 4.13) and other settings kept; oracle
     :mod:`test_packs.oracles.prepay`: the meter *uses* it - in prepayment mode, combined credit
-    falling to the new low credit threshold (well above the factory one) raises 0x810D."""
+    falling below the new low credit threshold (well above the factory one) raises 0x810D. Inputs
+    varied, seeded and recorded in the transcript (``_inputs``): the threshold 300-890 p above the one
+    held, credit falling to 5-119 p below it; the fields' bounds (maximum credit threshold equal to and
+    1 p beyond a top-up, a value the meter must refuse) are in ``test_field_bounds.py``."""
     before = t.result("4.13", role)
-    new = float(before["low_credit_threshold"]) + 555.0
+    rng = seeded(t.request, f"2.1 {role}")
+    new = float(before["low_credit_threshold"]) + 10 * rng.randrange(30, 90)
+    dip = rng.randrange(5, 120)
+    note(t.request, "2.1 low credit threshold (p)", threshold=new, credit_below_by=dip)
     try:
         t.ok("2.1", role, {"low_credit_threshold": new})
         after = t.result("4.13", role)
@@ -396,7 +448,7 @@ def update_prepay_configuration(t: SrvtRig, role: str) -> None:
         with still(t, role), t.payment_mode(role, "prepayment"):
             t.ok("1.5", role, {"delta": round(new + 300.0 - float(t.balance(role)), 2)})  # above it
             since = t.mark(role)
-            t.ok("1.5", role, {"delta": -350.0})  # combined credit now new - 50 p
+            t.ok("1.5", role, {"delta": -300.0 - dip})  # combined credit now new - dip
             level = t.balance(role)
             due = prepay_oracle.credit_alerts(
                 level, low=d(new), ec_threshold=d(after["emergency_credit_threshold"]),
@@ -500,9 +552,13 @@ def midnight_check(t: SrvtRig, role: str, amount: Decimal, rate: Decimal) -> Non
 def activate_emergency_credit(t: SrvtRig, role: str) -> None:
     """SRVT-2.5, oracle :mod:`test_packs.oracles.prepay`: credit falling below the emergency credit
     threshold raises 0x8119; SRV 2.5 then raises 0x81AB and grants the emergency credit limit *set by
-    SRV 2.1* (300 p, not the factory value)."""
+    SRV 2.1* (not the factory value). Inputs varied, seeded and recorded in the transcript
+    (``_inputs``): the limit 150-950 p in 10 p steps, never the one held nor the factory 500 p."""
     cfg = t.result("4.13", role)
-    limit = 300.0 if float(cfg["emergency_credit_limit"]) != 300.0 else 350.0
+    rng = seeded(t.request, f"2.5 {role}")
+    held = float(cfg["emergency_credit_limit"])
+    limit = float(rng.choice([v for v in range(150, 960, 10) if v not in (held, 500)]))
+    note(t.request, "2.5 emergency credit limit (p)", limit=limit)
 
     def run() -> None:
         with t.payment_mode(role, "prepayment"):
@@ -578,14 +634,19 @@ def restrict_access_change_of_tenancy(t: SrvtRig, role: str) -> None:
 
 @case("3.4", DISPLAY, *METERS)
 def update_supplier_name(t: SrvtRig, role: str) -> None:
-    """SRVT-3.4: the supplier name sent is held. Compared with: the name sent (new each run), read on
-    the meter's own supplier-name object."""
-    # new each run (a stale name cannot pass); DUIS carries at most 15 characters
-    name = f"SRVT {datetime.now(UTC):%M%S%f}"
-    result = t.ok("3.4", role, {"name": name})
-    assert result.outcomes() == ["actioned"], result.instructions
-    held = t.optical(role).supplier_name()  # independent: the meter's own supplier-name object
-    assert held == name, f"the {role} holds supplier name {held!r}, not {name!r}"
+    """SRVT-3.4: the supplier name sent is held. Compared with: the name sent, read on the meter's own
+    supplier-name object. Inputs varied, seeded and recorded in the transcript (``_inputs``): a name
+    of the most characters both routes carry (15, printable ASCII with spaces and punctuation), then
+    one of a single character (the least). No name the routes carry is one a meter must refuse (any
+    1-15 printable characters is a supplier name), so none is sent."""
+    rng = seeded(t.request, f"3.4 {role}")
+    names = [printable(rng, SUPPLIER_NAME_MAX), printable(rng, 1)]
+    note(t.request, "3.4 supplier names", names=names)
+    for name in names:
+        result = t.ok("3.4", role, {"name": name})
+        assert result.outcomes() == ["actioned"], result.instructions
+        held = t.optical(role).supplier_name()  # independent: the meter's own supplier-name object
+        assert held == name, f"the {role} holds supplier name {held!r}, not {name!r}"
 
 
 # -------------------------------------------------------------------------------------------- reads
@@ -982,28 +1043,38 @@ RESTORE_S = 3600.0
 @case("6.4.1", CONFIG, *EM)
 def update_load_limit(t: SrvtRig, role: str) -> None:
     """SRVT-6.4.1, oracle :mod:`test_packs.oracles.load_limit`: power *at* the threshold never limits
-    (boundary); 2 kW over a 1 kW threshold limits exactly one period (60 s of device time) after the
+    (boundary); a load over a lower threshold limits exactly one period of device time after the
     settings took effect (0x8F01, 0x8F33, supply armed, load limit counter +1); with a restoration
     period of an hour the meter re-enables supply that long after (0x8F34). Tolerance: the device-time
-    window around the SRV's submission, plus LL_SLACK."""
+    window around the SRV's submission, plus LL_SLACK. Inputs varied, seeded and recorded in the
+    transcript (``_inputs``): the load (1510-2790 W, never whole kW: the first threshold equals it),
+    the lower threshold (a third to two thirds of it, 10 W steps) and the period (30-149 s); the
+    field maximum and a threshold the meter must refuse are in ``test_field_bounds.py``."""
     optical = t.optical(role)
-    with t.esme_load(2000.0):
+    rng = seeded(t.request, f"6.4.1 {role}")
+    load = float(rng.choice([w for w in range(1510, 2800, 10) if w % 1000]))
+    lower = float(10 * rng.randrange(int(load) // 30, int(load) * 2 // 30))
+    period = float(rng.randrange(30, 150))
+    note(t.request, "6.4.1 load limit", load_w=load, threshold_w=lower, period_s=period)
+    with t.esme_load(load):
         try:
             since = t.mark(role)
-            t.ok("6.4.1", role, {"threshold_w": 2000.0, "period_s": 60.0})  # at the threshold: no limiting
-            assert not ll_oracle.limiting(float(t.instruments.read("esme_load_setpoint")), 2000.0)
+            power = float(t.instruments.read("esme_load_setpoint"))
+            assert power == load, f"the load source is at {power} W, set to {load} W"
+            t.ok("6.4.1", role, {"threshold_w": load, "period_s": period})  # at the threshold: no limiting
+            assert not ll_oracle.limiting(power, load)
             metering.wait_device_time(t, role, optical.clock() + timedelta(minutes=10))
             state = optical.supply_state()
-            assert state == "enabled", f"power at the 2000 W threshold (not above it) limited supply: {state}"
+            assert state == "enabled", f"power at the {load} W threshold (not above it) limited: {state}"
             counter = optical.load_limit_counter()
             lo = optical.clock()
-            t.ok("6.4.1", role, {"threshold_w": 1000.0, "period_s": 60.0, "restoration_s": RESTORE_S})
+            t.ok("6.4.1", role, {"threshold_w": lower, "period_s": period, "restoration_s": RESTORE_S})
             applied = Window(lo, optical.clock())
             limit = t.result("6.2.5", role)["load_limit"]
-            assert limit and limit["threshold_w"] == 1000.0, limit
-            assert ll_oracle.limiting(float(t.instruments.read("esme_load_setpoint")), 1000.0)
-            # 2 kW above a 1 kW limit for a minute: the meter alerts and arms supply.
-            due = ll_oracle.trip_window(applied, 60.0).widened(LL_SLACK)
+            assert limit and limit["threshold_w"] == lower and limit["period_s"] == period, limit
+            assert ll_oracle.limiting(power, lower)
+            # the load above the lower limit for a period: the meter alerts and arms supply.
+            due = ll_oracle.trip_window(applied, period).widened(LL_SLACK)
             [above] = t.alerts(LOAD_LIMIT_ABOVE, role, since=since)
             t.instruments.set_load(0.0)  # no second trip after the restoration: one event to time
             t.alerts(LOAD_LIMIT_ARMED, role, since=since)
@@ -1014,8 +1085,8 @@ def update_load_limit(t: SrvtRig, role: str) -> None:
             assert parse_at(restored.at) in back, f"0x8F34 at {restored.at}; expected {back.lo}..{back.hi}"
             got = optical.load_limit_counter()
             assert got >= counter + 1, f"load limit counter {counter} -> {got} after limiting"
-            t.ok("6.4.1", role, {"threshold_w": 1000.0, "period_s": 60.0})  # no restoration: stays armed
-            t.instruments.set_load(2000.0)
+            t.ok("6.4.1", role, {"threshold_w": lower, "period_s": period})  # no restoration: stays armed
+            t.instruments.set_load(load)
             wait_until("supply armed by the load limit", lambda: optical.supply_state() == "armed")
             assert t.instruments.measured_power() == 0, "power still flows after the load limit tripped"
         finally:
@@ -1162,14 +1233,32 @@ def update_security_credentials_krp(t: SrvtRig, role: str) -> None:
 
 @case("6.20.1", CONFIG, *METERS)
 def set_import_mpxn(t: SrvtRig, role: str) -> None:
-    """SRVT-6.20.1: the MPxN is held as the string sent (SRV 6.2.7); inputs varied: an ordinary value,
-    then one with leading zeros (a meter that stores it as a number loses them), then the first again.
-    Compared with: the string sent."""
-    mpxn = "1900012345678" if role == "esme" else "7654321012"
-    for value in (mpxn, "0" * 3 + mpxn[3:], mpxn):
-        t.ok("6.20.1", role, {"mpxn": value})
-        held = t.result("6.2.7", role)["mpxn"]
-        assert held == value, f"SRV 6.20.1 set MPxN {value!r}; SRV 6.2.7 reads {held!r}"
+    """SRVT-6.20.1: the MPxN is held as the string sent (SRV 6.2.7). Inputs varied, seeded and recorded
+    in the transcript (``_inputs``): MPxNs of the least and the most digits both routes carry (an MPAN
+    13, an MPRN 6 and 10), one with leading zeros (a meter that stores it as a number loses them), in
+    a drawn order. No MPxN the routes carry is one a meter must refuse (the meter holds the identifier
+    it is given), so none is sent. Compared with: the string sent."""
+    rng = seeded(t.request, f"6.20.1 {role}")
+    least, most = MPXN_LENGTHS[role]
+    values = [digits(rng, least), digits(rng, most, leading_zero=True)]
+    if most != least:
+        values.append(digits(rng, most))
+    rng.shuffle(values)
+    note(t.request, "6.20.1 MPxNs", values=values)
+    before = t.result("6.2.7", role)["mpxn"]
+    try:
+        for value in values:
+            t.ok("6.20.1", role, {"mpxn": value})
+            held = t.result("6.2.7", role)["mpxn"]
+            assert held == value, f"SRV 6.20.1 set MPxN {value!r}; SRV 6.2.7 reads {held!r}"
+    finally:
+        if before:
+            t.ok("6.20.1", role, {"mpxn": before})
+
+
+#: GBCS configurable alerts (0x81xx) both DUIS bodies carry (``SupplierESMECommon``, ``SupplierGSME``).
+CONFIGURABLE = (0x810D, 0x810E, 0x8119, 0x8154, 0x8155, 0x8168, 0x81A7, 0x81A8, 0x81A9, 0x81AA, 0x81AB,
+                0x81BD, 0x81C0, 0x81C4, 0x81C5)  # fmt: skip
 
 
 @case("6.22", CONFIG, *METERS)
@@ -1180,11 +1269,25 @@ def configure_alert_behaviour(t: SrvtRig, role: str) -> None:
     arriving while no 0x8145 did (a meter's alerts reach the User in the order raised). 6.22 configures
     the GBCS configurable alerts (0x81xx: the DUIS body's SupplierESMECommon / SupplierGSMEAlertsEvents
     list no 0x8Fxx code). A GSME's valve is left armed (its customer opens it).
-    Compared with: the change sent and the requirement (switched off: logged, not sent)."""
+    Compared with: the change sent and the requirement (switched off: logged, not sent). Inputs
+    varied, seeded and recorded in the transcript (``_inputs``): 0x8145 switched off in one request
+    with 2-4 more configurable codes (``CONFIGURABLE``: one below 0x81A0, one above, in a drawn
+    order), each read back switched off and then on again. The route refuses a code it does not know
+    (E6); every configurable code is one a meter must take, so there is no value for the meter to
+    refuse."""
     adjusted = f"0x{CLOCK_ADJUSTED:04X}"
+    rng = seeded(t.request, f"6.22 {role}")
+    low = [c for c in CONFIGURABLE if c < 0x81A0]
+    high = [c for c in CONFIGURABLE if c >= 0x81A0]
+    others = [rng.choice(low), rng.choice(high)]
+    others += rng.sample([c for c in CONFIGURABLE if c not in others], rng.randrange(0, 3))
+    codes = [adjusted, *(f"0x{c:04X}" for c in others)]
+    rng.shuffle(codes)
+    note(t.request, "6.22 alerts switched off", codes=codes)
     try:
-        t.ok("6.22", role, {"alerts": [{"code": adjusted, "send": False}]})
-        assert adjusted in t.result("6.2.10", role)["suppressed"], "alert not switched off"
+        t.ok("6.22", role, {"alerts": [{"code": c, "send": False} for c in codes]})
+        suppressed = t.result("6.2.10", role)["suppressed"]
+        assert not [c for c in codes if c not in suppressed], f"switched off {codes}; 6.2.10: {suppressed}"
         since = t.mark(role)
         t.ok("6.11", role)
         t.expect_logged(role, CLOCK_ADJUSTED)
@@ -1205,9 +1308,10 @@ def configure_alert_behaviour(t: SrvtRig, role: str) -> None:
             sent = []
         assert not sent, f"0x8145 switched off by SRV 6.22 was still sent: {sent}"
     finally:
-        t.ok("6.22", role, {"alerts": [{"code": adjusted, "send": True}]})
+        t.ok("6.22", role, {"alerts": [{"code": c, "send": True} for c in codes]})
         t.restore_supply(role)
-    assert adjusted not in t.result("6.2.10", role)["suppressed"], "alert not switched back on"
+    suppressed = t.result("6.2.10", role)["suppressed"]
+    assert not [c for c in codes if c in suppressed], f"switched {codes} back on; 6.2.10: {suppressed}"
 
 
 @case("6.23", CREDS, *ALL3)

@@ -22,6 +22,7 @@ from labs.virtual.devices import (
     KeyRef,
     LoadLimit,
     PaymentMode,
+    PrepayConfig,
     Tariff,
     load_catalogue,
     make_utrn,
@@ -320,8 +321,61 @@ def tamper_lock(d: Defects) -> object:
     return m.supply_state().value
 
 
+# -- values at a field's bounds (issue 14, item 2) ---------------------------------------------------------
+def price_at_field_max(d: Defects) -> object:
+    m = esme(d, load_w=0)
+    m.update_tariff(Tariff.uniform(4, prices=(0.0, 32767.0, 20.0, 30.0)))
+    return m.read_tariff().prices[1]
+
+
+def fractional_standing_charge(d: Defects) -> object:
+    m = esme(d, load_w=0)
+    m.update_prices((20.0, 25.0, 30.0, 35.0), standing_charge=43.37)
+    return m.read_tariff().standing_charge
+
+
+def top_up_of_max_credit(d: Defects) -> object:
+    m = esme(d, payment_mode=PaymentMode.PREPAYMENT, balance=1000, load_w=0)
+    m.update_prepay_config(PrepayConfig(max_credit=2000.0))
+    return _outcome(lambda: m.top_up(make_utrn(m.device_id, 2000, 1)))
+
+
+def long_supplier_name(d: Defects) -> object:
+    m = gsme(d)
+    m.update_supplier_name("Fifteen chars!!")
+    return m.supplier_name
+
+
+def high_alert_switched_off(d: Defects) -> object:
+    m = esme(d)
+    m.configure_alert(A.EMERGENCY_CREDIT_ACTIVATED, send=False)
+    return A.EMERGENCY_CREDIT_ACTIVATED in m.alerter.suppressed
+
+
+def threshold_above_16_bits(d: Defects) -> object:
+    m = esme(d)
+    m.set_load_limit(LoadLimit(threshold_w=100000, period_s=60))
+    assert m.load_limit is not None
+    return m.load_limit.threshold_w
+
+
+def load_between_kw_and_threshold(d: Defects) -> object:
+    clock = HandClock()
+    m = esme(d, clock, load_w=1600)
+    m.set_load_limit(LoadLimit(threshold_w=1800, period_s=60))
+    clock.advance(120)
+    return m.supply_state().value
+
+
 SCENARIOS: dict[str, tuple[Callable[[Defects], object], object, object]] = {
     # defect: (scenario, clean result, defective result)
+    "tou_price_clamped_16bit": (price_at_field_max, 32767.0, 3276.7),
+    "standing_charge_whole_pence": (fractional_standing_charge, 43.37, 43.0),
+    "max_credit_refuses_equal": (top_up_of_max_credit, "accepted", "rejected:utrn_exceeds_max_credit"),
+    "supplier_name_truncated": (long_supplier_name, "Fifteen chars!!", "Fifteen char"),
+    "alert_config_ignores_high_codes": (high_alert_switched_off, True, False),
+    "load_limit_threshold_whole_kw": (load_between_kw_and_threshold, "enabled", "armed"),
+    "load_limit_threshold_16bit": (threshold_above_16_bits, 100000.0, 65535.0),
     "accepts_bad_signature": (bad_signature, "rejected:bad_signature", "accepted"),
     "block_price_one_block_late": (block_price_late, 40.0, 10.0),
     "clock_sync_ignores_tolerance": (

@@ -15,7 +15,7 @@ everything :class:`~.meter.Meter` models. ESME-only parts:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -41,7 +41,12 @@ ESME_DEFECTS = METER_DEFECTS | {
     "load_limit_counter_not_incremented",
     "load_limit_restoration_ignored",
     "tamper_lock_ignored",
+    # issue 14, item 2 (found by the SRVT's varied inputs)
+    "load_limit_threshold_whole_kw",
+    "load_limit_threshold_16bit",
 }
+#: Seeded defect ``load_limit_threshold_16bit``: the largest threshold an unsigned 16-bit count of W holds.
+THRESHOLD_16BIT_W = 65535.0
 #: Commands the seeded defect ``supply_commands_accept_retired_keys`` lets a retired key sign.
 SUPPLY_COMMANDS = frozenset({"enable_supply", "disable_supply", "arm_supply"})
 LONG_OUTAGE = timedelta(minutes=3)
@@ -147,6 +152,8 @@ class Esme(Meter):
             raise DeviceCommandError(RejectCode.NOT_SUPPORTED, "this firmware has no load limiting")
         if limit is not None:
             limit.validate()
+            if self.has_defect("load_limit_threshold_16bit"):
+                limit = replace(limit, threshold_w=min(limit.threshold_w, THRESHOLD_16BIT_W))
 
         def run() -> None:
             self.load_limit = limit
@@ -190,6 +197,8 @@ class Esme(Meter):
         return self.load_limit.period_s * (60.0 if minutes else 1.0)
 
     def _above_limit(self, threshold_w: float) -> bool:
+        if self.has_defect("load_limit_threshold_whole_kw"):
+            threshold_w = float(int(threshold_w // 1000) * 1000)
         if self.has_defect("load_limit_at_threshold_triggers"):
             return self._power_w() >= threshold_w
         return self._power_w() > threshold_w

@@ -75,7 +75,18 @@ METER_DEFECTS = COMMON_DEFECTS | {
     "daily_read_at_one_am",
     "alert_disable_ignored",
     "mpxn_leading_zeros_dropped",
+    # issue 14, item 2 (found by the SRVT's varied inputs and field bounds)
+    "tou_price_clamped_16bit",
+    "standing_charge_whole_pence",
+    "max_credit_refuses_equal",
+    "supplier_name_truncated",
+    "alert_config_ignores_high_codes",
 }
+#: Seeded defect ``tou_price_clamped_16bit``: the largest price a signed 16-bit count of tenths of a
+#: penny holds (the DUIS electricity price field carries ten times as much at PriceScale -2).
+CLAMPED_PRICE = 3276.7
+#: Seeded defect ``supplier_name_truncated``: characters of the supplier name the meter keeps.
+SUPPLIER_NAME_KEPT = 12
 #: Seeded defect ``tou_switch_one_hour_late`` / ``daily_read_at_one_am``: a local-time offset applied twice.
 ONE_HOUR = timedelta(hours=1)
 
@@ -452,10 +463,19 @@ class Meter(Device):
         return self.account.mode
 
     # -- tariff and payment commands ----------------------------------------------------------------------
+    def _as_held(self, tariff: Tariff) -> Tariff:
+        """The tariff as the meter's registers hold it (the seeded defects that lose part of it)."""
+        if self.has_defect("tou_price_clamped_16bit"):
+            tariff = replace(tariff, prices=tuple(min(p, CLAMPED_PRICE) for p in tariff.prices))
+        if self.has_defect("standing_charge_whole_pence"):
+            tariff = replace(tariff, standing_charge=float(int(tariff.standing_charge)))
+        return tariff
+
     def update_tariff(self, tariff: Tariff, *, at: datetime | None = None) -> CommandResult:
         """SRV 1.1.1 (future-datable). Validated on receipt; registers grow to the new rate count."""
         self._begin()
         tariff.validate(self.max_tou_rates)
+        tariff = self._as_held(tariff)
 
         def run() -> None:
             self.tariff = tariff
@@ -485,6 +505,7 @@ class Meter(Device):
             block_prices=self.tariff.block_prices if block_prices is None else block_prices,
         )
         new.validate(self.max_tou_rates)
+        new = self._as_held(new)
 
         def run() -> None:
             if self.has_defect("price_update_not_charged") and self._charged_prices is None:
@@ -613,7 +634,7 @@ class Meter(Device):
     def update_supplier_name(self, name: str) -> None:
         """SRV 3.4."""
         self._begin()
-        self.supplier_name = name
+        self.supplier_name = name[:SUPPLIER_NAME_KEPT] if self.has_defect("supplier_name_truncated") else name
 
     def set_mpxn(self, mpxn: str) -> None:
         """SRV 6.20.1."""

@@ -284,7 +284,10 @@ class PaymentAccount:
         amount = float(checked.amount_pence)
         if self._has_defect("top_up_truncated_to_pounds"):
             amount = float(int(amount // 100) * 100)
-        if amount > self.config.max_credit and not self._has_defect("max_credit_check_skipped"):
+        over_max = amount > self.config.max_credit or (
+            amount == self.config.max_credit and self._has_defect("max_credit_refuses_equal")
+        )
+        if over_max and not self._has_defect("max_credit_check_skipped"):
             self._reject(
                 A.UTRN_EXCEEDS_MAX_CREDIT, RejectCode.UTRN_EXCEEDS_MAX_CREDIT, f"{amount} > max credit"
             )

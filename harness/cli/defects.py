@@ -182,6 +182,14 @@ def _coverage(args: argparse.Namespace) -> int:
                 str(args.killers), f"{unknown[0]}: not a planned test of the packs", field="defects"
             )
 
+    # Tests run in the packs' own order, whatever order the plan or --defect lists them in: the
+    # standard packs order their tests per rig (a test may leave state the next one expects, e.g. a
+    # GSME valve armed for its customer), so a subset in another order can fail a sound DMC.
+    position = {test: i for i, test in enumerate(planned)}
+
+    def in_pack_order(tests: list[str]) -> tuple[str, ...]:
+        return tuple(sorted(dict.fromkeys(tests), key=lambda t: position.get(t, len(position))))
+
     sessions: list[Session] = []
     if not args.no_clean:
         # A few defects picked from a killer plan: only their tests need to pass clean (the rest of the
@@ -189,10 +197,10 @@ def _coverage(args: argparse.Namespace) -> int:
         clean_tests: tuple[str, ...] | None = None
         if plan is not None:
             picked = [t for key in chosen for t in plan.defects[key]] if args.defect else plan.tests()
-            clean_tests = tuple(dict.fromkeys(picked))
+            clean_tests = in_pack_order(list(picked))
         sessions.append(Session(CLEAN, lab_data, clean_tests))
     for key in chosen:
-        tests = tuple(plan.defects[key]) if plan else None
+        tests = in_pack_order(list(plan.defects[key])) if plan else None
         try:
             sessions.append(Session(key, with_defect(lab_data, key), tests))
         except ValueError as exc:

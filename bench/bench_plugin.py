@@ -54,10 +54,18 @@ def make_pack(root: Path, n: int, structured: bool = False) -> Path:
 
 
 def timed(args: list[str], env: dict[str, str], tree: Path = REPO) -> float:
-    """CPU seconds (user + system) of one pytest run: unlike wall time, barely moved by other load."""
+    """CPU seconds (user + system) of one pytest run: unlike wall time, barely moved by other load.
+
+    Every mode gets the same empty ini file (``-c``), hence the same rootdir and settings: otherwise
+    pytest picks them from its arguments — ``--lab``'s path under the repository made the plugin's
+    runs take the repository's pyproject (its addopts and ini options) and a rootdir above the pack,
+    so each test sat under three more directory nodes: pytest's work, not the plugin's."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ini = Path(env["DMCT_LEASE_DIR"]).parent / "pytest.ini"
+    if not ini.exists():
+        ini.write_text("[pytest]\n")
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", str(ini), *args],
         cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -109,6 +109,7 @@ def _time_loop_callbacks(out: Path) -> None:
     from asyncio import events
 
     durations: list[float] = []
+    slowest: list[tuple[float, str]] = []  # the callbacks over 1 ms, for finding what blocks the loop
     recording = [False]
     run = events.Handle._run
 
@@ -118,10 +119,14 @@ def _time_loop_callbacks(out: Path) -> None:
             return
         t0 = time.thread_time()
         run(handle)
-        durations.append(time.thread_time() - t0)
+        spent = time.thread_time() - t0
+        durations.append(spent)
+        if spent > 0.001 and len(slowest) < 200:
+            slowest.append((spent * 1000, repr(handle)[:160]))
 
     def start(*_: object) -> None:
         durations.clear()
+        slowest.clear()
         recording[0] = True
 
     def stop(*_: object) -> None:
@@ -135,6 +140,7 @@ def _time_loop_callbacks(out: Path) -> None:
                     "p999_ms": ms[min(len(ms) - 1, int(0.999 * len(ms)))],
                     "max_ms": ms[-1],
                     "over_1ms": sum(1 for d in ms if d > 1.0),
+                    "slowest": sorted(slowest, reverse=True)[:8],
                 }
             )
         )

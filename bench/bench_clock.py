@@ -124,9 +124,12 @@ def _time_loop_callbacks(out: Path) -> None:
         if spent > 0.001 and len(slowest) < 200:
             slowest.append((spent * 1000, repr(handle)[:160]))
 
+    gc_report: list[list[tuple[int, float]]] = [[]]
+
     def start(*_: object) -> None:
         durations.clear()
         slowest.clear()
+        gc_report[0].clear()
         recording[0] = True
 
     def stop(*_: object) -> None:
@@ -141,10 +144,27 @@ def _time_loop_callbacks(out: Path) -> None:
                     "max_ms": ms[-1],
                     "over_1ms": sum(1 for d in ms if d > 1.0),
                     "slowest": sorted(slowest, reverse=True)[:8],
+                    "gc_runs": [sum(1 for g, _ in gc_report[0] if g == n) for n in range(3)],
+                    "gc_max_ms": [max((t for g, t in gc_report[0] if g == n), default=0.0) for n in range(3)],
                 }
             )
         )
 
+    import gc
+
+    collections: list[tuple[int, float]] = []  # (generation, CPU ms) of the collector's runs
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if not recording[0]:
+            return
+        if phase == "start":
+            gc_started[0] = time.thread_time()
+        else:
+            collections.append((info["generation"], (time.thread_time() - gc_started[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
+    gc_report[0] = collections
     events.Handle._run = timed  # type: ignore[method-assign]
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)

@@ -298,6 +298,7 @@ def paced_run(lab: ClockLab, rate: float, seconds: float, procs: int) -> dict[st
     for worker in workers:
         worker.start()
     barrier.wait(timeout=300)  # every meter associated
+    lab.proc.send_signal(signal.SIGUSR1)  # the loop figures cover the paced GETs, not the associations
     cpu0, t0 = cpu_seconds(lab.pid), time.monotonic()
     latencies: list[float] = []
     for _ in workers:
@@ -348,7 +349,6 @@ def measure(clock: str, args: argparse.Namespace, workdir: Path, tree: Path = RE
         figures["big_startup_s"] = big.startup_s
         time.sleep(args.settle)
         figures["big_idle_cpu_percent"], figures["big_idle_loop"] = loop_window(big, args.seconds)
-        big.proc.send_signal(signal.SIGUSR1)
         figures["load"] = paced_run(big, args.rate, args.seconds, args.client_procs)
         big.proc.send_signal(signal.SIGUSR2)
         time.sleep(0.5)

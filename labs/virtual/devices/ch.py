@@ -120,6 +120,7 @@ class CommsHub(Device):
         if isinstance(device, Gsme):
             device.wake_listeners.append(self._on_gsme_wake)
             device.wake_listener_watched[self._on_gsme_wake] = self._gsme_readings_watched
+            device.advance()  # looked at again: a display already joined here watches its wakes
         if isinstance(device, HanDisplay):
             device.joined_to, device.hub = self.device_id, self
             self._wake_gsmes_for_displays()

@@ -30,10 +30,12 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import resource
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +45,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# A ``--serve`` process for ``--baseline``: the lab of that tree (a temporary worktree of the revision),
+# imported ahead of this one.
+TREE = os.environ.get("DMCT_BENCH_TREE")
+if TREE:
+    sys.path.insert(0, TREE)
 
 from bench_lab import GET_OK, LAB, LabProcess, Meter, associate  # noqa: E402
 from lean_dlms import GET_ENERGY, cpu_seconds, i_frame, read_frame  # noqa: E402
@@ -51,16 +58,17 @@ CLOCKS = ("poll", "events")
 
 
 # -- the lab process, with the clock chosen ------------------------------------------------------------
-def one_rig_lab(workdir: Path) -> Path:
-    """``labs/virtual.yaml`` with its first standard rig only (``rig-1``: CH, ESME, GSME, instruments)
-    and the entry it serves, so ``N`` rigs here means N rigs (3 N devices)."""
+def one_rig_lab(workdir: Path, tree: Path = REPO) -> Path:
+    """``labs/virtual.yaml`` (of ``tree``: a baseline's own lab file, its schema may differ) with its
+    first standard rig only (``rig-1``: CH, ESME, GSME, instruments) and the entry it serves, so ``N``
+    rigs here means N rigs (3 N devices)."""
     import yaml
 
-    data = yaml.safe_load(LAB.read_text())
+    data = yaml.safe_load((tree / LAB.relative_to(REPO)).read_text())
     rig = next(r for r in data["rigs"] if not r.get("prepared_for"))
     data["rigs"] = [rig]
     data["entries"] = [e for e in data["entries"] if e["id"] in rig.get("entries", [])]
-    path = workdir / "one-rig-lab.yaml"
+    path = workdir / f"one-rig-lab-{abs(hash(str(tree)))}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -68,12 +76,16 @@ def one_rig_lab(workdir: Path) -> Path:
 class ClockLab(LabProcess):
     """``serve_lab`` in a subprocess (this script's ``--serve`` mode), stopped by closing its stdin."""
 
-    def __init__(self, rigs: int, workdir: Path, clock: str) -> None:
+    def __init__(self, rigs: int, workdir: Path, clock: str, tree: Path = REPO) -> None:
         self.endpoints_file = workdir / f"clock-{clock}-{rigs}.endpoints.json"
-        lab = one_rig_lab(workdir)
-        self._start(
-            [sys.executable, __file__, "--serve", clock, str(lab), str(rigs), str(self.endpoints_file)]
-        )
+        lab = one_rig_lab(workdir, tree)
+        command = [sys.executable, __file__, "--serve", clock, str(lab), str(rigs), str(self.endpoints_file)]
+        if tree != REPO:
+            os.environ["DMCT_BENCH_TREE"] = str(tree)
+        try:
+            self._start(command)
+        finally:
+            os.environ.pop("DMCT_BENCH_TREE", None)
 
 
 def serve(clock: str, lab_file: str, rigs: str, endpoints: str) -> None:
@@ -97,6 +109,7 @@ def _time_loop_callbacks(out: Path) -> None:
     from asyncio import events
 
     durations: list[float] = []
+    slowest: list[tuple[float, str]] = []  # the callbacks over 1 ms, for finding what blocks the loop
     recording = [False]
     run = events.Handle._run
 
@@ -106,10 +119,17 @@ def _time_loop_callbacks(out: Path) -> None:
             return
         t0 = time.thread_time()
         run(handle)
-        durations.append(time.thread_time() - t0)
+        spent = time.thread_time() - t0
+        durations.append(spent)
+        if spent > 0.001 and len(slowest) < 200:
+            slowest.append((spent * 1000, repr(handle)[:160]))
+
+    gc_report: list[list[tuple[int, float]]] = [[]]
 
     def start(*_: object) -> None:
         durations.clear()
+        slowest.clear()
+        gc_report[0].clear()
         recording[0] = True
 
     def stop(*_: object) -> None:
@@ -123,10 +143,28 @@ def _time_loop_callbacks(out: Path) -> None:
                     "p999_ms": ms[min(len(ms) - 1, int(0.999 * len(ms)))],
                     "max_ms": ms[-1],
                     "over_1ms": sum(1 for d in ms if d > 1.0),
+                    "slowest": sorted(slowest, reverse=True)[:8],
+                    "gc_runs": [sum(1 for g, _ in gc_report[0] if g == n) for n in range(3)],
+                    "gc_max_ms": [max((t for g, t in gc_report[0] if g == n), default=0.0) for n in range(3)],
                 }
             )
         )
 
+    import gc
+
+    collections: list[tuple[int, float]] = []  # (generation, CPU ms) of the collector's runs
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if not recording[0]:
+            return
+        if phase == "start":
+            gc_started[0] = time.thread_time()
+        else:
+            collections.append((info["generation"], (time.thread_time() - gc_started[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
+    gc_report[0] = collections
     events.Handle._run = timed  # type: ignore[method-assign]
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
@@ -260,6 +298,7 @@ def paced_run(lab: ClockLab, rate: float, seconds: float, procs: int) -> dict[st
     for worker in workers:
         worker.start()
     barrier.wait(timeout=300)  # every meter associated
+    lab.proc.send_signal(signal.SIGUSR1)  # the loop figures cover the paced GETs, not the associations
     cpu0, t0 = cpu_seconds(lab.pid), time.monotonic()
     latencies: list[float] = []
     for _ in workers:
@@ -284,9 +323,19 @@ def paced_run(lab: ClockLab, rate: float, seconds: float, procs: int) -> dict[st
 
 
 # -- report ----------------------------------------------------------------------------------------------
-def measure(clock: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def measure_idle(clock: str, args: argparse.Namespace, workdir: Path, tree: Path) -> float:
+    """One idle-CPU window of a ``--small-rigs`` lab (for the interleaved ``--repeat`` runs)."""
+    small = ClockLab(args.small_rigs, workdir, clock, tree)
+    try:
+        time.sleep(args.settle)
+        return idle_cpu_percent(small.pid, args.seconds)
+    finally:
+        small.stop()
+
+
+def measure(clock: str, args: argparse.Namespace, workdir: Path, tree: Path = REPO) -> dict[str, Any]:
     figures: dict[str, Any] = {"clock": clock}
-    small = ClockLab(args.small_rigs, workdir, clock)
+    small = ClockLab(args.small_rigs, workdir, clock, tree)
     try:
         time.sleep(args.settle)
         figures["small_startup_s"] = small.startup_s
@@ -295,12 +344,11 @@ def measure(clock: str, args: argparse.Namespace, workdir: Path) -> dict[str, An
         small.stop()
     if args.big_rigs <= 0:
         return figures
-    big = ClockLab(args.big_rigs, workdir, clock)
+    big = ClockLab(args.big_rigs, workdir, clock, tree)
     try:
         figures["big_startup_s"] = big.startup_s
         time.sleep(args.settle)
         figures["big_idle_cpu_percent"], figures["big_idle_loop"] = loop_window(big, args.seconds)
-        big.proc.send_signal(signal.SIGUSR1)
         figures["load"] = paced_run(big, args.rate, args.seconds, args.client_procs)
         big.proc.send_signal(signal.SIGUSR2)
         time.sleep(0.5)
@@ -325,20 +373,58 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after readiness before measuring")
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run the lab of this git revision (a temporary worktree), as one more column per clock",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="idle-CPU windows of the small lab per column, interleaved (min and median reported)",
+    )
     args = parser.parse_args()
     clocks = [c for c in args.clocks.split(",") if c]
     if not set(clocks) <= set(CLOCKS):
         parser.error("--clocks takes poll and/or events")
 
     with tempfile.TemporaryDirectory(prefix="bench-clock-") as tmp:
-        results = [measure(clock, args, Path(tmp)) for clock in clocks]
+        trees = {"": REPO}
+        if args.baseline:
+            base = Path(tmp) / "baseline"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", "-q", str(base), args.baseline], cwd=REPO, check=True
+            )
+            trees[f"@{args.baseline[:7]}"] = base
+        try:
+            columns = [(clock, label, tree) for clock in clocks for label, tree in trees.items()]
+            results = [measure(clock, args, Path(tmp), tree) for clock, _, tree in columns]
+            idle: list[list[float]] = [[r["small_idle_cpu_percent"]] for r in results]
+            for _ in range(args.repeat - 1):  # interleaved: noise hits every column alike
+                for k, (clock, _, tree) in enumerate(columns):
+                    idle[k].append(measure_idle(clock, args, Path(tmp), tree))
+            for r, windows in zip(results, idle, strict=True):
+                r["small_idle_cpu_percent"] = statistics.median(windows)
+                r["small_idle_cpu_percent_min"] = min(windows)
+                r["small_idle_cpu_windows"] = windows
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, check=False)
+        clocks = [f"{clock}{label}" for clock, label, _ in columns]
 
     print(
         f"simulator clock benchmark: {args.small_rigs} and {args.big_rigs} rigs, {args.rate:g} GET/s paced, "
         f"{args.seconds:g} s windows"
     )
     rows = [
-        (f"idle CPU, {args.small_rigs} rigs (% of a core)", "small_idle_cpu_percent", "{:.1f}", "< 2"),
+        (
+            f"idle CPU, {args.small_rigs} rigs (% of a core, median)",
+            "small_idle_cpu_percent",
+            "{:.2f}",
+            "< 2",
+        ),
+        (f"idle CPU, {args.small_rigs} rigs (% of a core, min)", "small_idle_cpu_percent_min", "{:.2f}", ""),
         (f"start-up, {args.big_rigs} rigs (s)", "big_startup_s", "{:.1f}", ""),
         (f"idle CPU, {args.big_rigs} rigs (% of a core)", "big_idle_cpu_percent", "{:.1f}", ""),
         (f"DLMS GET/s achieved, {args.big_rigs} rigs", "load.gets_per_s", "{:.0f}", f"{args.rate:g}"),
@@ -369,11 +455,11 @@ def main() -> None:
         return figures
 
     width = max(len(r[0]) for r in rows)
-    print(f"  {'':<{width}}  " + "".join(f"{c:>10}" for c in clocks) + f"  {'goal':>8}")
+    print(f"  {'':<{width}}  " + "".join(f"{c:>16}" for c in clocks) + f"  {'goal':>8}")
     for label, path, fmt, goal in rows:
         if args.big_rigs <= 0 and not path.startswith("small_"):
             continue
-        cells = "".join(f"{fmt.format(value(r, path)):>10}" for r in results)
+        cells = "".join(f"{fmt.format(value(r, path)):>16}" for r in results)
         print(f"  {label:<{width}}  {cells}  {goal:>8}")
     if args.json:
         print(json.dumps(results, indent=1))

@@ -154,5 +154,10 @@ def coverage(
 
 def group_of(catalogue: Catalogue, requirements: Iterable[str]) -> str | None:
     """The functional group of a test: that of its first known requirement."""
-    known = catalogue.by_id()
+    return group_in(catalogue.by_id(), requirements)
+
+
+def group_in(known: Mapping[str, Requirement], requirements: Iterable[str]) -> str | None:
+    """:func:`group_of` with the catalogue already indexed (``Catalogue.by_id``), for callers asking
+    about many tests: the index is built once, not once per test."""
     return next((known[r].group for r in requirements if r in known), None)

@@ -49,7 +49,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dmc_roles = set(run.lab.dmc(run.entry.dmc).roles)
     known_reqs = run.ttm.by_id()
     for item in items:
-        directory = Path(item.path).parent
+        path = item.path
+        directory = path.parent
         if directory not in roots:
             found = find_pack_root(directory)
             roots[directory] = found.resolve() if found is not None else None
@@ -57,7 +58,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if root is None or root not in run.packs:
             continue
         pack = run.packs[root]
-        path = Path(item.path)
         rel = rels.get(path)
         if rel is None:  # resolve() once per file, not once per parametrised test
             rel = rels[path] = test_id(path, root, path.name)
@@ -98,7 +98,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             or next((known_reqs[r].group for r in reqs), None),
             "nodeid": item.nodeid,
         }
-        item.user_properties.append((_PROP, json.dumps(meta, separators=(",", ":"))))
+        raw = json.dumps(meta, separators=(",", ":"))
+        run.metas[raw] = meta
+        item.user_properties.append((_PROP, raw))
         missing = [r for r in roles if r not in dmc_roles]
         if missing:
             reason = f"not applicable: DMC {run.entry.dmc} has no {', '.join(missing)}"

@@ -84,8 +84,9 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Collect the phases of each test; on teardown, write its one journal line (controller only).
 
-    The metadata (JSON) is parsed once per test, at teardown; the set-up and call phases only look
-    for its key (a per-phase parse was a third of the plugin's cost per test)."""
+    The metadata (JSON) is read once per test, at teardown — from the dict collection kept for it when
+    this process collected the test, parsed otherwise (an xdist worker's); the set-up and call phases
+    only look for its key (a per-phase parse was a third of the plugin's cost per test)."""
     run = _current_run
     if run is None or run.journal is None:
         return
@@ -96,16 +97,20 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when != "teardown":
         return
     del run.phases[report.nodeid]
-    meta = pack_meta(report.user_properties)
+    props = _props(report)
+    raw = props[_PROP]
+    meta = run.metas.pop(raw, None) if isinstance(raw, str) else None
+    if meta is None:
+        meta = pack_meta(report.user_properties)
     assert meta is not None  # the key is there (checked above)
     outcome, reason = _outcome(phases)
-    exception = next((_prop(p, _EXCEPTION) for p in phases if _prop(p, _EXCEPTION)), None)
+    exception = next((e for e in (_prop(p, _EXCEPTION) for p in phases) if e), None)
     extra: dict[str, Any] = {
         "run": run.run_id,
         "nodeid": meta["nodeid"],
         "requirements": meta["requirements"],
         "duration_s": round(sum(p.duration for p in phases), 6),
-        "rig": _prop(report, "dmct_rig"),
+        "rig": props.get("dmct_rig"),
         "worker": _worker_of(report),
     }
     for key in ("srv", "group"):
@@ -115,9 +120,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         extra["reason"] = reason
     if exception and outcome in (Outcome.FAILED, Outcome.ERROR):
         extra["exception"] = exception
-    if outcome is Outcome.SKIPPED and _prop(report, _NOT_APPLICABLE):
+    if outcome is Outcome.SKIPPED and props.get(_NOT_APPLICABLE):
         extra["not_applicable"] = True
-    evidence = _prop(report, _EVIDENCE)
+    evidence = props.get(_EVIDENCE)
     if evidence:
         extra["evidence"] = [evidence]
     extra = {k: v for k, v in extra.items() if v is not None}
@@ -172,6 +177,14 @@ def _worker_of(report: pytest.TestReport) -> str | None:
 
 def _prop(report: pytest.TestReport, key: str) -> Any:
     return next((v for k, v in report.user_properties if k == key), None)
+
+
+def _props(report: pytest.TestReport) -> dict[str, Any]:
+    """Every user property of the report in one pass, the first value of a key winning (as ``_prop``)."""
+    out: dict[str, Any] = {}
+    for k, v in report.user_properties:
+        out.setdefault(k, v)
+    return out
 
 
 # The controller's run, for the logreport hook (which receives no config).

@@ -29,7 +29,7 @@ from harness.lab.leases import RigBusy, RigLease
 from harness.model.interchange import PackPlan, Plan, PlanEntry, PlannedTestInfo, format_at
 from harness.model.packs import DmcPlan, PackManifest, discover, plan_for_dmc
 from harness.model.ttm import Catalogue as TtmCatalogue
-from harness.model.ttm import group_of
+from harness.model.ttm import group_in
 from harness.model.ttm import load_catalogue as load_ttm
 from harness.paths import (
     check_output_dir,
@@ -349,10 +349,11 @@ def _about(m: PackManifest, ttm: TtmCatalogue) -> dict[str, PlannedTestInfo]:
     """Each planned test's requirements (its manifest entry) and functional group (theirs in the TTM),
     so the plan alone traces a test that never ran."""
     out = {}
+    known = ttm.by_id()  # indexed once, not once per test (as group_of would)
     for tid in m.test_ids:
         reqs = m.requirements_of(tid)
         # Built from the validated manifest and TTM: constructed, not validated again per test.
-        out[tid] = PlannedTestInfo.model_construct(group=group_of(ttm, reqs), requirements=list(reqs))
+        out[tid] = PlannedTestInfo.model_construct(group=group_in(known, reqs), requirements=list(reqs))
     return out
 
 

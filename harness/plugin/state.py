@@ -68,6 +68,9 @@ class _Run:
     journal: JournalWriter | None = None
     phases: dict[str, list[pytest.TestReport]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    #: Each collected test's metadata by its JSON text (the ``_PROP`` value), so the controller that
+    #: collected it journals its result without parsing the JSON again (xdist workers' tests are parsed).
+    metas: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: ``--resume``: this session continues an existing run (its plan and journal are kept).
     resumed: bool = False
 

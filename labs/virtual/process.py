@@ -131,7 +131,10 @@ class VirtualRigPlant:
 
     def battery_level(self) -> float:
         gsme = self._device("gsme")
-        return float(gsme.model.battery_pct) if gsme is not None and isinstance(gsme.model, Gsme) else 0.0
+        if gsme is None or not isinstance(gsme.model, Gsme):
+            return 0.0
+        gsme.model.advance()  # its idle wakes (each drains a little) are caught up when looked at
+        return float(gsme.model.battery_pct)
 
 
 def build_model(spec: DeviceSpec, clock: SimClock) -> Device:

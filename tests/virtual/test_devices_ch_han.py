@@ -200,3 +200,23 @@ def test_ppmid_sends_customer_actions_through_the_ch() -> None:
     r.ch.unjoin(r.ppmid.device_id)
     with pytest.raises(DeviceCommandError):
         r.ppmid.enter_utrn(r.esme.device_id, make_utrn(r.esme.device_id, 700, 2))
+
+
+def test_gsme_wakes_are_booked_each_time_only_while_a_display_is_joined() -> None:
+    """An event-driven lab must witness a GSME's wake as it happens while a display joined to the CH
+    gets the readings then; with none joined, the CH's cache is read through gsme_cache(), which
+    catches the GSME up first, so its idle wakes are booked only every LAZY_WAKES."""
+    from labs.virtual.devices.gsme import LAZY_WAKES
+
+    r = rig()
+    first = r.gsme.next_wake(r.gsme._processed)
+    assert first is not None
+    assert r.gsme.next_due() == first  # IHD and PPMID joined: every wake
+    for display in (r.ihd, r.ppmid):
+        r.ch.unjoin(display.device_id)
+    assert r.gsme.next_due() == first + (LAZY_WAKES - 1) * r.gsme.wake_interval
+    r.ch.join(r.ihd.device_id)  # a display again: the next wake is booked once more
+    assert r.gsme.next_due() == first
+    r.ch.unjoin(r.ihd.device_id)
+    r.gsme.enqueue("read", lambda: None)  # a waiting command: its wake is booked
+    assert r.gsme.next_due() == first

@@ -12,10 +12,13 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from labs.virtual.clock import SimClock
 from labs.virtual.devices import Esme, Gsme, KeyRef, build_device, load_catalogue
 from labs.virtual.devices import alerts as A
 from labs.virtual.devices.base import Device
+from labs.virtual.devices.gsme import LAZY_WAKES
 from labs.virtual.scheduler import EventScheduler
 
 START = datetime(2025, 1, 6, 0, 0, tzinfo=UTC)
@@ -30,6 +33,14 @@ def _run(coro: Coroutine[Any, Any, None]) -> None:
     asyncio.run(coro)
 
 
+def _watch_wakes(gsme: Device) -> list[datetime]:
+    """A wake listener nobody declared lazy: whoever it is sees every wake as it happens."""
+    assert isinstance(gsme, Gsme)
+    heard: list[datetime] = []
+    gsme.wake_listeners.append(lambda g, at: heard.append(at))
+    return heard
+
+
 def test_a_gsme_wakes_on_its_own_and_is_looked_at_only_for_its_wakes() -> None:
     async def scenario() -> None:
         clock = SimClock(START, rate=RATE)
@@ -37,6 +48,7 @@ def test_a_gsme_wakes_on_its_own_and_is_looked_at_only_for_its_wakes() -> None:
         assert isinstance(gsme, Gsme)
         first_wake = gsme.next_wake(clock.now())
         assert first_wake is not None
+        _watch_wakes(gsme)  # a watched GSME (a display joined to its CH) is looked at every wake
         looks: list[datetime] = []
         scheduler = EventScheduler(clock)
         scheduler.subscribe(lambda device: looks.append(clock.now()))
@@ -82,9 +94,11 @@ def test_many_devices_due_at_once_are_served_in_several_short_passes() -> None:
     async def scenario() -> None:
         clock = SimClock(START, rate=RATE)
         gsmes = [_device(clock, "VGSME-U6", "1.2.0", f"G{n}") for n in range(300)]
+        for g in gsmes:
+            _watch_wakes(g)
         scheduler = EventScheduler(clock)
         scheduler.watch(gsmes)
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)  # the last built wakes an interval (1/12 s) after it was built
         assert all(isinstance(g, Gsme) and g.wakes >= 1 for g in gsmes)
         # Every GSME shares one wake instant, yet the work was split: the loop was yielded between.
         assert scheduler.passes > 2
@@ -98,6 +112,7 @@ def test_setting_the_reference_clock_retimes_the_wake_ups() -> None:
         clock = SimClock(START, rate=RATE)
         gsme = _device(clock, "VGSME-U6", "1.2.0", "G1")
         assert isinstance(gsme, Gsme)
+        _watch_wakes(gsme)
         scheduler = EventScheduler(clock)
         scheduler.watch([gsme])
         await asyncio.sleep(0.05)
@@ -108,6 +123,70 @@ def test_setting_the_reference_clock_retimes_the_wake_ups() -> None:
         clock.set(clock.now(), rate=RATE)  # and runs again: the wake-ups resume
         await asyncio.sleep(0.3)
         assert gsme.wakes > wakes
+        scheduler.close()
+
+    _run(scenario())
+
+
+def test_an_unwatched_gsme_is_looked_at_every_few_wakes_and_a_queued_command_at_the_next() -> None:
+    """Nobody sees an idle GSME's wake as it happens (no command waits, no display is joined, no alert
+    is near): the lab looks at it only every LAZY_WAKES wakes, and a look catches up every wake in
+    between exactly as a watched one did them. A queued command is delivered at the very next wake."""
+
+    async def scenario() -> None:
+        clock = SimClock(START, rate=RATE)
+        idle = _device(clock, "VGSME-U6", "1.2.0", "G1")
+        watched = _device(clock, "VGSME-U6", "1.2.0", "G2")
+        assert isinstance(idle, Gsme) and isinstance(watched, Gsme)
+        heard = _watch_wakes(watched)
+        first = idle.next_wake(clock.now())
+        assert first is not None
+        looks: list[Device] = []
+        scheduler = EventScheduler(clock)
+        scheduler.subscribe(looks.append)
+        scheduler.watch([idle, watched])
+        await asyncio.sleep(1.2)  # about 14 wake intervals at this rate
+        idle_looks = sum(1 for d in looks if d is idle)
+        assert watched.wakes >= 10 and len(heard) == watched.wakes
+        assert idle_looks <= watched.wakes // LAZY_WAKES + 2
+        # A look catches the idle one up: every wake its interval put before now, and their drain.
+        idle.advance()
+        n = (clock.now() - first) // idle.wake_interval + 1
+        assert n >= 10 and (idle.wakes, idle.last_wake) == (n, first + (n - 1) * idle.wake_interval)
+        assert idle.battery_pct == pytest.approx(100.0 - n * idle.wake_drain_pct)
+        # A queued command: delivered at the next wake, promptly (not LAZY_WAKES wakes later).
+        ticket = idle.enqueue("read", lambda: "done")
+        next_wake = idle.next_wake(clock.now())
+        assert next_wake is not None
+        while not ticket.done:
+            await asyncio.sleep(0.005)
+        assert ticket.delivered_at == next_wake
+        assert clock.now() - next_wake < timedelta(seconds=0.05 * RATE)
+        scheduler.close()
+
+    _run(scenario())
+
+
+def test_a_gsme_near_its_low_battery_level_is_watched_for_the_alert() -> None:
+    """The wake whose drain crosses the low-battery level raises 0x8F1F: it is looked at when it comes
+    (the alert reaches the listeners then), idle or not."""
+
+    async def scenario() -> None:
+        clock = SimClock(START, rate=RATE)
+        gsme = _device(clock, "VGSME-U6", "1.2.0", "G1")
+        assert isinstance(gsme, Gsme)
+        gsme.battery_pct = gsme.low_battery_pct + 2.5 * gsme.wake_drain_pct  # crossed at the 3rd wake
+        first = gsme.next_wake(clock.now())
+        assert first is not None
+        alerted: list[datetime] = []
+        scheduler = EventScheduler(clock)
+        scheduler.subscribe(
+            lambda d: alerted.extend(clock.now() for a in d.alerter.drain() if a.code == A.LOW_BATTERY)
+        )
+        scheduler.watch([gsme])
+        await asyncio.sleep(0.5)
+        crossing = first + 2 * gsme.wake_interval
+        assert alerted and crossing <= alerted[0] <= crossing + timedelta(seconds=0.05 * RATE)
         scheduler.close()
 
     _run(scenario())

@@ -228,10 +228,11 @@ class Device:
         """Reference instant of the device's next mark after the time processed so far (``None``: no
         mark is ahead): when an event-driven lab must look at it again for its state to change
         unasked — a TOU switch, midnight, a billing date, a future-dated command, a credit threshold,
-        a GSME wake. The same marks :meth:`_advance_to` steps through."""
+        a GSME wake. The same marks :meth:`_advance_to` steps through, save those a model says nobody
+        needs to witness as they happen (:meth:`_due_reference_marks`)."""
         start = self._processed
         marks = [self.devclock.reference_at(m) for m in self._device_marks(self.devclock.device_at(start))]
-        marks += self._reference_marks(start)
+        marks += self._due_reference_marks(start)
         step = self._step_limit(start)
         if step is not None:
             marks.append(step)
@@ -261,6 +262,13 @@ class Device:
     def _reference_marks(self, now: datetime) -> list[datetime]:
         """Reference-time instants after ``now`` where something happens."""
         return []
+
+    def _due_reference_marks(self, now: datetime) -> list[datetime]:
+        """The reference marks an event-driven lab must look at the device for, when they come: by
+        default every one. A model may leave out marks whose effects nobody sees until they next look
+        at it (a sleeping GSME's idle wakes): the look catches them up, mark by mark, as ``advance``
+        always does, so what the device did at each is the same — only computed later."""
+        return self._reference_marks(now)
 
     def _step_limit(self, start: datetime) -> datetime | None:
         """Reference instant at which a continuously changing quantity crosses a threshold."""

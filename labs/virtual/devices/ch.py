@@ -119,8 +119,11 @@ class CommsHub(Device):
             device.han_sinks.append(self._forward)
         if isinstance(device, Gsme):
             device.wake_listeners.append(self._on_gsme_wake)
+            device.wake_listener_watched[self._on_gsme_wake] = self._gsme_readings_watched
+            device.advance()  # looked at again: a display already joined here watches its wakes
         if isinstance(device, HanDisplay):
             device.joined_to, device.hub = self.device_id, self
+            self._wake_gsmes_for_displays()
         self.alerter.raise_alert(A.JOIN_SUCCEEDED, {"eui": eui})
 
     def unjoin(self, eui: str) -> None:
@@ -140,6 +143,7 @@ class CommsHub(Device):
             device.han_sinks.remove(self._forward)
         if isinstance(device, Gsme) and self._on_gsme_wake in device.wake_listeners:
             device.wake_listeners.remove(self._on_gsme_wake)
+            device.wake_listener_watched.pop(self._on_gsme_wake, None)
         if isinstance(device, HanDisplay):
             device.joined_to, device.hub = None, None
 
@@ -241,6 +245,19 @@ class CommsHub(Device):
             gsme.battery_pct,
         )
         self._forward(HanUpdate(gsme.device_id, "reading", {"volume_m3": round(gsme.volume_m3, 3)}, at))
+
+    def _gsme_readings_watched(self) -> bool:
+        """Whether a GSME's wake is seen as it happens: a display joined here gets its readings then.
+        Otherwise the cache is read through :meth:`gsme_cache`, which catches the GSMEs up first."""
+        return any(isinstance(self.on_han.get(eui), HanDisplay) for eui in self.joined)
+
+    def _wake_gsmes_for_displays(self) -> None:
+        """A display joined: each joined GSME's wakes are watched from now on, so it is looked at (its
+        next wake booked again, not only every few)."""
+        for eui in self.joined:
+            device = self.on_han.get(eui)
+            if isinstance(device, Gsme):
+                device.advance()
 
     def gsme_cache(self) -> GsmeCache | None:
         """The latest GSME readings the CH holds (brings the attached GSMEs up to date first)."""

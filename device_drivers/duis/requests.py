@@ -563,8 +563,9 @@ GAS_PERIODICITY = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 @builds("6.8")
 def _billing_calendar(c: Ctx, b: Element) -> None:
     """Gas: ``start`` and ``period``. Electricity: DUIS carries a billing time and a day of the week or
-    month, no start date, so an electricity calendar takes ``billing_time`` (and ``day``), and a
-    ``start`` (a date the meter would start billing from) is refused: it has no DUIS form."""
+    month, no start date, so an electricity calendar takes ``billing_time``, ``period`` and (weekly,
+    monthly) ``day``, and a ``start`` (a date the meter would start billing from) is refused: it has no
+    DUIS form (the packs send the ESME the billing-time form on every route)."""
     period = str(c.p.get("period", "monthly"))
     if period not in GAS_PERIODICITY:
         raise RequestBuildError(f"SRV 6.8: period must be daily, weekly or monthly, got {period!r}")
@@ -581,15 +582,12 @@ def _billing_calendar(c: Ctx, b: Element) -> None:
         at = time.fromisoformat(str(c.need("billing_time")))
     except ValueError:
         raise RequestBuildError(f"SRV 6.8: billing_time is not a time: {c.p['billing_time']!r}") from None
-    day = int(c.p.get("day", 1))
     e = sub(b, "ElectricityBillingCalendar")
     sub(e, "BillingTime", at.replace(tzinfo=None))
     if period == "daily":
         sub(e, "Daily")
-    elif period == "weekly":
-        sub(e, "Weekly", day)
-    else:
-        sub(e, "Monthly", min(day, 28))
+    else:  # Weekly: ISO day of the week 1-7; Monthly: day of the month 1-28 (sent as given)
+        sub(e, GAS_PERIODICITY[period], _int(c.need("day"), "day", c.e.srv))
 
 
 @builds("6.11")

@@ -284,7 +284,8 @@ _PERIODS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
 
 def _billing_calendar(d: Data) -> Data:
     """6.2.3: ``billing_calendar`` (None when the payload holds none). Gas: ``start`` and ``period``;
-    electricity: ``period`` and ``billing_time`` only — its MMC calendar has no start date."""
+    electricity: ``billing_time``, ``period`` and (weekly, monthly) ``day`` — its MMC calendar has no
+    start date (the framed route's 6.2.3 to an ESME gives the same three names)."""
     cal = d.get("BillingCalendar")
     if cal is None:
         return {"billing_calendar": None}
@@ -296,12 +297,11 @@ def _billing_calendar(d: Data) -> Data:
         return {"billing_calendar": {"start": gas.get("BillingPeriodStart"), "period": period}}
     if isinstance(elec, dict):
         kind = next((k for k in elec if k != "BillingTime"), "")
-        return {
-            "billing_calendar": {
-                "period": _PERIODS.get(kind, kind.lower()),
-                "billing_time": elec.get("BillingTime"),
-            }
-        }
+        out: Data = {"period": _PERIODS.get(kind, kind.lower()), "billing_time": elec.get("BillingTime")}
+        day = _number(elec.get(kind)) if kind in ("Weekly", "Monthly") else None
+        if day is not None:
+            out["day"] = day
+        return {"billing_calendar": out}
     return {}
 
 

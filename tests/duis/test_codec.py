@@ -267,6 +267,9 @@ def test_pack_names_from_mmc_tariff_prepay_logs_schedules_credentials_calendar()
                                                       "Periodicity": "Weekly"}}}  # fmt: skip
     assert pack_result("6.2.3", cal)["billing_calendar"] == {"start": "2098-06-01", "period": "weekly"}
     assert pack_result("6.2.3", {})["billing_calendar"] is None
+    elec = {"BillingCalendar": {"ElectricityBillingCalendar": {"BillingTime": "06:30:00", "Weekly": "3"}}}
+    assert pack_result("6.2.3", elec)["billing_calendar"] == {
+        "billing_time": "06:30:00", "period": "weekly", "day": 3}  # fmt: skip
     assert "supplier" not in pack_result("8.2", {"DSPInventory": {"Device": {"DeviceID": "X"}}})
 
 

@@ -79,3 +79,28 @@ def test_firmware_image_header_names_the_model_it_is_built_for(schema: Schema) -
     }
     assert update(b"DMCT-FIRMWARE model= version=1.4.2-o") == {"version": "1.4.2-o"}
     assert update(b"\x00\x01 a vendor's image") == {"version": "1.4.2-o"}
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        ("<sr:Daily/>", {"period": "daily"}),
+        ("<sr:Weekly>3</sr:Weekly>", {"period": "weekly", "day": 3}),
+        ("<sr:Monthly>21</sr:Monthly>", {"period": "monthly", "day": 21}),
+    ],
+)
+def test_electricity_billing_calendar_passes_time_period_and_day_through(
+    choice: str, expected: dict[str, object], schema: Schema
+) -> None:
+    """DUIS's ElectricityBillingCalendar has no start date: the DSP passes the billing time, period and
+    day to the S1SP (whose meter takes the next occurrence by its own clock), never a start of its own."""
+    body = (
+        "<sr:UpdateDeviceConfigurationBillingCalendar><sr:ElectricityBillingCalendar>"
+        f"<sr:BillingTime>06:30:00</sr:BillingTime>{choice}"
+        "</sr:ElectricityBillingCalendar></sr:UpdateDeviceConfigurationBillingCalendar>"
+    )
+    root = parse(request("6.8", body).encode())
+    schema.check(root)
+    params = translate(root).params
+    assert params == {"billing_time": "06:30:00", **expected}
+    X.EXECUTORS["6.8"][0].model_validate(params)

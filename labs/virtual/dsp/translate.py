@@ -271,6 +271,9 @@ def _load_limit(body: etree._Element) -> dict[str, Any]:
 
 
 def _calendar(body: etree._Element) -> dict[str, Any]:
+    """6.8. Gas: the start date and period. Electricity: the billing time, period and day as DUIS carries
+    them (``ElectricityBillingCalendar``: no start date) — the S1SP's meter bills at the next occurrence
+    of that time by its own clock; the DSP does not make up a start from its own clock."""
     gas = body.find("{*}GasBillingCalendar")
     if gas is not None:
         period = {"Daily": "daily", "Weekly": "weekly"}.get(_need(gas, "Periodicity"), "monthly")
@@ -278,12 +281,19 @@ def _calendar(body: etree._Element) -> dict[str, Any]:
     elec = body.find("{*}ElectricityBillingCalendar")
     if elec is None:
         raise TranslationError("E6", "no billing calendar")
-    kind = next(
-        (etree.QName(c).localname for c in elec if etree.QName(c).localname != "BillingTime"), "Monthly"
-    )
     billing = time.fromisoformat(_need(elec, "BillingTime").replace("Z", ""))
-    start = datetime.now(UTC).replace(hour=billing.hour, minute=billing.minute, second=0, microsecond=0)
-    return {"start": start.isoformat(), "period": {"Daily": "daily", "Weekly": "weekly"}.get(kind, "monthly")}
+    out: dict[str, Any] = {"billing_time": billing.replace(tzinfo=None).isoformat()}
+    for child in elec:
+        kind = etree.QName(child).localname
+        if kind == "Daily":
+            out["period"] = "daily"
+        elif kind in ("Weekly", "Monthly"):
+            out["period"], out["day"] = kind.lower(), int((child.text or "").strip())
+        elif kind != "BillingTime":  # Quarterly, SixMonthly, Yearly: no SMETS1 calendar period here
+            raise TranslationError(
+                "E6", f"the virtual S1SP's meters bill daily, weekly or monthly, not {kind}"
+            )
+    return out
 
 
 def _log(body: etree._Element) -> dict[str, Any]:

@@ -730,10 +730,15 @@ def _device_id(c: Ctx, b: Element) -> None:
 def _update_inventory(c: Ctx, b: Element) -> None:
     sub(b, "DeviceID", c.target)
     status = str(c.need("status"))
-    # DUIS 8.4 sets only these statuses; the packs' Suspended/Recovery/Recovered have no DUIS form.
+    # DUIS 8.4 sets only these statuses (XSD: UpdateDeviceStatusCH Commissioned/Withdrawn/
+    # InstalledNotCommissioned for a CH, UpdateDeviceStatusExceptCH Pending/InstalledNotCommissioned for any
+    # other device); the packs' Suspended/Recovery/Recovered have no DUIS form.
     allowed = ("Commissioned", "Withdrawn", "InstalledNotCommissioned", "Pending")
     if status not in allowed:
-        raise RequestBuildError(f"SRV 8.4: DUIS cannot set status {status!r} (it sets {', '.join(allowed)})")
+        raise RequestBuildError(
+            f"SRV 8.4: DUIS cannot set status {status!r} (it sets a CH Commissioned, Withdrawn or "
+            "InstalledNotCommissioned, any other device Pending or InstalledNotCommissioned)"
+        )
     if status in ("Commissioned", "Withdrawn") or c.p.get("device_type") == "CHF":
         sub(b, "UpdateDeviceStatusCH", status)
     else:

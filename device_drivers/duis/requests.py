@@ -249,7 +249,10 @@ def _any_date(parent: Element, gas: bool) -> None:
         sub(sub(parent, "DayOfWeek"), "NonSpecifiedDayOfWeek")
 
 
-def _prices(c: Ctx, parent: Element) -> None:
+def _prices(c: Ctx, parent: Element, block_prices: list[Any] | None = None) -> None:
+    """``PriceElements``: the TOU prices, and with ``block_prices`` (electricity only, 1.1.1) the
+    ``HybridTariff`` form: block prices as block tariff 1 beside the TOU prices, one ``PriceScale`` for
+    both (docs/protocols/duis.md, Assumptions 1)."""
     prices = list(c.need("prices"))
     pe = sub(parent, "PriceElements")
     standing = c.p.get("standing_charge")
@@ -268,13 +271,39 @@ def _prices(c: Ctx, parent: Element) -> None:
         return
     e = sub(pe, "ElectricityPriceElements")
     sc_scale = price_scale([standing or 0], c.e.srv)
-    scale = price_scale(prices, c.e.srv)
+    scale = price_scale(prices + list(block_prices or []), c.e.srv)
     sub(e, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, sc_scale))
     sub(e, "StandingChargeScale", sc_scale)
     sub(e, "PriceScale", scale)
-    tou = sub(e, "TOUTariff")
+    if block_prices:
+        tariff = sub(e, "HybridTariff")
+        blocks = sub(tariff, "BlockPrices", index="1")
+        for i, p in enumerate(block_prices, 1):
+            sub(blocks, "BlockPrice", _exact_price(p, "block_prices", c.e.srv, scale), index=str(i))
+    else:
+        tariff = sub(e, "TOUTariff")
     for i, p in enumerate(prices, 1):
-        sub(tou, "TOUPrice", _price(p, "prices", c.e.srv, scale), index=str(i))
+        sub(tariff, "TOUPrice", _price(p, "prices", c.e.srv, scale), index=str(i))
+
+
+def _exact_price(value: Any, field: str, srv: str, scale: int) -> int:
+    """A price DUIS must carry exactly (the block prices the meter is read back against): one finer
+    than 10^``scale`` GBP has no DUIS form at the scale every price of the tariff shares."""
+    raw = _price(value, field, srv, scale)
+    if abs(raw * 10.0 ** (scale + 2) - float(value)) > 1e-9:
+        raise RequestBuildError(
+            f"SRV {srv}: {field} {value} p is finer than DUIS carries beside the tariff's other prices "
+            f"(PriceScale {scale}: 10^{scale} GBP in a 16-bit PriceType)"
+        )
+    return raw
+
+
+def _wh(value: Any, field: str, srv: str) -> int:
+    """A block threshold (the packs' kWh) in Wh (docs/protocols/duis.md, Assumptions 1)."""
+    wh = _int(value, field, srv, scale=1000)
+    if abs(wh / 1000 - float(value)) > 1e-9 or not 0 < wh <= UINT32_MAX:
+        raise RequestBuildError(f"SRV {srv}: {field} {value} kWh is not a whole number of Wh in DUIS's range")
+    return wh
 
 
 @builds("1.1.1")
@@ -282,8 +311,24 @@ def _tariff(c: Ctx, b: Element) -> None:
     c.execution(b)
     c.need("rates")  # DUIS carries the prices themselves, not their number
     switches = c.p.get("switches") or [{"at": "00:00:00", "rate": 1}]
-    thresholds = list(c.p.get("block_thresholds") or [0])
+    thresholds = list(c.p.get("block_thresholds") or [])
+    block_prices = list(c.p.get("block_prices") or [])
+    if bool(thresholds) != bool(block_prices) or (thresholds and len(block_prices) != len(thresholds) + 1):
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: a block tariff is 1-3 thresholds and one price more "
+            f"(got {len(thresholds)} thresholds, {len(block_prices)} block prices)"
+        )
+    if len(thresholds) > 3:
+        raise RequestBuildError(f"SRV {c.e.srv}: DUIS carries at most 3 block thresholds, got {len(thresholds)}")
     if c.gas:
+        if thresholds:
+            # DUIS gas: PriceElements holds TOU prices *or* block prices (GasPriceElements choice) and
+            # each day a TOUTariffAction *or* BlockTariff (GasDayProfile choice): a block tariff beside
+            # TOU prices has no DUIS form.
+            raise RequestBuildError(
+                f"SRV {c.e.srv}: a DUIS gas tariff is TOU or block (GasPriceElements and GasDayProfile "
+                f"each hold one), not block prices beside {len(list(c.need('prices')))} TOU prices"
+            )
         # DUIS GasDayProfile: one TOUTariffAction per day (a gas meter switches rate by day, never
         # within one): an intra-day switching table has no DUIS form (not sent rather than flattened).
         used = {int(sw.get("rate", 1)) for sw in switches}
@@ -305,9 +350,9 @@ def _tariff(c: Ctx, b: Element) -> None:
         _any_date(sub(season, "SeasonStartDate"), gas=True)
         sub(season, "ReferencedWeekName", 1)
         sub(te, "SpecialDays")
-        tm = sub(te, "ThresholdMatrix")
-        for i, t in enumerate(thresholds[:3], 1):
-            sub(tm, "BlockThreshold", _int(t, "block_thresholds", c.e.srv), index=str(i))
+        # No block tariff: one threshold of 0 Wh (GasThresholdMatrix needs one).
+        sub(sub(te, "ThresholdMatrix"), "BlockThreshold", 0, index="1")
+        _prices(c, b)
     else:
         te = sub(b, "ElecTariffElements")
         sub(te, "CurrencyUnits", "GBP")
@@ -328,12 +373,15 @@ def _tariff(c: Ctx, b: Element) -> None:
         _any_date(sub(season, "SeasonStartDate"), gas=False)
         sub(season, "ReferencedWeekName", 1)
         sub(te, "SpecialDays")
+        # ElecThresholdMatrix: 8 sets (one per block tariff), Wh; the tariff's thresholds are set 1, the
+        # others repeat them (the S1SP's meter holds one set). No block tariff: one threshold of 0.
+        wh = [_wh(t, "block_thresholds", c.e.srv) for t in thresholds] or [0]
         tm = sub(te, "ThresholdMatrix")
         for row in range(1, 9):
             th = sub(tm, "Thresholds", index=str(row))
-            for i, t in enumerate(thresholds[:3], 1):
-                sub(th, "BlockThreshold", _int(t, "block_thresholds", c.e.srv), index=str(i))
-    _prices(c, b)
+            for i, t in enumerate(wh, 1):
+                sub(th, "BlockThreshold", t, index=str(i))
+        _prices(c, b, block_prices)
 
 
 @builds("1.2.1")

@@ -145,7 +145,8 @@ def _prices(body: etree._Element) -> dict[str, Any]:
 
 def _tariff(body: etree._Element) -> dict[str, Any]:
     """1.1.1: the prices, their number as ``rates``, the first day profile's TOU switches, and the
-    electricity block thresholds of the first threshold set."""
+    electricity block thresholds of the first threshold set (Wh, as kWh) with a ``HybridTariff``'s
+    block prices of block tariff 1 (``_prices``)."""
     out = _prices(body)
     out["rates"] = len(out["prices"])
     profile = _find(body, "ElecTariffElements/SwitchingTable/DayProfiles/DayProfile")
@@ -158,8 +159,9 @@ def _tariff(body: etree._Element) -> dict[str, Any]:
             )
     if switches:
         out["switches"] = switches
+    # Block thresholds are Wh (the S1SP's are kWh); the S1SP's meter holds one set: set 1.
     thresholds = _indexed(_find(body, "ElecTariffElements/ThresholdMatrix"), "Thresholds")[:1]
-    values = [float(t.text or "0") for th in thresholds for t in _indexed(th, "BlockThreshold")]
+    values = [int(t.text or "0") / 1000 for th in thresholds for t in _indexed(th, "BlockThreshold")]
     if any(values):
         out["block_thresholds"] = values
     return out

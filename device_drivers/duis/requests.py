@@ -319,7 +319,9 @@ def _tariff(c: Ctx, b: Element) -> None:
             f"(got {len(thresholds)} thresholds, {len(block_prices)} block prices)"
         )
     if len(thresholds) > 3:
-        raise RequestBuildError(f"SRV {c.e.srv}: DUIS carries at most 3 block thresholds, got {len(thresholds)}")
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: DUIS carries at most 3 block thresholds, got {len(thresholds)}"
+        )
     if c.gas:
         if thresholds:
             # DUIS gas: PriceElements holds TOU prices *or* block prices (GasPriceElements choice) and
@@ -781,16 +783,22 @@ def _update_inventory(c: Ctx, b: Element) -> None:
     # DUIS 8.4 sets only these statuses (XSD: UpdateDeviceStatusCH Commissioned/Withdrawn/
     # InstalledNotCommissioned for a CH, UpdateDeviceStatusExceptCH Pending/InstalledNotCommissioned for any
     # other device); the packs' Suspended/Recovery/Recovered have no DUIS form.
-    allowed = ("Commissioned", "Withdrawn", "InstalledNotCommissioned", "Pending")
-    if status not in allowed:
+    ch_only, any_device = ("Commissioned", "Withdrawn"), ("InstalledNotCommissioned", "Pending")
+    if status not in ch_only + any_device:
         raise RequestBuildError(
             f"SRV 8.4: DUIS cannot set status {status!r} (it sets a CH Commissioned, Withdrawn or "
             "InstalledNotCommissioned, any other device Pending or InstalledNotCommissioned)"
         )
-    if status in ("Commissioned", "Withdrawn") or c.p.get("device_type") == "CHF":
-        sub(b, "UpdateDeviceStatusCH", status)
-    else:
-        sub(b, "UpdateDeviceStatusExceptCH", status)
+    kind = str(c.p.get("device_type") or "")
+    # The route names the target's type; without one the status decides (Commissioned/Withdrawn: CH).
+    is_ch = kind.lower() in ("ch", "chf") if kind else status in ch_only
+    if not is_ch and status in ch_only:
+        raise RequestBuildError(
+            f"SRV 8.4: DUIS cannot set a {kind.upper() or 'non-CH device'} {status} "
+            "(UpdateDeviceStatusExceptCH holds Pending and InstalledNotCommissioned only; Commissioned and "
+            "Withdrawn are values of UpdateDeviceStatusCH, for a CH)"
+        )
+    sub(b, "UpdateDeviceStatusCH" if is_ch else "UpdateDeviceStatusExceptCH", status)
 
 
 @builds("8.7.2", "8.8.2")

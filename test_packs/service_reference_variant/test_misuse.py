@@ -147,6 +147,19 @@ CRITICAL_SRVS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: What the sweep's request of an SRV carries where the SRV cannot be sent empty: a real request (that
+#: the route can build, DUIS included) whose signature alone is spoiled. 1.1.1: a one-rate tariff, which
+#: both routes and both fuels carry (DUIS's gas day profile holds one TOU action per day).
+SWEEP_PARAMS: dict[str, dict[str, Any]] = {
+    "1.1.1": {
+        "rates": 1,
+        "prices": [20.0],
+        "standing_charge": 50.0,
+        "switches": [{"at": "00:00:00", "rate": 1}],
+    },
+}
+
+
 @pytest.mark.dmct_group(GROUP)
 @pytest.mark.dmct_requirement("MISUSE-UNSIGNED", "MISUSE-BAD-SIGNATURE")
 @pytest.mark.parametrize(
@@ -174,11 +187,11 @@ def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
 
 
 def _unsigned_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
-    return crafted(t, srv, role, {}, misuse="unsigned")
+    return crafted(t, srv, role, SWEEP_PARAMS.get(srv, {}), misuse="unsigned")
 
 
 def _corrupt_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
-    return crafted(t, srv, role, {}, misuse="corrupt_signature")
+    return crafted(t, srv, role, SWEEP_PARAMS.get(srv, {}), misuse="corrupt_signature")
 
 
 @pytest.mark.parametrize(

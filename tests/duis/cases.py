@@ -35,6 +35,17 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             },
         ),
         (GSME, "gas", {"rates": 1, "prices": [6.5], "standing_charge": 28.0}),
+        (
+            ESME,
+            "electricity",
+            {
+                "rates": 1,
+                "prices": [24.5],
+                "standing_charge": 45.0,
+                "block_thresholds": [0.404, 1.476, 2.128],
+                "block_prices": [59.47, 49.14, 39.57, 20.11],
+            },
+        ),
     ],
     "1.2.1": [
         (ESME, "electricity", {"prices": [25.0, 13.0], "standing_charge": 45.0}),

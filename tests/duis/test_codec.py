@@ -281,3 +281,42 @@ def test_as_given_makes_up_no_missing_value() -> None:
     assert missing.refused and missing.root.find(".//{*}AdjustMeterBalance") is None
     with pytest.raises(RequestBuildError, match="'name' is required"):  # not a supplier name "None"
         build_as_given("3.4", params={}, **kw)
+
+
+def test_block_tariff_and_what_duis_cannot_carry() -> None:
+    """1.1.1 block tariff: electricity as ``HybridTariff`` (block tariff 1 beside the TOU prices, one
+    PriceScale) with the thresholds in Wh in all 8 threshold sets; gas holds TOU *or* block prices
+    (XSD GasPriceElements), a price finer than the shared scale has no form. 8.4: Commissioned is a CH
+    status only (XSD UpdateDeviceStatusExceptCH: Pending, InstalledNotCommissioned)."""
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    tariff = {
+        "rates": 2,
+        "prices": [20.0, 25.0],
+        "standing_charge": 50.0,
+        "switches": [{"at": "00:00", "rate": 1}, {"at": "07:00", "rate": 2}],
+        "block_thresholds": [0.404, 1.476, 2.128],
+        "block_prices": [59.47, 49.14, 39.57, 20.11],
+    }
+    root = build_request("1.1.1", params=tariff, **kw)
+    ns = {"sr": "http://www.dccinterface.co.uk/ServiceUserGateway"}
+    e = root.find(".//sr:ElectricityPriceElements", ns)
+    assert e is not None and e.findtext("sr:PriceScale", namespaces=ns) == "-4"
+    assert [p.text for p in e.findall("sr:HybridTariff/sr:BlockPrices/sr:BlockPrice", ns)] == [
+        "5947", "4914", "3957", "2011"]  # fmt: skip
+    assert [p.text for p in e.findall("sr:HybridTariff/sr:TOUPrice", ns)] == ["2000", "2500"]
+    rows = root.findall(".//sr:ThresholdMatrix/sr:Thresholds", ns)
+    assert len(rows) == 8
+    assert {tuple(t.text for t in r) for r in rows} == {("404", "1476", "2128")}
+    with pytest.raises(RequestBuildError, match="finer than DUIS carries"):
+        build_request("1.1.1", params={**tariff, "block_prices": [59.467, 49.14, 39.57, 20.11]}, **kw)
+    with pytest.raises(RequestBuildError, match="TOU or block"):
+        gas = {**tariff, "rates": 1, "prices": [7.0], "switches": None}
+        build_request("1.1.1", params=gas, fuel="gas", **kw)
+    with pytest.raises(RequestBuildError, match="one price more"):
+        build_request("1.1.1", params={**tariff, "block_prices": [1.0]}, **kw)
+    with pytest.raises(RequestBuildError, match="ESME Commissioned"):
+        build_request("8.4", params={"status": "Commissioned", "device_type": "esme"}, **kw)
+    ch = build_request("8.4", params={"status": "Commissioned", "device_type": "ch"}, **kw)
+    assert ch.findtext(".//sr:UpdateDeviceStatusCH", namespaces=ns) == "Commissioned"
+    esme = build_request("8.4", params={"status": "Pending", "device_type": "esme"}, **kw)
+    assert esme.findtext(".//sr:UpdateDeviceStatusExceptCH", namespaces=ns) == "Pending"

@@ -104,3 +104,41 @@ def test_electricity_billing_calendar_passes_time_period_and_day_through(
     params = translate(root).params
     assert params == {"billing_time": "06:30:00", **expected}
     X.EXECUTORS["6.8"][0].model_validate(params)
+
+
+def test_a_hybrid_tariff_is_the_s1sp_block_tariff(schema: Schema) -> None:
+    """1.1.1 with an electricity block tariff: ``HybridTariff`` (block tariff 1's prices beside the TOU
+    prices) and threshold set 1 in Wh become the S1SP's ``block_prices`` (pence) and
+    ``block_thresholds`` (kWh); the TOU switches and prices stay as they are."""
+    body, plain = SAMPLES["1.1.1"]
+    assert plain is not None
+    rows = "".join(
+        f'<sr:Thresholds index="{i}"><sr:BlockThreshold index="1">1500</sr:BlockThreshold>'
+        f'<sr:BlockThreshold index="2">4250</sr:BlockThreshold>'
+        f'<sr:BlockThreshold index="3">7001</sr:BlockThreshold></sr:Thresholds>'
+        for i in range(1, 9)
+    )
+    start, end = body.index("<sr:ThresholdMatrix>"), body.index("</sr:ThresholdMatrix>")
+    body = body[: start + len("<sr:ThresholdMatrix>")] + rows + body[end:]
+    hybrid = (
+        '<sr:HybridTariff><sr:BlockPrices index="1"><sr:BlockPrice index="1">30000</sr:BlockPrice>'
+        '<sr:BlockPrice index="2">25125</sr:BlockPrice><sr:BlockPrice index="3">20000</sr:BlockPrice>'
+        '<sr:BlockPrice index="4">5010</sr:BlockPrice></sr:BlockPrices>'
+        '<sr:TOUPrice index="1">15500</sr:TOUPrice><sr:TOUPrice index="2">9000</sr:TOUPrice>'
+        "</sr:HybridTariff>"
+    )
+    tou = (
+        '<sr:TOUTariff><sr:TOUPrice index="1">15500</sr:TOUPrice><sr:TOUPrice index="2">9000</sr:TOUPrice>'
+        "</sr:TOUTariff>"
+    )
+    assert tou in body
+    body = body.replace(tou, hybrid, 1)
+    root = parse(request("1.1.1", body, counter=1).encode())
+    schema.check(root)
+    params = translate(root).params
+    X.EXECUTORS["1.1.1"][0].model_validate(params)
+    assert params == {
+        **plain,
+        "block_thresholds": [1.5, 4.25, 7.001],
+        "block_prices": [30.0, 25.125, 20.0, 5.01],
+    }

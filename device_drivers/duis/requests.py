@@ -293,7 +293,7 @@ def _exact_price(value: Any, field: str, srv: str, scale: int) -> int:
     if abs(raw * 10.0 ** (scale + 2) - float(value)) > 1e-9:
         raise RequestBuildError(
             f"SRV {srv}: {field} {value} p is finer than DUIS carries beside the tariff's other prices "
-            f"(PriceScale {scale}: 10^{scale} GBP in a 16-bit PriceType)"
+            f"(10^{scale} GBP; an electricity price is a 16-bit PriceType at one PriceScale)"
         )
     return raw
 
@@ -322,15 +322,9 @@ def _tariff(c: Ctx, b: Element) -> None:
         raise RequestBuildError(
             f"SRV {c.e.srv}: DUIS carries at most 3 block thresholds, got {len(thresholds)}"
         )
-    if c.gas:
-        if thresholds:
-            # DUIS gas: PriceElements holds TOU prices *or* block prices (GasPriceElements choice) and
-            # each day a TOUTariffAction *or* BlockTariff (GasDayProfile choice): a block tariff beside
-            # TOU prices has no DUIS form.
-            raise RequestBuildError(
-                f"SRV {c.e.srv}: a DUIS gas tariff is TOU or block (GasPriceElements and GasDayProfile "
-                f"each hold one), not block prices beside {len(list(c.need('prices')))} TOU prices"
-            )
+    if c.gas and thresholds:
+        _gas_block_tariff(c, b, thresholds, block_prices, switches)
+    elif c.gas:
         # DUIS GasDayProfile: one TOUTariffAction per day (a gas meter switches rate by day, never
         # within one): an intra-day switching table has no DUIS form (not sent rather than flattened).
         used = {int(sw.get("rate", 1)) for sw in switches}
@@ -384,6 +378,47 @@ def _tariff(c: Ctx, b: Element) -> None:
             for i, t in enumerate(wh, 1):
                 sub(th, "BlockThreshold", t, index=str(i))
         _prices(c, b, block_prices)
+
+
+def _gas_block_tariff(
+    c: Ctx, b: Element, thresholds: list[Any], block_prices: list[Any], switches: list[Any]
+) -> None:
+    """A gas block tariff: every day ``BlockTariff`` (GasDayProfile), ``GasPriceElements/BlockTariff``
+    (block prices, 10^-5 GBP as gas TOU prices, and the number of thresholds), the thresholds in Wh.
+    DUIS gas holds TOU prices *or* block prices (both choices): one TOU rate whose price is block 1's
+    is what the block tariff says about TOU (the S1SP's form); anything else has no DUIS form."""
+    prices = list(c.need("prices"))
+    rates = {int(sw.get("rate", 1)) for sw in switches}
+    if int(c.need("rates")) != 1 or rates != {1} or [float(p) for p in prices] != [float(block_prices[0])]:
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: a DUIS gas tariff is TOU or block (GasPriceElements and GasDayProfile each "
+            f"hold one): a block tariff is one rate at block 1's price, not TOU prices {prices} beside "
+            f"block prices {block_prices}"
+        )
+    te = sub(b, "GasTariffElements")
+    st = sub(te, "SwitchingTable")
+    day = sub(sub(st, "DayProfiles"), "DayProfile")
+    sub(day, "DayName", 1)
+    sub(day, "BlockTariff")
+    weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
+    sub(weeks, "WeekName", 1)
+    for i in range(1, 8):
+        sub(weeks, "ReferencedDayName", 1, index=str(i))
+    season = sub(sub(st, "Seasons"), "Season")
+    _any_date(sub(season, "SeasonStartDate"), gas=True)
+    sub(season, "ReferencedWeekName", 1)
+    sub(te, "SpecialDays")
+    tm = sub(te, "ThresholdMatrix")
+    for i, t in enumerate(thresholds, 1):
+        sub(tm, "BlockThreshold", _wh(t, "block_thresholds", c.e.srv), index=str(i))
+    g = sub(sub(b, "PriceElements"), "GasPriceElements")
+    sub(g, "CurrencyUnits", "GBP")
+    standing = c.p.get("standing_charge")
+    sub(g, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, GAS_PRICE_SCALE))
+    bt = sub(g, "BlockTariff")
+    for i, p in enumerate(block_prices, 1):
+        sub(bt, "BlockPrice", _exact_price(p, "block_prices", c.e.srv, GAS_PRICE_SCALE), index=str(i))
+    sub(bt, "NumberOfThresholds", len(thresholds))
 
 
 @builds("1.2.1")
@@ -628,10 +663,11 @@ def _billing_calendar(c: Ctx, b: Element) -> None:
         raise RequestBuildError(
             "SRV 6.8: an electricity billing calendar in DUIS has a billing time and period, no start date"
         )
+    billing_time = c.need("billing_time")
     try:
-        at = time.fromisoformat(str(c.need("billing_time")))
+        at = time.fromisoformat(str(billing_time))
     except ValueError:
-        raise RequestBuildError(f"SRV 6.8: billing_time is not a time: {c.p['billing_time']!r}") from None
+        raise RequestBuildError(f"SRV 6.8: billing_time is not a time: {billing_time!r}") from None
     e = sub(b, "ElectricityBillingCalendar")
     sub(e, "BillingTime", at.replace(tzinfo=None))
     if period == "daily":

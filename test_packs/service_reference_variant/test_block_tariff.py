@@ -115,15 +115,18 @@ def run_block_tariff(t: SrvtRig, role: str) -> None:
     shares, prices = draw_blocks(seeded(t.request, f"block tariff {role}"))
     thresholds = [float(round(counter0 + plan * s, 3)) for s in shares]
     note(t.request, "block tariff", counter=str(counter0), thresholds=thresholds, prices=prices)
-    sent = {
+    restore = {
         "rates": before["rates"],
         "prices": before["prices"],
         "standing_charge": before["standing_charge"],
         "switches": [{"at": s["at"], "rate": s["rate"]} for s in before["switches"]],
-        "block_thresholds": thresholds,
-        "block_prices": prices,
     }
-    restore = {k: v for k, v in sent.items() if not k.startswith("block_")}
+    sent = restore | {"block_thresholds": thresholds, "block_prices": prices}
+    if role == "gsme":
+        # A gas tariff is TOU or block (DUIS GasPriceElements and GasDayProfile hold one or the other):
+        # the block tariff is one rate, its TOU price block 1's, on every route. The meter charges the
+        # block prices either way; the restore brings the TOU tariff back.
+        sent |= {"rates": 1, "prices": prices[:1], "switches": [{"at": "00:00:00", "rate": 1}]}
     if before.get("block_thresholds"):
         restore |= {"block_thresholds": before["block_thresholds"], "block_prices": before["block_prices"]}
     try:

@@ -312,6 +312,22 @@ def test_block_tariff_and_what_duis_cannot_carry() -> None:
     with pytest.raises(RequestBuildError, match="TOU or block"):
         gas = {**tariff, "rates": 1, "prices": [7.0], "switches": None}
         build_request("1.1.1", params=gas, fuel="gas", **kw)
+    gas_block = {
+        "rates": 1,
+        "prices": [20.5],
+        "block_thresholds": [1.5, 3.0],
+        "block_prices": [20.5, 10.25, 5.0],
+    }
+    g = build_request("1.1.1", params=gas_block, fuel="gas", **kw)
+    assert (
+        g.find(".//sr:GasDayProfile", ns) is None
+        and g.find(".//sr:DayProfile/sr:BlockTariff", ns) is not None
+    )
+    assert [p.text for p in g.findall(".//sr:GasPriceElements/sr:BlockTariff/sr:BlockPrice", ns)] == [
+        "20500", "10250", "5000"]  # fmt: skip
+    assert g.findtext(".//sr:GasPriceElements/sr:BlockTariff/sr:NumberOfThresholds", namespaces=ns) == "2"
+    gas_thresholds = g.findall(".//sr:GasTariffElements/sr:ThresholdMatrix/sr:BlockThreshold", ns)
+    assert [t.text for t in gas_thresholds] == ["1500", "3000"]
     with pytest.raises(RequestBuildError, match="one price more"):
         build_request("1.1.1", params={**tariff, "block_prices": [1.0]}, **kw)
     with pytest.raises(RequestBuildError, match="ESME Commissioned"):

@@ -136,11 +136,15 @@ def _prices(body: etree._Element) -> dict[str, Any]:
     if gas is None:
         raise TranslationError("E6", "PriceElements holds neither electricity nor gas prices")
     matrix = next(c for c in gas if etree.QName(c).localname in ("TOUTariff", "BlockTariff"))
-    name = "TOUPrice" if etree.QName(matrix).localname == "TOUTariff" else "BlockPrice"
-    return {
-        "standing_charge": int(_need(gas, "StandingCharge")) / 1000,
-        "prices": [int(p.text or "0") / 1000 for p in _indexed(matrix, name)],
-    }
+    standing = int(_need(gas, "StandingCharge")) / 1000
+    if etree.QName(matrix).localname == "TOUTariff":
+        return {
+            "standing_charge": standing,
+            "prices": [int(p.text or "0") / 1000 for p in _indexed(matrix, "TOUPrice")],
+        }
+    # A gas block tariff has no TOU prices: the S1SP's meter holds one TOU rate, at block 1's price.
+    blocks = [int(p.text or "0") / 1000 for p in _indexed(matrix, "BlockPrice")]
+    return {"standing_charge": standing, "prices": blocks[:1], "block_prices": blocks}
 
 
 def _tariff(body: etree._Element) -> dict[str, Any]:
@@ -162,6 +166,10 @@ def _tariff(body: etree._Element) -> dict[str, Any]:
     # Block thresholds are Wh (the S1SP's are kWh); the S1SP's meter holds one set: set 1.
     thresholds = _indexed(_find(body, "ElecTariffElements/ThresholdMatrix"), "Thresholds")[:1]
     values = [int(t.text or "0") / 1000 for th in thresholds for t in _indexed(th, "BlockThreshold")]
+    gas_blocks = _find(body, "PriceElements/GasPriceElements/BlockTariff")
+    if gas_blocks is not None:  # as many gas thresholds as the block prices name
+        gas = _indexed(_find(body, "GasTariffElements/ThresholdMatrix"), "BlockThreshold")
+        values = [int(t.text or "0") / 1000 for t in gas[: int(_need(gas_blocks, "NumberOfThresholds"))]]
     if any(values):
         out["block_thresholds"] = values
     return out

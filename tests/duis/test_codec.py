@@ -191,6 +191,25 @@ def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
     )
     assert events["entries"] == [{"code": "0x8F3D", "at": "2026-12-06T10:00:00Z", "details": {}}]
     assert pack_result("7.4", {}) == {}
+    block_prices = [
+        {"@index": str(i), "#text": v} for i, v in ((2, "4914"), (1, "5947"), (3, "3957"), (4, "2011"))
+    ]
+    elec = {"PriceScale": "-4", "StandingCharge": "500", "StandingChargeScale": "-4",
+            "TariffTOUPriceMatrix": {"TariffTOUPrice": {"@index": "1", "#text": "2000"}},
+            "TariffBlockPriceMatrix": {"TariffBlockPrices": [{"@index": "2", "BlockPrice": []},
+                                                             {"@index": "1", "BlockPrice": block_prices}]},
+            "TariffThresholdMatrix": {"ElecTariffThresholds": [
+                {"@index": "1", "BlockThreshold": [{"@index": "1", "#text": "404"},
+                                                   {"@index": "2", "#text": "1476"}]}]}}  # fmt: skip
+    read = pack_result("4.11.1", {"Electricity": elec})
+    assert (read["prices"], read["standing_charge"]) == ([20.0], 5.0)
+    assert (read["block_thresholds"], read["block_prices"]) == ([0.404, 1.476], [59.47, 49.14, 39.57])
+    gas_thresholds = [{"@index": "2", "#text": "5500"}, {"@index": "1", "#text": "2000"}]
+    gas = {"StandingCharge": "28000", "BlockTariff": {"BlockPrice": block_prices[:3]},
+           "TariffThresholds": {"BlockThreshold": gas_thresholds}}  # fmt: skip
+    read = {k: v for k, v in pack_result("4.11.1", {"Gas": gas}).items() if k != "Gas"}
+    assert read == {"prices": [5.947], "rates": 1, "standing_charge": 28.0,
+                    "block_thresholds": [2.0, 5.5], "block_prices": [5.947, 4.914, 3.957]}  # fmt: skip
     assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}
 
 

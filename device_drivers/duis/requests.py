@@ -830,7 +830,7 @@ def _update_inventory(c: Ctx, b: Element) -> None:
     is_ch = kind.lower() in ("ch", "chf") if kind else status in ch_only
     if not is_ch and status in ch_only:
         raise RequestBuildError(
-            f"SRV 8.4: DUIS cannot set a {kind.upper() or 'non-CH device'} {status} "
+            f"SRV 8.4: DUIS cannot set the status {status} on {kind.upper() or 'a device other than a CH'} "
             "(UpdateDeviceStatusExceptCH holds Pending and InstalledNotCommissioned only; Commissioned and "
             "Withdrawn are values of UpdateDeviceStatusCH, for a CH)"
         )

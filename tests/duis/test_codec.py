@@ -349,7 +349,7 @@ def test_block_tariff_and_what_duis_cannot_carry() -> None:
     assert [t.text for t in gas_thresholds] == ["1500", "3000"]
     with pytest.raises(RequestBuildError, match="one price more"):
         build_request("1.1.1", params={**tariff, "block_prices": [1.0]}, **kw)
-    with pytest.raises(RequestBuildError, match="ESME Commissioned"):
+    with pytest.raises(RequestBuildError, match="status Commissioned on ESME"):
         build_request("8.4", params={"status": "Commissioned", "device_type": "esme"}, **kw)
     ch = build_request("8.4", params={"status": "Commissioned", "device_type": "ch"}, **kw)
     assert ch.findtext(".//sr:UpdateDeviceStatusCH", namespaces=ns) == "Commissioned"

@@ -249,7 +249,10 @@ def _any_date(parent: Element, gas: bool) -> None:
         sub(sub(parent, "DayOfWeek"), "NonSpecifiedDayOfWeek")
 
 
-def _prices(c: Ctx, parent: Element) -> None:
+def _prices(c: Ctx, parent: Element, block_prices: list[Any] | None = None) -> None:
+    """``PriceElements``: the TOU prices, and with ``block_prices`` (electricity only, 1.1.1) the
+    ``HybridTariff`` form: block prices as block tariff 1 beside the TOU prices, one ``PriceScale`` for
+    both (docs/protocols/duis.md, Assumptions 1)."""
     prices = list(c.need("prices"))
     pe = sub(parent, "PriceElements")
     standing = c.p.get("standing_charge")
@@ -268,13 +271,39 @@ def _prices(c: Ctx, parent: Element) -> None:
         return
     e = sub(pe, "ElectricityPriceElements")
     sc_scale = price_scale([standing or 0], c.e.srv)
-    scale = price_scale(prices, c.e.srv)
+    scale = price_scale(prices + list(block_prices or []), c.e.srv)
     sub(e, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, sc_scale))
     sub(e, "StandingChargeScale", sc_scale)
     sub(e, "PriceScale", scale)
-    tou = sub(e, "TOUTariff")
+    if block_prices:
+        tariff = sub(e, "HybridTariff")
+        blocks = sub(tariff, "BlockPrices", index="1")
+        for i, p in enumerate(block_prices, 1):
+            sub(blocks, "BlockPrice", _exact_price(p, "block_prices", c.e.srv, scale), index=str(i))
+    else:
+        tariff = sub(e, "TOUTariff")
     for i, p in enumerate(prices, 1):
-        sub(tou, "TOUPrice", _price(p, "prices", c.e.srv, scale), index=str(i))
+        sub(tariff, "TOUPrice", _price(p, "prices", c.e.srv, scale), index=str(i))
+
+
+def _exact_price(value: Any, field: str, srv: str, scale: int) -> int:
+    """A price DUIS must carry exactly (the block prices the meter is read back against): one finer
+    than 10^``scale`` GBP has no DUIS form at the scale every price of the tariff shares."""
+    raw = _price(value, field, srv, scale)
+    if abs(raw * 10.0 ** (scale + 2) - float(value)) > 1e-9:
+        raise RequestBuildError(
+            f"SRV {srv}: {field} {value} p is finer than DUIS carries beside the tariff's other prices "
+            f"(10^{scale} GBP; an electricity price is a 16-bit PriceType at one PriceScale)"
+        )
+    return raw
+
+
+def _wh(value: Any, field: str, srv: str) -> int:
+    """A block threshold (the packs' kWh) in Wh (docs/protocols/duis.md, Assumptions 1)."""
+    wh = _int(value, field, srv, scale=1000)
+    if abs(wh / 1000 - float(value)) > 1e-9 or not 0 < wh <= UINT32_MAX:
+        raise RequestBuildError(f"SRV {srv}: {field} {value} kWh is not a whole number of Wh in DUIS's range")
+    return wh
 
 
 @builds("1.1.1")
@@ -282,8 +311,20 @@ def _tariff(c: Ctx, b: Element) -> None:
     c.execution(b)
     c.need("rates")  # DUIS carries the prices themselves, not their number
     switches = c.p.get("switches") or [{"at": "00:00:00", "rate": 1}]
-    thresholds = list(c.p.get("block_thresholds") or [0])
-    if c.gas:
+    thresholds = list(c.p.get("block_thresholds") or [])
+    block_prices = list(c.p.get("block_prices") or [])
+    if bool(thresholds) != bool(block_prices) or (thresholds and len(block_prices) != len(thresholds) + 1):
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: a block tariff is 1-3 thresholds and one price more "
+            f"(got {len(thresholds)} thresholds, {len(block_prices)} block prices)"
+        )
+    if len(thresholds) > 3:
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: DUIS carries at most 3 block thresholds, got {len(thresholds)}"
+        )
+    if c.gas and thresholds:
+        _gas_block_tariff(c, b, thresholds, block_prices, switches)
+    elif c.gas:
         # DUIS GasDayProfile: one TOUTariffAction per day (a gas meter switches rate by day, never
         # within one): an intra-day switching table has no DUIS form (not sent rather than flattened).
         # Switching by day (``days``: the rate of each weekday, Monday first) is a day profile per rate
@@ -312,9 +353,9 @@ def _tariff(c: Ctx, b: Element) -> None:
         _any_date(sub(season, "SeasonStartDate"), gas=True)
         sub(season, "ReferencedWeekName", 1)
         sub(te, "SpecialDays")
-        tm = sub(te, "ThresholdMatrix")
-        for i, t in enumerate(thresholds[:3], 1):
-            sub(tm, "BlockThreshold", _int(t, "block_thresholds", c.e.srv), index=str(i))
+        # No block tariff: one threshold of 0 Wh (GasThresholdMatrix needs one).
+        sub(sub(te, "ThresholdMatrix"), "BlockThreshold", 0, index="1")
+        _prices(c, b)
     else:
         te = sub(b, "ElecTariffElements")
         sub(te, "CurrencyUnits", "GBP")
@@ -335,12 +376,56 @@ def _tariff(c: Ctx, b: Element) -> None:
         _any_date(sub(season, "SeasonStartDate"), gas=False)
         sub(season, "ReferencedWeekName", 1)
         sub(te, "SpecialDays")
+        # ElecThresholdMatrix: 8 sets (one per block tariff), Wh; the tariff's thresholds are set 1, the
+        # others repeat them (the S1SP's meter holds one set). No block tariff: one threshold of 0.
+        wh = [_wh(t, "block_thresholds", c.e.srv) for t in thresholds] or [0]
         tm = sub(te, "ThresholdMatrix")
         for row in range(1, 9):
             th = sub(tm, "Thresholds", index=str(row))
-            for i, t in enumerate(thresholds[:3], 1):
-                sub(th, "BlockThreshold", _int(t, "block_thresholds", c.e.srv), index=str(i))
-    _prices(c, b)
+            for i, t in enumerate(wh, 1):
+                sub(th, "BlockThreshold", t, index=str(i))
+        _prices(c, b, block_prices)
+
+
+def _gas_block_tariff(
+    c: Ctx, b: Element, thresholds: list[Any], block_prices: list[Any], switches: list[Any]
+) -> None:
+    """A gas block tariff: every day ``BlockTariff`` (GasDayProfile), ``GasPriceElements/BlockTariff``
+    (block prices, 10^-5 GBP as gas TOU prices, and the number of thresholds), the thresholds in Wh.
+    DUIS gas holds TOU prices *or* block prices (both choices): one TOU rate whose price is block 1's
+    is what the block tariff says about TOU (the S1SP's form); anything else has no DUIS form."""
+    prices = list(c.need("prices"))
+    rates = {int(sw.get("rate", 1)) for sw in switches}
+    if int(c.need("rates")) != 1 or rates != {1} or [float(p) for p in prices] != [float(block_prices[0])]:
+        raise RequestBuildError(
+            f"SRV {c.e.srv}: a DUIS gas tariff is TOU or block (GasPriceElements and GasDayProfile each "
+            f"hold one): a block tariff is one rate at block 1's price, not TOU prices {prices} beside "
+            f"block prices {block_prices}"
+        )
+    te = sub(b, "GasTariffElements")
+    st = sub(te, "SwitchingTable")
+    day = sub(sub(st, "DayProfiles"), "DayProfile")
+    sub(day, "DayName", 1)
+    sub(day, "BlockTariff")
+    weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
+    sub(weeks, "WeekName", 1)
+    for i in range(1, 8):
+        sub(weeks, "ReferencedDayName", 1, index=str(i))
+    season = sub(sub(st, "Seasons"), "Season")
+    _any_date(sub(season, "SeasonStartDate"), gas=True)
+    sub(season, "ReferencedWeekName", 1)
+    sub(te, "SpecialDays")
+    tm = sub(te, "ThresholdMatrix")
+    for i, t in enumerate(thresholds, 1):
+        sub(tm, "BlockThreshold", _wh(t, "block_thresholds", c.e.srv), index=str(i))
+    g = sub(sub(b, "PriceElements"), "GasPriceElements")
+    sub(g, "CurrencyUnits", "GBP")
+    standing = c.p.get("standing_charge")
+    sub(g, "StandingCharge", _price(standing or 0, "standing_charge", c.e.srv, GAS_PRICE_SCALE))
+    bt = sub(g, "BlockTariff")
+    for i, p in enumerate(block_prices, 1):
+        sub(bt, "BlockPrice", _exact_price(p, "block_prices", c.e.srv, GAS_PRICE_SCALE), index=str(i))
+    sub(bt, "NumberOfThresholds", len(thresholds))
 
 
 @builds("1.2.1")
@@ -570,8 +655,9 @@ GAS_PERIODICITY = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 @builds("6.8")
 def _billing_calendar(c: Ctx, b: Element) -> None:
     """Gas: ``start`` and ``period``. Electricity: DUIS carries a billing time and a day of the week or
-    month, no start date, so an electricity calendar takes ``billing_time`` (and ``day``), and a
-    ``start`` (a date the meter would start billing from) is refused: it has no DUIS form."""
+    month, no start date, so an electricity calendar takes ``billing_time``, ``period`` and (weekly,
+    monthly) ``day``, and a ``start`` (a date the meter would start billing from) is refused: it has no
+    DUIS form (the packs send the ESME the billing-time form on every route)."""
     period = str(c.p.get("period", "monthly"))
     if period not in GAS_PERIODICITY:
         raise RequestBuildError(f"SRV 6.8: period must be daily, weekly or monthly, got {period!r}")
@@ -584,19 +670,17 @@ def _billing_calendar(c: Ctx, b: Element) -> None:
         raise RequestBuildError(
             "SRV 6.8: an electricity billing calendar in DUIS has a billing time and period, no start date"
         )
+    billing_time = c.need("billing_time")
     try:
-        at = time.fromisoformat(str(c.need("billing_time")))
+        at = time.fromisoformat(str(billing_time))
     except ValueError:
-        raise RequestBuildError(f"SRV 6.8: billing_time is not a time: {c.p['billing_time']!r}") from None
-    day = int(c.p.get("day", 1))
+        raise RequestBuildError(f"SRV 6.8: billing_time is not a time: {billing_time!r}") from None
     e = sub(b, "ElectricityBillingCalendar")
     sub(e, "BillingTime", at.replace(tzinfo=None))
     if period == "daily":
         sub(e, "Daily")
-    elif period == "weekly":
-        sub(e, "Weekly", day)
-    else:
-        sub(e, "Monthly", min(day, 28))
+    else:  # Weekly: ISO day of the week 1-7; Monthly: day of the month 1-28 (sent as given)
+        sub(e, GAS_PERIODICITY[period], _int(c.need("day"), "day", c.e.srv))
 
 
 @builds("6.11")
@@ -739,14 +823,25 @@ def _device_id(c: Ctx, b: Element) -> None:
 def _update_inventory(c: Ctx, b: Element) -> None:
     sub(b, "DeviceID", c.target)
     status = str(c.need("status"))
-    # DUIS 8.4 sets only these statuses; the packs' Suspended/Recovery/Recovered have no DUIS form.
-    allowed = ("Commissioned", "Withdrawn", "InstalledNotCommissioned", "Pending")
-    if status not in allowed:
-        raise RequestBuildError(f"SRV 8.4: DUIS cannot set status {status!r} (it sets {', '.join(allowed)})")
-    if status in ("Commissioned", "Withdrawn") or c.p.get("device_type") == "CHF":
-        sub(b, "UpdateDeviceStatusCH", status)
-    else:
-        sub(b, "UpdateDeviceStatusExceptCH", status)
+    # DUIS 8.4 sets only these statuses (XSD: UpdateDeviceStatusCH Commissioned/Withdrawn/
+    # InstalledNotCommissioned for a CH, UpdateDeviceStatusExceptCH Pending/InstalledNotCommissioned for any
+    # other device); the packs' Suspended/Recovery/Recovered have no DUIS form.
+    ch_only, any_device = ("Commissioned", "Withdrawn"), ("InstalledNotCommissioned", "Pending")
+    if status not in ch_only + any_device:
+        raise RequestBuildError(
+            f"SRV 8.4: DUIS cannot set status {status!r} (it sets a CH Commissioned, Withdrawn or "
+            "InstalledNotCommissioned, any other device Pending or InstalledNotCommissioned)"
+        )
+    kind = str(c.p.get("device_type") or "")
+    # The route names the target's type; without one the status decides (Commissioned/Withdrawn: CH).
+    is_ch = kind.lower() in ("ch", "chf") if kind else status in ch_only
+    if not is_ch and status in ch_only:
+        raise RequestBuildError(
+            f"SRV 8.4: DUIS cannot set the status {status} on {kind.upper() or 'a device other than a CH'} "
+            "(UpdateDeviceStatusExceptCH holds Pending and InstalledNotCommissioned only; Commissioned and "
+            "Withdrawn are values of UpdateDeviceStatusCH, for a CH)"
+        )
+    sub(b, "UpdateDeviceStatusCH" if is_ch else "UpdateDeviceStatusExceptCH", status)
 
 
 @builds("8.7.2", "8.8.2")

@@ -166,12 +166,22 @@ def _pence(value: Any, scale: Any) -> float | None:
     return None if n is None or sc is None else round(n * 10.0 ** (int(sc) + 2), 6)
 
 
+def _first_indexed(node: Any) -> Any:
+    """The entry with ``@index`` 1 of a repeated element (block tariff 1, threshold set 1)."""
+    return next((i for i in _as_list(node) if isinstance(i, dict) and str(i.get("@index")) == "1"), None)
+
+
 def _tariff(d: Data) -> Data:
-    """4.11.1: ``prices`` and ``standing_charge`` in pence, ``rates`` their number. Electricity prices
-    are x 10^``PriceScale`` GBP; gas prices (no scale, as in DUIS) thousandths of a penny. The TOU
-    switches are not read (the MMC switching table's shape differs from the packs' list)."""
+    """4.11.1: ``prices`` and ``standing_charge`` in pence, ``rates`` their number, and a block tariff's
+    ``block_prices`` (pence) and ``block_thresholds`` (kWh; DUIS Wh) where the meter holds one: the
+    electricity block tariff 1 and threshold set 1, the gas block prices and thresholds. Electricity
+    prices are x 10^``PriceScale`` GBP; gas prices (no scale, as in DUIS) thousandths of a penny; a gas
+    block tariff has no TOU price (``prices``: block 1's, as the request says it). The TOU switches are
+    not read (the MMC switching table's shape differs from the packs' list)."""
     out: Data = {}
     elec, gas = d.get("Electricity"), d.get("Gas")
+    blocks: list[float] = []
+    thresholds: list[float] = []
     if isinstance(elec, dict):
         matrix = elec.get("TariffTOUPriceMatrix")
         raw = _indexed_values(matrix.get("TariffTOUPrice")) if isinstance(matrix, dict) else []
@@ -181,14 +191,34 @@ def _tariff(d: Data) -> Data:
         standing = _pence(elec.get("StandingCharge"), elec.get("StandingChargeScale"))
         if standing is not None:
             out["standing_charge"] = standing
+        block_matrix = elec.get("TariffBlockPriceMatrix")
+        first = (
+            _first_indexed(block_matrix.get("TariffBlockPrices")) if isinstance(block_matrix, dict) else None
+        )
+        raw_blocks = _indexed_values(first.get("BlockPrice")) if first else []
+        scaled = [_pence(p, elec.get("PriceScale")) for p in raw_blocks]
+        blocks = [p for p in scaled if p is not None]
+        th_matrix = elec.get("TariffThresholdMatrix")
+        set1 = _first_indexed(th_matrix.get("ElecTariffThresholds")) if isinstance(th_matrix, dict) else None
+        thresholds = _indexed_values(set1.get("BlockThreshold")) if set1 else []
     elif isinstance(gas, dict):
         matrix = gas.get("TOUTariff")
         raw = _indexed_values(matrix.get("TariffTOUPrice")) if isinstance(matrix, dict) else []
+        block_prices = gas.get("BlockTariff")
+        blocks = [round(p / 1000, 6) for p in _indexed_values(block_prices.get("BlockPrice"))] if isinstance(
+            block_prices, dict) else []  # fmt: skip
         if raw:
             out["prices"] = [round(p / 1000, 6) for p in raw]
+        elif blocks:
+            out["prices"] = blocks[:1]
         standing = _number(gas.get("StandingCharge"))
         if standing is not None:
             out["standing_charge"] = round(standing / 1000, 6)
+        th = gas.get("TariffThresholds")
+        thresholds = _indexed_values(th.get("BlockThreshold")) if isinstance(th, dict) else []
+    if any(thresholds) and blocks:
+        out["block_thresholds"] = [t / 1000 for t in thresholds if t]
+        out["block_prices"] = blocks[: len(out["block_thresholds"]) + 1]
     if "prices" in out:
         out["rates"] = len(out["prices"])
     return out
@@ -284,7 +314,8 @@ _PERIODS = {"Daily": "daily", "Weekly": "weekly", "Monthly": "monthly"}
 
 def _billing_calendar(d: Data) -> Data:
     """6.2.3: ``billing_calendar`` (None when the payload holds none). Gas: ``start`` and ``period``;
-    electricity: ``period`` and ``billing_time`` only — its MMC calendar has no start date."""
+    electricity: ``billing_time``, ``period`` and (weekly, monthly) ``day`` — its MMC calendar has no
+    start date (the framed route's 6.2.3 to an ESME gives the same three names)."""
     cal = d.get("BillingCalendar")
     if cal is None:
         return {"billing_calendar": None}
@@ -296,12 +327,11 @@ def _billing_calendar(d: Data) -> Data:
         return {"billing_calendar": {"start": gas.get("BillingPeriodStart"), "period": period}}
     if isinstance(elec, dict):
         kind = next((k for k in elec if k != "BillingTime"), "")
-        return {
-            "billing_calendar": {
-                "period": _PERIODS.get(kind, kind.lower()),
-                "billing_time": elec.get("BillingTime"),
-            }
-        }
+        out: Data = {"period": _PERIODS.get(kind, kind.lower()), "billing_time": elec.get("BillingTime")}
+        day = _number(elec.get(kind)) if kind in ("Weekly", "Monthly") else None
+        if day is not None:
+            out["day"] = day
+        return {"billing_calendar": out}
     return {}
 
 

@@ -290,6 +290,8 @@ class DuisRoute(ServiceRoute):
                 p.update(sent)
             else:  # no 11.1 from this route: the hash of no image (a DSP that checks it refuses, visibly)
                 p["firmware_hash"] = hashlib.sha256(b"").hexdigest()
+        if srv == "8.4" and "device_type" not in p and eui(device) in self.device_types:
+            p["device_type"] = self.device_types[eui(device)]  # CH or not decides the DUIS element
         if srv in ("8.7.2", "8.8.2") and "other" not in p:
             ch = next((e for e, t in self.device_types.items() if t.lower() in ("ch", "chf")), None)
             if ch is not None:

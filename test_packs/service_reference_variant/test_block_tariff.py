@@ -41,14 +41,16 @@ MIN_STEP = 5.0
 
 def draw_blocks(rng: random.Random) -> tuple[list[Decimal], list[float]]:
     """Varied inputs (seeded): where the three thresholds fall in the flow's energy (shares, at least
-    15 % apart so every block gets energy) and four block prices to three decimals, rising (the usual
-    block tariff) or falling (a declining one), neighbours at least ``MIN_STEP`` apart."""
+    15 % apart so every block gets energy) and four block prices to two decimals, rising (the usual
+    block tariff) or falling (a declining one), neighbours at least ``MIN_STEP`` apart. Hundredths of a
+    penny: what both service routes carry (DUIS holds an electricity price as a 16-bit integer times
+    one ``PriceScale`` shared by the tariff's prices, so thousandths fit only below 32.767 p)."""
     s1 = rng.uniform(0.10, 0.25)
     s2 = s1 + rng.uniform(0.15, 0.30)
     s3 = s2 + rng.uniform(0.15, 0.30)
-    prices = [round(rng.uniform(5.0, 30.0), 3)]
+    prices = [round(rng.uniform(5.0, 30.0), 2)]
     for _ in range(3):
-        prices.append(round(prices[-1] + rng.uniform(MIN_STEP, 20.0), 3))
+        prices.append(round(prices[-1] + rng.uniform(MIN_STEP, 20.0), 2))
     if rng.random() < 0.5:
         prices.reverse()
     return [Decimal(str(round(s, 3))) for s in (s1, s2, s3)], prices
@@ -96,7 +98,7 @@ def test_block_tariff_prices_each_block(srvt: SrvtRig, role: str) -> None:
     for the energy the instruments pushed). Tolerances: 0.002 kWh per register read (static reads),
     the device time each clock-bracketed read and flow switch took, a penny of balance rounding
     (two reads). Inputs varied, seeded and recorded in the transcript (:func:`draw_blocks`): where the
-    thresholds fall, rising or falling block prices with three decimals."""
+    thresholds fall, rising or falling block prices with two decimals."""
     t = srvt
     idle = metering.Flow(t, role)  # nothing flows but the stretch measured (the lab file may set a load)
     idle.set(False)
@@ -113,15 +115,18 @@ def run_block_tariff(t: SrvtRig, role: str) -> None:
     shares, prices = draw_blocks(seeded(t.request, f"block tariff {role}"))
     thresholds = [float(round(counter0 + plan * s, 3)) for s in shares]
     note(t.request, "block tariff", counter=str(counter0), thresholds=thresholds, prices=prices)
-    sent = {
+    restore = {
         "rates": before["rates"],
         "prices": before["prices"],
         "standing_charge": before["standing_charge"],
         "switches": [{"at": s["at"], "rate": s["rate"]} for s in before["switches"]],
-        "block_thresholds": thresholds,
-        "block_prices": prices,
     }
-    restore = {k: v for k, v in sent.items() if not k.startswith("block_")}
+    sent = restore | {"block_thresholds": thresholds, "block_prices": prices}
+    if role == "gsme":
+        # A gas tariff is TOU or block (DUIS GasPriceElements and GasDayProfile hold one or the other):
+        # the block tariff is one rate, its TOU price block 1's, on every route. The meter charges the
+        # block prices either way; the restore brings the TOU tariff back.
+        sent |= {"rates": 1, "prices": prices[:1], "switches": [{"at": "00:00:00", "rate": 1}]}
     if before.get("block_thresholds"):
         restore |= {"block_thresholds": before["block_thresholds"], "block_prices": before["block_prices"]}
     try:

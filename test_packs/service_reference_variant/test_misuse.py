@@ -153,6 +153,38 @@ CRITICAL_SRVS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: What the sweep's request of an SRV carries where the SRV is not sent empty: a real request, which
+#: every route can build (DUIS needs the SRV's fields: a request without them is never sent), whose
+#: signature alone is spoiled. A one-rate tariff and one price (what a gas tariff in DUIS holds too),
+#: a calendar in each fuel's form (an ESME's is a billing time and period: docs/protocols/duis.md).
+SWEEP_PARAMS: dict[str, dict[str, Any]] = {
+    "1.1.1": {
+        "rates": 1,
+        "prices": [20.0],
+        "standing_charge": 50.0,
+        "switches": [{"at": "00:00:00", "rate": 1}],
+    },
+    "1.2.1": {"prices": [20.0], "standing_charge": 50.0},
+    "1.5": {"delta": 100.0},
+    "1.6": {"mode": "prepayment"},
+    "2.3": {
+        "debts": [
+            {"name": n, "amount": 0.0, "rate": 0.0} for n in ("time_debt_1", "time_debt_2", "payment_debt")
+        ]
+    },
+    "6.4.1": {"threshold_w": 5000.0, "period_s": 60.0, "restoration_s": 60.0},
+    "6.25": {"state": "unchanged"},
+}
+SWEEP_CALENDAR: dict[str, dict[str, Any]] = {
+    "esme": {"billing_time": "00:00:00", "period": "monthly", "day": 28},
+    "gsme": {"start": "2030-01-28T00:00:00+00:00", "period": "monthly"},
+}
+
+
+def sweep_params(srv: str, role: str) -> dict[str, Any]:
+    return SWEEP_CALENDAR[role] if srv == "6.8" else SWEEP_PARAMS.get(srv, {})
+
+
 @pytest.mark.dmct_group(GROUP)
 @pytest.mark.dmct_requirement("MISUSE-UNSIGNED", "MISUSE-BAD-SIGNATURE")
 @pytest.mark.parametrize(
@@ -182,11 +214,11 @@ def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
 
 
 def _unsigned_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
-    return crafted(t, srv, role, {}, misuse="unsigned")
+    return crafted(t, srv, role, sweep_params(srv, role), misuse="unsigned")
 
 
 def _corrupt_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
-    return crafted(t, srv, role, {}, misuse="corrupt_signature")
+    return crafted(t, srv, role, sweep_params(srv, role), misuse="corrupt_signature")
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 
 from device_drivers.errors import LinkTimeout
 from device_drivers.route import RouteError
+from test_packs.oracles import billing_calendar as cal_oracle
 from test_packs.oracles import clock as clock_oracle
 from test_packs.oracles import gas as gas_oracle
 from test_packs.oracles import load_limit as ll_oracle
@@ -911,21 +913,42 @@ def read_config_randomisation(t: SrvtRig, role: str) -> None:
 
 @case("6.2.3", CONFIG, *METERS)
 def read_config_billing_calendar(t: SrvtRig, role: str) -> None:
-    """SRVT-6.2.3: the billing calendar read is well formed; for the ESME read, change (SRV 6.8, a
-    weekly calendar), read: the second read shows the start and period sent. Compared with: the values
-    sent; that the meter *uses* the calendar (a snapshot at its start) is checked in 6.8."""
+    """SRVT-6.2.3: the billing calendar read is well formed — a gas meter's a start and a period, an
+    ESME's a billing time and a periodicity (its calendar as a DCC User sends it: DUIS
+    ``ElectricityBillingCalendar``, no start date); for the ESME read, change (SRV 6.8, weekly, a time new
+    each run on the day whose next occurrence is farthest away), read: the second read shows the time,
+    period and day sent. Compared with: the values sent; that the meter *uses* the calendar (a snapshot
+    at its next occurrence) is checked in 6.8 (oracle :mod:`test_packs.oracles.billing_calendar`)."""
     c = t.result("6.2.3", role)
     assert "billing_calendar" in c, c
     cal = c["billing_calendar"]
-    assert cal is None or (parse_at(cal["start"]) and cal["period"] in ("daily", "weekly", "monthly")), c
-    if role == "esme":  # read, change (SRV 6.8), read: the second read must show the new calendar
-        start = datetime(2098, 6, 1, tzinfo=UTC) + timedelta(minutes=datetime.now(UTC).minute)
-        try:
-            t.ok("6.8", role, {"start": start.isoformat(), "period": "weekly"})
-            read = t.result("6.2.3", role)["billing_calendar"]
-            assert read and parse_at(read["start"]) == start and read["period"] == "weekly", read
-        finally:
-            t.ok("6.8", role, {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"})
+    if role != "esme":
+        assert cal is None or (parse_at(cal["start"]) and cal["period"] in ("daily", "weekly", "monthly")), c
+        return
+    assert cal is None or (
+        dtime.fromisoformat(cal["billing_time"]) and cal["period"] in cal_oracle.PERIODS
+    ), c
+    now = t.optical(role).clock()  # read, change (SRV 6.8), read: the second read must show the new calendar
+    at = dtime(0, datetime.now(UTC).minute, 0)
+    day = cal_oracle.farthest_day(now, at, "weekly")  # no snapshot while the calendar is held
+    try:
+        t.ok("6.8", role, {"billing_time": at.isoformat(), "period": "weekly", "day": day})
+        read = t.result("6.2.3", role)["billing_calendar"]
+        assert read and (dtime.fromisoformat(read["billing_time"]), read["period"], read.get("day")) == (
+            at,
+            "weekly",
+            day,
+        ), read
+    finally:
+        restore_esme_calendar(t)
+
+
+def restore_esme_calendar(t: SrvtRig) -> None:
+    """Leave the ESME a monthly calendar whose next occurrence (by its clock) is as far as a month allows,
+    so it takes no calendar snapshot during the run."""
+    at = dtime(0, 0, 0)
+    day = cal_oracle.farthest_day(t.optical("esme").clock(), at, "monthly")
+    t.ok("6.8", "esme", {"billing_time": at.isoformat(), "period": "monthly", "day": day})
 
 
 @case("6.2.4", CONFIG, *METERS)
@@ -1120,25 +1143,49 @@ def reset_load_limit_counter(t: SrvtRig, role: str) -> None:
 
 @case("6.8", CONFIG, *METERS)
 def update_billing_calendar(t: SrvtRig, role: str) -> None:
-    """SRVT-6.8: the calendar sent (daily, starting two device hours ahead) is held (SRV 6.2.3) and the
-    meter takes a billing snapshot (0x8F0A in its event log) at the start date. Compared with: the
-    values sent and the start date by the meter's own clock."""
-    since = t.mark(role)
-    start = (t.optical(role).clock() + timedelta(hours=2)).replace(microsecond=0)
+    """SRVT-6.8: the calendar sent is held (SRV 6.2.3) and the meter takes a billing snapshot (0x8F0A in
+    its event log) at its first occurrence by the meter's own clock, not before. To the ESME: a daily
+    billing time four device hours ahead (an electricity calendar is a time and a periodicity: DUIS
+    ``ElectricityBillingCalendar``); to the GSME: a daily calendar starting two device hours ahead (DUIS
+    ``GasBillingCalendar``). Compared with: the values sent and oracle
+    :mod:`test_packs.oracles.billing_calendar` — the next occurrence of the time sent after the meter's
+    clock (its optical port) around the request, the snapshot's log time within a device minute of it."""
+    optical = t.optical(role)
+    before = optical.clock()
+    if role == "esme":
+        at = (before + timedelta(hours=4)).replace(microsecond=0).time()
+        params: dict[str, Any] = {"billing_time": at.isoformat(), "period": "daily"}
+        expected = cal_oracle.next_occurrence(before, at, "daily")
+    else:
+        expected = (before + timedelta(hours=2)).replace(microsecond=0)
+        params = {"start": expected.isoformat(), "period": "daily"}
     try:
-        t.ok("6.8", role, {"start": start.isoformat(), "period": "daily"})
-        cal = t.result("6.2.3", role)["billing_calendar"]
-        assert cal and parse_at(cal["start"]) == start and cal["period"] == "daily", cal
-        # Independent: at the start date the meter takes a billing snapshot (0x8F0A).
-        wait_until(
-            "billing snapshot 0x8F0A on the billing calendar",
-            lambda: BILLING_LOG_UPDATED in t.log_codes(role, since=start - timedelta(seconds=1)),
-            timeout=8.0,
-            poll=0.1,
+        t.ok("6.8", role, params)
+        after = optical.clock()
+        assert after < expected, (
+            f"the request took until {after} (meter time), past the calendar's {expected}"
         )
-        assert since < start
+        cal = t.result("6.2.3", role)["billing_calendar"]
+        if role == "esme":
+            assert cal and (dtime.fromisoformat(cal["billing_time"]), cal["period"]) == (at, "daily"), cal
+        else:
+            assert cal and parse_at(cal["start"]) == expected and cal["period"] == "daily", cal
+        # Independent: at the first occurrence by its own clock the meter takes a billing snapshot.
+        metering.wait_device_time(t, role, expected + cal_oracle.TOLERANCE, real_timeout=30.0)
+
+        def snapshots() -> list[datetime]:
+            return [r.at for r in optical.event_log(since=before) if r.code == BILLING_LOG_UPDATED]
+
+        wait_until("billing snapshot 0x8F0A on the billing calendar", lambda: bool(snapshots()), timeout=3.0)
+        snaps = snapshots()
+        assert abs(snaps[0] - expected) <= cal_oracle.TOLERANCE, (
+            f"first billing snapshot at {snaps[0]} (meter time); its first occurrence is {expected}"
+        )
     finally:
-        t.ok("6.8", role, {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"})
+        if role == "esme":
+            restore_esme_calendar(t)
+        else:
+            t.ok("6.8", role, {"start": "2099-01-01T00:00:00+00:00", "period": "monthly"})
 
 
 def clock_offset_bounds(t: SrvtRig, role: str) -> tuple[float, float]:

@@ -40,6 +40,28 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
             "gas",
             {"rates": 4, "prices": [10.0, 17.5, 25.0, 32.5], "days": [1, 2, 3, 4, 1, 2, 3]},
         ),
+        (
+            ESME,
+            "electricity",
+            {
+                "rates": 1,
+                "prices": [24.5],
+                "standing_charge": 45.0,
+                "block_thresholds": [0.404, 1.476, 2.128],
+                "block_prices": [59.47, 49.14, 39.57, 20.11],
+            },
+        ),
+        (
+            GSME,
+            "gas",
+            {
+                "rates": 1,
+                "prices": [68.725],
+                "standing_charge": 28.0,
+                "block_thresholds": [1.683, 4.69],
+                "block_prices": [68.725, 50.441, 37.031],
+            },
+        ),
     ],
     "1.2.1": [
         (ESME, "electricity", {"prices": [25.0, 13.0], "standing_charge": 45.0}),

@@ -208,6 +208,25 @@ def test_pack_names_are_added_only_where_duis_carries_the_fact() -> None:
     )
     assert events["entries"] == [{"code": "0x8F3D", "at": "2026-12-06T10:00:00Z", "details": {}}]
     assert pack_result("7.4", {}) == {}
+    block_prices = [
+        {"@index": str(i), "#text": v} for i, v in ((2, "4914"), (1, "5947"), (3, "3957"), (4, "2011"))
+    ]
+    elec = {"PriceScale": "-4", "StandingCharge": "500", "StandingChargeScale": "-4",
+            "TariffTOUPriceMatrix": {"TariffTOUPrice": {"@index": "1", "#text": "2000"}},
+            "TariffBlockPriceMatrix": {"TariffBlockPrices": [{"@index": "2", "BlockPrice": []},
+                                                             {"@index": "1", "BlockPrice": block_prices}]},
+            "TariffThresholdMatrix": {"ElecTariffThresholds": [
+                {"@index": "1", "BlockThreshold": [{"@index": "1", "#text": "404"},
+                                                   {"@index": "2", "#text": "1476"}]}]}}  # fmt: skip
+    read = pack_result("4.11.1", {"Electricity": elec})
+    assert (read["prices"], read["standing_charge"]) == ([20.0], 5.0)
+    assert (read["block_thresholds"], read["block_prices"]) == ([0.404, 1.476], [59.47, 49.14, 39.57])
+    gas_thresholds = [{"@index": "2", "#text": "5500"}, {"@index": "1", "#text": "2000"}]
+    gas = {"StandingCharge": "28000", "BlockTariff": {"BlockPrice": block_prices[:3]},
+           "TariffThresholds": {"BlockThreshold": gas_thresholds}}  # fmt: skip
+    read = {k: v for k, v in pack_result("4.11.1", {"Gas": gas}).items() if k != "Gas"}
+    assert read == {"prices": [5.947], "rates": 1, "standing_charge": 28.0,
+                    "block_thresholds": [2.0, 5.5], "block_prices": [5.947, 4.914, 3.957]}  # fmt: skip
     assert pack_result("6.2.1", {"X": "1"}) == {"X": "1"}
 
 
@@ -284,6 +303,9 @@ def test_pack_names_from_mmc_tariff_prepay_logs_schedules_credentials_calendar()
                                                       "Periodicity": "Weekly"}}}  # fmt: skip
     assert pack_result("6.2.3", cal)["billing_calendar"] == {"start": "2098-06-01", "period": "weekly"}
     assert pack_result("6.2.3", {})["billing_calendar"] is None
+    elec = {"BillingCalendar": {"ElectricityBillingCalendar": {"BillingTime": "06:30:00", "Weekly": "3"}}}
+    assert pack_result("6.2.3", elec)["billing_calendar"] == {
+        "billing_time": "06:30:00", "period": "weekly", "day": 3}  # fmt: skip
     assert "supplier" not in pack_result("8.2", {"DSPInventory": {"Device": {"DeviceID": "X"}}})
 
 
@@ -295,3 +317,58 @@ def test_as_given_makes_up_no_missing_value() -> None:
     assert missing.refused and missing.root.find(".//{*}AdjustMeterBalance") is None
     with pytest.raises(RequestBuildError, match="'name' is required"):  # not a supplier name "None"
         build_as_given("3.4", params={}, **kw)
+
+
+def test_block_tariff_and_what_duis_cannot_carry() -> None:
+    """1.1.1 block tariff: electricity as ``HybridTariff`` (block tariff 1 beside the TOU prices, one
+    PriceScale) with the thresholds in Wh in all 8 threshold sets; gas holds TOU *or* block prices
+    (XSD GasPriceElements), a price finer than the shared scale has no form. 8.4: Commissioned is a CH
+    status only (XSD UpdateDeviceStatusExceptCH: Pending, InstalledNotCommissioned)."""
+    kw: dict[str, Any] = {"originator": SUPPLIER, "target": "00-1A-2B-FF-FE-00-00-02", "counter": 1}
+    tariff = {
+        "rates": 2,
+        "prices": [20.0, 25.0],
+        "standing_charge": 50.0,
+        "switches": [{"at": "00:00", "rate": 1}, {"at": "07:00", "rate": 2}],
+        "block_thresholds": [0.404, 1.476, 2.128],
+        "block_prices": [59.47, 49.14, 39.57, 20.11],
+    }
+    root = build_request("1.1.1", params=tariff, **kw)
+    ns = {"sr": "http://www.dccinterface.co.uk/ServiceUserGateway"}
+    e = root.find(".//sr:ElectricityPriceElements", ns)
+    assert e is not None and e.findtext("sr:PriceScale", namespaces=ns) == "-4"
+    assert [p.text for p in e.findall("sr:HybridTariff/sr:BlockPrices/sr:BlockPrice", ns)] == [
+        "5947", "4914", "3957", "2011"]  # fmt: skip
+    assert [p.text for p in e.findall("sr:HybridTariff/sr:TOUPrice", ns)] == ["2000", "2500"]
+    rows = root.findall(".//sr:ThresholdMatrix/sr:Thresholds", ns)
+    assert len(rows) == 8
+    assert {tuple(t.text for t in r) for r in rows} == {("404", "1476", "2128")}
+    with pytest.raises(RequestBuildError, match="finer than DUIS carries"):
+        build_request("1.1.1", params={**tariff, "block_prices": [59.467, 49.14, 39.57, 20.11]}, **kw)
+    with pytest.raises(RequestBuildError, match="TOU or block"):
+        gas = {**tariff, "rates": 1, "prices": [7.0], "switches": None}
+        build_request("1.1.1", params=gas, fuel="gas", **kw)
+    gas_block = {
+        "rates": 1,
+        "prices": [20.5],
+        "block_thresholds": [1.5, 3.0],
+        "block_prices": [20.5, 10.25, 5.0],
+    }
+    g = build_request("1.1.1", params=gas_block, fuel="gas", **kw)
+    assert (
+        g.find(".//sr:GasDayProfile", ns) is None
+        and g.find(".//sr:DayProfile/sr:BlockTariff", ns) is not None
+    )
+    assert [p.text for p in g.findall(".//sr:GasPriceElements/sr:BlockTariff/sr:BlockPrice", ns)] == [
+        "20500", "10250", "5000"]  # fmt: skip
+    assert g.findtext(".//sr:GasPriceElements/sr:BlockTariff/sr:NumberOfThresholds", namespaces=ns) == "2"
+    gas_thresholds = g.findall(".//sr:GasTariffElements/sr:ThresholdMatrix/sr:BlockThreshold", ns)
+    assert [t.text for t in gas_thresholds] == ["1500", "3000"]
+    with pytest.raises(RequestBuildError, match="one price more"):
+        build_request("1.1.1", params={**tariff, "block_prices": [1.0]}, **kw)
+    with pytest.raises(RequestBuildError, match="status Commissioned on ESME"):
+        build_request("8.4", params={"status": "Commissioned", "device_type": "esme"}, **kw)
+    ch = build_request("8.4", params={"status": "Commissioned", "device_type": "ch"}, **kw)
+    assert ch.findtext(".//sr:UpdateDeviceStatusCH", namespaces=ns) == "Commissioned"
+    esme = build_request("8.4", params={"status": "Pending", "device_type": "esme"}, **kw)
+    assert esme.findtext(".//sr:UpdateDeviceStatusExceptCH", namespaces=ns) == "Pending"

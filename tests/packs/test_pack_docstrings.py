@@ -50,7 +50,8 @@ def _planned() -> Iterator[tuple[str, str, list[str]]]:
 def _names(requirement: str) -> set[str]:
     """A requirement and its SRV-level name (``SRVT-6.8-ESME`` is documented as ``SRVT-6.8``)."""
     head, _, tail = requirement.rpartition("-")
-    return {requirement, head} if head and tail.isalpha() and tail.isupper() and "." in head else {requirement}
+    srv_level = bool(head) and tail.isalpha() and tail.isupper() and "." in head
+    return {requirement, head} if srv_level else {requirement}
 
 
 def test_every_planned_test_names_its_requirement_and_oracle() -> None:

@@ -18,7 +18,7 @@ from labs.virtual.devices import (
     TouSwitch,
 )
 from labs.virtual.devices import alerts as A
-from labs.virtual.devices.tariff import add_months
+from labs.virtual.devices.tariff import add_months, next_billing_occurrence
 
 from .test_devices_support import START, HandClock, codes, esme
 
@@ -306,6 +306,36 @@ def test_billing_calendar_arithmetic() -> None:
     assert add_months(START.replace(month=12), 1).year == 2026
     weekly = BillingCalendar(START, "weekly")
     assert weekly.next_after(START + timedelta(days=1)) == START + timedelta(weeks=1)
+
+
+def test_billing_time_calendar_starts_at_the_next_occurrence_by_the_meters_clock() -> None:
+    """SRV 6.8 to an ESME as DUIS carries it (a time and a periodicity, no start date): the first snapshot
+    is the next occurrence of that time by the meter's own clock, not before; weekly and monthly days."""
+    clock = HandClock()
+    m = esme(clock=clock)
+    m.set_clock(START + timedelta(hours=5))  # the meter's clock 5 h ahead of the reference
+    now = START + timedelta(hours=5)
+    cal = m.set_billing_time(time(7, 0), "daily")
+    assert cal.start == now.replace(hour=7) and cal.as_billing_time() == {
+        "billing_time": "07:00:00",
+        "period": "daily",
+    }
+    clock.advance(hours=1, minutes=59)  # meter time 06:59: not yet
+    assert not m.billing_records()
+    clock.advance(minutes=2)
+    assert [r.at for r in m.billing_records()] == [now.replace(hour=7)]
+    passed = m.set_billing_time(time(1, 0), "daily")  # 01:00 is past today: tomorrow
+    assert passed.start == now.replace(hour=1) + timedelta(days=1)
+    weekly = next_billing_occurrence(now, time(6), "weekly", now.isoweekday())  # today, later
+    assert weekly == now.replace(hour=6)
+    assert next_billing_occurrence(now, time(4), "weekly", now.isoweekday()) == now.replace(
+        hour=4
+    ) + timedelta(weeks=1)
+    monthly = next_billing_occurrence(now, time(0), "monthly", now.day)  # today 00:00 is past: next month
+    assert monthly == add_months(now.replace(hour=0), 1)
+    assert BillingCalendar(monthly, "monthly").as_billing_time()["day"] == now.day
+    with pytest.raises(DeviceCommandError):
+        next_billing_occurrence(now, time(0), "monthly", 29)
 
 
 def test_daily_read_log_snapshots_each_device_midnight_and_takes_standing_charge() -> None:

@@ -79,3 +79,106 @@ def test_firmware_image_header_names_the_model_it_is_built_for(schema: Schema) -
     }
     assert update(b"DMCT-FIRMWARE model= version=1.4.2-o") == {"version": "1.4.2-o"}
     assert update(b"\x00\x01 a vendor's image") == {"version": "1.4.2-o"}
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        ("<sr:Daily/>", {"period": "daily"}),
+        ("<sr:Weekly>3</sr:Weekly>", {"period": "weekly", "day": 3}),
+        ("<sr:Monthly>21</sr:Monthly>", {"period": "monthly", "day": 21}),
+    ],
+)
+def test_electricity_billing_calendar_passes_time_period_and_day_through(
+    choice: str, expected: dict[str, object], schema: Schema
+) -> None:
+    """DUIS's ElectricityBillingCalendar has no start date: the DSP passes the billing time, period and
+    day to the S1SP (whose meter takes the next occurrence by its own clock), never a start of its own."""
+    body = (
+        "<sr:UpdateDeviceConfigurationBillingCalendar><sr:ElectricityBillingCalendar>"
+        f"<sr:BillingTime>06:30:00</sr:BillingTime>{choice}"
+        "</sr:ElectricityBillingCalendar></sr:UpdateDeviceConfigurationBillingCalendar>"
+    )
+    root = parse(request("6.8", body).encode())
+    schema.check(root)
+    params = translate(root).params
+    assert params == {"billing_time": "06:30:00", **expected}
+    X.EXECUTORS["6.8"][0].model_validate(params)
+
+
+GAS_BLOCK_TARIFF = (
+    "<sr:UpdateImportTariffPrimaryElement><sr:GasTariffElements><sr:SwitchingTable><sr:DayProfiles>"
+    "<sr:DayProfile><sr:DayName>1</sr:DayName><sr:BlockTariff/></sr:DayProfile></sr:DayProfiles>"
+    "<sr:WeekProfiles><sr:WeekProfile><sr:WeekName>1</sr:WeekName>"
+    + "".join(f'<sr:ReferencedDayName index="{i}">1</sr:ReferencedDayName>' for i in range(1, 8))
+    + "</sr:WeekProfile></sr:WeekProfiles><sr:Seasons><sr:Season><sr:SeasonStartDate>"
+    "<sr:GasYearWithWildcards><sr:NonSpecifiedYear/></sr:GasYearWithWildcards>"
+    "<sr:GasMonthWithWildcards><sr:NonSpecifiedMonth/></sr:GasMonthWithWildcards>"
+    "<sr:GasDayOfMonthWithWildcards><sr:GasNonSpecifiedDayOfMonth/></sr:GasDayOfMonthWithWildcards>"
+    "<sr:GasDayOfWeekWithWildcards><sr:NonSpecifiedDayOfWeek/></sr:GasDayOfWeekWithWildcards>"
+    "</sr:SeasonStartDate><sr:ReferencedWeekName>1</sr:ReferencedWeekName></sr:Season></sr:Seasons>"
+    "</sr:SwitchingTable><sr:SpecialDays/><sr:ThresholdMatrix>"
+    '<sr:BlockThreshold index="1">2000</sr:BlockThreshold>'
+    '<sr:BlockThreshold index="2">5500</sr:BlockThreshold></sr:ThresholdMatrix></sr:GasTariffElements>'
+    "<sr:PriceElements><sr:GasPriceElements><sr:CurrencyUnits>GBP</sr:CurrencyUnits>"
+    "<sr:StandingCharge>28000</sr:StandingCharge><sr:BlockTariff>"
+    '<sr:BlockPrice index="1">9000</sr:BlockPrice>'
+    '<sr:BlockPrice index="2">7500</sr:BlockPrice><sr:BlockPrice index="3">6125</sr:BlockPrice>'
+    "<sr:NumberOfThresholds>2</sr:NumberOfThresholds></sr:BlockTariff></sr:GasPriceElements></sr:PriceElements>"
+    "</sr:UpdateImportTariffPrimaryElement>"
+)
+
+
+def test_a_gas_block_tariff_is_one_rate_at_the_block_prices(schema: Schema) -> None:
+    """1.1.1 gas block tariff (day ``BlockTariff``, ``GasPriceElements/BlockTariff``): no TOU prices in
+    DUIS, so the S1SP's meter gets one rate at block 1's price, the block prices (thousandths of a penny)
+    and as many thresholds (Wh) as ``NumberOfThresholds``."""
+    root = parse(request("1.1.1", GAS_BLOCK_TARIFF, counter=1).encode())
+    schema.check(root)
+    params = translate(root).params
+    X.EXECUTORS["1.1.1"][0].model_validate(params)
+    assert params == {
+        "standing_charge": 28.0,
+        "prices": [9.0],
+        "rates": 1,
+        "block_prices": [9.0, 7.5, 6.125],
+        "block_thresholds": [2.0, 5.5],
+    }
+
+
+def test_a_hybrid_tariff_is_the_s1sp_block_tariff(schema: Schema) -> None:
+    """1.1.1 with an electricity block tariff: ``HybridTariff`` (block tariff 1's prices beside the TOU
+    prices) and threshold set 1 in Wh become the S1SP's ``block_prices`` (pence) and
+    ``block_thresholds`` (kWh); the TOU switches and prices stay as they are."""
+    body, plain = SAMPLES["1.1.1"]
+    assert plain is not None
+    rows = "".join(
+        f'<sr:Thresholds index="{i}"><sr:BlockThreshold index="1">1500</sr:BlockThreshold>'
+        f'<sr:BlockThreshold index="2">4250</sr:BlockThreshold>'
+        f'<sr:BlockThreshold index="3">7001</sr:BlockThreshold></sr:Thresholds>'
+        for i in range(1, 9)
+    )
+    start, end = body.index("<sr:ThresholdMatrix>"), body.index("</sr:ThresholdMatrix>")
+    body = body[: start + len("<sr:ThresholdMatrix>")] + rows + body[end:]
+    hybrid = (
+        '<sr:HybridTariff><sr:BlockPrices index="1"><sr:BlockPrice index="1">30000</sr:BlockPrice>'
+        '<sr:BlockPrice index="2">25125</sr:BlockPrice><sr:BlockPrice index="3">20000</sr:BlockPrice>'
+        '<sr:BlockPrice index="4">5010</sr:BlockPrice></sr:BlockPrices>'
+        '<sr:TOUPrice index="1">15500</sr:TOUPrice><sr:TOUPrice index="2">9000</sr:TOUPrice>'
+        "</sr:HybridTariff>"
+    )
+    tou = (
+        '<sr:TOUTariff><sr:TOUPrice index="1">15500</sr:TOUPrice><sr:TOUPrice index="2">9000</sr:TOUPrice>'
+        "</sr:TOUTariff>"
+    )
+    assert tou in body
+    body = body.replace(tou, hybrid, 1)
+    root = parse(request("1.1.1", body, counter=1).encode())
+    schema.check(root)
+    params = translate(root).params
+    X.EXECUTORS["1.1.1"][0].model_validate(params)
+    assert params == {
+        **plain,
+        "block_thresholds": [1.5, 4.25, 7.001],
+        "block_prices": [30.0, 25.125, 20.0, 5.01],
+    }

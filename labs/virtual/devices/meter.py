@@ -26,7 +26,7 @@ from .alerts import TAMPER_CODES, Detail
 from .base import COMMON_DEFECTS, CommandResult, Device
 from .errors import DeviceCommandError, RejectCode
 from .prepay import DebtName, PaymentAccount, PaymentMode, PrepayConfig, PrepayValues, TopUpResult
-from .tariff import MAX_BLOCKS, BillingCalendar, Tariff
+from .tariff import MAX_BLOCKS, BillingCalendar, Period, Tariff, next_billing_occurrence
 
 #: Defects ESME and GSME both implement.
 METER_DEFECTS = COMMON_DEFECTS | {
@@ -579,6 +579,16 @@ class Meter(Device):
         now = self._begin()
         self.billing_calendar = calendar
         self._next_billing = calendar.next_after(now)
+
+    def set_billing_time(self, at: time, period: Period, day: int | None = None) -> BillingCalendar:
+        """SRV 6.8 to an electricity meter: a billing time and periodicity (DUIS
+        ``ElectricityBillingCalendar``), no start date; the first snapshot is the next occurrence by the
+        meter's own clock when the command arrives."""
+        now = self._begin()
+        calendar = BillingCalendar(next_billing_occurrence(now, at, period, day), period)
+        self.billing_calendar = calendar
+        self._next_billing = calendar.start
+        return calendar
 
     # -- supply ---------------------------------------------------------------------------------------
     def _set_supply(self, new: SupplyState, failure_alert: int) -> None:

@@ -176,3 +176,46 @@ class BillingCalendar:
         while self.occurrence(n) <= when:
             n += 1
         return self.occurrence(n)
+
+    def as_billing_time(self) -> dict[str, object]:
+        """The calendar as an electricity meter's own calendar says it (and as DUIS's
+        ``ElectricityBillingCalendar`` carries it): the time of day of its occurrences, the period and
+        the day (ISO day of the week 1-7 for weekly, day of the month for monthly; none for daily)."""
+        out: dict[str, object] = {
+            "billing_time": self.start.time().replace(tzinfo=None).isoformat(),
+            "period": self.period,
+        }
+        if self.period == "weekly":
+            out["day"] = self.start.isoweekday()
+        elif self.period == "monthly":
+            out["day"] = self.start.day
+        return out
+
+
+def next_billing_occurrence(now: datetime, at: time, period: Period, day: int | None = None) -> datetime:
+    """The first instant strictly after ``now`` (device time) at time of day ``at`` on the calendar's day:
+    any day (daily), ISO day of the week ``day`` 1-7 (weekly: 1 is Monday) or day of the month ``day``
+    1-28 (monthly). An electricity meter's billing calendar is a time and a periodicity, not a start date
+    (DUIS ``ElectricityBillingCalendar``): this is the start it implies, computed by the meter's clock."""
+    if period == "weekly" and not (day is not None and 1 <= day <= 7):
+        raise DeviceCommandError(
+            RejectCode.INVALID_ARGUMENT, f"a weekly billing calendar needs a day 1-7, got {day}"
+        )
+    if period == "monthly" and not (day is not None and 1 <= day <= 28):
+        raise DeviceCommandError(
+            RejectCode.INVALID_ARGUMENT, f"a monthly billing calendar needs a day 1-28, got {day}"
+        )
+    candidate = datetime.combine(now.date(), at.replace(tzinfo=None), tzinfo=now.tzinfo)
+    if period == "weekly":
+        assert day is not None
+        candidate += timedelta(days=(day - candidate.isoweekday()) % 7)
+        step = timedelta(weeks=1)
+    elif period == "monthly":
+        assert day is not None
+        candidate = candidate.replace(day=day)
+        if candidate <= now:
+            return add_months(candidate, 1)
+        return candidate
+    else:
+        step = timedelta(days=1)
+    return candidate if candidate > now else candidate + step

@@ -136,16 +136,21 @@ def _prices(body: etree._Element) -> dict[str, Any]:
     if gas is None:
         raise TranslationError("E6", "PriceElements holds neither electricity nor gas prices")
     matrix = next(c for c in gas if etree.QName(c).localname in ("TOUTariff", "BlockTariff"))
-    name = "TOUPrice" if etree.QName(matrix).localname == "TOUTariff" else "BlockPrice"
-    return {
-        "standing_charge": int(_need(gas, "StandingCharge")) / 1000,
-        "prices": [int(p.text or "0") / 1000 for p in _indexed(matrix, name)],
-    }
+    standing = int(_need(gas, "StandingCharge")) / 1000
+    if etree.QName(matrix).localname == "TOUTariff":
+        return {
+            "standing_charge": standing,
+            "prices": [int(p.text or "0") / 1000 for p in _indexed(matrix, "TOUPrice")],
+        }
+    # A gas block tariff has no TOU prices: the S1SP's meter holds one TOU rate, at block 1's price.
+    blocks = [int(p.text or "0") / 1000 for p in _indexed(matrix, "BlockPrice")]
+    return {"standing_charge": standing, "prices": blocks[:1], "block_prices": blocks}
 
 
 def _tariff(body: etree._Element) -> dict[str, Any]:
     """1.1.1: the prices, their number as ``rates``, the first day profile's TOU switches, and the
-    electricity block thresholds of the first threshold set."""
+    electricity block thresholds of the first threshold set (Wh, as kWh) with a ``HybridTariff``'s
+    block prices of block tariff 1 (``_prices``)."""
     out = _prices(body)
     out["rates"] = len(out["prices"])
     profile = _find(body, "ElecTariffElements/SwitchingTable/DayProfiles/DayProfile")
@@ -161,8 +166,13 @@ def _tariff(body: etree._Element) -> dict[str, Any]:
     days = _gas_days(body)
     if days:
         out["days"] = days
+    # Block thresholds are Wh (the S1SP's are kWh); the S1SP's meter holds one set: set 1.
     thresholds = _indexed(_find(body, "ElecTariffElements/ThresholdMatrix"), "Thresholds")[:1]
-    values = [float(t.text or "0") for th in thresholds for t in _indexed(th, "BlockThreshold")]
+    values = [int(t.text or "0") / 1000 for th in thresholds for t in _indexed(th, "BlockThreshold")]
+    gas_blocks = _find(body, "PriceElements/GasPriceElements/BlockTariff")
+    if gas_blocks is not None:  # as many gas thresholds as the block prices name
+        gas = _indexed(_find(body, "GasTariffElements/ThresholdMatrix"), "BlockThreshold")
+        values = [int(t.text or "0") / 1000 for t in gas[: int(_need(gas_blocks, "NumberOfThresholds"))]]
     if any(values):
         out["block_thresholds"] = values
     return out
@@ -295,6 +305,9 @@ def _load_limit(body: etree._Element) -> dict[str, Any]:
 
 
 def _calendar(body: etree._Element) -> dict[str, Any]:
+    """6.8. Gas: the start date and period. Electricity: the billing time, period and day as DUIS carries
+    them (``ElectricityBillingCalendar``: no start date) — the S1SP's meter bills at the next occurrence
+    of that time by its own clock; the DSP does not make up a start from its own clock."""
     gas = body.find("{*}GasBillingCalendar")
     if gas is not None:
         period = {"Daily": "daily", "Weekly": "weekly"}.get(_need(gas, "Periodicity"), "monthly")
@@ -302,12 +315,19 @@ def _calendar(body: etree._Element) -> dict[str, Any]:
     elec = body.find("{*}ElectricityBillingCalendar")
     if elec is None:
         raise TranslationError("E6", "no billing calendar")
-    kind = next(
-        (etree.QName(c).localname for c in elec if etree.QName(c).localname != "BillingTime"), "Monthly"
-    )
     billing = time.fromisoformat(_need(elec, "BillingTime").replace("Z", ""))
-    start = datetime.now(UTC).replace(hour=billing.hour, minute=billing.minute, second=0, microsecond=0)
-    return {"start": start.isoformat(), "period": {"Daily": "daily", "Weekly": "weekly"}.get(kind, "monthly")}
+    out: dict[str, Any] = {"billing_time": billing.replace(tzinfo=None).isoformat()}
+    for child in elec:
+        kind = etree.QName(child).localname
+        if kind == "Daily":
+            out["period"] = "daily"
+        elif kind in ("Weekly", "Monthly"):
+            out["period"], out["day"] = kind.lower(), int((child.text or "").strip())
+        elif kind != "BillingTime":  # Quarterly, SixMonthly, Yearly: no SMETS1 calendar period here
+            raise TranslationError(
+                "E6", f"the virtual S1SP's meters bill daily, weekly or monthly, not {kind}"
+            )
+    return out
 
 
 def _log(body: etree._Element) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from labs.virtual.devices import (
     Authorisation,
@@ -289,8 +289,33 @@ class LoadLimitP(P):
 
 
 class CalendarP(P):
-    start: datetime
+    """SRV 6.8 in either form. ``start`` + ``period``: a calendar from a start date (a gas meter's, DUIS
+    ``GasBillingCalendar``; also accepted for an ESME). ``billing_time`` + ``period`` (+ ``day``: ISO day
+    of the week 1-7 for weekly, day of the month 1-28 for monthly): an electricity meter's calendar as a
+    DCC User sends it (DUIS ``ElectricityBillingCalendar``, no start date) — the meter bills at the next
+    occurrence of that time by its own clock."""
+
+    start: datetime | None = None
+    billing_time: time | None = None
+    day: int | None = None
     period: Literal["daily", "weekly", "monthly"] = "monthly"
+
+    @model_validator(mode="after")
+    def _one_form(self) -> CalendarP:
+        if (self.start is None) == (self.billing_time is None):
+            raise ValueError("give either start or billing_time")
+        if self.start is not None:
+            if self.start.tzinfo is None:
+                raise ValueError("start needs a time zone")
+            if self.day is not None:
+                raise ValueError("day goes with billing_time, not with start")
+        elif self.period == "weekly" and not (self.day is not None and 1 <= self.day <= 7):
+            raise ValueError("a weekly billing_time calendar needs day 1-7 (ISO day of the week)")
+        elif self.period == "monthly" and not (self.day is not None and 1 <= self.day <= 28):
+            raise ValueError("a monthly billing_time calendar needs day 1-28 (day of the month)")
+        elif self.period == "daily" and self.day is not None:
+            raise ValueError("a daily calendar takes no day")
+        return self
 
 
 class LogP(P):
@@ -619,8 +644,19 @@ def x_cfg_random(ctx: Ctx) -> Plan:
 
 
 def x_cfg_billing(ctx: Ctx) -> Plan:
+    """6.2.3: the calendar's start and period; an ESME's also as its own calendar says it (``billing_time``,
+    ``period``, ``day``: what DUIS's ``ElectricityBillingCalendar`` carries), so a check on those works on
+    every route."""
     m = _meter(ctx)
-    return _one(ctx, "read_billing_calendar", lambda: {"billing_calendar": jsonable(m.billing_calendar)})
+
+    def run() -> object:
+        cal = m.billing_calendar
+        out = jsonable(cal)
+        if cal is not None and isinstance(m, Esme):
+            out |= cal.as_billing_time()
+        return {"billing_calendar": out}
+
+    return _one(ctx, "read_billing_calendar", run)
 
 
 def identity(device: Device) -> dict[str, Any]:
@@ -687,6 +723,14 @@ def x_ll_reset(ctx: Ctx) -> Plan:
 def x_calendar(ctx: Ctx) -> Plan:
     m = _meter(ctx)
     p: CalendarP = ctx.params
+    if p.billing_time is not None:  # the next occurrence by the meter's clock when the Instruction arrives
+        at = p.billing_time
+
+        def set_time() -> None:
+            m.set_billing_time(at, p.period, p.day)
+
+        return _one(ctx, "set_billing_calendar", set_time, critical=True)
+    assert p.start is not None
     cal = BillingCalendar(p.start, p.period)
     return _one(ctx, "set_billing_calendar", lambda: m.set_billing_calendar(cal), critical=True)
 

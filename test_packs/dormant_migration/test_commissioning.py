@@ -19,7 +19,8 @@ from test_packs.marks import by_role
 from test_packs.migration import AUTH_FAILURE, CREDENTIALS_UPDATED, SUPPLIER, MigrationRecord, device_ids
 
 #: One test per device role of the DMC (a DMC without a GSME makes the gsme ones not applicable).
-ROLES = by_role("ch", "esme", "gsme")
+#: Migration moves the whole installation: the HAN displays (PPMID, IHD) are commissioned too.
+ROLES = by_role("ch", "esme", "gsme", "ppmid", "ihd")
 METERS = ("esme", "gsme")
 
 

@@ -28,8 +28,7 @@ def _before(migration: MigrationRecord, field: dict[str, str], role: str, what: 
     value = field.get(role)
     if value is None:
         pytest.skip(
-            f"not applicable: the rig's {role} has no optical (DLMS) port to read its {what} before "
-            "migration"
+            f"not applicable: the rig's {role} has no optical (DLMS) port to read its {what} before migration"
         )
     return value
 
@@ -75,7 +74,7 @@ def test_supply_kept_across_migration(
 
 @pytest.mark.dmct_group("Post-Migration")
 @pytest.mark.dmct_requirement("MT-STATE-KEPT")
-@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
+@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme", "ppmid", "ihd"))
 def test_one_credentials_alert_per_update(role: str, migration: MigrationRecord, rig: RigSpec) -> None:
     """MT-STATE-KEPT:
     a device raises one 0x8F70 Update Security Credentials per credential update — no

@@ -17,9 +17,14 @@ from harness.lab.inventory import DmcSpec, RigSpec
 from test_packs.marks import by_role
 from test_packs.migration import SUPPLIER, MigrationRecord, device_ids, expected_firmware
 
-DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME"}
-TOLERANCE_KWH = Decimal("0.01")
 
+def _has_display(rig: RigSpec, role: str) -> bool:
+    device = rig.device(role)  # type: ignore[arg-type]
+    return device is not None and "display" in device.links
+
+
+DEVICE_TYPES = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "ihd": "IHD"}
+TOLERANCE_KWH = Decimal("0.01")
 
 
 def _optical_total(meter: EsmeDriver | GsmeDriver) -> Decimal:
@@ -42,7 +47,7 @@ def _submit(route: ServiceRoute, rig: RigSpec, role: str, srv: str, migration: M
 @pytest.mark.dmct_srv("8.2")
 @pytest.mark.dmct_group("Post-Migration")
 @pytest.mark.dmct_requirement("MT-SMOKE")
-@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
+@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme", "ppmid", "ihd"))
 def test_smoke_8_2_read_inventory(
     role: str, rig: RigSpec, route: ServiceRoute, migration: MigrationRecord
 ) -> None:
@@ -58,7 +63,7 @@ def test_smoke_8_2_read_inventory(
 @pytest.mark.dmct_srv("11.2")
 @pytest.mark.dmct_group("Post-Migration")
 @pytest.mark.dmct_requirement("MT-SMOKE")
-@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
+@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme", "ppmid", "ihd"))
 def test_smoke_11_2_read_firmware_version(
     role: str,
     rig: RigSpec,
@@ -75,10 +80,13 @@ def test_smoke_11_2_read_firmware_version(
     assert model is not None
     want = expected_firmware(migration, model.firmware_version, device_ids(rig)[role])
     assert result.get("firmware_version") == want, f"SRV 11.2 on {role}: {result}, expected {want!r}"
-    if role != "ch":  # independently, on the meter's optical port
+    if role in ("esme", "gsme"):  # independently, on the meter's optical port
         meter = request.getfixturevalue(role)
         optical = meter.optical.firmware_version() if role == "gsme" else meter.identity().firmware_version
         assert optical == want, f"{role} optical port reports firmware {optical!r}, the route {want!r}"
+    elif role in ("ppmid", "ihd") and _has_display(rig, role):  # independently, on its screen
+        shown = request.getfixturevalue(role).firmware_version()
+        assert shown == want, f"{role} display port reports firmware {shown!r}, the route {want!r}"
 
 
 @pytest.mark.dmct_srv("6.2.4")

@@ -479,7 +479,7 @@ def test_the_example_pack_runs_against_the_virtual_lab(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     text = report.read_text()
-    assert "Manifests used: dormant-mt 1.1.0 (IOC, pack.yaml); srvt " in text
+    assert "Manifests used: dormant-mt 1.2.0 (IOC, pack.yaml); srvt " in text
     assert (
         "Non-Standard Test Pack (20.17) srvt-vdmc1 0.1.0 (IOC, pack.yaml) for DMC VDMC1, changing srvt"
         in text

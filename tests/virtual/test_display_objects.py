@@ -193,18 +193,19 @@ def test_display_object_list_is_documented_and_the_driver_uses_only_served_codes
 # -- a running lab: display links, and the route's tamper fault through the control API ------------------
 
 
-def display_lab(data: dict[str, Any]) -> None:
-    """labs/virtual.yaml's rig with a PPMID and an IHD, each with its ``display`` link."""
-    models = {
-        "ppmid": {"manufacturer": "Virtual Displays Ltd", "model": "VPPMID-1", "hardware_version": "1",
-                  "firmware_version": "1.0.0"},
-        "ihd": {"manufacturer": "Virtual Displays Ltd", "model": "VIHD-1", "hardware_version": "1",
-                "firmware_version": "1.1.0"},
-    }  # fmt: skip
-    data["dmcs"][0].update(models)
-    for role, eui in (("ppmid", PPMID_EUI), ("ihd", IHD_EUI)):
-        link = {"display": {"url": f"virtual://rig-1/{role}/display", "timeout": 2.0}}
-        data["rigs"][0]["devices"].append(models[role] | {"role": role, "eui64": eui, "links": link})
+def test_default_lab_has_a_ppmid_and_an_ihd_with_display_links() -> None:
+    """labs/virtual.yaml's standard rig carries a PPMID and an IHD, each with its ``display`` link (issue 14:
+    display forwarding is tested on the default lab)."""
+    rig = virtual_lab_data()["rigs"][0]
+    shown = {
+        d["role"]: (d["eui64"], d["links"]["display"]["url"])
+        for d in rig["devices"]
+        if "display" in d.get("links", {})
+    }
+    assert shown == {
+        "ppmid": (PPMID_EUI, "virtual://rig-1/ppmid/display"),
+        "ihd": (IHD_EUI, "virtual://rig-1/ihd/display"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +214,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningL
 
     tmp = tmp_path_factory.mktemp("display-lab")
     data = virtual_lab_data()
-    display_lab(data)
     path = tmp / "lab.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     lab = start_lab(path, tmp / "endpoints.json")
@@ -233,7 +233,7 @@ def test_lab_serves_the_displays_and_publishes_the_control_api(running: tuple[Ru
         assert endpoints[url].startswith("socket://127.0.0.1:")
         with DisplayPort(url, device=f"rig-1/{role}", endpoints=endpoints, timeout=3) as port:
             assert port.identity() == DisplayIdentity(
-                "DMC", model, eui, "1.0.0" if role == "ppmid" else "1.1.0"
+                "VDL", model, eui, "1.0.0" if role == "ppmid" else "1.1.0"
             )
             assert port.displayed_message() == ""
 

@@ -833,6 +833,10 @@ def x_inventory_read(ctx: Ctx) -> Plan:
 
 
 def x_decommission(ctx: Ctx) -> Plan:
+    if "inventory_updates_ignored" in ctx.service.defects:  # seeded route defect: answered, not done
+        return Plan(
+            route_result=ctx.service.inventory.get(ctx.device.device_id).view() | {"status": "Decommissioned"}
+        )
     ctx.service.move(ctx.device.device_id, "Decommissioned", route_code="E14")
     return Plan(route_result=ctx.service.inventory.get(ctx.device.device_id).view())
 

@@ -20,7 +20,7 @@ ROUTE_DEFECTS: dict[str, str] = {
     "WAN (no exclusion before the attempt)",
     "schedule_not_notified": "a dormant migration sends no Dormant Meter Migration Schedule Notification",
     "schedules_lost": "SRV 5.1 answers a schedule id but the DSP keeps no schedule",
-    "inventory_updates_ignored": "SRV 8.4 answers the new status but the inventory keeps the old one",
+    "inventory_updates_ignored": "SRV 8.3 and 8.4 answer the new status but the inventory keeps the old one",
     "dco_gate_open": "the DCO gate checks no signature, signer, counter or user role: misuse is executed "
     "(no E7-E10, nothing logged)",
     "tenancy_restriction_ignored": "SRV 3.2 answers the restriction date but reads still return data "

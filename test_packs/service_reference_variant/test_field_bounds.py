@@ -13,8 +13,10 @@ every test puts back what it changed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +24,7 @@ import pytest
 
 from test_packs.marks import role_param
 from test_packs.oracles import prepay as prepay_oracle
+from test_packs.service_reference_variant import _metering as metering
 from test_packs.service_reference_variant._inputs import MAX_PRICE, note, pence, seeded
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
 
@@ -46,6 +49,28 @@ def idle(t: SrvtRig, role: str) -> Iterator[None]:
         t.instruments.write(point, before)
 
 
+#: Real seconds a test may hold a standing charge at its field maximum: no device midnight may fall in
+#: them (the meter would take a day's charge of up to 42,949 pounds from the balance, and the pack's
+#: later prepayment tests would start from that).
+HOLD_S = 8.0
+
+
+def clear_of_midnight(t: SrvtRig, role: str, real_s: float = HOLD_S) -> None:
+    """Wait, if need be, until the meter's next midnight is more than ``real_s`` real seconds away.
+
+    The lab's clock rate is measured from two optical clock reads (3600 on the virtual lab, 1 on a
+    real one): at 3600 a device day is 24 real seconds, at 1 this waits only within seconds of
+    midnight."""
+    optical = t.optical(role)
+    c0, m0 = optical.clock(), time.monotonic()
+    time.sleep(0.2)
+    c1, m1 = optical.clock(), time.monotonic()
+    rate = max(1.0, (c1 - c0).total_seconds() / (m1 - m0))
+    midnight = datetime.combine(c1.date() + timedelta(days=1), datetime.min.time(), c1.tzinfo)
+    if (midnight - c1).total_seconds() < rate * real_s:
+        metering.wait_device_time(t, role, midnight + timedelta(minutes=1), real_timeout=real_s * 3)
+
+
 def tariff_of(held: dict[str, Any]) -> dict[str, Any]:
     """SRV 1.1.1 parameters that put back the tariff SRV 4.11.1 read."""
     params: dict[str, Any] = {
@@ -54,6 +79,8 @@ def tariff_of(held: dict[str, Any]) -> dict[str, Any]:
         "standing_charge": held["standing_charge"],
         "switches": [{"at": s["at"], "rate": s["rate"]} for s in held["switches"]],
     }
+    if held.get("days"):
+        params["days"] = held["days"]
     if held.get("block_thresholds"):
         params |= {"block_thresholds": held["block_thresholds"], "block_prices": held["block_prices"]}
     return params
@@ -99,6 +126,7 @@ def test_tariff_bounds(srvt: SrvtRig, role: str) -> None:
     rounds = bound_prices(t, role, "1.1.1", int(before["rates"]))
     note(t.request, "1.1.1 bounds", prices=rounds, standing_charge=MAX_PRICE[role])
     with idle(t, role):
+        clear_of_midnight(t, role)
         try:
             for prices in rounds:
                 sent = {**restore, "prices": prices, "standing_charge": MAX_PRICE[role]}

@@ -129,6 +129,14 @@ def _disable_first(t: SrvtRig, role: str) -> None:
         t.ok("7.2", role)
 
 
+#: A billing calendar each meter does not hold, in the form a DCC User sends it (SRV 6.8: the ESME's a
+#: time of day and periodicity, the GSME's a start and periodicity), so both routes can say it.
+CALENDAR: dict[str, dict[str, Any]] = {
+    "esme": {"billing_time": "03:17:00", "period": "weekly", "day": 3},
+    "gsme": {"start": "2098-03-01T00:00:00+00:00", "period": "weekly"},
+}
+
+
 ACTIONS: dict[str, Action] = {
     "1.1.1": Action(_tariff, reads=(("4.11.1", {}),)),
     "1.2.1": Action(_prices, reads=(("4.11.1", {}),)),
@@ -138,7 +146,7 @@ ACTIONS: dict[str, Action] = {
     "2.3": Action(_debt, reads=(("4.3", {}),)),
     "2.5": Action(_none),
     "6.4.1": Action(lambda t, r: {"threshold_w": 4321.0, "period_s": 60.0}),
-    "6.8": Action(lambda t, r: {"start": "2098-03-01T00:00:00+00:00", "period": "weekly"}),
+    "6.8": Action(lambda t, r: CALENDAR[r]),
     "6.11": Action(_none),
     "6.15.1": Action(_none, reads=(("6.24.1", {"credential_role": "supplier"}),)),
     "6.25": Action(_tamper),

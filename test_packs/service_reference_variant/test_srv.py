@@ -512,20 +512,31 @@ def update_debt(t: SrvtRig, role: str) -> None:
     """SRVT-2.3: amount and rate are both held; oracles :mod:`test_packs.oracles.prepay` and
     :mod:`~test_packs.oracles.tariff`: across one device midnight in prepayment mode with no energy
     flowing, the balance falls by exactly the standing charge plus the time debt's daily rate, the debt
-    by its rate, and the daily read log gains the midnight's read (SRV 4.6.1) stamped 00:00."""
+    by its rate, and the daily read log gains the midnight's read (SRV 4.6.1) stamped 00:00. Inputs
+    varied, seeded and recorded in the transcript (``_inputs``): a daily rate of 5-60 p and an amount
+    from three times the rate to 4000 p, whole pence (what both routes carry for gas), never the amount
+    held. The amount always exceeds the rate, so a meter recovering the wrong rate shows."""
     before = t.result("4.3", role)["debts"]["time_debt_1"]
-    amount = 1234.0 if float(before[0]) != 1234.0 else 1321.0  # differs from what the meter holds
+    rng = seeded(t.request, f"2.3 {role}")
+    rate = pence(rng, 5.0, 60.0, places=0)
+    amount = pence(rng, 3 * rate, 4000.0, places=0)
+    if float(before[0]) == amount:  # differs from what the meter holds
+        amount += 1.0
+    note(t.request, "2.3 time debt 1", amount=amount, rate=rate)
     try:
-        t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": amount, "rate": 17.0}]})
+        t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": amount, "rate": rate}]})
         after = t.result("4.3", role)["debts"]["time_debt_1"]
-        assert [float(x) for x in after] == [amount, 17.0], f"time debt 1 read back {after}, sent {amount}"
+        assert [float(x) for x in after] == [amount, rate], f"time debt 1 read back {after}, sent {amount}"
         with still(t, role), t.payment_mode(role, "prepayment"):
-            midnight_check(t, role, d(amount), d(17))
+            midnight_check(t, role, d(rate))
     finally:
         t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": before[0], "rate": before[1]}]})
 
 
-def midnight_check(t: SrvtRig, role: str, amount: Decimal, rate: Decimal) -> None:
+def midnight_check(t: SrvtRig, role: str, rate: Decimal) -> None:
+    """One device midnight, its balance and time debt 1 compared with the oracles. The debt is read
+    just before the measured window: a midnight passed on the way (the one skipped when too close)
+    has already recovered from it, so the expectation starts from what the meter then held."""
     optical = t.optical(role)
     now = optical.clock()
     midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
@@ -533,10 +544,13 @@ def midnight_check(t: SrvtRig, role: str, amount: Decimal, rate: Decimal) -> Non
         metering.wait_device_time(t, role, midnight + timedelta(minutes=30))
         midnight += timedelta(days=1)
     sc = standing_charge(t, role)
+    wd = optical.clock()
+    amount = d(t.result("4.3", role)["debts"]["time_debt_1"][0])
     b0, w0 = t.balance(role), optical.clock()
     metering.wait_device_time(t, role, midnight + timedelta(minutes=30))
     b1, w1 = t.balance(role), optical.clock()
     assert tariff_oracle.midnights_between(w0, w1) == 1, (w0, w1)
+    assert tariff_oracle.midnights_between(wd, w1) == 1, f"a midnight passed while reading the debt: {wd}"
     recovered = prepay_oracle.midnight_recovery(True, [(amount, rate)])
     want = b0 - sc - recovered
     assert abs(b1 - want) <= STILL, (

@@ -508,7 +508,10 @@ def polyphase(data: LabData, rig: Rig) -> None:
 
 
 def with_ppmid(data: LabData, rig: Rig) -> None:
-    """A PPMID on the rig (DMC ``VDMC1-P``), its screen served as the ``display`` interface."""
+    """A PPMID on the rig (DMC ``VDMC1-P``), its screen served as the ``display`` interface — unless
+    the rig has one already (the default DMC's rigs carry a PPMID and an IHD with their displays)."""
+    if any(d["role"] == "ppmid" for d in rig["devices"]):
+        return
     model = {"manufacturer": "Virtual Displays Ltd", "model": "VPPMID-1", "hardware_version": "1",
              "firmware_version": "1.0.0"}  # fmt: skip
     if not any(d["id"] == "VDMC1-P" for d in data["dmcs"]):

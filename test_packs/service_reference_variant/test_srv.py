@@ -334,9 +334,10 @@ def standing_charge(t: SrvtRig, role: str) -> Decimal:
 
 def balance_moved_by(t: SrvtRig, role: str, before: Decimal, delta: Decimal, since: datetime) -> None:
     """The balance is ``before + delta`` (prepay oracle), allowing the standing charge of any device
-    midnight between ``since`` and now (no energy flows)."""
-    now = t.optical(role).clock()
+    midnight between ``since`` and now (no energy flows). The clock is read after the balance, so a
+    midnight just before the balance read is counted (read first, at 3600x it raced the midnight)."""
     after = t.balance(role)
+    now = t.optical(role).clock()
     charges = tariff_oracle.midnights_between(since, now) * standing_charge(t, role)
     assert abs(after - (before + delta)) <= STILL + charges, (
         f"the {role}'s balance went {before} -> {after}; the prepay oracle expects {before + delta} "

@@ -235,6 +235,23 @@ def _log_period(c: Ctx, b: Element) -> None:
 
 
 # -- 1.x tariff, balance, mode ---------------------------------------------------------------------------
+def _week_and_season(
+    parent: Element, days: list[int], *, gas: bool, seasons: str = "Seasons", season_name: str | None = None
+) -> None:
+    """One week profile naming day profile ``days[i]`` for weekday ``i + 1`` (Monday first) and one
+    season from any date referencing it: every calendar the codec builds (tariffs, the gas
+    non-disablement calendar) is a single week of a single season, as the S1SP's meters hold."""
+    week = sub(sub(parent, "WeekProfiles"), "WeekProfile")
+    sub(week, "WeekName", 1)
+    for i, day in enumerate(days, 1):
+        sub(week, "ReferencedDayName", day, index=str(i))
+    season = sub(sub(parent, seasons), "Season")
+    if season_name is not None:
+        sub(season, "SeasonName", season_name)
+    _any_date(sub(season, "SeasonStartDate"), gas=gas)
+    sub(season, "ReferencedWeekName", 1)
+
+
 def _any_date(parent: Element, gas: bool) -> None:
     """A season/special-day date with every field unspecified (applies from the start)."""
     if gas:
@@ -345,13 +362,7 @@ def _tariff(c: Ctx, b: Element) -> None:
             day = sub(days, "DayProfile")
             sub(day, "DayName", name)
             sub(day, "TOUTariffAction", rate)
-        weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
-        sub(weeks, "WeekName", 1)
-        for i, rate in enumerate(week_rates, 1):
-            sub(weeks, "ReferencedDayName", profiles.index(rate) + 1, index=str(i))
-        season = sub(sub(st, "Seasons"), "Season")
-        _any_date(sub(season, "SeasonStartDate"), gas=True)
-        sub(season, "ReferencedWeekName", 1)
+        _week_and_season(st, [profiles.index(rate) + 1 for rate in week_rates], gas=True)
         sub(te, "SpecialDays")
         # No block tariff: one threshold of 0 Wh (GasThresholdMatrix needs one).
         sub(sub(te, "ThresholdMatrix"), "BlockThreshold", 0, index="1")
@@ -367,14 +378,7 @@ def _tariff(c: Ctx, b: Element) -> None:
             at = sw.get("at")
             sub(ps, "StartTime", at if isinstance(at, time) else time.fromisoformat(str(at)))
             sub(ps, "TOUTariffAction", int(sw.get("rate", 1)))
-        week = sub(sub(st, "WeekProfiles"), "WeekProfile")
-        sub(week, "WeekName", 1)
-        for i in range(1, 8):
-            sub(week, "ReferencedDayName", 1, index=str(i))
-        season = sub(sub(st, "Seasons"), "Season")
-        sub(season, "SeasonName", "ALL")
-        _any_date(sub(season, "SeasonStartDate"), gas=False)
-        sub(season, "ReferencedWeekName", 1)
+        _week_and_season(st, [1] * 7, gas=False, season_name="ALL")
         sub(te, "SpecialDays")
         # ElecThresholdMatrix: 8 sets (one per block tariff), Wh; the tariff's thresholds are set 1, the
         # others repeat them (the S1SP's meter holds one set). No block tariff: one threshold of 0.
@@ -407,13 +411,7 @@ def _gas_block_tariff(
     day = sub(sub(st, "DayProfiles"), "DayProfile")
     sub(day, "DayName", 1)
     sub(day, "BlockTariff")
-    weeks = sub(sub(st, "WeekProfiles"), "WeekProfile")
-    sub(weeks, "WeekName", 1)
-    for i in range(1, 8):
-        sub(weeks, "ReferencedDayName", 1, index=str(i))
-    season = sub(sub(st, "Seasons"), "Season")
-    _any_date(sub(season, "SeasonStartDate"), gas=True)
-    sub(season, "ReferencedWeekName", 1)
+    _week_and_season(st, [1] * 7, gas=True)
     sub(te, "SpecialDays")
     tm = sub(te, "ThresholdMatrix")
     for i, t in enumerate(thresholds, 1):
@@ -491,13 +489,7 @@ def _prepay(c: Ctx, b: Element) -> None:
         sub(tsa, "StartTime", time(0, 0))
         sub(tsa, "NonDisablementAction", "STOP")
         sub(day, "GasDayName", 1)
-        week = sub(sub(cal, "WeekProfiles"), "WeekProfile")
-        sub(week, "WeekName", 1)
-        for i in range(1, 8):
-            sub(week, "ReferencedDayName", 1, index=str(i))
-        season = sub(sub(cal, "SeasonProfiles"), "Season")
-        _any_date(sub(season, "SeasonStartDate"), gas=True)
-        sub(season, "ReferencedWeekName", 1)
+        _week_and_season(cal, [1] * 7, gas=True, seasons="SeasonProfiles")
         sub(cal, "SpecialDays")
         sub(cfg, "MaxMeterBalance", abs(values["max_balance"]))
         sub(cfg, "MaxCreditThreshold", abs(values["max_credit"]))

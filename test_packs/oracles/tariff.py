@@ -101,9 +101,14 @@ def cost_pence(kwh_by_rate: Sequence[Decimal], prices: Sequence[float | Decimal]
     return sum((kwh * Decimal(str(p)) for kwh, p in zip(kwh_by_rate, prices, strict=False)), Decimal(0))
 
 
+def next_midnight(when: datetime) -> datetime:
+    """The first device midnight after ``when`` (its day's end), in ``when``'s time zone."""
+    return datetime.combine(when.date() + timedelta(days=1), time(0), when.tzinfo)
+
+
 def midnights_between(start: datetime, end: datetime) -> int:
     """Device midnights in ``(start, end]``: how many standing charges fall due."""
-    first = datetime.combine(start.date() + timedelta(days=1), time(0), start.tzinfo)
+    first = next_midnight(start)
     return 0 if end < first else (end - first).days + 1
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ import pytest
 
 from test_packs.marks import role_param
 from test_packs.oracles import prepay as prepay_oracle
+from test_packs.oracles import tariff as tariff_oracle
 from test_packs.service_reference_variant import _metering as metering
 from test_packs.service_reference_variant._inputs import MAX_PRICE, note, pence, seeded
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
@@ -66,7 +67,7 @@ def clear_of_midnight(t: SrvtRig, role: str, real_s: float = HOLD_S) -> None:
     time.sleep(0.2)
     c1, m1 = optical.clock(), time.monotonic()
     rate = max(1.0, (c1 - c0).total_seconds() / (m1 - m0))
-    midnight = datetime.combine(c1.date() + timedelta(days=1), datetime.min.time(), c1.tzinfo)
+    midnight = tariff_oracle.next_midnight(c1)
     if (midnight - c1).total_seconds() < rate * real_s:
         metering.wait_device_time(t, role, midnight + timedelta(minutes=1), real_timeout=real_s * 3)
 

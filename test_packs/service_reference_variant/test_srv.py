@@ -208,7 +208,7 @@ def meter_across_midnight(t: SrvtRig, role: str) -> metering.Metering:
     """Meter a flow from ``DAY_SWITCH_HOURS`` before the meter's next midnight (its clock: the soonest
     day boundary, at clock rate 3600 a device day is 24 real seconds) to as long after it."""
     now = t.optical(role).clock()
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    midnight = tariff_oracle.next_midnight(now)
     start = midnight - timedelta(hours=DAY_SWITCH_HOURS)
     if now < start:
         metering.wait_device_time(t, role, start)
@@ -540,7 +540,7 @@ def midnight_check(t: SrvtRig, role: str, rate: Decimal) -> None:
     has already recovered from it, so the expectation starts from what the meter then held."""
     optical = t.optical(role)
     now = optical.clock()
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    midnight = tariff_oracle.next_midnight(now)
     if midnight - now < timedelta(hours=1):  # too close to read cleanly before it: take the next one
         metering.wait_device_time(t, role, midnight + timedelta(minutes=30))
         midnight += timedelta(days=1)

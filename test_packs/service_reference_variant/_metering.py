@@ -26,6 +26,8 @@ from test_packs.service_reference_variant._srvt import SrvtRig
 #: Flow the tests apply: the ESME load source (W) and the GSME flow rig (l/h).
 ESME_LOAD_W = 2000.0
 GSME_FLOW_LPH = 500.0
+#: The lab instrument point of each meter's source of energy: the ESME's load (W), the GSME's gas flow (l/h).
+SETPOINT = {"esme": "esme_load_setpoint", "gsme": "gsme_flow_setpoint"}
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Flow:
     def __init__(self, t: SrvtRig, role: str) -> None:
         self.t, self.role = t, role
         bank = t.instruments
-        self.point = "esme_load_setpoint" if role == "esme" else "gsme_flow_setpoint"
+        self.point = SETPOINT[role]
         self.level = ESME_LOAD_W if role == "esme" else GSME_FLOW_LPH
         self.before = float(bank.read(self.point))
         self.watts = 0.0
@@ -99,6 +101,19 @@ class Flow:
 
     def restore(self) -> None:
         self.t.instruments.write(self.point, self.before)
+
+
+@contextmanager
+def idle(t: SrvtRig, role: str) -> Iterator[None]:
+    """Nothing flows through the meter for the block (its load or gas-flow source at 0, then back to what
+    it was: the lab file may set either), so its balance and registers move only by what is tested."""
+    bank = t.instruments
+    before = float(bank.read(SETPOINT[role]))
+    bank.write(SETPOINT[role], 0.0)
+    try:
+        yield
+    finally:
+        bank.write(SETPOINT[role], before)
 
 
 @contextmanager

@@ -14,8 +14,6 @@ every test puts back what it changed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,18 +34,6 @@ EPS = 1e-4
 
 def _param(srv: str, role: str, group: str) -> Any:
     return role_param(role, srv=srv, group=group, requirements=(f"SRVT-{srv}-{role.upper()}",))
-
-
-@contextmanager
-def idle(t: SrvtRig, role: str) -> Iterator[None]:
-    """Nothing flows through the meter for the block (the lab file may set a load or a gas flow)."""
-    point = "esme_load_setpoint" if role == "esme" else "gsme_flow_setpoint"
-    before = float(t.instruments.read(point))
-    t.instruments.write(point, 0.0)
-    try:
-        yield
-    finally:
-        t.instruments.write(point, before)
 
 
 #: Real seconds a test may hold a standing charge at its field maximum: no device midnight may fall in
@@ -126,7 +112,7 @@ def test_tariff_bounds(srvt: SrvtRig, role: str) -> None:
     restore = tariff_of(before)
     rounds = bound_prices(t, role, "1.1.1", int(before["rates"]))
     note(t.request, "1.1.1 bounds", prices=rounds, standing_charge=MAX_PRICE[role])
-    with idle(t, role):
+    with metering.idle(t, role):
         clear_of_midnight(t, role)
         try:
             for prices in rounds:
@@ -147,7 +133,7 @@ def test_price_bounds(srvt: SrvtRig, role: str) -> None:
     before = t.result("4.11.1", role)
     rounds = bound_prices(t, role, "1.2.1", len(before["prices"]))
     note(t.request, "1.2.1 bounds", prices=rounds, standing_charge=0.0)
-    with idle(t, role):
+    with metering.idle(t, role):
         try:
             for prices in rounds:
                 t.ok("1.2.1", role, {"prices": prices, "standing_charge": 0.0})
@@ -178,7 +164,7 @@ def test_prepay_bounds(srvt: SrvtRig, role: str) -> None:
     rng = seeded(t.request, f"2.1 bounds {role}")
     most = 10 * rng.randrange(150, 500)  # 15.00-49.90 GBP: a UTRN worth it is ordinary
     note(t.request, "2.1 max credit threshold (p)", max_credit=most)
-    with idle(t, role):
+    with metering.idle(t, role):
         try:
             t.ok("2.1", role, {"max_credit": float(most), "max_balance": float(INT_MAX),
                                "low_credit_threshold": 0.0, "emergency_credit_threshold": 0.0})  # fmt: skip

@@ -11,8 +11,7 @@ After each rejection the device is read independently (optical port) to show not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from test_packs.oracles import prepay
-from test_packs.service_reference_variant._metering import wait_device_time
+from test_packs.service_reference_variant._metering import idle, wait_device_time
 from test_packs.service_reference_variant._srvt import (
     BALANCE_TOLERANCE,
     SrvtRig,
@@ -36,16 +35,6 @@ UTRN_LOCKED_OUT = 0x81C5
 LOCKOUT = timedelta(hours=1, minutes=5)
 #: Balance reads while no energy flows (pence): rounding only.
 STILL = Decimal("0.5")
-
-
-@contextmanager
-def _still(t: SrvtRig, role: str) -> Iterator[None]:
-    """No energy flows through the meter (ESME load 0), so its balance moves only by what is tested."""
-    if role == "esme":
-        with t.esme_load(0.0):
-            yield
-    else:
-        yield
 
 
 Unchanged = Callable[[SrvtRig, str], Any]
@@ -240,7 +229,7 @@ def test_top_up_refused_by_meter(role: str, case: str, srvt: SrvtRig) -> None:
     cfg = t.result("4.13", role)
     max_credit, max_balance = Decimal(str(cfg["max_credit"])), Decimal(str(cfg["max_balance"]))
     t.mark(role)
-    with _still(t, role):
+    with idle(t, role):
         if case == "over-max-credit":
             value = int(max_credit) + 1
             b0 = t.balance(role)

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
@@ -345,16 +343,6 @@ def balance_moved_by(t: SrvtRig, role: str, before: Decimal, delta: Decimal, sin
     )
 
 
-@contextmanager
-def still(t: SrvtRig, role: str) -> Iterator[None]:
-    """No energy flows through the meter for the block (ESME load 0; the GSME rig's flow is 0)."""
-    if role == "esme":
-        with t.esme_load(0.0):
-            yield
-    else:
-        yield
-
-
 @case("1.5", TARIFF, *METERS)
 def update_meter_balance(t: SrvtRig, role: str) -> None:
     """SRVT-1.5, oracle :mod:`test_packs.oracles.prepay`: the adjustment is added with its sign
@@ -376,7 +364,7 @@ def update_meter_balance(t: SrvtRig, role: str) -> None:
     b1 = t.balance(role)
     assert b0 + plus - BALANCE_TOLERANCE <= b1 <= b0 + plus + 1, f"balance {b0} -> {b1} after +{plus} p"
     assert abs(d(result["balance"]) - b1) <= BALANCE_TOLERANCE, f"route says {result}, meter {b1}"
-    with still(t, role):
+    with metering.idle(t, role):
         since, b2 = optical.clock(), t.balance(role)
         t.ok("1.5", role, {"delta": float(-minus)})
         balance_moved_by(t, role, b2, Decimal(-minus), since)
@@ -448,7 +436,7 @@ def update_prepay_configuration(t: SrvtRig, role: str) -> None:
         after = t.result("4.13", role)
         assert after["low_credit_threshold"] == new, f"read back {after}, sent {new}"
         assert after["max_credit"] == before["max_credit"], "other settings must be kept"
-        with still(t, role), t.payment_mode(role, "prepayment"):
+        with metering.idle(t, role), t.payment_mode(role, "prepayment"):
             t.ok("1.5", role, {"delta": round(new + 300.0 - float(t.balance(role)), 2)})  # above it
             since = t.mark(role)
             t.ok("1.5", role, {"delta": -300.0 - dip})  # combined credit now new - dip
@@ -487,7 +475,7 @@ def top_up_device(t: SrvtRig, role: str) -> None:
     note(t.request, "2.2 top-up", value=value, payment_debt=owed, rate_pct=rate)
     try:
         t.ok("2.3", role, {"debts": [{"name": "payment_debt", "amount": float(owed), "rate": float(rate)}]})
-        with still(t, role):
+        with metering.idle(t, role):
             since, b2 = t.optical(role).clock(), t.balance(role)
             want = prepay_oracle.top_up(
                 value, balance=b2, payment_debt=d(owed), payment_debt_rate_pct=d(rate),
@@ -528,7 +516,7 @@ def update_debt(t: SrvtRig, role: str) -> None:
         t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": amount, "rate": rate}]})
         after = t.result("4.3", role)["debts"]["time_debt_1"]
         assert [float(x) for x in after] == [amount, rate], f"time debt 1 read back {after}, sent {amount}"
-        with still(t, role), t.payment_mode(role, "prepayment"):
+        with metering.idle(t, role), t.payment_mode(role, "prepayment"):
             midnight_check(t, role, d(rate))
     finally:
         t.ok("2.3", role, {"debts": [{"name": "time_debt_1", "amount": before[0], "rate": before[1]}]})
@@ -601,7 +589,7 @@ def activate_emergency_credit(t: SrvtRig, role: str) -> None:
 
     try:
         t.ok("2.1", role, {"emergency_credit_limit": limit})
-        with still(t, role):
+        with metering.idle(t, role):
             run()
     finally:
         t.ok("2.1", role, {"emergency_credit_limit": cfg["emergency_credit_limit"]})
@@ -1489,7 +1477,7 @@ def disable_supply(t: SrvtRig, role: str) -> None:
     else:
         try:
             if optical.supply_state() == "enabled":  # while the valve is open: credit closes it too
-                with still(t, role):
+                with metering.idle(t, role):
                     credit_disables_supply(t, role)
             t.ok("7.2", role)
             assert optical.supply_state() == "disabled", "optical port: valve not closed by SRV 7.2"

@@ -22,6 +22,7 @@ import pytest
 from device_drivers.errors import LinkTimeout
 from device_drivers.roles import DisplayDriver
 from device_drivers.route import TAMPER
+from test_packs.marks import role_param
 from test_packs.oracles import clock as clock_oracle
 from test_packs.oracles import prepay as prepay_oracle
 from test_packs.oracles.window import Window
@@ -47,19 +48,13 @@ def per_display(srv: str, group: str, *requirements: str, also: tuple[str, ...] 
     return pytest.mark.parametrize(
         "role",
         [
-            pytest.param(
-                role,
-                id=role,
-                marks=[
-                    pytest.mark.dmct_roles(role, *also),
-                    pytest.mark.dmct_srv(srv),
-                    pytest.mark.dmct_group(group),
-                    pytest.mark.dmct_requirement(*(r.format(TYPE=TYPE[role]) for r in requirements)),
-                ],
+            role_param(
+                role, srv=srv, group=group, also=also,
+                requirements=tuple(r.format(TYPE=TYPE[role]) for r in requirements),
             )
             for role in DISPLAYS
         ],
-    )
+    )  # fmt: skip
 
 
 def _screen(srvt: SrvtRig, role: str) -> DisplayDriver:

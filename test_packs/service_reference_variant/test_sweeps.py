@@ -30,6 +30,7 @@ import specifications
 from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.errors import DeviceError
 from device_drivers.route import RouteCannotExpress, RouteError
+from test_packs.marks import role_marks
 from test_packs.service_reference_variant._cases import srv_key
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
 from test_packs.service_reference_variant.test_misuse import check_refusal_recorded, log_mark
@@ -217,33 +218,19 @@ def _restore(t: SrvtRig, role: str, before: dict[str, Any]) -> None:
 CRITICAL = critical_srvs()
 
 
-def _marks(srv: str, role: str, group: str, requirement: str) -> list[Any]:
-    return [
-        pytest.mark.dmct_roles(role),
-        pytest.mark.dmct_srv(srv),
-        pytest.mark.dmct_group(group),
-        pytest.mark.dmct_requirement(requirement),
-    ]
-
-
-def _role_params() -> list[Any]:
+def _params(group: str, requirement: str, *, wrong_role: bool = False) -> list[Any]:
+    """One parameter per critical SRV and device type it targets (for the role sweep: those a lab User
+    holds a role the matrix refuses for), each with its marks."""
     return [
         pytest.param(
-            srv, role, id=f"{srv}-{role}", marks=_marks(srv, role, "Security Misuse", "MISUSE-WRONG-ROLE")
+            srv,
+            role,
+            id=f"{srv}-{role}",
+            marks=role_marks(role, srv=srv, group=group, requirements=(requirement,)),
         )
         for srv, roles in CRITICAL.items()
         for role in roles
-        if wrong_senders(srv, role)
-    ]
-
-
-def _status_params() -> list[Any]:
-    return [
-        pytest.param(
-            srv, role, id=f"{srv}-{role}", marks=_marks(srv, role, "Negative", "SRVT-NEG-DEVICE-STATUS")
-        )
-        for srv, roles in CRITICAL.items()
-        for role in roles
+        if not wrong_role or wrong_senders(srv, role)
     ]
 
 
@@ -276,7 +263,7 @@ def _action(srv: str) -> Action:
     return action
 
 
-@pytest.mark.parametrize(("srv", "role"), _role_params())
+@pytest.mark.parametrize(("srv", "role"), _params("Security Misuse", "MISUSE-WRONG-ROLE", wrong_role=True))
 def test_role_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
     """MISUSE-WRONG-ROLE:
     6.3 (b) and the DUIS SRV matrix over every critical SRV: a request from each role of the lab's
@@ -309,7 +296,7 @@ def test_role_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
         _restore(t, role, before)
 
 
-@pytest.mark.parametrize(("srv", "role"), _status_params())
+@pytest.mark.parametrize(("srv", "role"), _params("Negative", "SRVT-NEG-DEVICE-STATUS"))
 def test_status_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
     """SRVT-NEG-DEVICE-STATUS:
     the S1SP's device-status check over every critical SRV: to a device SRV 8.4 has made

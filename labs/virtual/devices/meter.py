@@ -576,9 +576,7 @@ class Meter(Device):
 
     def set_billing_calendar(self, calendar: BillingCalendar) -> None:
         """SRV 6.8."""
-        now = self._begin()
-        self.billing_calendar = calendar
-        self._next_billing = calendar.next_after(now)
+        self._hold_calendar(calendar, self._begin())
 
     def set_billing_time(self, at: time, period: Period, day: int | None = None) -> BillingCalendar:
         """SRV 6.8 to an electricity meter: a billing time and periodicity (DUIS
@@ -586,9 +584,12 @@ class Meter(Device):
         meter's own clock when the command arrives."""
         now = self._begin()
         calendar = BillingCalendar(next_billing_occurrence(now, at, period, day), period)
-        self.billing_calendar = calendar
-        self._next_billing = calendar.start
+        self._hold_calendar(calendar, now)
         return calendar
+
+    def _hold_calendar(self, calendar: BillingCalendar, now: datetime) -> None:
+        self.billing_calendar = calendar
+        self._next_billing = calendar.next_after(now)
 
     # -- supply ---------------------------------------------------------------------------------------
     def _set_supply(self, new: SupplyState, failure_alert: int) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.route import MISUSE, SECURITY_LOG, TAMPER, CraftedRequest, RouteAlert
-from test_packs.marks import role_param
+from test_packs.marks import by_role, role_marks, role_param
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig, parse_at
 
 GROUP = "Security Misuse"
@@ -187,10 +187,7 @@ def sweep_params(srv: str, role: str) -> dict[str, Any]:
 
 @pytest.mark.dmct_group(GROUP)
 @pytest.mark.dmct_requirement("MISUSE-UNSIGNED", "MISUSE-BAD-SIGNATURE")
-@pytest.mark.parametrize(
-    "role",
-    [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")],
-)
+@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
 def test_every_critical_srv_signature_checked(role: str, srvt: SrvtRig) -> None:
     """MISUSE-UNSIGNED, MISUSE-BAD-SIGNATURE, 6.3 (b) over the set it covers: *every* critical SRV the
     device type takes (``CRITICAL_SRVS``, the DUIS matrix's critical flag cross-checked with the route
@@ -223,19 +220,7 @@ def _corrupt_for(t: SrvtRig, srv: str, role: str) -> CraftedRequest:
 
 @pytest.mark.parametrize(
     "role",
-    [
-        pytest.param(
-            r,
-            id=r,
-            marks=[
-                pytest.mark.dmct_roles(r),
-                pytest.mark.dmct_srv("1.5"),
-                pytest.mark.dmct_group(GROUP),
-                pytest.mark.dmct_requirement("MISUSE-REPLAY"),
-            ],
-        )
-        for r in ("esme", "gsme")
-    ],
+    [role_param(r, srv="1.5", group=GROUP, requirements=("MISUSE-REPLAY",)) for r in ("esme", "gsme")],
 )
 def test_replayed_critical_rejected(role: str, srvt: SrvtRig) -> None:
     """MISUSE-REPLAY (6.3 (b)): a genuine Update Meter Balance sent again verbatim is refused (E10),
@@ -271,9 +256,7 @@ REPLAYABLE: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
 
 @pytest.mark.dmct_group(GROUP)
 @pytest.mark.dmct_requirement("MISUSE-REPLAY")
-@pytest.mark.parametrize(
-    "role", [pytest.param(r, id=r, marks=[pytest.mark.dmct_roles(r)]) for r in ("ch", "esme", "gsme")]
-)
+@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
 def test_every_device_type_replay_refused(role: str, srvt: SrvtRig) -> None:
     """MISUSE-REPLAY, 6.3 (b) beyond the one representative (Update Meter Balance): on every device
     type, critical SRVs of ``REPLAYABLE`` sent genuinely and then again verbatim are refused the second
@@ -311,12 +294,7 @@ WRONG_ROLE = [
             u,
             ur,
             id=f"{r}-{u}{'-' + ur if ur else ''}",
-            marks=[
-                pytest.mark.dmct_roles(r),
-                pytest.mark.dmct_srv("7.2"),
-                pytest.mark.dmct_group(GROUP),
-                pytest.mark.dmct_requirement("MISUSE-WRONG-ROLE"),
-            ],
+            marks=role_marks(r, srv="7.2", group=GROUP, requirements=("MISUSE-WRONG-ROLE",)),
         )
         for r, u, ur, _ in WRONG_ROLE
     ],
@@ -362,12 +340,7 @@ def _ch_security_codes_since(t: SrvtRig, since: datetime) -> list[int]:
             r,
             k,
             id=f"{r}-{k}",
-            marks=[
-                pytest.mark.dmct_roles(r),
-                pytest.mark.dmct_srv(SPOILED_SRV[r]),
-                pytest.mark.dmct_group(GROUP),
-                pytest.mark.dmct_requirement(q),
-            ],
+            marks=role_marks(r, srv=SPOILED_SRV[r], group=GROUP, requirements=(q,)),
         )
         for r, k, q in TAMPERED
     ],
@@ -404,9 +377,7 @@ def test_tampered_instruction_rejected_by_device(role: str, kind: str, srvt: Srv
 @pytest.mark.dmct_srv("6.24.1")
 @pytest.mark.dmct_group(GROUP)
 @pytest.mark.dmct_requirement("MISUSE-OLD-CREDENTIAL")
-@pytest.mark.parametrize(
-    "role", [pytest.param(r, marks=pytest.mark.dmct_roles(r)) for r in ("ch", "esme", "gsme")]
-)
+@pytest.mark.parametrize("role", by_role("ch", "esme", "gsme"))
 def test_old_smso_credential_retired(role: str, srvt: SrvtRig) -> None:
     """MISUSE-OLD-CREDENTIAL: after migration no device trusts the old SMSO's keys: every credential
     role (SMSO, supplier, network operator) holds S1SP keys only. Compared with: the requirement (the

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from test_packs.marks import by_role
 from test_packs.oracles import prepay
 from test_packs.service_reference_variant._metering import idle, wait_device_time
 from test_packs.service_reference_variant._srvt import (
@@ -141,7 +142,7 @@ def test_rejected(
 @pytest.mark.dmct_srv("2.2")
 @pytest.mark.dmct_group(NEG)
 @pytest.mark.dmct_requirement(INVALID)
-@pytest.mark.parametrize("role", [pytest.param(r, marks=pytest.mark.dmct_roles(r)) for r in ("esme", "gsme")])
+@pytest.mark.parametrize("role", by_role("esme", "gsme"))
 def test_duplicate_utrn_rejected(role: str, srvt: SrvtRig) -> None:
     """SRVT-NEG-INVALID-PARAMS (a UTRN is accepted once): a UTRN already used is refused by the meter
     itself (E11), credited once and logged (0x8F51). Compared with: the balance on the meter's optical

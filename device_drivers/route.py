@@ -43,6 +43,11 @@ ROUTE_ENTRY_POINT_GROUP = "dmct.routes"
 TAMPER = "tamper"  # tamper_next_instruction(): spoil the device-level authentication of Instructions
 SECURITY_LOG = "security_log"  # security_log(): the route's log of requests refused at the DSP/DCO gate
 MISUSE = "misuse"  # craft() / send_crafted(): requests spoiled as a misusing party would send them
+#: set_dcc_status(): the DCC's own change of a device's Smart Metering Inventory status, made outside
+#: any User's SRV (a device Suspended when its model leaves the CPL, Commissioned again when it returns).
+DCC_INVENTORY = "dcc_inventory"
+#: The statuses :meth:`ServiceRoute.set_dcc_status` may set: the DCC's, not a User's.
+DCC_STATUSES = ("Suspended", "Commissioned")
 #: How :meth:`ServiceRoute.tamper_next_instruction` may spoil an Instruction.
 TAMPER_KINDS = ("signature", "retired_credential")
 #: How :meth:`ServiceRoute.craft` may spoil a request (None: a genuine one, e.g. to send twice, a replay).
@@ -327,6 +332,17 @@ class ServiceRoute(abc.ABC):
         """Drop the tamper faults still pending for ``device``; returns how many there were."""
         raise RouteFacilityUnsupported(f"{type(self).__name__} cannot tamper with Instructions")
 
+    def set_dcc_status(self, device: str, status: str) -> str:
+        """Have the DCC set ``device``'s (EUI-64, or the lab file's ``rig/role``) inventory status to
+        ``status`` (one of :data:`DCC_STATUSES`) as the DCC does outside any User's SRV: Suspended when
+        the device's model leaves the CPL, Commissioned again when it returns. It lets a pack put a
+        device in a status that takes no SRVs where the User interface cannot (DUIS 8.4 sets no
+        Suspended) and undo it. Returns the status the inventory now holds.
+
+        Raises :class:`RouteFacilityUnsupported` where :meth:`supports` (:data:`DCC_INVENTORY`) is
+        False (a real DSP offers a lab no such call: a DCC operator does it)."""
+        raise RouteFacilityUnsupported(f"{type(self).__name__} cannot change the DCC's inventory")
+
     def security_log(
         self, *, since: datetime | None = None, after: int = 0, timeout: float | None = None
     ) -> list[RouteSecurityEvent]:
@@ -459,7 +475,7 @@ class VirtualServiceRoute(ServiceRoute):
         return out
 
     def supports(self, facility: str) -> bool:
-        if facility == TAMPER:
+        if facility in (TAMPER, DCC_INVENTORY):
             return self.control_address is not None
         return facility in (SECURITY_LOG, MISUSE)
 
@@ -520,6 +536,23 @@ class VirtualServiceRoute(ServiceRoute):
             raise RouteFacilityUnsupported("no lab control API is known to this route")
         client = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device)
         return int(client.call({"op": "tamper", "device": device, "clear": True}).get("dropped", 0))
+
+    def set_dcc_status(self, device: str, status: str) -> str:
+        """Through the lab control API (``inventory_status``): the virtual lab's S1SP inventory plays the
+        DCC's, so the change follows its transition table."""
+        if self.control_address is None:
+            raise RouteFacilityUnsupported("no lab control API is known to this route")
+        if status not in DCC_STATUSES:
+            raise ValueError(f"the DCC sets no status {status!r} (it sets {', '.join(DCC_STATUSES)})")
+        client = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device)
+        answer = client.call({"op": "inventory_status", "device": device, "status": status})
+        if self.transcript is not None:
+            self.transcript.note(
+                self.link.device,
+                f"DCC inventory: {answer.get('device', device)} "
+                f"{answer.get('was')} -> {answer.get('status')}",
+            )
+        return str(answer.get("status"))
 
     def security_log(
         self, *, since: datetime | None = None, after: int = 0, timeout: float | None = None
@@ -582,6 +615,8 @@ def load_route(kind: str, **config: Any) -> ServiceRoute:
 
 
 __all__ = [
+    "DCC_INVENTORY",
+    "DCC_STATUSES",
     "DCO_REFUSAL_CODES",
     "MISUSE",
     "MISUSE_KINDS",

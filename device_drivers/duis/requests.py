@@ -814,6 +814,14 @@ def _device_id(c: Ctx, b: Element) -> None:
 @builds("8.4")
 def _update_inventory(c: Ctx, b: Element) -> None:
     sub(b, "DeviceID", c.target)
+    if "mpxn" in c.p:  # the MPAN or MPRN the inventory holds for a meter (UpdateMPxN, ImportMPxN)
+        if "status" in c.p:
+            raise RequestBuildError("SRV 8.4: DUIS updates a status or an MPxN in one request, not both")
+        mpxn = str(c.p["mpxn"])
+        if not 1 <= len(mpxn) <= 13:
+            raise RequestBuildError(f"SRV 8.4: ImportMPxN holds 1 to 13 characters, not {mpxn!r}")
+        sub(sub(b, "UpdateMPxN"), "ImportMPxN", mpxn)
+        return
     status = str(c.need("status"))
     # DUIS 8.4 sets only these statuses (XSD: UpdateDeviceStatusCH Commissioned/Withdrawn/
     # InstalledNotCommissioned for a CH, UpdateDeviceStatusExceptCH Pending/InstalledNotCommissioned for any

@@ -57,6 +57,7 @@ from device_drivers.errors import InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.links import resolve_url
 from device_drivers.protocols.service_route import RouteError, check
 from device_drivers.route import (
+    DCC_INVENTORY,
     MISUSE,
     MISUSE_KINDS,
     SECURITY_LOG,
@@ -290,7 +291,7 @@ class DuisRoute(ServiceRoute):
                 p.update(sent)
             else:  # no 11.1 from this route: the hash of no image (a DSP that checks it refuses, visibly)
                 p["firmware_hash"] = hashlib.sha256(b"").hexdigest()
-        if srv == "8.4" and "device_type" not in p and eui(device) in self.device_types:
+        if srv == "8.4" and "status" in p and "device_type" not in p and eui(device) in self.device_types:
             p["device_type"] = self.device_types[eui(device)]  # CH or not decides the DUIS element
         if srv in ("8.7.2", "8.8.2") and "other" not in p:
             ch = next((e for e, t in self.device_types.items() if t.lower() in ("ch", "chf")), None)
@@ -557,6 +558,9 @@ class DuisRoute(ServiceRoute):
 
     def clear_tamper(self, device: str) -> int:
         return self._facility(TAMPER).clear_tamper(device)
+
+    def set_dcc_status(self, device: str, status: str) -> str:
+        return self._facility(DCC_INVENTORY).set_dcc_status(device, status)
 
     def security_log(
         self, *, since: datetime | None = None, after: int = 0, timeout: float | None = None

@@ -22,6 +22,10 @@ it. Requests:
     sends to that device after the DSP/DCO checks passed (``kind``: ``signature`` — the signature no
     longer verifies; ``retired_credential`` — signed with a credential the S1SP retired).
     ``"clear": true`` drops the pending ones. Logged (device ``route``) when set and when applied.
+``{"op": "inventory_status", "device": "rig-1/esme" | "<EUI-64>", "status": "Suspended"}``
+    the DCC's own change of the device's inventory status, outside any User's SRV (``Suspended`` when
+    a model leaves the CPL, ``Commissioned`` again when it returns); follows the inventory's transition
+    table. Answers the status it held (``was``) and holds now. Logged (device ``route``).
 ``{"op": "log"}``
     every fault injected so far.
 
@@ -37,11 +41,14 @@ import socket
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labs.virtual.devices.ch import CommsHub
 from labs.virtual.faults import FaultConfig
 from labs.virtual.lab_state import VirtualDevice, VirtualLab
+
+if TYPE_CHECKING:
+    from labs.virtual.s1sp import S1spService
 
 MAX_LINE = 1 << 16
 
@@ -66,6 +73,8 @@ def handle(lab: VirtualLab, request: Any) -> dict[str, Any]:
             return {"ok": True, "log": lab.log.entries}
         if op == "tamper":
             return _tamper(lab, request)
+        if op == "inventory_status":
+            return _inventory_status(lab, request)
         targets = _targets(lab, request.get("device"))
         if op == "fault":
             for device in targets:
@@ -114,12 +123,11 @@ def handle(lab: VirtualLab, request: Any) -> dict[str, Any]:
         return {"ok": False, "error": str(text)}
 
 
-def _tamper(lab: VirtualLab, request: dict[str, Any]) -> dict[str, Any]:
-    """The route's ``tamper`` fault on one device, named as in the lab file or by its EUI-64."""
+def _route_device(lab: VirtualLab, name: Any, doing: str) -> tuple[S1spService, str]:
+    """The lab's route and the EUI-64 of the device ``name`` (as in the lab file, or its EUI-64)."""
     route = lab.route
     if route is None:
-        raise ValueError("this lab serves no virtual route, so there is nothing to tamper with")
-    name = request.get("device")
+        raise ValueError(f"this lab serves no virtual route, so there is nothing to {doing}")
     if isinstance(name, str) and name in lab.devices:
         eui = lab.devices[name].model.device_id
     elif isinstance(name, str) and name.upper() in route.devices:
@@ -129,6 +137,19 @@ def _tamper(lab: VirtualLab, request: dict[str, Any]) -> dict[str, Any]:
         raise KeyError(f"unknown device {name!r} for the route (known: {known})")
     if eui not in route.devices:
         raise KeyError(f"the route serves no device {name!r}")
+    return route, eui
+
+
+def _inventory_status(lab: VirtualLab, request: dict[str, Any]) -> dict[str, Any]:
+    """The DCC's own status change of one device's inventory entry."""
+    route, eui = _route_device(lab, request.get("device"), "change in the inventory")
+    was, now = route.dcc_status(eui, request.get("status"))
+    return {"ok": True, "device": route.device_name(eui), "eui64": eui, "was": was, "status": now}
+
+
+def _tamper(lab: VirtualLab, request: dict[str, Any]) -> dict[str, Any]:
+    """The route's ``tamper`` fault on one device, named as in the lab file or by its EUI-64."""
+    route, eui = _route_device(lab, request.get("device"), "tamper with")
     if request.get("clear"):
         return {
             "ok": True,

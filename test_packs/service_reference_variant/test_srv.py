@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from device_drivers.errors import LinkTimeout
-from device_drivers.route import RouteError
+from device_drivers.route import RouteCannotExpress, RouteError
 from test_packs.oracles import billing_calendar as cal_oracle
 from test_packs.oracles import clock as clock_oracle
 from test_packs.oracles import gas as gas_oracle
@@ -1554,10 +1554,33 @@ def decommission_device(t: SrvtRig, role: str) -> None:
 
 @case("8.4", HAN, "inventory", also={"inventory": ("esme",)})
 def update_inventory(t: SrvtRig, role: str) -> None:
-    """SRVT-8.4: the ESME suspended takes no SRVs (E14) and Commissioned again answers SRV 7.4 as its
-    optical port shows. Compared with: the requirement (a Suspended device takes no SRVs)."""
+    """SRVT-8.4: Update Inventory changes the ESME's Smart Metering Inventory entry as asked, read back
+    with SRV 8.2: its import MPxN (a drawn 13-digit MPAN, seeded; the original put back) and, where the
+    route can say the status (DUIS's 8.4 sets no Suspended: there the status sweeps have the DCC
+    suspend), its status: Suspended takes no SRVs (E14), Commissioned again answers SRV 7.4 as its
+    optical port shows. Compared with: the values sent, read back, and the requirement (a Suspended
+    device takes no SRVs)."""
+    rng = seeded(t.request, "8.4 mpxn")
+    original = t.result("8.2", "esme").get("mpxn")
+    mpan = digits(rng, MPXN_LENGTHS["esme"][0])
+    while mpan == original:
+        mpan = digits(rng, MPXN_LENGTHS["esme"][0])
+    note(t.request, "8.4 MPxN", original=original, sent=mpan)
     try:
-        assert t.result("8.4", "esme", {"status": "Suspended"})["status"] == "Suspended"
+        t.ok("8.4", "esme", {"mpxn": mpan})
+        held = t.result("8.2", "esme").get("mpxn")
+        assert held == mpan, f"SRV 8.4 set the import MPxN {mpan}; the inventory holds {held}"
+    finally:
+        if original:
+            t.ok("8.4", "esme", {"mpxn": original})
+    try:
+        suspended = t.result("8.4", "esme", {"status": "Suspended"})
+    except RouteCannotExpress as exc:
+        note(t.request, f"8.4 status not checked on this route: {exc}")
+        return
+    try:
+        assert suspended["status"] == "Suspended"
+        assert t.result("8.2", "esme")["status"] == "Suspended", "SRV 8.4 did not suspend the ESME"
         t.rejected("E14", "7.4", "esme")  # a Suspended device takes no SRVs
     finally:
         assert t.result("8.4", "esme", {"status": "Commissioned"})["status"] == "Commissioned"

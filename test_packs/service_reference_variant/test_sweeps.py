@@ -29,7 +29,7 @@ import pytest
 import specifications
 from device_drivers.duis.catalogue import SRVS as DUIS_SRVS
 from device_drivers.errors import DeviceError
-from device_drivers.route import RouteCannotExpress, RouteError
+from device_drivers.route import DCC_INVENTORY, RouteCannotExpress, RouteError
 from test_packs.marks import role_marks
 from test_packs.service_reference_variant._cases import srv_key
 from test_packs.service_reference_variant._srvt import BALANCE_TOLERANCE, SrvtRig
@@ -234,10 +234,12 @@ def _params(group: str, requirement: str, *, wrong_role: bool = False) -> list[A
     ]
 
 
-def suspend(t: SrvtRig, role: str) -> str:
-    """Put the device in the first status of ``NOT_SERVING`` this route can set with SRV 8.4; a route
-    that can set none (it cannot say them, or refuses the change: E14, or E6 from DUIS's E20) makes the
-    sweep not applicable (SRVT-8.4 checks 8.4 itself)."""
+def suspend(t: SrvtRig, role: str) -> tuple[str, bool]:
+    """Put the device in the first status of ``NOT_SERVING`` this route can set with SRV 8.4 (a User's
+    own means); where it can set none (it cannot say them, or refuses the change: E14, or E6 from DUIS's
+    E20), have the DCC suspend it (:data:`DCC_INVENTORY`, as the DCC does when a model leaves the CPL).
+    A route offering neither makes the sweep not applicable (SRVT-8.4 checks 8.4 itself). Returns the
+    status set and whether the DCC set it (then the DCC reinstates the device, :func:`reinstate`)."""
     for status in NOT_SERVING:
         if status in _UNSETTABLE:
             continue
@@ -252,8 +254,22 @@ def suspend(t: SrvtRig, role: str) -> str:
             _UNSETTABLE[status] = str(exc)
             continue
         assert result.code == "I0" and (result.result or {}).get("status") == status, result.result
-        return status
-    raise RouteCannotExpress(f"SRV 8.4 sets no status that takes no SRVs: {_UNSETTABLE}")
+        return status, False
+    if not t.route.supports(DCC_INVENTORY):
+        raise RouteCannotExpress(
+            f"SRV 8.4 sets no status that takes no SRVs, nor can the DCC be asked: {_UNSETTABLE}"
+        )
+    assert t.route.set_dcc_status(t.eui(role), "Suspended") == "Suspended"
+    return "Suspended", True
+
+
+def reinstate(t: SrvtRig, role: str, *, by_dcc: bool) -> None:
+    """The device Commissioned again, by whoever took it out of service (:func:`suspend`)."""
+    if by_dcc:
+        assert t.route.set_dcc_status(t.eui(role), "Commissioned") == "Commissioned"
+    else:
+        assert t.result("8.4", role, {"status": "Commissioned"})["status"] == "Commissioned"
+    assert t.result("8.2", role)["status"] == "Commissioned", f"the {role} is not Commissioned again"
 
 
 def _action(srv: str) -> Action:
@@ -299,8 +315,9 @@ def test_role_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
 @pytest.mark.parametrize(("srv", "role"), _params("Negative", "SRVT-NEG-DEVICE-STATUS"))
 def test_status_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
     """SRVT-NEG-DEVICE-STATUS:
-    the S1SP's device-status check over every critical SRV: to a device SRV 8.4 has made
-    Suspended (or another status that takes no SRVs, :func:`suspend`), a request from an eligible User
+    the S1SP's device-status check over every critical SRV: to a device SRV 8.4 (or, where the route's
+    8.4 cannot, the DCC) has made Suspended (or another status that takes no SRVs, :func:`suspend`), a
+    request from an eligible User
     (the supplier) with valid parameters is refused with E14 (service-route.md, section 5: only a
     Commissioned device takes SRVs) and not actioned; the device is Commissioned again afterwards.
     Oracle: the inventory status the test set (read back with SRV 8.2); the device's optical port and
@@ -311,12 +328,12 @@ def test_status_sweep(srv: str, role: str, srvt: SrvtRig) -> None:
     before = fingerprint(t, role, srv)
     try:
         params = action.params(t, role)
-        status = suspend(t, role)
+        status, by_dcc = suspend(t, role)
         try:
-            assert t.result("8.2", role)["status"] == status, f"SRV 8.4 did not make the {role} {status}"
+            assert t.result("8.2", role)["status"] == status, f"the {role} was not made {status}"
             t.rejected("E14", srv, role, params)
         finally:
-            assert t.result("8.4", role, {"status": "Commissioned"})["status"] == "Commissioned"
+            reinstate(t, role, by_dcc=by_dcc)
         unchanged(before, fingerprint(t, role, srv), f"SRV {srv} to a {status} device")
     finally:
         _restore(t, role, before)

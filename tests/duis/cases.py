@@ -127,7 +127,10 @@ CASES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "7.4": [(ESME, "electricity", {})],
     "8.2": [(IHD, "electricity", {})],
     "8.3": [(IHD, "electricity", {})],
-    "8.4": [(ESME, "electricity", {"status": "InstalledNotCommissioned"})],
+    "8.4": [
+        (ESME, "electricity", {"status": "InstalledNotCommissioned"}),
+        (ESME, "electricity", {"mpxn": "1234567890123"}),
+    ],
     "8.7.2": [(ESME, "electricity", {"other": CH})],
     "8.8.2": [(ESME, "electricity", {"other": CH})],
     "8.9": [(CH, "electricity", {})],

@@ -29,7 +29,14 @@ from device_drivers.protocols import display as display_driver
 from device_drivers.protocols.display import DisplayedMeter, DisplayIdentity, DisplayPort
 from device_drivers.protocols.dlms import DlmsDeviceError, DlmsOpticalClient, quiet_dlms_cosem_logging
 from device_drivers.roles import IhdDriver, PpmidDriver
-from device_drivers.route import TAMPER, RouteFacilityUnsupported, VirtualServiceRoute, load_route
+from device_drivers.route import (
+    DCC_INVENTORY,
+    TAMPER,
+    RouteError,
+    RouteFacilityUnsupported,
+    VirtualServiceRoute,
+    load_route,
+)
 from labs.virtual.control import LabControl
 from labs.virtual.devices import PaymentMode, make_utrn
 from labs.virtual.devices.han import HanDisplay
@@ -334,3 +341,49 @@ def test_route_driver_errors_for_tamper(running: tuple[RunningLab, Any], tmp_pat
     gone = route_of(published, control="127.0.0.1:1")
     with pytest.raises(LinkDown, match="cannot reach the lab control API"):
         gone.tamper_next_instruction(ESME_EUI)
+
+
+def test_dcc_inventory_status_through_the_control_api(running: tuple[RunningLab, Any]) -> None:
+    """The DCC's own status change (``inventory_status``), as the packs' status sweeps use it where the
+    route's SRV 8.4 cannot suspend: the migrated ESME Suspended takes no SRVs (E14), Commissioned again
+    takes them; each change is in the lab's fault log; a status the DCC does not set and an unknown
+    device get one error line and the lab serves on."""
+    lab, published = running
+    route = route_of(published)
+    try:
+        assert route.supports(DCC_INVENTORY)
+        try:
+            status = route.inventory(ESME_EUI, user="supplier")["status"]
+        except RouteError:  # the dormant rig is not in the inventory until migrated
+            status = None
+        if status != "Commissioned":  # another test of this lab may have migrated it
+            assert route.migrate("rig-1", user="supplier", timeout=60).migrated
+        assert route.set_dcc_status(ESME_EUI, "Suspended") == "Suspended"
+        assert route.inventory(ESME_EUI, user="supplier")["status"] == "Suspended"
+        assert route.submit("7.4", ESME_EUI, {}, user="supplier", check=False).code == "E14"
+        client = LabControlClient(published["control"], timeout=5)
+        with pytest.raises(LabControlError, match="the DCC sets no status 'Pending'"):
+            client.call({"op": "inventory_status", "device": "rig-1/esme", "status": "Pending"})
+        with pytest.raises(LabControlError, match="unknown device 'rig-9/esme'"):
+            client.call({"op": "inventory_status", "device": "rig-9/esme", "status": "Commissioned"})
+        with pytest.raises(ValueError, match="the DCC sets no status 'Withdrawn'"):
+            route.set_dcc_status(ESME_EUI, "Withdrawn")
+        answer = client.call({"op": "inventory_status", "device": "rig-1/esme", "status": "Commissioned"})
+        assert (answer["was"], answer["status"], answer["eui64"]) == ("Suspended", "Commissioned", ESME_EUI)
+        assert route.submit("7.4", ESME_EUI, {}, user="supplier").code == "I0"
+        with LabControl(lab.endpoints) as control:
+            changes = [json.loads(e["detail"]) for e in control.log() if e["kind"] == "dcc_status"]
+        assert changes[-2:] == [
+            {"status": "Suspended", "target": "rig-1/esme", "was": "Commissioned"},
+            {"status": "Commissioned", "target": "rig-1/esme", "was": "Suspended"},
+        ]
+        assert lab.proc.poll() is None
+        blind = route_of(
+            published
+            | {"endpoints": {k: v for k, v in published["endpoints"].items() if k != CONTROL_ENDPOINT}}
+        )
+        assert not blind.supports(DCC_INVENTORY)
+        with pytest.raises(RouteFacilityUnsupported):
+            blind.set_dcc_status(ESME_EUI, "Suspended")
+    finally:
+        route.close()

@@ -182,3 +182,27 @@ def test_a_hybrid_tariff_is_the_s1sp_block_tariff(schema: Schema) -> None:
         "block_thresholds": [1.5, 4.25, 7.001],
         "block_prices": [30.0, 25.125, 20.0, 5.01],
     }
+
+
+def test_update_inventory_mpxn_is_read_and_an_unsupported_change_refused(schema: Schema) -> None:
+    """SRV 8.4's other DUIS form: ``UpdateMPxN/ImportMPxN`` reaches the S1SP as the meter's new
+    inventory MPxN; an ``UpdateDeviceDetails`` (which the virtual S1SP does not model) is refused E6."""
+    body = (
+        "<sr:UpdateInventory><sr:DeviceID>00-1A-2B-FF-FE-00-10-02</sr:DeviceID>"
+        "<sr:UpdateMPxN><sr:ImportMPxN>1012345678905</sr:ImportMPxN></sr:UpdateMPxN></sr:UpdateInventory>"
+    )
+    root = parse(request("8.4", body).encode())
+    schema.check(root)
+    req = translate(root)
+    assert req.params == {"mpxn": "1012345678905"}
+    X.EXECUTORS["8.4"][0].model_validate(req.params)
+    details = (
+        "<sr:UpdateInventory><sr:DeviceID>00-1A-2B-FF-FE-00-10-02</sr:DeviceID>"
+        "<sr:UpdateDeviceDetails><sr:DeviceModel>0001</sr:DeviceModel></sr:UpdateDeviceDetails>"
+        "</sr:UpdateInventory>"
+    )
+    root = parse(request("8.4", details).encode())
+    schema.check(root)
+    with pytest.raises(TranslationError, match="status or its import MPxN") as exc:
+        translate(root)
+    assert exc.value.code == "E6"

@@ -376,9 +376,14 @@ def _tamper(body: etree._Element) -> dict[str, Any]:
 
 def _inventory(body: etree._Element) -> dict[str, Any]:
     status = _text(body, "UpdateDeviceStatusCH") or _text(body, "UpdateDeviceStatusExceptCH")
-    if status is None:
-        raise TranslationError("E6", "only device status updates are supported by the virtual S1SP")
-    return {"status": status}
+    if status is not None:
+        return {"status": status}
+    mpxn = _text(body, "UpdateMPxN/ImportMPxN")
+    if mpxn is not None:
+        return {"mpxn": mpxn}
+    raise TranslationError(
+        "E6", "the virtual S1SP updates a device's status or its import MPxN only (UpdateInventory)"
+    )
 
 
 def _han_log(body: etree._Element) -> dict[str, Any]:

@@ -352,7 +352,17 @@ class TamperP(P):
 
 
 class InventoryP(P):
-    status: Literal["Suspended", "Commissioned", "Recovery", "Recovered"]
+    """SRV 8.4: a status change, or the MPAN/MPRN the inventory holds for a meter (DUIS
+    ``UpdateInventory`` carries one or the other, never both)."""
+
+    status: Literal["Suspended", "Commissioned", "Recovery", "Recovered"] | None = None
+    mpxn: str | None = Field(default=None, pattern=r"^\d{1,13}$")
+
+    @model_validator(mode="after")
+    def _one_change(self) -> InventoryP:
+        if (self.status is None) == (self.mpxn is None):
+            raise ValueError("SRV 8.4 takes exactly one of 'status' and 'mpxn'")
+        return self
 
 
 class HanLogP(P):
@@ -842,13 +852,19 @@ def x_decommission(ctx: Ctx) -> Plan:
 
 
 def x_inventory_update(ctx: Ctx) -> Plan:
+    p: InventoryP = ctx.params
+    entry = ctx.service.inventory.get(ctx.device.device_id)
+    change = {"status": p.status} if p.status is not None else {"mpxn": p.mpxn}
     if "inventory_updates_ignored" in ctx.service.defects:  # seeded route defect: answered, not done
-        return Plan(
-            route_result=ctx.service.inventory.get(ctx.device.device_id).view()
-            | {"status": ctx.params.status}
-        )
-    ctx.service.move(ctx.device.device_id, ctx.params.status, route_code="E6")
-    return Plan(route_result=ctx.service.inventory.get(ctx.device.device_id).view())
+        return Plan(route_result=entry.view() | change)
+    if p.mpxn is not None:
+        if not isinstance(ctx.device, Meter):
+            raise ParamError("only a meter's inventory entry holds an MPxN")
+        entry.mpxn = p.mpxn
+    else:
+        assert p.status is not None
+        ctx.service.move(ctx.device.device_id, p.status, route_code="E6")
+    return Plan(route_result=entry.view())
 
 
 def _ch_for(ctx: Ctx) -> CommsHub:

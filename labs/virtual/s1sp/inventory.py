@@ -46,6 +46,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     "Decommissioned": frozenset(),
     "Withdrawn": frozenset({"Pending"}),
 }
+#: The statuses the DCC itself sets outside any User's SRV (the lab control's ``inventory_status``).
+DCC_STATUSES: tuple[Status, ...] = ("Suspended", "Commissioned")
 ROLE_TO_TYPE = {"ch": "CHF", "esme": "ESME", "gsme": "GSME", "ppmid": "PPMID", "ihd": "IHD"}
 
 
@@ -74,6 +76,8 @@ class InventoryEntry:
     region: str = ""
     supplier: str | None = None
     network_operator: str | None = None
+    #: The MPAN or MPRN the SMI holds for a meter (from migration; SRV 8.4 updates it), None for others.
+    mpxn: str | None = None
     history: list[tuple[str, str]] = field(default_factory=list)
 
     def view(self) -> dict[str, Any]:
@@ -88,6 +92,7 @@ class InventoryEntry:
             "region": self.region,
             "supplier": self.supplier,
             "network_operator": self.network_operator,
+            "mpxn": self.mpxn,
             "rig_id": self.rig_id,
             "installation": self.installation,
         }

@@ -40,6 +40,7 @@ from labs.virtual.devices import (
 )
 from labs.virtual.devices import alerts as A
 from labs.virtual.devices.base import Device
+from labs.virtual.devices.meter import Meter
 from labs.virtual.faults import FaultLog
 from labs.virtual.scheduler import EventScheduler
 
@@ -49,7 +50,7 @@ from .catalogue import SrvCatalogue, SrvEntry, load_srv_catalogue
 from .dco_gate import Authenticator
 from .held_requests import Deferred, Pending
 from .installation import S1SP_KEYS, SMSO_KEY, Installation, Reply, RouteInstallation, ServiceConfig
-from .inventory import ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
+from .inventory import DCC_STATUSES, ROLE_TO_TYPE, Inventory, InventoryEntry, InventoryError, Status
 from .keys import KeyMaterial, TrustedUser, load_or_create
 from .outcomes import DCO_REFUSALS, failure, first_error, overall
 from .route_defects import FACTORY_CONFIGURATION, changes_device, fuel_unchecked, status_unchecked
@@ -162,6 +163,7 @@ class S1spService:
             device.firmware.running,
             inst.rig_id,
             inst.spec.installation,
+            mpxn=(device.mpxn or None) if isinstance(device, Meter) else None,
         )
 
     def commission_keys(self, device: Device) -> None:
@@ -213,6 +215,21 @@ class S1spService:
     def log_fault(self, kind: str, detail: dict[str, Any]) -> None:
         if self.fault_log is not None:
             self.fault_log.add("route", kind, json.dumps(detail, sort_keys=True))
+
+    def dcc_status(self, device_id: str, status: object) -> tuple[Status | None, Status]:
+        """The DCC's own change of ``device_id``'s inventory status, outside any User's SRV: Suspended
+        (its model left the CPL) or Commissioned again; the transition table decides. Returns the
+        status before and after; logged in the fault log. Raises ValueError on an impossible change."""
+        if status not in DCC_STATUSES:
+            raise ValueError(f"the DCC sets no status {status!r} (it sets {', '.join(DCC_STATUSES)})")
+        entry = self.inventory.get(device_id)
+        was = entry.status
+        try:
+            self.inventory.move(device_id, status, self.clock.now())
+        except InventoryError as exc:
+            raise ValueError(str(exc)) from None
+        self.log_fault("dcc_status", {"target": self.device_name(device_id), "was": was, "status": status})
+        return was, entry.status or status
 
     def move(self, device_id: str, status: Status, *, route_code: str = "E14") -> None:
         try:

@@ -142,6 +142,15 @@ class SrvtRig:
         assert at is not None, "the route's answer carries no time"
         return at
 
+    def future(self, lead: timedelta) -> datetime:
+        """An execution date ``lead`` ahead of the route's clock, or further where the route is slow: at
+        least five times the device time one 8.2 round trip just took, so a future-dated request reaches
+        the DSP and the device before its date on a loaded machine or a slow route (over DUIS at clock
+        rate 3600, 2 h is 2 real seconds, and a DSP answers E20 to a date gone by)."""
+        first = self.route_now()
+        now = self.route_now()
+        return now + max(lead, 5 * (now - first))
+
     def alerts(
         self, code: int | str, role: str, *, since: datetime | None = None, request_id: str | None = None,
         count: int = 1, timeout: float = ALERT_TIMEOUT_S,

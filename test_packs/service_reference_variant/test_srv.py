@@ -359,9 +359,10 @@ def update_meter_balance(t: SrvtRig, role: str) -> None:
     rng = seeded(t.request, f"1.5 {role}")
     plus, minus = rng.randrange(101, 1000), rng.randrange(50, 400)
     note(t.request, "1.5 adjustments (p)", plus=plus, minus=-minus)
-    b0 = t.balance(role)
-    result = t.result("1.5", role, {"delta": float(plus)})
-    b1 = t.balance(role)
+    with metering.idle(t, role):  # the balance moves only by the adjustment, however slow the route
+        b0 = t.balance(role)
+        result = t.result("1.5", role, {"delta": float(plus)})
+        b1 = t.balance(role)
     assert b0 + plus - BALANCE_TOLERANCE <= b1 <= b0 + plus + 1, f"balance {b0} -> {b1} after +{plus} p"
     assert abs(d(result["balance"]) - b1) <= BALANCE_TOLERANCE, f"route says {result}, meter {b1}"
     with metering.idle(t, role):
@@ -837,11 +838,13 @@ def read_meter_balance(t: SrvtRig, role: str) -> None:
     change, read: a cached answer fails). Compared with: the meter's optical balance (agreement within
     BALANCE_TOLERANCE); the balance arithmetic is checked against oracle
     :mod:`test_packs.oracles.prepay` in 1.5 / 2.2 / 2.3."""
-    if role == "esme":  # read, change, read: the second read must follow the change (no stale answer)
-        t.result("4.18", role)
-        t.ok("1.5", role, {"delta": 400.0})
-    result = t.result("4.18", role)
-    meter = t.balance(role)
+    # Nothing flows meanwhile: the balance moves only by the change, not by a load over a slow round trip.
+    with metering.idle(t, role):
+        if role == "esme":  # read, change, read: the second read must follow the change (no stale answer)
+            t.result("4.18", role)
+            t.ok("1.5", role, {"delta": 400.0})
+        result = t.result("4.18", role)
+        meter = t.balance(role)
     assert abs(d(result["balance"]) - meter) <= BALANCE_TOLERANCE, f"route {result}, meter {meter} p"
 
 
@@ -1766,7 +1769,7 @@ def _future_prices(t: SrvtRig, role: str) -> None:
     prices sent (SRV 4.11.1)."""
     before = t.result("4.11.1", role)
     prices = [round(p + 3.0, 2) for p in before["prices"]]
-    when = t.route_now() + timedelta(hours=2)
+    when = t.future(timedelta(hours=2))
     try:
         result = t.ok("1.2.1", role, {"prices": prices}, future_date=when)
         assert result.outcomes() == ["scheduled"], f"not held by the device: {result.instructions}"
@@ -1785,7 +1788,7 @@ def _future_credentials(t: SrvtRig, role: str) -> None:
     it), and applied with 0x8F66 stamped no earlier than the date (10 s of device-time slack): the key
     version is then one higher. Compared with: the execution date sent and the key version before."""
     [before] = _keys(t, role)
-    when = t.route_now() + timedelta(hours=2)
+    when = t.future(timedelta(hours=2))
     result = t.ok("6.15.1", role, future_date=when)
     assert result.outcomes() == ["scheduled"], f"not held by the device: {result.instructions}"
     [held] = _keys(t, role)
@@ -1801,7 +1804,7 @@ def _future_message(t: SrvtRig, role: str) -> None:
     """SRVT-3.1 + SRVT-FD-3.1: a message future-dated by the DSP is acknowledged (I99) and executed
     no earlier than its date, and the meter's own display then shows it. Compared with: the execution
     date and the text sent (the requirement)."""
-    when = t.route_now() + timedelta(hours=1)
+    when = t.future(timedelta(hours=1))
     text = f"SRVT future {datetime.now(UTC):%H%M%S%f}"
     result = t.ok("3.1", role, {"text": text}, future_date=when)
     assert result.acknowledged, "a DSP-future-dated request is acknowledged (I99) first"

@@ -20,7 +20,7 @@ HEADER = """\
 # misuse cases of critical SRVs (6.3 (b)).
 id: srvt
 name: Standard DMCT Service Reference Variant Test Pack
-version: 1.6.0
+version: 1.7.0
 capability_release: IOC
 tests:
 """

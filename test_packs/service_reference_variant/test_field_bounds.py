@@ -2,7 +2,8 @@
 holds, sent the *boundary* values of each field - the least, and the most the field carries on both
 routes (``_inputs.MAX_PRICE``) - and, for a top-up, the value 1 p over the maximum credit threshold,
 which the *meter* must refuse (E11, 0x8F5B UTRN exceeds the maximum credit; nothing credited). Only
-refusals a requirement names are asked for: none for a zero threshold, none for a negative price. Ordinary values are drawn by the positive tests
+refusals a requirement names are asked for: none for a zero threshold, none for a negative price.
+Ordinary values are drawn by the positive tests
 (``test_srv.py``), where the oracles check the meter uses them; here each check is a read-back on the
 meter (SRV 4.11.1, 4.13, 6.2.5: the device's own registers) against the value sent, and the refusal
 against the requirement. Ordinary values mixed in are seeded and recorded in the transcript

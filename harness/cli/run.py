@@ -322,11 +322,13 @@ def _drain(stream: IO[bytes], sink: IO[str] | None = None) -> None:
 def _stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0, *, signalled: bool = False) -> None:
     """End pytest: SIGINT (its workers and journal close cleanly), then kill after ``grace_s``.
 
-    ``signalled``: it already had a SIGINT (Ctrl-C in the terminal): wait for it before sending another.
+    ``signalled``: it already had a SIGINT (Ctrl-C in the terminal): wait for it before sending another,
+    up to ``grace_s`` x 6 (30 s): on a loaded machine pytest was still writing its summary after 10 s and
+    a second SIGINT then made it print a KeyboardInterrupt traceback instead of ending cleanly.
     """
     if signalled:
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(grace_s * 2)
+            proc.wait(grace_s * 6)
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:

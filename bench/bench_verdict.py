@@ -43,8 +43,10 @@ def write_inputs(root: Path, scale: float, seed: int = 20) -> tuple[Path, Path, 
     plan = {
         "profile": "dmct",
         "packs": {"dormant-mt": {"tests": mt}, "srvt": {"tests": srvt, "min_pass_rate": 0.9}},
-        "entries": [{"id": e, "dmc": f"DMC-{i // 3:05d}", "installation": INSTALLATIONS[i % 3]}
-                    for i, e in enumerate(entries)],
+        "entries": [
+            {"id": e, "dmc": f"DMC-{i // 3:05d}", "installation": INSTALLATIONS[i % 3]}
+            for i, e in enumerate(entries)
+        ],
     }
     plan_path = root / "plan.json"
     plan_path.write_text(json.dumps(plan))
@@ -68,8 +70,10 @@ def write_inputs(root: Path, scale: float, seed: int = 20) -> tuple[Path, Path, 
                     at = f"{stamp}{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}.{k:06d}Z"
                     linked = outcome == "failed" and k % 3 == 0
                     extra = f',"issues":["I{rnd.randrange(n_issues):06d}"]' if linked else ""
-                    chunk.append(f'{{"entry":"{entry}","pack":"{pack}","test":"{test}","outcome":"{outcome}",'
-                                 f'"at":"{at}","run":"run-{day}","duration":1.5{extra}}}\n')
+                    chunk.append(
+                        f'{{"entry":"{entry}","pack":"{pack}","test":"{test}","outcome":"{outcome}",'
+                        f'"at":"{at}","run":"run-{day}","duration":1.5{extra}}}\n'
+                    )
                     lines += 1
                 if len(chunk) > 50_000:
                     out.write("".join(chunk))
@@ -89,13 +93,20 @@ def write_inputs(root: Path, scale: float, seed: int = 20) -> tuple[Path, Path, 
             "raised": "2026-03-02",
         }
         if rnd.random() < 0.05:
-            issue["exclusion"] = {"rationale": "does not affect the DMC",
-                                  "tag": rnd.choice(["pending", "agreed", "disagreed"])}
+            issue["exclusion"] = {
+                "rationale": "does not affect the DMC",
+                "tag": rnd.choice(["pending", "agreed", "disagreed"]),
+            }
         if rnd.random() < 0.01:
             issue["dispute"] = {"severity": rnd.randint(3, 5), "state": rnd.choice(["pending", "resolved"])}
         if issue["entries"] and rnd.random() < 0.5:
-            issue["tests"] = [{"entry": issue["entries"][0], "pack": "srvt",  # type: ignore[index]
-                               "test": srvt[rnd.randrange(SRVT_TESTS)]}]
+            issue["tests"] = [
+                {
+                    "entry": issue["entries"][0],
+                    "pack": "srvt",  # type: ignore[index]
+                    "test": srvt[rnd.randrange(SRVT_TESTS)],
+                }
+            ]
         issues.append(issue)
     issues_path = root / "issues.json"
     issues_path.write_text(json.dumps(issues))
@@ -108,8 +119,19 @@ def run_child(plan: Path, results: Path, issues: Path, out: Path) -> tuple[float
     CPU time (user + system) is reported beside wall time because the machine may be shared.
     """
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    argv = [sys.executable, "-m", "harness.cli", "verdict", "--plan", str(plan), "--results", str(results),
-            "--issues", str(issues), "--json"]
+    argv = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "verdict",
+        "--plan",
+        str(plan),
+        "--results",
+        str(results),
+        "--issues",
+        str(issues),
+        "--json",
+    ]
     with out.open("wb") as sink:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=sink, env=env, cwd=REPO)
@@ -151,8 +173,10 @@ def main() -> int:
     parser.add_argument("--in-process", action="store_true", help="also time each phase in-process")
     parser.add_argument("--keep", type=Path, help="write the inputs here instead of a temporary directory")
     args = parser.parse_args()
-    print(f"{'scale':>6} {'entries':>8} {'lines':>10} {'issues':>7} {'wall s':>8} {'cpu s':>7} "
-          f"{'peak MiB':>9} {'us/line':>8} {'out MiB':>8}")
+    print(
+        f"{'scale':>6} {'entries':>8} {'lines':>10} {'issues':>7} {'wall s':>8} {'cpu s':>7} "
+        f"{'peak MiB':>9} {'us/line':>8} {'out MiB':>8}"
+    )
     for scale in args.scales:
         with tempfile.TemporaryDirectory(prefix="dmct-bench-") as tmp:
             root = args.keep / f"x{scale:g}" if args.keep else Path(tmp)
@@ -164,9 +188,11 @@ def main() -> int:
                 print(f"scale {scale}: dmct verdict exited {code}", file=sys.stderr)
                 return 1
             per_line = wall / lines * 1e6
-            print(f"{scale:>6g} {round(ENTRIES_1X * scale):>8} {lines:>10} {round(ISSUES_1X * scale):>7} "
-                  f"{wall:>8.2f} {cpu:>7.2f} {rss:>9.0f} {per_line:>8.2f} {out.stat().st_size / 2**20:>8.1f}",
-                  flush=True)
+            print(
+                f"{scale:>6g} {round(ENTRIES_1X * scale):>8} {lines:>10} {round(ISSUES_1X * scale):>7} "
+                f"{wall:>8.2f} {cpu:>7.2f} {rss:>9.0f} {per_line:>8.2f} {out.stat().st_size / 2**20:>8.1f}",
+                flush=True,
+            )
             if args.in_process:
                 detail = phases(plan, results, issues)
                 print("        phases: " + ", ".join(f"{k} {v:.2f}s" for k, v in detail.items()), flush=True)

@@ -349,8 +349,14 @@ def test_exclusion_in_each_tag_state(tag: str, status: str, counted: bool) -> No
     out = judge(plan, run_all(plan), log)["entries"]["E1"]
     assert out["status"] == status
     assert out["excluded"] == [
-        {"id": "X", "severity": 3, "tag": tag, "rationale": "does not affect this DMC", "counted": counted,
-         "scope": "issue"}
+        {
+            "id": "X",
+            "severity": 3,
+            "tag": tag,
+            "rationale": "does not affect this DMC",
+            "counted": counted,
+            "scope": "issue",
+        }
     ]
     # 20.38: only a pending exclusion that alone flips the verdict makes it depend on the TAG
     assert out["depends_on_tag"] == (["X"] if tag == "pending" else [])

@@ -307,3 +307,21 @@ def test_impostor_signature_is_refused_logged_and_never_reaches_the_meter(
     assert refusal_alert(route, msg["id"]).details["code"] == "E8"
     logged = lab.call(lambda: [e.code for e in lab.inst().esme.security_log()])
     assert A.TRUSTED_SOURCE_AUTH_FAILURE not in logged  # the meter never saw it
+
+
+@pytest.mark.parametrize(
+    ("defects", "code"), [(frozenset(), "E7"), (frozenset({"fuel_unchecked_for_tariffs"}), "I0")]
+)
+@pytest.mark.parametrize("role", [None, "GS"])
+def test_fuel_check_whether_or_not_the_role_is_stated(
+    lab: RouteLab, route: VirtualServiceRoute, defects: frozenset[str], code: str, role: str | None
+) -> None:
+    """A gas supplier's User ID (GS only) setting the ESME's tariff (1.1.1) is refused E7 whether the
+    request states its role (framed) or not (DUIS names none: the DCO matches the User's roles to the
+    device's fuel); with the seeded ``fuel_unchecked_for_tariffs`` it goes through either way. (Over
+    DUIS the defect once went unseen: the fuel check without a stated role ignored it.)"""
+    lab.call(lambda: setattr(lab.service, "defects", defects))
+    esme = lab.inst().esme.device_id
+    params = {"rates": 2, "prices": [10.0, 20.0], "standing_charge": 40.0}
+    result = route.submit("1.1.1", esme, params, user="supplier_gs", role=role, check=False)
+    assert result.code == code, result.responses

@@ -18,7 +18,7 @@ from labs.virtual.clock import SimClock
 
 from .catalogue import SrvCatalogue, SrvEntry
 from .keys import KeyMaterial, TrustedUser, verify
-from .route_defects import LOST_REJECTIONS, role_unchecked
+from .route_defects import LOST_REJECTIONS, fuel_unchecked, role_unchecked
 from .wire import WireError, canonical
 
 
@@ -102,7 +102,12 @@ def pick_role(
         if role is None and user.roles:
             return sorted(user.roles)[0]
     if role is None:
-        eligible = sorted(r for r in user.roles if r in entry.roles and route.catalogue.may_act_on(r, dtype))
+        # The role named by none: the User's roles are matched to the device's fuel, unless a seeded
+        # defect skips that check (the same one that lets a stated role of the other fuel through).
+        fuel_free = isinstance(srv, str) and fuel_unchecked(route.defects, srv)
+        eligible = sorted(
+            r for r in user.roles if r in entry.roles and (fuel_free or route.catalogue.may_act_on(r, dtype))
+        )
         if not eligible:
             # Only the device type is wrong when a role of the User is eligible for the SRV itroute.
             raise WireError(

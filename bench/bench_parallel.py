@@ -63,6 +63,12 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout to run side by side (e.g. main)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--profile", action="store_true", help="keep a cProfile of each worker's start-up")
+    parser.add_argument(
+        "--bytecode-cache",
+        action="store_true",
+        help="cache bytecode (and pytest's rewritten modules) per tree, as `make test` does, even where the "
+        "environment sets PYTHONDONTWRITEBYTECODE; one unmeasured session per tree warms it",
+    )
     args = parser.parse_args()
     trees = {"this": REPO} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,13 +101,18 @@ def main() -> None:
             control.fault("*", latency_ms=args.latency_ms)
         pack = make_pack(root, args.tests)
         runs: dict[tuple[str, int], list[Sample]] = {}
+        cache = root / "pycache" if args.bytecode_cache else None
         try:
+            if cache is not None:
+                for name, tree in trees.items():
+                    warm = f"{name}-warm"
+                    _session(tree, root, pack, lab_file, endpoints, 1, warm, cache=cache, only="[0]")
             for r in range(args.repeat):
                 for workers in args.workers:
                     for name, tree in trees.items():
                         run_id = f"{name}-w{workers}-{r}"
                         sample = _session(
-                            tree, root, pack, lab_file, endpoints, workers, run_id, args.profile
+                            tree, root, pack, lab_file, endpoints, workers, run_id, args.profile, cache
                         )
                         assert sample.tests == args.tests, (name, workers, sample)
                         runs.setdefault((name, workers), []).append(sample)
@@ -131,6 +142,8 @@ def _session(
     workers: int,
     run_id: str,
     profile: bool = False,
+    cache: Path | None = None,
+    only: str | None = None,
 ) -> Sample:
     probe = root / "probe" / run_id
     probe.mkdir(parents=True)
@@ -141,6 +154,9 @@ def _session(
         "DMCT_PROBE_DIR": str(probe),
         **({"DMCT_PROBE_PROFILE": "1"} if profile else {}),
     }
+    if cache is not None:  # as the Makefile's PYCACHE: one cache per tree (same module names)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache / tree.name)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
@@ -153,7 +169,7 @@ def _session(
             "no:cacheprovider",
             "-p",
             "worker_probe",
-            str(pack),
+            str(pack / "test_par.py") + f"::test_readout{only}" if only else str(pack),
             "--lab",
             lab_file,
             "--lab-endpoints",

@@ -44,3 +44,18 @@ class DeviceError(Exception):
     def __init__(self, device: str, message: str):
         self.device = device
         super().__init__(f"{device}: {message}")
+
+
+class RouteCannotExpress(Exception):
+    """The route's protocol has no way to say what a test asks: a role the route's User ID does not
+    hold, an SRV or a parameter value with no form in it (DUIS: a supplier name over 15 characters, an
+    alert code DUIS does not make configurable, the negative tests' malformed parameters). Nothing is
+    sent; the harness plugin reports the test *not applicable on this route* (a skip whose reason
+    starts ``not applicable:``), neither passed nor failed.
+
+    Kept here, beside the other kinds of failure the plugin tells apart, so the plugin need not import
+    the route (and cryptography under it) to recognise it; :mod:`device_drivers.route` re-exports it."""
+
+    def __init__(self, message: str, *, route: str = "") -> None:
+        super().__init__(message)
+        self.route = route  # the route kind (``duis``), for the reason

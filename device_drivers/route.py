@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from device_drivers.errors import RouteCannotExpress
 from device_drivers.lab_control import LabControlClient, control_address
 from device_drivers.links import Link
 from device_drivers.protocols.service_route import RouteError, RouteKeys, ServiceRouteClient, check
@@ -64,18 +65,6 @@ DCO_REFUSAL_CODES = frozenset({"E7", "E8", "E9", "E10"})
 class RouteFacilityUnsupported(NotImplementedError):
     """This route does not offer the facility (a real S1SP cannot tamper with its own Instructions):
     the test that needs it is not applicable on this route."""
-
-
-class RouteCannotExpress(Exception):
-    """The route's protocol has no way to say what a test asks: a role the route's User ID does not
-    hold, an SRV or a parameter value with no form in it (DUIS: a supplier name over 15 characters, an
-    alert code DUIS does not make configurable, the negative tests' malformed parameters). Nothing is
-    sent; the harness plugin reports the test *not applicable on this route* (a skip whose reason
-    starts ``not applicable:``), neither passed nor failed."""
-
-    def __init__(self, message: str, *, route: str = "") -> None:
-        super().__init__(message)
-        self.route = route  # the route kind (``duis``), for the reason
 
 
 @dataclass(frozen=True)
@@ -628,6 +617,7 @@ __all__ = [
     "CraftedRequest",
     "MigrationResult",
     "RouteAlert",
+    "RouteCannotExpress",
     "RouteError",
     "RouteFacilityUnsupported",
     "RouteSecurityEvent",

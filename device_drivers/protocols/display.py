@@ -16,9 +16,8 @@ contradicts the object list → :class:`~device_drivers.protocols.meter_optical.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from device_drivers.protocols.dlms import DlmsOpticalClient
 from device_drivers.protocols.meter_optical import (
     CLASS_DATA,
     OBIS_DEVICE_ID,
@@ -26,6 +25,9 @@ from device_drivers.protocols.meter_optical import (
     OBIS_LOGICAL_DEVICE_NAME,
     DlmsPort,
 )
+
+if TYPE_CHECKING:  # the DLMS client is imported by DlmsPort when a session first opens
+    from device_drivers.protocols.dlms import DlmsOpticalClient
 
 __all__ = ["OBIS_DISPLAYED_METERS", "DisplayIdentity", "DisplayPort", "DisplayedMeter"]
 

@@ -37,6 +37,7 @@ from dlms_cosem.protocol import acse, xdlms
 from dlms_cosem.security import LowLevelSecurityAuthentication, NoSecurityAuthentication
 
 from device_drivers.links import close_port
+from device_drivers.protocols.dlms_errors import DlmsDeviceError, DlmsLinkError, DlmsProtocolError
 
 __all__ = [
     "DlmsDeviceError",
@@ -53,33 +54,6 @@ log = logging.getLogger(__name__)
 
 Direction = Literal["tx", "rx"]
 TranscriptCallback = Callable[[Direction, bytes], None]
-
-
-class DlmsLinkError(Exception):
-    """No usable answer from the device: connection refused or lost, timeout, malformed frames or APDUs."""
-
-
-class DlmsDeviceError(Exception):
-    """The device answered and refused: ``code`` is the result it sent.
-
-    ``kind`` says which enumeration ``code`` belongs to: ``"data-access-result"`` (GET/SET),
-    ``"action-result"``, ``"association"`` (ACSE service-user diagnostic of a rejected AARQ, e.g. 13 =
-    authentication failure), ``"exception-response"`` (``code`` = state-error * 256 + service-error) or
-    ``"confirmed-service-error"``.
-    """
-
-    def __init__(self, message: str, *, code: int, kind: str = "data-access-result") -> None:
-        super().__init__(message)
-        self.code = code
-        self.kind = kind
-
-
-class DlmsProtocolError(DlmsDeviceError):
-    """The device answered in well-formed frames, but the APDU contradicts DLMS (unparseable, wrong
-    response type, undecodable A-XDR).  A device fault, not a link fault; ``code`` is -1."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code=-1, kind="protocol")
 
 
 class SupportsToBytes(Protocol):

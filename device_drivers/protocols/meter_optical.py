@@ -33,14 +33,17 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, NamedTuple, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from device_drivers.errors import DeviceError, FrameError, InfrastructureFault, LinkDown, LinkTimeout
 from device_drivers.links import Link, resolve_url, rfc2217_options
-from device_drivers.protocols.dlms import DlmsDeviceError, DlmsLinkError, DlmsOpticalClient
+from device_drivers.protocols.dlms_errors import DlmsDeviceError, DlmsLinkError
 from device_drivers.transcript import Transcript
+
+if TYPE_CHECKING:  # imported on first use (_session): dlms-cosem costs ~0.3 CPU-s to import
+    from device_drivers.protocols.dlms import DlmsOpticalClient
 
 __all__ = [
     "Balance",
@@ -270,6 +273,8 @@ class DlmsPort:
     def _session(self) -> DlmsOpticalClient:
         if self._client is not None:
             return self._client
+        from device_drivers.protocols.dlms import DlmsOpticalClient
+
         client = DlmsOpticalClient(
             self.url,
             client_address=self.client_address,

@@ -585,6 +585,19 @@ def load_lab(path: Path) -> Lab:
     return lab
 
 
+def lab_to_workers(lab: Lab) -> str:
+    """The validated lab as JSON for pytest-xdist workers (``workerinput``): the controller parses the
+    lab file once and each worker rebuilds it from this in a fraction of the YAML's cost (issue 21).
+    Only the fields the file set are written, so the rebuilt lab equals this one, ``model_fields_set``
+    included."""
+    return lab.model_dump_json(exclude_unset=True)
+
+
+def lab_from_controller(text: str) -> Lab:
+    """The lab :func:`lab_to_workers` wrote (already checked by the controller's :func:`load_lab`)."""
+    return Lab.model_validate_json(text)
+
+
 def utrn_source_problems(
     lab: Lab, environ: Mapping[str, str], which: Callable[[str], str | None]
 ) -> list[str]:

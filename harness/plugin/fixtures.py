@@ -1,7 +1,10 @@
 """The fixtures a pack sees: the lab, the entry and DMC, the rig, transcripts, role drivers, the route.
 
 Pack tests reach devices only through these (so they run unchanged on hardware): each fixture
-hands out a driver over a pooled link, logged to the test's transcript.
+hands out a driver over a pooled link, logged to the test's transcript. The drivers, their protocols
+and the libraries under them (dlms-cosem, pymodbus, cryptography) are imported by the fixture that first
+needs them, not when the plugin loads: every xdist worker loads the plugin, few tests need them all
+(issue 21: parallel start-up).
 """
 
 from __future__ import annotations
@@ -11,28 +14,13 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from filelock import FileLock
 
 from device_drivers.errors import LeaseLost, LinkDown, RigUnhealthy
-from device_drivers.protocols.modbus import Instruments
-from device_drivers.roles import (
-    ChDriver,
-    EsmeDriver,
-    GsmeDriver,
-    IhdDriver,
-    PpmidDriver,
-)
-from device_drivers.route import ServiceRoute, load_route
 from device_drivers.transcript import Transcript
-from device_drivers.utrn import (
-    VIRTUAL_SECRET,
-    CommandUtrnSource,
-    SchemeUtrnSource,
-    UtrnSource,
-    UtrnSourceUnavailable,
-)
 from harness.lab.inventory import (
     DmcSpec,
     EntrySpec,
@@ -44,6 +32,12 @@ from harness.lab.inventory import (
 from harness.lab.leases import RigLease
 from harness.plugin.links import LinkPool
 from harness.plugin.state import _EVIDENCE, _RUN_KEY, _Run, _spec, rig_lease_key
+
+if TYPE_CHECKING:  # each imported by the fixture that first needs it (issue 21: a worker's start-up)
+    from device_drivers.protocols.modbus import Instruments
+    from device_drivers.roles import ChDriver, EsmeDriver, GsmeDriver, IhdDriver, PpmidDriver
+    from device_drivers.route import ServiceRoute
+    from device_drivers.utrn import UtrnSource
 
 # ------------------------------------------------------------------------------------- fixtures
 
@@ -85,6 +79,13 @@ def utrn_source(request: pytest.FixtureRequest, lab: Lab) -> UtrnSource:
     without one uses the virtual meters' scheme. What ``dmct lab check`` reports (no source, its program
     not found, the scheme secret not in the environment: :func:`harness.lab.inventory.utrn_source_problems`)
     blocks the top-up tests with the reason: it is the lab's set-up, not the meter, that stops them."""
+    from device_drivers.utrn import (
+        VIRTUAL_SECRET,
+        CommandUtrnSource,
+        SchemeUtrnSource,
+        UtrnSourceUnavailable,
+    )
+
     problems = utrn_source_problems(lab, os.environ, shutil.which)
     if problems:
         raise UtrnSourceUnavailable(str(_run_of(request).lab_file), problems[0])
@@ -153,6 +154,8 @@ def links(request: pytest.FixtureRequest) -> Iterator[LinkPool]:
 @pytest.fixture
 def esme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[EsmeDriver]:
     """The rig's electricity meter, through its optical port (IEC 62056-21 readout and DLMS/COSEM)."""
+    from device_drivers.roles import EsmeDriver
+
     with links.meter(rig, "esme", transcript, EsmeDriver) as driver:
         yield driver
 
@@ -160,6 +163,8 @@ def esme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[Esme
 @pytest.fixture
 def gsme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[GsmeDriver]:
     """The rig's gas meter, through its optical port (DLMS/COSEM)."""
+    from device_drivers.roles import GsmeDriver
+
     with links.meter(rig, "gsme", transcript, GsmeDriver) as driver:
         yield driver
 
@@ -167,6 +172,8 @@ def gsme(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[Gsme
 @pytest.fixture
 def ppmid(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[PpmidDriver]:
     """The rig's prepayment interface device: what its screen shows (``display`` link, DLMS/COSEM)."""
+    from device_drivers.roles import PpmidDriver
+
     with links.display(rig, "ppmid", transcript, PpmidDriver) as driver:
         yield driver
 
@@ -174,6 +181,8 @@ def ppmid(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[Ppm
 @pytest.fixture
 def ihd(rig: RigSpec, links: LinkPool, transcript: Transcript) -> Iterator[IhdDriver]:
     """The rig's in-home display: what its screen shows (``display`` link, DLMS/COSEM)."""
+    from device_drivers.roles import IhdDriver
+
     with links.display(rig, "ihd", transcript, IhdDriver) as driver:
         yield driver
 
@@ -185,6 +194,8 @@ def instruments(
     """The rig's lab instruments: power relays, load source, gas flow (Modbus, map from the lab file)."""
     if rig.instruments is None:
         pytest.skip(f"not applicable: rig {rig.id} has no instruments")
+    from device_drivers.protocols.modbus import Instruments
+
     bank = Instruments.from_config(
         rig.instruments,
         transcript=transcript,
@@ -214,6 +225,8 @@ def _route_session(request: pytest.FixtureRequest, lab: Lab) -> Iterator[Service
             extra["duis"] = settings
         if spec.dsp is not None:
             extra["virtual_dsp"] = spec.dsp.model_dump(mode="json")
+    from device_drivers.route import load_route
+
     try:
         route = load_route(
             spec.kind, url=spec.url, keys_dir=keys_dir, endpoints=run.endpoints, timeout=spec.timeout,
@@ -238,6 +251,8 @@ def route(_route_session: ServiceRoute, transcript: Transcript) -> Iterator[Serv
 @pytest.fixture
 def ch(rig: RigSpec, route: ServiceRoute) -> ChDriver:
     """The rig's comms hub, reached through the service route by its Device ID."""
+    from device_drivers.roles import ChDriver
+
     device = rig.device("ch")
     if device is None or not device.eui64:
         pytest.skip(f"not applicable: rig {rig.id} names no CH Device ID (eui64)")

@@ -1,29 +1,27 @@
 """Session-long device links, borrowed per test (:class:`LinkPool`).
 
 pyserial's ``socket://`` handler sleeps 0.3 s on every close, so links stay open for the session and
-each test borrows one with its own transcript.
+each test borrows one with its own transcript. A link is made (and its protocol module imported) when a
+test first borrows it, so a worker's start-up pays for no driver (issue 21).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
 from device_drivers.errors import InfrastructureFault
-from device_drivers.links import Link
-from device_drivers.protocols.display import DisplayPort
-from device_drivers.protocols.meter_optical import MeterOptical
-from device_drivers.registry import driver_class
-from device_drivers.transcript import Transcript
-from harness.lab.inventory import (
-    DeviceSpec,
-    RigSpec,
-    Role,
-)
 from harness.plugin.state import D, M
+
+if TYPE_CHECKING:  # imported when a test first borrows a link, not when the plugin loads (issue 21)
+    from device_drivers.links import Link
+    from device_drivers.protocols.display import DisplayPort
+    from device_drivers.protocols.meter_optical import MeterOptical
+    from device_drivers.transcript import Transcript
+    from harness.lab.inventory import DeviceSpec, RigSpec, Role
 
 K = TypeVar("K")
 
@@ -35,6 +33,8 @@ def _device_and_driver(rig: RigSpec, role: Role, kind: type[K]) -> tuple[DeviceS
     if device is None:
         pytest.skip(f"not applicable: rig {rig.id} has no {role}")
     if device.driver and device.driver != role:
+        from device_drivers.registry import driver_class
+
         chosen = driver_class(device.driver)
         if not issubclass(chosen, kind):
             raise pytest.UsageError(f"rig {rig.id} {role}: driver {device.driver!r} is not a {kind.__name__}")
@@ -64,6 +64,8 @@ class LinkPool:
             return None
         key = (rig.id, device.role)
         if key not in self._links:
+            from device_drivers.links import Link
+
             self._links[key] = Link(
                 spec.url, device=f"{rig.id}/{device.role}", timeout=spec.timeout, endpoints=self.endpoints
             )
@@ -75,6 +77,8 @@ class LinkPool:
             return None
         key = (rig.id, device.role)
         if key not in self._optical:
+            from device_drivers.protocols.meter_optical import MeterOptical
+
             self._optical[key] = MeterOptical(
                 spec.url,
                 device=f"{rig.id}/{device.role}",
@@ -128,6 +132,8 @@ class LinkPool:
             pytest.skip(f"not applicable: rig {rig.id} wires no display interface for its {role}")
         key = (rig.id, role)
         if key not in self._displays:
+            from device_drivers.protocols.display import DisplayPort
+
             self._displays[key] = DisplayPort(
                 spec.url,
                 device=f"{rig.id}/{role}",

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from device_drivers.errors import InfrastructureFault
-from device_drivers.route import RouteCannotExpress
+from device_drivers.errors import InfrastructureFault, RouteCannotExpress
 from harness.model.interchange import Outcome, ResultRecord
 from harness.plugin.state import (
     _BLOCKED,

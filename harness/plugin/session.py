@@ -23,6 +23,8 @@ from device_drivers.links import probe, read_runtime
 from harness.errors import DmctInputError
 from harness.lab.inventory import (
     RigSpec,
+    lab_from_controller,
+    lab_to_workers,
     load_lab,
 )
 from harness.lab.leases import RigBusy, RigLease
@@ -55,11 +57,12 @@ def start(config: pytest.Config, lab_opt: str) -> None:
 
 
 def _start_run(config: pytest.Config, lab_file: Path) -> _Run:
-    lab = load_lab(lab_file)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    # A worker rebuilds the lab the controller parsed and checked (pytest_configure_node).
+    lab = lab_from_controller(workerinput["dmct_lab"]) if workerinput is not None else load_lab(lab_file)
     entries = lab.select_entries(config.getoption("--entry"))
     if len(entries) > 1:
         raise DmctInputError("--entry", "one entry per session for now; run once per entry")
-    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None:
         run_id, run_dir = workerinput["dmct_run_id"], Path(workerinput["dmct_run_dir"])
     else:
@@ -223,10 +226,14 @@ def _release_leases(run: _Run) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist controller: hand every worker the run id and directory (workers never invent their own)."""
+    """xdist controller: hand every worker the run id and directory (workers never invent their own),
+    and the lab it parsed, so no worker parses the lab file again (issue 21: each start-up did)."""
     run = node.config.stash.get(_RUN_KEY, None)
     if run is not None:
         index = int(str(node.gateway.id).removeprefix("gw") or 0)
+        if run.lab_wire is None:
+            run.lab_wire = lab_to_workers(run.lab)
+        node.workerinput["dmct_lab"] = run.lab_wire
         node.workerinput["dmct_run_id"] = run.run_id
         node.workerinput["dmct_run_dir"] = str(run.run_dir)
         node.workerinput["dmct_rigs"] = run.usable_rigs

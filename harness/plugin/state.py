@@ -10,11 +10,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from device_drivers.roles import DisplayDriver, MeterDriver
 from harness.lab.inventory import (
     EntrySpec,
     Lab,
@@ -24,6 +23,9 @@ from harness.lab.leases import RigLease, lease_key
 from harness.model.packs import DmcPlan, PackManifest
 from harness.model.ttm import Catalogue as TtmCatalogue
 from harness.store.journal import JournalWriter
+
+if TYPE_CHECKING:  # the drivers are imported when a fixture first hands one out (fixtures.py)
+    from device_drivers.roles import DisplayDriver, MeterDriver
 
 # user_properties keys. pytest writes user properties into its own JUnit XML (``--junitxml``) as
 # ``str(value)``, so every value is a string: the test's metadata is a JSON object, never a dict repr.
@@ -73,11 +75,13 @@ class _Run:
     metas: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: ``--resume``: this session continues an existing run (its plan and journal are kept).
     resumed: bool = False
+    #: The lab as handed to xdist workers (:func:`harness.lab.inventory.lab_to_workers`), made once.
+    lab_wire: str | None = None
 
 
 _RUN_KEY = pytest.StashKey[_Run]()
-M = TypeVar("M", bound=MeterDriver)
-D = TypeVar("D", bound=DisplayDriver)
+M = TypeVar("M", bound="MeterDriver")
+D = TypeVar("D", bound="DisplayDriver")
 
 
 def _spec(lab: Lab, rig_id: str) -> RigSpec:

@@ -232,3 +232,26 @@ def test_an_idle_rig_with_displays_joined_is_looked_at_only_for_due_events() -> 
         scheduler.close()
 
     _run(scenario())
+
+
+def test_a_device_wake_up_is_re_booked_in_place() -> None:
+    """Each wake-up re-books the device's one timer (no closure, key or timer per booking: issue 21,
+    those outlived the collector's youngest generation and made its collections pauses)."""
+
+    async def scenario() -> None:
+        clock = SimClock(START, rate=RATE)
+        gsme = _device(clock, "VGSME-U6", "1.2.0", "G1")
+        _watch_wakes(gsme)  # every wake booked
+        scheduler = EventScheduler(clock)
+        scheduler.watch([gsme])
+        await asyncio.sleep(0.05)
+        timer = scheduler._timers[gsme]
+        assert isinstance(gsme, Gsme)
+        wakes = gsme.wakes
+        await asyncio.sleep(0.3)  # a few wake intervals
+        assert gsme.wakes >= wakes + 2
+        assert scheduler._timers[gsme] is timer and scheduler.pending() == 1
+        assert timer.when == gsme.next_due()
+        scheduler.close()
+
+    _run(scenario())

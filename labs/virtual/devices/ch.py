@@ -35,7 +35,7 @@ def _unwatched() -> bool:
     return False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GsmeCache:
     """The CH's copy of the GSME's latest readings (taken at a wake)."""
 

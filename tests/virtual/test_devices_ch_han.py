@@ -36,14 +36,14 @@ class Rig:
     ihd: Ihd
 
 
-def rig(join: bool = True, ch_defects: tuple[str, ...] = ()) -> Rig:
+def rig(join: bool = True, ch_defects: tuple[str, ...] = (), ppmid_defects: tuple[str, ...] = ()) -> Rig:
     clock = HandClock()
     r = Rig(
         clock,
         ch(ch_defects, clock),
         esme(clock=clock, payment_mode=PaymentMode.PREPAYMENT, balance=1000, load_w=0),
         gsme(clock=clock, flow_m3h=1.0),
-        ppmid(clock=clock),
+        ppmid(ppmid_defects, clock=clock),
         ihd(clock=clock),
     )
     for dev in (r.esme, r.gsme, r.ppmid, r.ihd):
@@ -234,12 +234,21 @@ def test_a_display_look_catches_up_the_gsme_wakes_it_would_have_heard() -> None:
     assert r.ihd.readings[r.gsme.device_id]["volume_m3"] == pytest.approx(1.0)
 
 
-def test_a_meter_update_reaches_a_display_after_the_gsme_wakes_before_it() -> None:
-    """Forwarding an ESME update first catches the joined GSMEs up to the ESME's instant, so the
-    display hears the 30-minute wake's reading before the 31-minute message, as it happened."""
-    r = rig()
-    r.clock.advance(minutes=31)
-    r.esme.display_message("hello")  # nobody looked at the GSME or the display
-    assert r.gsme.wakes == 1 and r.gsme.last_wake == START + timedelta(minutes=30)
-    assert r.ppmid.readings[r.gsme.device_id]["volume_m3"] == pytest.approx(0.5)
-    assert r.ppmid.updates == 2 and r.ppmid.last_message() == "hello"
+def test_a_meter_update_reaches_a_frozen_display_after_the_gsme_wakes_before_it() -> None:
+    """A display that keeps only its first update (``display_frozen``) shows the order of its updates:
+    forwarding an ESME update then first catches the joined GSMEs up to the ESME's instant, so the
+    display's first update is the 30-minute wake's reading, not the 31-minute message. A display that
+    keeps the latest per meter shows no order: no catch-up then (midnight would make every meter do
+    one at once), and its next look brings the reading."""
+    frozen = rig(ppmid_defects=("display_frozen",))
+    frozen.clock.advance(minutes=31)
+    frozen.esme.display_message("hello")  # nobody looked at the GSME or the display
+    assert frozen.gsme.wakes == 1 and frozen.gsme.last_wake == START + timedelta(minutes=30)
+    assert frozen.ppmid.readings[frozen.gsme.device_id]["volume_m3"] == pytest.approx(0.5)
+    assert frozen.ppmid.last_message() is None  # frozen at the reading, which came first
+    plain = rig()
+    plain.clock.advance(minutes=31)
+    plain.esme.display_message("hello")
+    assert plain.gsme.wakes == 0 and plain.ppmid.last_message() == "hello"
+    plain.ppmid.advance()
+    assert plain.ppmid.readings[plain.gsme.device_id]["volume_m3"] == pytest.approx(0.5)

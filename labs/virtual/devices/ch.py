@@ -276,11 +276,23 @@ class CommsHub(Device):
                 device.advance()
         return self._gsme_cache
 
+    def _order_seen(self) -> bool:
+        """Whether a joined display would show the order of its updates: one that keeps only its
+        first (``display_frozen``) and has none yet. Otherwise a display keeps the latest balance,
+        reading and messages per meter, whatever order the meters' and the GSME's updates came in,
+        so a meter's update needs no catch-up of the GSMEs first — a catch-up every meter would do
+        at once at midnight, when each publishes its balance (a burst of work at a thousand rigs)."""
+        for eui in self.joined:
+            device = self.on_han.get(eui)
+            if isinstance(device, HanDisplay) and device.has_defect("display_frozen") and not device.updates:
+                return True
+        return False
+
     def _forward(self, update: HanUpdate) -> None:
         if update.source in self.han_lost:
             return
         source = self.on_han.get(update.source)
-        if not isinstance(source, Gsme) and source is not None:
+        if not isinstance(source, Gsme) and source is not None and self._order_seen():
             # A meter's update, at the instant it is processing: the GSME wakes before it reach the
             # displays first, as they would have had each wake been looked at when it came.
             self.catch_up_han(source._processed)

@@ -76,16 +76,18 @@ def one_rig_lab(workdir: Path, tree: Path = REPO) -> Path:
 class ClockLab(LabProcess):
     """``serve_lab`` in a subprocess (this script's ``--serve`` mode), stopped by closing its stdin."""
 
-    def __init__(self, rigs: int, workdir: Path, clock: str, tree: Path = REPO) -> None:
+    def __init__(self, rigs: int, workdir: Path, clock: str, tree: Path = REPO, gc_mode: str = "lab") -> None:
         self.endpoints_file = workdir / f"clock-{clock}-{rigs}.endpoints.json"
         lab = one_rig_lab(workdir, tree)
         command = [sys.executable, __file__, "--serve", clock, str(lab), str(rigs), str(self.endpoints_file)]
         if tree != REPO:
             os.environ["DMCT_BENCH_TREE"] = str(tree)
+        os.environ["DMCT_BENCH_GC"] = gc_mode
         try:
             self._start(command)
         finally:
             os.environ.pop("DMCT_BENCH_TREE", None)
+            os.environ.pop("DMCT_BENCH_GC", None)
 
 
 def serve(clock: str, lab_file: str, rigs: str, endpoints: str) -> None:
@@ -93,6 +95,12 @@ def serve(clock: str, lab_file: str, rigs: str, endpoints: str) -> None:
     from labs.virtual.process import serve_lab
 
     _raise_fd_limit()
+    if os.environ.get("DMCT_BENCH_GC") == "nofreeze":
+        # The lab's start-up objects left in the collector's generations (serve_lab freezes them):
+        # for comparing the pauses of full collections with and without.
+        import gc
+
+        gc.freeze = lambda: None
     _time_loop_callbacks(Path(endpoints).with_suffix(".loop.json"))
     mode: Any = clock  # "poll" or "events", checked by main()
     lab = load_lab(Path(lab_file))
@@ -323,9 +331,11 @@ def paced_run(lab: ClockLab, rate: float, seconds: float, procs: int) -> dict[st
 
 
 # -- report ----------------------------------------------------------------------------------------------
-def measure_idle(clock: str, args: argparse.Namespace, workdir: Path, tree: Path) -> float:
+def measure_idle(
+    clock: str, args: argparse.Namespace, workdir: Path, tree: Path, gc_mode: str = "lab"
+) -> float:
     """One idle-CPU window of a ``--small-rigs`` lab (for the interleaved ``--repeat`` runs)."""
-    small = ClockLab(args.small_rigs, workdir, clock, tree)
+    small = ClockLab(args.small_rigs, workdir, clock, tree, gc_mode)
     try:
         time.sleep(args.settle)
         return idle_cpu_percent(small.pid, args.seconds)
@@ -333,9 +343,11 @@ def measure_idle(clock: str, args: argparse.Namespace, workdir: Path, tree: Path
         small.stop()
 
 
-def measure(clock: str, args: argparse.Namespace, workdir: Path, tree: Path = REPO) -> dict[str, Any]:
-    figures: dict[str, Any] = {"clock": clock}
-    small = ClockLab(args.small_rigs, workdir, clock, tree)
+def measure(
+    clock: str, args: argparse.Namespace, workdir: Path, tree: Path = REPO, gc_mode: str = "lab"
+) -> dict[str, Any]:
+    figures: dict[str, Any] = {"clock": clock, "gc": gc_mode}
+    small = ClockLab(args.small_rigs, workdir, clock, tree, gc_mode)
     try:
         time.sleep(args.settle)
         figures["small_startup_s"] = small.startup_s
@@ -344,7 +356,7 @@ def measure(clock: str, args: argparse.Namespace, workdir: Path, tree: Path = RE
         small.stop()
     if args.big_rigs <= 0:
         return figures
-    big = ClockLab(args.big_rigs, workdir, clock, tree)
+    big = ClockLab(args.big_rigs, workdir, clock, tree, gc_mode)
     try:
         figures["big_startup_s"] = big.startup_s
         time.sleep(args.settle)
@@ -384,7 +396,16 @@ def main() -> None:
         default=1,
         help="idle-CPU windows of the small lab per column, interleaved (min and median reported)",
     )
+    parser.add_argument(
+        "--gc",
+        default="lab",
+        help="comma-separated: lab (the lab's own collector settings: start-up frozen) and/or nofreeze "
+        "(gc.freeze() made a no-op in the lab process), one column each",
+    )
     args = parser.parse_args()
+    gc_modes = [g for g in args.gc.split(",") if g]
+    if not set(gc_modes) <= {"lab", "nofreeze"}:
+        parser.error("--gc takes lab and/or nofreeze")
     clocks = [c for c in args.clocks.split(",") if c]
     if not set(clocks) <= set(CLOCKS):
         parser.error("--clocks takes poll and/or events")
@@ -398,12 +419,17 @@ def main() -> None:
             )
             trees[f"@{args.baseline[:7]}"] = base
         try:
-            columns = [(clock, label, tree) for clock in clocks for label, tree in trees.items()]
-            results = [measure(clock, args, Path(tmp), tree) for clock, _, tree in columns]
+            columns = [
+                (clock, label, tree, gc_mode)
+                for clock in clocks
+                for label, tree in trees.items()
+                for gc_mode in gc_modes
+            ]
+            results = [measure(clock, args, Path(tmp), tree, gc_mode) for clock, _, tree, gc_mode in columns]
             idle: list[list[float]] = [[r["small_idle_cpu_percent"]] for r in results]
             for _ in range(args.repeat - 1):  # interleaved: noise hits every column alike
-                for k, (clock, _, tree) in enumerate(columns):
-                    idle[k].append(measure_idle(clock, args, Path(tmp), tree))
+                for k, (clock, _, tree, gc_mode) in enumerate(columns):
+                    idle[k].append(measure_idle(clock, args, Path(tmp), tree, gc_mode))
             for r, windows in zip(results, idle, strict=True):
                 r["small_idle_cpu_percent"] = statistics.median(windows)
                 r["small_idle_cpu_percent_min"] = min(windows)
@@ -411,7 +437,7 @@ def main() -> None:
         finally:
             if args.baseline:
                 subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, check=False)
-        clocks = [f"{clock}{label}" for clock, label, _ in columns]
+        clocks = [f"{clock}{label}{'' if g == 'lab' else '+' + g}" for clock, label, _, g in columns]
 
     print(
         f"simulator clock benchmark: {args.small_rigs} and {args.big_rigs} rigs, {args.rate:g} GET/s paced, "

@@ -36,14 +36,14 @@ class Rig:
     ihd: Ihd
 
 
-def rig(join: bool = True, ch_defects: tuple[str, ...] = ()) -> Rig:
+def rig(join: bool = True, ch_defects: tuple[str, ...] = (), ppmid_defects: tuple[str, ...] = ()) -> Rig:
     clock = HandClock()
     r = Rig(
         clock,
         ch(ch_defects, clock),
         esme(clock=clock, payment_mode=PaymentMode.PREPAYMENT, balance=1000, load_w=0),
         gsme(clock=clock, flow_m3h=1.0),
-        ppmid(clock=clock),
+        ppmid(ppmid_defects, clock=clock),
         ihd(clock=clock),
     )
     for dev in (r.esme, r.gsme, r.ppmid, r.ihd):
@@ -202,21 +202,53 @@ def test_ppmid_sends_customer_actions_through_the_ch() -> None:
         r.ppmid.enter_utrn(r.esme.device_id, make_utrn(r.esme.device_id, 700, 2))
 
 
-def test_gsme_wakes_are_booked_each_time_only_while_a_display_is_joined() -> None:
-    """An event-driven lab must witness a GSME's wake as it happens while a display joined to the CH
-    gets the readings then; with none joined, the CH's cache is read through gsme_cache(), which
-    catches the GSME up first, so its idle wakes are booked only every LAZY_WAKES."""
+def test_gsme_idle_wakes_are_booked_lazily_even_with_displays_joined() -> None:
+    """A display joined to the CH does not make an event-driven lab witness every GSME wake (issue 21:
+    an idle 1,400-rig lab looked at 2,800 wakes a second): what it shows is read through a look at the
+    display, which catches the joined GSMEs up first; idle wakes are booked only every LAZY_WAKES, a
+    waiting command's wake at once."""
     from labs.virtual.devices.gsme import LAZY_WAKES
 
     r = rig()
     first = r.gsme.next_wake(r.gsme._processed)
     assert first is not None
-    assert r.gsme.next_due() == first  # IHD and PPMID joined: every wake
+    lazy = first + (LAZY_WAKES - 1) * r.gsme.wake_interval
+    assert r.gsme.next_due() == lazy  # IHD and PPMID joined
     for display in (r.ihd, r.ppmid):
         r.ch.unjoin(display.device_id)
-    assert r.gsme.next_due() == first + (LAZY_WAKES - 1) * r.gsme.wake_interval
-    r.ch.join(r.ihd.device_id)  # a display again: the next wake is booked once more
-    assert r.gsme.next_due() == first
-    r.ch.unjoin(r.ihd.device_id)
+    assert r.gsme.next_due() == lazy
+    r.ch.join(r.ihd.device_id)
+    assert r.gsme.next_due() == lazy
     r.gsme.enqueue("read", lambda: None)  # a waiting command: its wake is booked
     assert r.gsme.next_due() == first
+
+
+def test_a_display_look_catches_up_the_gsme_wakes_it_would_have_heard() -> None:
+    """Nobody looked at the GSME: reading the display (its ``advance``) brings it the reading of the
+    last wake before now, computed from the flow (1 m³/h: 0.5 m³ per 30-minute wake interval)."""
+    r = rig()
+    r.clock.advance(minutes=61)  # wakes at 30 and 60 minutes
+    assert r.gsme.wakes == 0 and r.ihd.readings == {}
+    r.ihd.advance()
+    assert r.gsme.wakes == 2
+    assert r.ihd.readings[r.gsme.device_id]["volume_m3"] == pytest.approx(1.0)
+
+
+def test_a_meter_update_reaches_a_frozen_display_after_the_gsme_wakes_before_it() -> None:
+    """A display that keeps only its first update (``display_frozen``) shows the order of its updates:
+    forwarding an ESME update then first catches the joined GSMEs up to the ESME's instant, so the
+    display's first update is the 30-minute wake's reading, not the 31-minute message. A display that
+    keeps the latest per meter shows no order: no catch-up then (midnight would make every meter do
+    one at once), and its next look brings the reading."""
+    frozen = rig(ppmid_defects=("display_frozen",))
+    frozen.clock.advance(minutes=31)
+    frozen.esme.display_message("hello")  # nobody looked at the GSME or the display
+    assert frozen.gsme.wakes == 1 and frozen.gsme.last_wake == START + timedelta(minutes=30)
+    assert frozen.ppmid.readings[frozen.gsme.device_id]["volume_m3"] == pytest.approx(0.5)
+    assert frozen.ppmid.last_message() is None  # frozen at the reading, which came first
+    plain = rig()
+    plain.clock.advance(minutes=31)
+    plain.esme.display_message("hello")
+    assert plain.gsme.wakes == 0 and plain.ppmid.last_message() == "hello"
+    plain.ppmid.advance()
+    assert plain.ppmid.readings[plain.gsme.device_id]["volume_m3"] == pytest.approx(0.5)

@@ -190,3 +190,68 @@ def test_a_gsme_near_its_low_battery_level_is_watched_for_the_alert() -> None:
         scheduler.close()
 
     _run(scenario())
+
+
+def test_an_idle_rig_with_displays_joined_is_looked_at_only_for_due_events() -> None:
+    """Issue 21: an idle lab costs only its events. A CH, PPMID and IHD have nothing due: after the
+    first look the lab never examines them; the GSME (displays joined to its CH) is booked only every
+    LAZY_WAKES wakes. A look at a display then shows the reading of the last wake before it."""
+
+    async def scenario() -> None:
+        from labs.virtual.devices import CommsHub, Ihd, Ppmid
+
+        clock = SimClock(START, rate=RATE)
+        hub = _device(clock, "VCH-100", "2.1.0", "00-1A-2B-FF-FE-00-00-01")
+        gsme = _device(clock, "VGSME-U6", "1.2.0", "G1")
+        ppmid = _device(clock, "VPPMID-1", "1.0.0", "P1")
+        ihd = _device(clock, "VIHD-1", "1.1.0", "I1")
+        assert isinstance(hub, CommsHub) and isinstance(gsme, Gsme)
+        assert isinstance(ppmid, Ppmid) and isinstance(ihd, Ihd)
+        gsme.apply_flow(1.0)
+        for device in (gsme, ppmid, ihd):
+            hub.attach(device)
+        hub.update_device_log({gsme.device_id: "gsme", ppmid.device_id: "ppmid", ihd.device_id: "ihd"})
+        for device in (gsme, ppmid, ihd):
+            hub.join(device.device_id)
+        looks: list[Device] = []
+        scheduler = EventScheduler(clock)
+        scheduler.subscribe(looks.append)
+        scheduler.watch([hub, gsme, ppmid, ihd])
+        await asyncio.sleep(0.05)
+        looks.clear()  # the first look at each, as the lab starts
+        await asyncio.sleep(1.2)  # about 14 wake intervals at this rate
+        assert not [d for d in looks if d is not gsme]  # nothing due: never examined
+        gsme_looks = sum(1 for d in looks if d is gsme)
+        ihd.advance()  # a look at the display: the GSME's wakes are caught up first
+        n = (gsme._processed - gsme._wake_anchor) // gsme.wake_interval
+        assert n >= 10 and gsme_looks <= n // LAZY_WAKES + 1
+        assert gsme.wakes == n and gsme.last_wake is not None
+        since_wake_h = (gsme._processed - gsme.last_wake).total_seconds() / 3600
+        at_wake = gsme.volume_m3 - 1.0 * since_wake_h  # 1 m³/h since the last wake
+        assert ihd.readings[gsme.device_id]["volume_m3"] == pytest.approx(at_wake, abs=1e-3)
+        scheduler.close()
+
+    _run(scenario())
+
+
+def test_a_device_wake_up_is_re_booked_in_place() -> None:
+    """Each wake-up re-books the device's one timer (no closure, key or timer per booking: issue 21,
+    those outlived the collector's youngest generation and made its collections pauses)."""
+
+    async def scenario() -> None:
+        clock = SimClock(START, rate=RATE)
+        gsme = _device(clock, "VGSME-U6", "1.2.0", "G1")
+        _watch_wakes(gsme)  # every wake booked
+        scheduler = EventScheduler(clock)
+        scheduler.watch([gsme])
+        await asyncio.sleep(0.05)
+        timer = scheduler._timers[gsme]
+        assert isinstance(gsme, Gsme)
+        wakes = gsme.wakes
+        await asyncio.sleep(0.3)  # a few wake intervals
+        assert gsme.wakes >= wakes + 2
+        assert scheduler._timers[gsme] is timer and scheduler.pending() == 1
+        assert timer.when == gsme.next_due()
+        scheduler.close()
+
+    _run(scenario())

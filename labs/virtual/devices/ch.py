@@ -31,7 +31,11 @@ GT01_MISSED_WAKES = 3
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+def _unwatched() -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
 class GsmeCache:
     """The CH's copy of the GSME's latest readings (taken at a wake)."""
 
@@ -119,8 +123,10 @@ class CommsHub(Device):
             device.han_sinks.append(self._forward)
         if isinstance(device, Gsme):
             device.wake_listeners.append(self._on_gsme_wake)
-            device.wake_listener_watched[self._on_gsme_wake] = self._gsme_readings_watched
-            device.advance()  # looked at again: a display already joined here watches its wakes
+            # Its effect (the cache, the readings forwarded to displays) is seen only by whoever next
+            # looks, and every such look catches the GSME up first (gsme_cache, catch_up_han):
+            # nobody needs its idle wakes witnessed as they happen.
+            device.wake_listener_watched[self._on_gsme_wake] = _unwatched
         if isinstance(device, HanDisplay):
             device.joined_to, device.hub = self.device_id, self
             self._wake_gsmes_for_displays()
@@ -136,6 +142,7 @@ class CommsHub(Device):
         self.alerter.raise_alert(A.UNJOIN_SUCCEEDED, {"eui": eui})
 
     def _drop(self, eui: str) -> None:
+        self.catch_up_han()  # wakes before the unjoin are forwarded as they were heard
         self.joined.discard(eui)
         self._joined_at.pop(eui, None)
         device = self.on_han.get(eui)
@@ -155,6 +162,7 @@ class CommsHub(Device):
 
     def set_han_loss(self, eui: str, lost: bool = True) -> None:
         """Fault injection: ``eui`` drops off the HAN (unreachable) or comes back."""
+        self.catch_up_han()  # the GSME wakes before the change are heard (or not) as they were
         (self.han_lost.add if lost else self.han_lost.discard)(eui)
 
     def set_wan(self, connected: bool) -> None:
@@ -246,18 +254,19 @@ class CommsHub(Device):
         )
         self._forward(HanUpdate(gsme.device_id, "reading", {"volume_m3": round(gsme.volume_m3, 3)}, at))
 
-    def _gsme_readings_watched(self) -> bool:
-        """Whether a GSME's wake is seen as it happens: a display joined here gets its readings then.
-        Otherwise the cache is read through :meth:`gsme_cache`, which catches the GSMEs up first."""
-        return any(isinstance(self.on_han.get(eui), HanDisplay) for eui in self.joined)
-
     def _wake_gsmes_for_displays(self) -> None:
-        """A display joined: each joined GSME's wakes are watched from now on, so it is looked at (its
-        next wake booked again, not only every few)."""
-        for eui in self.joined:
+        """A display joined: the joined GSMEs are caught up to now (their earlier wakes forwarded)."""
+        self.catch_up_han()
+
+    def catch_up_han(self, until: datetime | None = None) -> None:
+        """Bring every joined GSME up to reference instant ``until`` (default: now), so the wakes it
+        had by then reach the cache and the joined displays, in order. The displays, the cache and
+        every forwarded update call this before they are read or delivered: the CH's wake listener
+        is never needed as a wake happens, and an idle lab does not look at every GSME wake."""
+        for eui in sorted(self.joined):
             device = self.on_han.get(eui)
             if isinstance(device, Gsme):
-                device.advance()
+                device.advance(until)
 
     def gsme_cache(self) -> GsmeCache | None:
         """The latest GSME readings the CH holds (brings the attached GSMEs up to date first)."""
@@ -267,9 +276,26 @@ class CommsHub(Device):
                 device.advance()
         return self._gsme_cache
 
+    def _order_seen(self) -> bool:
+        """Whether a joined display would show the order of its updates: one that keeps only its
+        first (``display_frozen``) and has none yet. Otherwise a display keeps the latest balance,
+        reading and messages per meter, whatever order the meters' and the GSME's updates came in,
+        so a meter's update needs no catch-up of the GSMEs first — a catch-up every meter would do
+        at once at midnight, when each publishes its balance (a burst of work at a thousand rigs)."""
+        for eui in self.joined:
+            device = self.on_han.get(eui)
+            if isinstance(device, HanDisplay) and device.has_defect("display_frozen") and not device.updates:
+                return True
+        return False
+
     def _forward(self, update: HanUpdate) -> None:
         if update.source in self.han_lost:
             return
+        source = self.on_han.get(update.source)
+        if not isinstance(source, Gsme) and source is not None and self._order_seen():
+            # A meter's update, at the instant it is processing: the GSME wakes before it reach the
+            # displays first, as they would have had each wake been looked at when it came.
+            self.catch_up_han(source._processed)
         for eui in sorted(self.joined):
             device = self.on_han.get(eui)
             if isinstance(device, HanDisplay) and eui not in self.han_lost:

@@ -259,6 +259,8 @@ class Gsme(Meter):
         return self._deliver()
 
     def _deliver(self) -> list[PendingCommand]:
+        if not self.pending:
+            return []  # the held list stays: no new long-lived object at every idle wake
         delivered, self.pending = self.pending, []
         for item in delivered:
             try:

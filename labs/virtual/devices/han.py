@@ -27,6 +27,8 @@ class Hub(Protocol):
 
     def han_command(self, source: str, target: str, command: str, fn: Callable[[Any], object]) -> object: ...
 
+    def catch_up_han(self, until: datetime | None = None) -> None: ...
+
 
 @dataclass(frozen=True)
 class DisplayedMessage:
@@ -48,6 +50,14 @@ class HanDisplay(Device):
         self.readings: dict[str, dict[str, Any]] = {}
         self.messages: list[DisplayedMessage] = []
         self.updates = 0
+
+    def advance(self, until: datetime | None = None) -> None:
+        """Catch up with time; first the hub's sleeping meters, so what this display shows includes
+        every GSME wake (its reading) up to now: the wakes are computed when someone looks, not as
+        they happen (an idle lab then need not look at every wake)."""
+        if self.hub is not None and self.joined_to is not None:
+            self.hub.catch_up_han(until)
+        super().advance(until)
 
     def receive(self, update: HanUpdate) -> None:
         """Called by the CH for every meter update while this display is joined."""

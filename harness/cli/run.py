@@ -212,6 +212,10 @@ def _run(args: argparse.Namespace) -> int:
             str(base),
             "-p",
             "no:cacheprovider",
+            # The packs use no Hypothesis; its pytest plugin imports all of it in every process's
+            # terminal summary (0.8 CPU-s a worker without cached bytecode; issue 21).
+            "-p",
+            "no:hypothesispytest",
             "-q",
             *(["--resume"] if args.resume else []),
             *extra,
@@ -234,7 +238,9 @@ def _run(args: argparse.Namespace) -> int:
         for root in added:
             print(f"dmct run: also running {root}: the standard pack a non-standard pack changes", flush=True)
         watch = _LabWatch(lab_proc) if lab_proc is not None else None
-        tests = subprocess.Popen(cmd, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        tests = subprocess.Popen(
+            cmd, env=session_env(), preexec_fn=_die_with_parent if sys.platform == "linux" else None
+        )
         pytest_status = tests.wait()
         tests = None
         if watch is not None and watch.died is not None:
@@ -317,6 +323,21 @@ def _drain(stream: IO[bytes], sink: IO[str] | None = None) -> None:
                 (sink or sys.stdout).write(line.decode(errors="replace"))
 
     threading.Thread(target=pump, daemon=True).start()
+
+
+def session_env(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The pytest session's environment: where ``PYTHONDONTWRITEBYTECODE`` is set (many container
+    images set it) and no ``PYTHONPYCACHEPREFIX`` is, bytecode is cached under the user's cache
+    (``~/.cache/dmct/pycache``, never beside the sources): otherwise the session and each xdist worker
+    compile the project and re-rewrite every test module again (issue 21: half a worker's start-up).
+    ``DMCT_BYTECODE_CACHE=0`` leaves the environment as it is."""
+    env = dict(os.environ if environ is None else environ)
+    if env.get("DMCT_BYTECODE_CACHE", "1") == "0" or "PYTHONPYCACHEPREFIX" in env:
+        return env
+    if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        cache = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dmct" / "pycache"
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
 
 
 def _stop(proc: subprocess.Popen[bytes], grace_s: float = 5.0, *, signalled: bool = False) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.cli import build_parser, main
-from harness.cli.run import forwarded
+from harness.cli.run import forwarded, session_env
 
 
 class _Recorder:
@@ -50,3 +51,18 @@ def test_forwarded_options_reach_pytest() -> None:
     assert forwarded(args) == ["--lease-wait", "5.0", "-k", "srv and not gas", "-x", "--alluredir", "a"]
     assert args.pytest_args == ["--", "--tb=long"]
     assert forwarded(build_parser().parse_args(["run"])) == []
+
+
+def test_session_env_caches_bytecode_outside_the_tree(tmp_path: Path) -> None:
+    """Where the user's environment forbids bytecode files, ``dmct run``'s pytest session caches them
+    under the user's cache instead (never beside the sources); a prefix the user set, or
+    ``DMCT_BYTECODE_CACHE=0``, is left alone; an environment without the variable is unchanged."""
+    base = {"PATH": "/bin", "XDG_CACHE_HOME": str(tmp_path)}
+    env = session_env(base | {"PYTHONDONTWRITEBYTECODE": "1"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "dmct" / "pycache")
+    assert session_env(base) == base
+    own = base | {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/x"}
+    assert session_env(own) == own
+    off = base | {"PYTHONDONTWRITEBYTECODE": "1", "DMCT_BYTECODE_CACHE": "0"}
+    assert session_env(off) == off

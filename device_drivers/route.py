@@ -502,17 +502,19 @@ class VirtualServiceRoute(ServiceRoute):
         responses = self.client.wait_final(request.request_id, self.timeout if timeout is None else timeout)
         return SrvResult.from_responses(request.srv, request.device, responses)
 
-    def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
+    def _control(self) -> LabControlClient:
+        """The lab control API's client, for the facilities only a simulated lab offers."""
         if self.control_address is None:
             raise RouteFacilityUnsupported(
                 "no lab control API is known to this route (the lab publishes none in its endpoints)"
             )
+        return LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device)
+
+    def tamper_next_instruction(self, device: str, *, kind: str = "signature", count: int = 1) -> None:
+        control = self._control()
         if kind not in TAMPER_KINDS:
             raise ValueError(f"unknown tamper kind {kind!r} (known: {', '.join(TAMPER_KINDS)})")
-        request = {"op": "tamper", "device": device, "kind": kind, "count": count}
-        answer = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device).call(
-            request
-        )
+        answer = control.call({"op": "tamper", "device": device, "kind": kind, "count": count})
         if self.transcript is not None:
             self.transcript.note(
                 self.link.device,
@@ -521,20 +523,16 @@ class VirtualServiceRoute(ServiceRoute):
             )
 
     def clear_tamper(self, device: str) -> int:
-        if self.control_address is None:
-            raise RouteFacilityUnsupported("no lab control API is known to this route")
-        client = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device)
-        return int(client.call({"op": "tamper", "device": device, "clear": True}).get("dropped", 0))
+        answer = self._control().call({"op": "tamper", "device": device, "clear": True})
+        return int(answer.get("dropped", 0))
 
     def set_dcc_status(self, device: str, status: str) -> str:
         """Through the lab control API (``inventory_status``): the virtual lab's S1SP inventory plays the
         DCC's, so the change follows its transition table."""
-        if self.control_address is None:
-            raise RouteFacilityUnsupported("no lab control API is known to this route")
+        control = self._control()
         if status not in DCC_STATUSES:
             raise ValueError(f"the DCC sets no status {status!r} (it sets {', '.join(DCC_STATUSES)})")
-        client = LabControlClient(self.control_address, timeout=self.timeout, device=self.link.device)
-        answer = client.call({"op": "inventory_status", "device": device, "status": status})
+        answer = control.call({"op": "inventory_status", "device": device, "status": status})
         if self.transcript is not None:
             self.transcript.note(
                 self.link.device,
